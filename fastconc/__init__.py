@@ -1,0 +1,56 @@
+"""fastconc: hashing, checksums, compression and native kernels outside the
+GIL, on a pool of native threads; and a cheaper drop-in ThreadPoolExecutor.
+"""
+from __future__ import annotations
+
+import sys
+import types
+
+from . import _core
+from ._core import (
+    DecompressionError,
+    OutputSizeError,
+    __version__,
+    adler32,
+    adler32_combine,
+    crc32,
+    crc32_combine,
+    crc32c,
+    crc32c_combine,
+    get_threads,
+    info,
+    set_threads,
+)
+
+__all__ = [
+    "GIL_THRESHOLD",
+    "DecompressionError",
+    "OutputSizeError",
+    "__version__",
+    "adler32",
+    "adler32_combine",
+    "crc32",
+    "crc32_combine",
+    "crc32c",
+    "crc32c_combine",
+    "get_threads",
+    "info",
+    "set_threads",
+]
+
+
+class _FastconcModule(types.ModuleType):
+    """Module class so that ``fastconc.GIL_THRESHOLD = n`` writes into C."""
+
+    @property
+    def GIL_THRESHOLD(self) -> int:  # noqa: N802 - public constant-like name
+        """Inputs of at least this many bytes release the GIL (default 2048)
+        when ``release_gil=None``."""
+        return _core._get_gil_threshold()
+
+    @GIL_THRESHOLD.setter
+    def GIL_THRESHOLD(self, value: int) -> None:  # noqa: N802
+        _core._set_gil_threshold(value)
+
+
+sys.modules[__name__].__class__ = _FastconcModule

@@ -1,0 +1,124 @@
+/* fastconc.h - module state and the prototypes shared between the files of
+ * fastconc._core.
+ *
+ * Each area (checksums, hashes, codecs, parallel map) lives in its own .c
+ * file and is set up from the module's exec slot through an fc_area entry;
+ * an area that needs state of its own keeps it behind one pointer here,
+ * whose struct only that file knows.
+ */
+#ifndef FASTCONC_H
+#define FASTCONC_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+#include "compat.h"
+#include "cpu.h"
+#include "pool.h"
+#include "checksum.h"
+
+#define FC_VERSION "0.1.0"
+#define FC_GIL_THRESHOLD_DEFAULT 2048
+
+struct fc_hash_state;
+struct fc_codec_state;
+struct fc_pmap_state;
+
+typedef struct fc_state {
+    PyObject *DecompressionError;   /* ValueError subclass */
+    PyObject *OutputSizeError;      /* DecompressionError subclass */
+    /* Tunable, read and written with relaxed atomics (no GIL needed). */
+    Py_ssize_t gil_threshold;
+    /* CPU features probed in exec, and the SIMD level in use (<= best). */
+    unsigned cpu_features;
+    int simd_level;
+    /* Checksum kernels for that level (checksum.c). */
+    fc_cksum_kernels cksum;
+    /* Per-area state, owned by the area's file. */
+    struct fc_hash_state *hash;
+    struct fc_codec_state *codec;
+    struct fc_pmap_state *pmap;
+} fc_state;
+
+/* One area of the module: its exec-time set-up and GC hooks (any may be
+ * NULL).  init adds the area's functions and types to the module. */
+typedef struct fc_area {
+    const char *name;
+    int (*init)(PyObject *module, fc_state *st);
+    int (*traverse)(fc_state *st, visitproc visit, void *arg);
+    void (*clear)(fc_state *st);
+    /* Adds the area's entries to the dict returned by info(). */
+    int (*info)(fc_state *st, PyObject *dict);
+    /* Called when the SIMD level changes (re-pick kernels). */
+    void (*set_simd)(fc_state *st);
+} fc_area;
+
+extern const fc_area fc_area_checksum;
+extern const fc_area fc_area_hash;
+extern const fc_area fc_area_codec;
+extern const fc_area fc_area_pmap;
+
+static inline fc_state *
+fc_get_state(PyObject *module)
+{
+    return (fc_state *)PyModule_GetState(module);
+}
+
+/* State from a method of one of our heap types (types are not subclassable,
+ * so Py_TYPE(self) is always our type). */
+static inline fc_state *
+fc_type_state(PyObject *self)
+{
+    return (fc_state *)PyType_GetModuleState(Py_TYPE(self));
+}
+
+/* --- buffers.c ------------------------------------------------------- */
+
+/* Get a read-only C-contiguous view.  str -> TypeError, non-contiguous ->
+ * ValueError.  `what` names the argument in messages. */
+int fc_get_buffer(PyObject *obj, Py_buffer *view, const char *what);
+
+/* A list of held views: every item of a sequence/iterable, pinned before
+ * the GIL is released. */
+typedef struct fc_buffers {
+    Py_ssize_t count;
+    Py_buffer *views;
+    Py_ssize_t total;   /* sum of lengths */
+} fc_buffers;
+
+int fc_get_buffers(PyObject *iterable, fc_buffers *out, const char *what);
+void fc_buffers_release(fc_buffers *bufs);
+
+/* A METH_FASTCALL|METH_KEYWORDS parser.  names: NULL-terminated list of
+ * parameter names; the first npos may be given by position, the first
+ * nrequired must be given.  out[i] receives a borrowed reference or NULL
+ * when the argument was not given. */
+int fc_parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                  PyObject *kwnames, const char *const *names, int npos,
+                  int nrequired, PyObject **out);
+
+/* threads=: None -> 0 (auto), int >= 1, else TypeError/ValueError. */
+int fc_parse_threads(PyObject *obj, int *out);
+/* release_gil=: None -> -1, else truth value (bool/int only). */
+int fc_parse_release(PyObject *obj, int *out);
+
+/* --- module.c: the GIL policy and running work ----------------------- */
+
+Py_ssize_t fc_gil_threshold(fc_state *st);
+/* Whether to release the GIL for nbytes of work (flag from
+ * fc_parse_release). */
+int fc_should_release(fc_state *st, int flag, Py_ssize_t nbytes);
+/* Threads to use: `requested` (> 0) as given; 0 -> the pool size when
+ * nbytes >= min_parallel, else 1. */
+int fc_resolve_threads(int requested, Py_ssize_t nbytes,
+                       Py_ssize_t min_parallel);
+
+/* Run fn(arg, i) for i in [0, n) on `threads` threads (caller included),
+ * with the GIL released when `release`.  Called with the GIL held.  Wakes
+ * every 50 ms to run signal handlers; if one raises (Ctrl-C), the chunks not
+ * started are cancelled and -1 is returned with the exception set.
+ * Returns 0 when every chunk ran. */
+int fc_run(fc_task_fn fn, void *arg, int64_t n, int threads, int release);
+
+#endif

@@ -1,0 +1,359 @@
+/* pool.c - the native thread pool (see pool.h).
+ *
+ * Provides fc_pool_run() and the pool size knobs.  Must not call the Python
+ * C API: everything here runs with or without an attached thread state.
+ *
+ * Design: one mutex guards the list of batches that still have unclaimed
+ * chunks, the worker counters and each batch's done/helpers counters.
+ * Chunks are claimed with one atomic fetch-add, so the mutex is taken only
+ * when a thread joins or leaves a batch, never per chunk.  Workers are
+ * detached and block every signal, so SIGINT reaches the interpreter's main
+ * thread and pool threads never delay interpreter exit.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct fc_batch {
+    fc_task_fn fn;
+    void *arg;
+    int64_t n;
+    atomic_llong next;          /* next chunk to claim */
+    atomic_int cancelled;       /* skip chunks not yet started */
+    int64_t done;               /* chunks finished or skipped (pool.mu) */
+    int helpers;                /* workers inside the batch (pool.mu) */
+    int max_helpers;            /* at most this many workers join (pool.mu) */
+    int listed;                 /* on the pool list (pool.mu) */
+    pthread_cond_t cv;          /* caller waits here for done == n */
+    struct fc_batch *prev, *next_batch;
+} fc_batch;
+
+/* The one process global of fastconc.  Reset in the child after fork. */
+static struct {
+    pthread_mutex_t mu;         /* guards everything below and batch counters */
+    pthread_cond_t work_cv;     /* idle workers wait here */
+    fc_batch *head, *tail;      /* batches with chunks left to claim */
+    int size;                   /* default thread count */
+    int started;                /* workers started */
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL,
+          0, 0};
+
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static pthread_condattr_t mono_attr;
+static _Thread_local int in_worker;
+
+static void
+pool_atfork_prepare(void)
+{
+    pthread_mutex_lock(&pool.mu);
+}
+
+static void
+pool_atfork_parent(void)
+{
+    pthread_mutex_unlock(&pool.mu);
+}
+
+static void
+pool_atfork_child(void)
+{
+    /* Only the forking thread exists in the child: no worker, and no batch
+     * on the list has a live caller.  Start from nothing; workers are
+     * started again on demand. */
+    pthread_mutex_init(&pool.mu, NULL);
+    pthread_cond_init(&pool.work_cv, NULL);
+    pool.head = pool.tail = NULL;
+    pool.started = 0;
+}
+
+static void
+pool_init_once(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    pool.size = n < 1 ? 1 : (n > FC_MAX_THREADS ? FC_MAX_THREADS : (int)n);
+    pthread_condattr_init(&mono_attr);
+    pthread_condattr_setclock(&mono_attr, CLOCK_MONOTONIC);
+    pthread_atfork(pool_atfork_prepare, pool_atfork_parent,
+                   pool_atfork_child);
+}
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Claim and run chunks until none is left; returns how many were claimed. */
+static int64_t
+batch_drain(fc_batch *b)
+{
+    int64_t count = 0;
+    for (;;) {
+        int64_t i = atomic_fetch_add(&b->next, 1);
+        if (i >= b->n) {
+            break;
+        }
+        if (!atomic_load_explicit(&b->cancelled, memory_order_relaxed)) {
+            b->fn(b->arg, i);
+        }
+        count++;
+    }
+    return count;
+}
+
+/* pool.mu held */
+static void
+batch_unlist(fc_batch *b)
+{
+    if (!b->listed) {
+        return;
+    }
+    if (b->prev) {
+        b->prev->next_batch = b->next_batch;
+    }
+    else {
+        pool.head = b->next_batch;
+    }
+    if (b->next_batch) {
+        b->next_batch->prev = b->prev;
+    }
+    else {
+        pool.tail = b->prev;
+    }
+    b->listed = 0;
+}
+
+/* pool.mu held: first batch a worker may join; drops exhausted ones. */
+static fc_batch *
+pool_pick(void)
+{
+    fc_batch *b = pool.head;
+    while (b) {
+        fc_batch *nx = b->next_batch;
+        if (atomic_load(&b->next) >= b->n) {
+            batch_unlist(b);
+        }
+        else if (b->helpers < b->max_helpers) {
+            return b;
+        }
+        b = nx;
+    }
+    return NULL;
+}
+
+static void *
+worker_main(void *unused)
+{
+    (void)unused;
+    in_worker = 1;
+    pthread_mutex_lock(&pool.mu);
+    for (;;) {
+        fc_batch *b = pool_pick();
+        if (b == NULL) {
+            pthread_cond_wait(&pool.work_cv, &pool.mu);
+            continue;
+        }
+        b->helpers++;
+        pthread_mutex_unlock(&pool.mu);
+        int64_t count = batch_drain(b);
+        pthread_mutex_lock(&pool.mu);
+        b->done += count;
+        b->helpers--;
+        batch_unlist(b);
+        /* b lives on its caller's stack: touch it only under the mutex,
+         * and the caller does not return before helpers == 0. */
+        pthread_cond_signal(&b->cv);
+    }
+    return NULL;
+}
+
+/* pool.mu held.  Start workers until `want` exist; failure to start one is
+ * not an error: the batch then runs on fewer threads. */
+static void
+pool_grow(int want)
+{
+    if (want > FC_MAX_THREADS) {
+        want = FC_MAX_THREADS;
+    }
+    if (pool.started >= want) {
+        return;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);   /* workers inherit it */
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    while (pool.started < want) {
+        pthread_t tid;
+        if (pthread_create(&tid, &attr, worker_main, NULL) != 0) {
+            break;
+        }
+        pool.started++;
+    }
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static int
+run_inline(fc_task_fn fn, void *arg, int64_t n, fc_poll_fn poll, void *ctx)
+{
+    int64_t last = now_ms();
+    for (int64_t i = 0; i < n; i++) {
+        fn(arg, i);
+        if (poll && i + 1 < n) {
+            int64_t t = now_ms();
+            if (t - last >= FC_POLL_MS) {
+                last = t;
+                if (poll(ctx)) {
+                    return 1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+int
+fc_pool_run(fc_task_fn fn, void *arg, int64_t n, int threads,
+            fc_poll_fn poll, void *ctx)
+{
+    if (n <= 0) {
+        return 0;
+    }
+    if (threads <= 1 || n == 1) {
+        return run_inline(fn, arg, n, poll, ctx);
+    }
+    pthread_once(&pool_once, pool_init_once);
+
+    fc_batch b;
+    b.fn = fn;
+    b.arg = arg;
+    b.n = n;
+    atomic_init(&b.next, 0);
+    atomic_init(&b.cancelled, 0);
+    b.done = 0;
+    b.helpers = 0;
+    b.max_helpers = (int64_t)(threads - 1) < n - 1 ? threads - 1 : (int)(n - 1);
+    b.listed = 1;
+    b.prev = b.next_batch = NULL;
+    pthread_cond_init(&b.cv, &mono_attr);
+
+    pthread_mutex_lock(&pool.mu);
+    pool_grow(b.max_helpers);
+    b.prev = pool.tail;
+    if (pool.tail) {
+        pool.tail->next_batch = &b;
+    }
+    else {
+        pool.head = &b;
+    }
+    pool.tail = &b;
+    pthread_cond_broadcast(&pool.work_cv);
+    pthread_mutex_unlock(&pool.mu);
+
+    /* The caller works too, polling between its own chunks. */
+    int stop = 0;
+    int64_t count = 0, last = now_ms();
+    for (;;) {
+        int64_t i = atomic_fetch_add(&b.next, 1);
+        if (i >= n) {
+            break;
+        }
+        if (!atomic_load_explicit(&b.cancelled, memory_order_relaxed)) {
+            fn(arg, i);
+        }
+        count++;
+        if (poll && !stop && now_ms() - last >= FC_POLL_MS) {
+            last = now_ms();
+            if (poll(ctx)) {
+                stop = 1;
+                atomic_store(&b.cancelled, 1);
+            }
+        }
+    }
+
+    pthread_mutex_lock(&pool.mu);
+    b.done += count;
+    batch_unlist(&b);
+    while (b.done < b.n || b.helpers > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += (long)FC_POLL_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec += 1;
+            ts.tv_nsec -= 1000000000L;
+        }
+        int rc = pthread_cond_timedwait(&b.cv, &pool.mu, &ts);
+        if (rc == ETIMEDOUT && poll && !stop) {
+            pthread_mutex_unlock(&pool.mu);
+            if (poll(ctx)) {
+                stop = 1;
+                atomic_store(&b.cancelled, 1);
+            }
+            pthread_mutex_lock(&pool.mu);
+        }
+    }
+    pthread_mutex_unlock(&pool.mu);
+    pthread_cond_destroy(&b.cv);
+    return stop;
+}
+
+int
+fc_pool_get_size(void)
+{
+    pthread_once(&pool_once, pool_init_once);
+    pthread_mutex_lock(&pool.mu);
+    int n = pool.size;
+    pthread_mutex_unlock(&pool.mu);
+    return n;
+}
+
+void
+fc_pool_set_size(int n)
+{
+    pthread_once(&pool_once, pool_init_once);
+    if (n < 1) {
+        n = 1;
+    }
+    if (n > FC_MAX_THREADS) {
+        n = FC_MAX_THREADS;
+    }
+    pthread_mutex_lock(&pool.mu);
+    pool.size = n;
+    pthread_mutex_unlock(&pool.mu);
+}
+
+int
+fc_pool_started(void)
+{
+    pthread_once(&pool_once, pool_init_once);
+    pthread_mutex_lock(&pool.mu);
+    int n = pool.started;
+    pthread_mutex_unlock(&pool.mu);
+    return n;
+}
+
+int
+fc_pool_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (int)n;
+}
+
+int
+fc_pool_in_worker(void)
+{
+    return in_worker;
+}

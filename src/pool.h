@@ -1,0 +1,46 @@
+/* pool.h - the process-wide pool of native worker threads.
+ *
+ * The pool knows nothing of Python: it runs C tasks only.  A call hands it a
+ * batch of n independent chunks; the calling thread works on the batch too,
+ * and up to (threads - 1) pool workers help.  Because the caller always takes
+ * chunks itself, a nested call made from inside a chunk (a pool thread that
+ * needs sub-work) makes progress on its own and can never deadlock.
+ *
+ * The only process global of fastconc lives in pool.c.  A pthread_atfork
+ * child handler throws the workers away, so a forked child starts afresh.
+ */
+#ifndef FC_POOL_H
+#define FC_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Run chunk `index` of a batch.  Must not call the Python C API (except the
+ * parallel-map tasks, which attach a thread state themselves). */
+typedef void (*fc_task_fn)(void *arg, int64_t index);
+
+/* Called by the waiting caller at least every FC_POLL_MS milliseconds.
+ * Returns non-zero to cancel the chunks not yet started. */
+typedef int (*fc_poll_fn)(void *ctx);
+
+#define FC_POLL_MS 50
+#define FC_MAX_THREADS 256
+
+/* Run fn(arg, i) for i in [0, n).  threads <= 1 runs everything on the
+ * calling thread, in order, without touching the pool.  Returns 0 when all
+ * chunks ran, 1 when poll() asked to stop (chunks not started are skipped;
+ * chunks already running are waited for before returning). */
+int fc_pool_run(fc_task_fn fn, void *arg, int64_t n, int threads,
+                fc_poll_fn poll, void *ctx);
+
+/* Default number of threads (os.cpu_count() unless set). */
+int fc_pool_get_size(void);
+void fc_pool_set_size(int n);
+/* Number of worker threads started so far (they start lazily). */
+int fc_pool_started(void);
+/* Number of online CPUs. */
+int fc_pool_cpu_count(void);
+/* 1 when the current thread is a pool worker. */
+int fc_pool_in_worker(void);
+
+#endif
