@@ -1,0 +1,84 @@
+"""The ``fastconc`` command (also ``python -m fastconc``).
+
+Each subcommand lives in its own module, imported only when used:
+``info`` here, ``hash`` in ``_cli_hash``, ``compress``/``decompress`` in
+``_cli_codec`` and ``bench`` in the ``bench`` package.  Each module provides
+``add_arguments(parser)`` and ``run(args) -> int``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+
+# subcommand -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("fastconc.cli", "version, backends, CPU features, pool size"),
+    "hash": ("fastconc._cli_hash", "print or check digests (sha256sum style)"),
+    "compress": ("fastconc._cli_codec", "compress files"),
+    "decompress": ("fastconc._cli_codec", "decompress files"),
+    "bench": ("fastconc.bench", "what the GIL costs and what releasing it buys"),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help="print the info() dict as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import info
+
+    data = info()
+    if args.json:
+        print(json.dumps(data, indent=2, sort_keys=True))
+        return 0
+    print(f"fastconc {data['version']}")
+    print(f"python    {sys.version.split()[0]} ({sys.implementation.name})")
+    print(f"threads   {data['threads']} (cpu_count {data['cpu_count']})")
+    print(f"simd      {data['simd_level']} (best {data['simd_best']})")
+    print(f"cpu       {' '.join(data['cpu_features'])}")  # type: ignore[arg-type]
+    print("backends:")
+    for name, backend in sorted(data["backends"].items()):  # type: ignore[union-attr]
+        par = data["parallel"].get(name)  # type: ignore[union-attr]
+        flag = "parallel" if par else "single-thread"
+        print(f"  {name:<10} {backend}  [{flag}]")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="fastconc",
+        description="Hashing, checksums and compression outside the GIL.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    modules = {}
+    for name, (modname, helptext) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=helptext, description=helptext)
+        # Only the chosen subcommand's module is imported.
+        if name == wanted:
+            try:
+                mod = importlib.import_module(modname)
+            except ImportError as exc:
+                parser.error(f"{name}: not available ({exc})")
+            mod.add_arguments(p) if name not in ("compress", "decompress") \
+                else mod.add_arguments(p, name)
+            modules[name] = mod
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    mod = modules[args.command]
+    try:
+        return int(mod.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 141
+
+
+if __name__ == "__main__":
+    sys.exit(main())
