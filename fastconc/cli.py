@@ -3,7 +3,8 @@
 Each subcommand lives in its own module, imported only when used:
 ``info`` here, ``hash`` in ``_cli_hash``, ``compress``/``decompress`` in
 ``_cli_codec`` and ``bench`` in the ``bench`` package.  Each module provides
-``add_arguments(parser)`` and ``run(args) -> int``.
+``add_arguments(parser, command)`` and ``run(args) -> int`` (``args.command``
+is the subcommand's name).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--json", action="store_true",
                         help="print the info() dict as JSON")
 
@@ -64,8 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 mod = importlib.import_module(modname)
             except ImportError as exc:
                 parser.error(f"{name}: not available ({exc})")
-            mod.add_arguments(p) if name not in ("compress", "decompress") \
-                else mod.add_arguments(p, name)
+            mod.add_arguments(p, name)
             modules[name] = mod
     args = parser.parse_args(argv)
     if args.command is None:
