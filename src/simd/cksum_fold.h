@@ -1,0 +1,56 @@
+/* cksum_fold.h - CRC folding steps shared by the PCLMULQDQ kernels.
+ *
+ * Included by simd/cksum_sse42.c and simd/cksum_vpclmul.c so that each
+ * compiles it with its own instruction-set flags.  A 128-bit block of input
+ * loaded little-endian holds a reflected polynomial (the first byte is the
+ * highest degree); folding it forward by D bits multiplies its two 64-bit
+ * halves by the constants of cksum_consts.h (see cksum_gen_consts.py) and
+ * adds the results to the block D bits further on.
+ */
+#ifndef FC_CKSUM_FOLD_H
+#define FC_CKSUM_FOLD_H
+
+#include "simd/cksum_consts.h"
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* {x^(D+31) mod P, x^(D-33) mod P} as the two quadwords of a 128-bit lane:
+ * the low one multiplies the high-degree half of a block. */
+static inline __m128i
+fc_fold_k128(uint32_t k_hi, uint32_t k_lo)
+{
+    return _mm_set_epi64x((long long)k_lo, (long long)k_hi);
+}
+
+/* x * x^D, keeping 128 bits congruent modulo P. */
+static inline __m128i
+fc_fold128(__m128i x, __m128i k)
+{
+    return _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00),
+                         _mm_clmulepi64_si128(x, k, 0x11));
+}
+
+/* The running CRC register, xored into the first 4 bytes of the input. */
+static inline __m128i
+fc_fold_init128(uint32_t reg)
+{
+    return _mm_cvtsi32_si128((int)reg);
+}
+
+/* The raw CRC of the message so far, when x holds its last 16 bytes modulo
+ * P, followed by tail[0..n) (n < 16): run `finish` over those 16 + n bytes
+ * from the register 0 (finish takes and returns inverted values). */
+static inline uint32_t
+fc_fold_finish(__m128i x, const unsigned char *tail, size_t n,
+               uint32_t (*finish)(uint32_t, const unsigned char *, size_t))
+{
+    unsigned char buf[32];
+    _mm_storeu_si128((__m128i *)buf, x);
+    memcpy(buf + 16, tail, n);
+    return finish(0xffffffffu, buf, 16 + n);
+}
+
+#endif

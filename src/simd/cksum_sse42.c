@@ -1,0 +1,170 @@
+/* cksum_sse42.c - CRC-32 and CRC-32C by PCLMULQDQ folding, CRC-32C with the
+ * SSE4.2 crc32 instruction (three interleaved streams), and Adler-32 with
+ * SSSE3.  Compiled with -msse4.2 -mpclmul; only called when the CPU has
+ * SSE4.2, SSSE3 and PCLMULQDQ.  No Python API.
+ */
+#include "simd/cksum_fold.h"
+#include "simd/cksum_simd.h"
+
+#include <immintrin.h>
+
+/* ---- CRC folding, four 128-bit accumulators ---- */
+
+/* CRC (inverted, as zlib returns it) of raw register `reg` continued over
+ * p[0..n), n >= 64. */
+static inline uint32_t
+crc_fold_sse(uint32_t reg, const unsigned char *p, size_t n,
+             __m128i k512, __m128i k128,
+             uint32_t (*finish)(uint32_t, const unsigned char *, size_t))
+{
+    const __m128i *v = (const __m128i *)p;
+    __m128i x0 = _mm_xor_si128(_mm_loadu_si128(v), fc_fold_init128(reg));
+    __m128i x1 = _mm_loadu_si128(v + 1);
+    __m128i x2 = _mm_loadu_si128(v + 2);
+    __m128i x3 = _mm_loadu_si128(v + 3);
+    p += 64;
+    n -= 64;
+    while (n >= 64) {
+        v = (const __m128i *)p;
+        x0 = _mm_xor_si128(fc_fold128(x0, k512), _mm_loadu_si128(v));
+        x1 = _mm_xor_si128(fc_fold128(x1, k512), _mm_loadu_si128(v + 1));
+        x2 = _mm_xor_si128(fc_fold128(x2, k512), _mm_loadu_si128(v + 2));
+        x3 = _mm_xor_si128(fc_fold128(x3, k512), _mm_loadu_si128(v + 3));
+        p += 64;
+        n -= 64;
+    }
+    __m128i x = _mm_xor_si128(fc_fold128(x0, k128), x1);
+    x = _mm_xor_si128(fc_fold128(x, k128), x2);
+    x = _mm_xor_si128(fc_fold128(x, k128), x3);
+    while (n >= 16) {
+        x = _mm_xor_si128(fc_fold128(x, k128),
+                          _mm_loadu_si128((const __m128i *)p));
+        p += 16;
+        n -= 16;
+    }
+    return fc_fold_finish(x, p, n, finish);
+}
+
+uint32_t
+fc_crc32_pclmul(uint32_t crc, const unsigned char *p, size_t n)
+{
+    if (n < 64) {
+        return fc_crc32_portable(crc, p, n);
+    }
+    return crc_fold_sse(~crc, p, n, fc_fold_k128(FC_FOLD_CRC32_512),
+                         fc_fold_k128(FC_FOLD_CRC32_128), fc_crc32_portable);
+}
+
+/* ---- CRC-32C with the crc32 instruction ---- */
+
+/* Bytes per stream in the three-way loop. */
+#define CRC32C_STREAM 1024
+
+/* Raw CRC-32C register `reg` times x^(8 * CRC32C_STREAM) (resp. twice
+ * that): the carry-less product with x^(8L - 33) is a 64-bit value whose
+ * crc32 from 0 multiplies it by x^32 and reduces it. */
+static inline uint32_t
+crc32c_shift(uint32_t reg, uint32_t k)
+{
+    __m128i prod = _mm_clmulepi64_si128(_mm_cvtsi32_si128((int)reg),
+                                        _mm_cvtsi32_si128((int)k), 0x00);
+    return (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(prod));
+}
+
+static inline uint32_t
+crc32c_bytes(uint32_t reg, const unsigned char *p, size_t n)
+{
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        reg = (uint32_t)_mm_crc32_u64(reg, w);
+        p += 8;
+        n -= 8;
+    }
+    while (n--) {
+        reg = _mm_crc32_u8(reg, *p++);
+    }
+    return reg;
+}
+
+uint32_t
+fc_crc32c_sse42(uint32_t crc, const unsigned char *p, size_t n)
+{
+    uint32_t reg = ~crc;
+    /* x^(8L - 33) and x^(16L - 33) mod P for L = CRC32C_STREAM. */
+    const uint32_t k1 = FC_SHIFT_CRC32C_1024, k2 = FC_SHIFT_CRC32C_2048;
+    while (n >= 3 * CRC32C_STREAM) {
+        uint32_t a = reg, b = 0, c = 0;
+        for (size_t i = 0; i < CRC32C_STREAM; i += 8) {
+            uint64_t wa, wb, wc;
+            memcpy(&wa, p + i, 8);
+            memcpy(&wb, p + i + CRC32C_STREAM, 8);
+            memcpy(&wc, p + i + 2 * CRC32C_STREAM, 8);
+            a = (uint32_t)_mm_crc32_u64(a, wa);
+            b = (uint32_t)_mm_crc32_u64(b, wb);
+            c = (uint32_t)_mm_crc32_u64(c, wc);
+        }
+        reg = crc32c_shift(a, k2) ^ crc32c_shift(b, k1) ^ c;
+        p += 3 * CRC32C_STREAM;
+        n -= 3 * CRC32C_STREAM;
+    }
+    return ~crc32c_bytes(reg, p, n);
+}
+
+uint32_t
+fc_crc32c_pclmul(uint32_t crc, const unsigned char *p, size_t n)
+{
+    if (n < 64) {
+        return ~crc32c_bytes(~crc, p, n);
+    }
+    return crc_fold_sse(~crc, p, n, fc_fold_k128(FC_FOLD_CRC32C_512),
+                         fc_fold_k128(FC_FOLD_CRC32C_128), fc_crc32c_sse42);
+}
+
+/* ---- Adler-32 with SSSE3 ---- */
+
+#define ADLER_MOD 65521u
+/* 32-byte steps per reduction: the sum of running byte sums in a 32-bit
+ * lane stays below 2040 * steps^2 < 2^32. */
+#define ADLER_STEPS 1024
+
+uint32_t
+fc_adler32_sse42(uint32_t adler, const unsigned char *p, size_t n)
+{
+    uint64_t a = adler & 0xffff, b = adler >> 16;
+    const __m128i zero = _mm_setzero_si128();
+    const __m128i ones = _mm_set1_epi16(1);
+    const __m128i w_hi = _mm_setr_epi8(32, 31, 30, 29, 28, 27, 26, 25, 24,
+                                       23, 22, 21, 20, 19, 18, 17);
+    const __m128i w_lo = _mm_setr_epi8(16, 15, 14, 13, 12, 11, 10, 9, 8, 7,
+                                       6, 5, 4, 3, 2, 1);
+    while (n >= 32) {
+        size_t steps = n / 32 < ADLER_STEPS ? n / 32 : ADLER_STEPS;
+        size_t len = steps * 32;
+        /* s1: byte sums; sp: s1 before each step; w: weighted sums. */
+        __m128i s1 = zero, sp = zero, w = zero;
+        for (size_t i = 0; i < steps; i++) {
+            __m128i d0 = _mm_loadu_si128((const __m128i *)p);
+            __m128i d1 = _mm_loadu_si128((const __m128i *)(p + 16));
+            sp = _mm_add_epi32(sp, s1);
+            s1 = _mm_add_epi32(s1, _mm_add_epi32(_mm_sad_epu8(d0, zero),
+                                                 _mm_sad_epu8(d1, zero)));
+            w = _mm_add_epi32(
+                w, _mm_add_epi32(
+                       _mm_madd_epi16(_mm_maddubs_epi16(d0, w_hi), ones),
+                       _mm_madd_epi16(_mm_maddubs_epi16(d1, w_lo), ones)));
+            p += 32;
+        }
+        uint32_t v1[4], vp[4], vw[4];
+        _mm_storeu_si128((__m128i *)v1, s1);
+        _mm_storeu_si128((__m128i *)vp, sp);
+        _mm_storeu_si128((__m128i *)vw, w);
+        uint64_t sum1 = (uint64_t)v1[0] + v1[1] + v1[2] + v1[3];
+        uint64_t sump = (uint64_t)vp[0] + vp[1] + vp[2] + vp[3];
+        uint64_t sumw = (uint64_t)vw[0] + vw[1] + vw[2] + vw[3];
+        b = (b + len * a + 32 * sump + sumw) % ADLER_MOD;
+        a = (a + sum1) % ADLER_MOD;
+        n -= len;
+    }
+    return fc_adler32_portable((uint32_t)((b << 16) | a), p, n);
+}
