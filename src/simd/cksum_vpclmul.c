@@ -7,6 +7,7 @@
 #include "simd/cksum_simd.h"
 
 #include <immintrin.h>
+#include <string.h>
 
 static inline __m256i
 fold256(__m256i x, __m256i k)
@@ -82,13 +83,115 @@ fc_crc32_vpclmul(uint32_t crc, const unsigned char *p, size_t n)
                          fc_fold_k128(FC_FOLD_CRC32_128), fc_crc32_portable);
 }
 
+/* ---- CRC-32C: folding and the crc32 instruction side by side ----
+ *
+ * The folding runs on the vector units and the crc32 instruction on an
+ * integer port, so one loop does both: each round folds HYB_FOLD bytes of
+ * region A and runs three crc32 streams over HYB_CRC bytes each of regions
+ * B1, B2, B3 (A || B1 || B2 || B3 is the start of the input).  The raw CRCs
+ * of the four regions are then merged by shifting each over the regions
+ * after it. */
+#ifndef HYB_FOLD
+#define HYB_FOLD 128
+#endif
+#ifndef HYB_CRC
+#define HYB_CRC 48
+#endif
+#define HYB_MIN 4096
+
+static const uint32_t crc32c_pow2[] = {FC_SHIFT_CRC32C_POW2};
+
+/* a * b * x^33 mod P: the carry-less product is a * b * x as 64 reflected
+ * bits, and a crc32 of those 8 bytes multiplies by x^32 and reduces. */
+static inline uint32_t
+crc32c_mulx33(uint32_t a, uint32_t b)
+{
+    __m128i prod = _mm_clmulepi64_si128(_mm_cvtsi32_si128((int)a),
+                                        _mm_cvtsi32_si128((int)b), 0x00);
+    return (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(prod));
+}
+
+/* x^(8 m - 33) mod P for m a multiple of 8, m >= 8. */
+static uint32_t
+crc32c_shift_const(uint64_t m)
+{
+    uint32_t k = 0;
+    int have = 0;
+    for (int i = 3; m >> i; i++) {
+        if ((m >> i) & 1) {
+            k = have ? crc32c_mulx33(k, crc32c_pow2[i - 3])
+                     : crc32c_pow2[i - 3];
+            have = 1;
+        }
+    }
+    return k;
+}
+
+static inline uint32_t
+crc32c_u64_at(uint32_t reg, const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return (uint32_t)_mm_crc32_u64(reg, w);
+}
+
 uint32_t
 fc_crc32c_vpclmul(uint32_t crc, const unsigned char *p, size_t n)
 {
-    if (n < 256) {
-        return fc_crc32c_sse42(crc, p, n);
+    if (n < HYB_MIN) {
+        if (n < 256) {
+            return fc_crc32c_sse42(crc, p, n);
+        }
+        return crc_fold_avx(~crc, p, n, k256(FC_FOLD_CRC32C_1024),
+                            k256(FC_FOLD_CRC32C_256),
+                            fc_fold_k128(FC_FOLD_CRC32C_128), fc_crc32c_sse42);
     }
-    return crc_fold_avx(~crc, p, n, k256(FC_FOLD_CRC32C_1024),
-                         k256(FC_FOLD_CRC32C_256),
-                         fc_fold_k128(FC_FOLD_CRC32C_128), fc_crc32c_sse42);
+    const __m256i k1024 = k256(FC_FOLD_CRC32C_1024);
+    const __m256i k256_ = k256(FC_FOLD_CRC32C_256);
+    size_t rounds = (n - 128) / (HYB_FOLD + 3 * HYB_CRC);
+    size_t blen = rounds * HYB_CRC;
+    const unsigned char *pa = p;
+    const unsigned char *pb = p + 128 + rounds * HYB_FOLD;
+    uint32_t c1 = 0, c2 = 0, c3 = 0;
+
+    __m256i x0 = _mm256_xor_si256(load256(pa),
+                                  _mm256_set_epi32(0, 0, 0, 0, 0, 0, 0,
+                                                   (int)~crc));
+    __m256i x1 = load256(pa + 32);
+    __m256i x2 = load256(pa + 64);
+    __m256i x3 = load256(pa + 96);
+    pa += 128;
+    for (size_t r = 0; r < rounds; r++) {
+        for (int j = 0; j < HYB_FOLD; j += 128) {
+            x0 = _mm256_xor_si256(fold256(x0, k1024), load256(pa + j));
+            x1 = _mm256_xor_si256(fold256(x1, k1024), load256(pa + j + 32));
+            x2 = _mm256_xor_si256(fold256(x2, k1024), load256(pa + j + 64));
+            x3 = _mm256_xor_si256(fold256(x3, k1024), load256(pa + j + 96));
+        }
+        for (int j = 0; j < HYB_CRC; j += 8) {
+            c1 = crc32c_u64_at(c1, pb + j);
+            c2 = crc32c_u64_at(c2, pb + blen + j);
+            c3 = crc32c_u64_at(c3, pb + 2 * blen + j);
+        }
+        pa += HYB_FOLD;
+        pb += HYB_CRC;
+    }
+    __m256i x = _mm256_xor_si256(fold256(x0, k256_), x1);
+    x = _mm256_xor_si256(fold256(x, k256_), x2);
+    x = _mm256_xor_si256(fold256(x, k256_), x3);
+    __m128i y = _mm_xor_si128(
+        fc_fold128(_mm256_castsi256_si128(x),
+                   fc_fold_k128(FC_FOLD_CRC32C_128)),
+        _mm256_extracti128_si256(x, 1));
+    /* Region A's raw CRC: its last 16 bytes modulo P, from register 0. */
+    uint64_t ylo = (uint64_t)_mm_cvtsi128_si64(y);
+    uint64_t yhi = (uint64_t)_mm_extract_epi64(y, 1);
+    uint32_t ca = (uint32_t)_mm_crc32_u64(_mm_crc32_u64(0, ylo), yhi);
+    uint32_t k1 = crc32c_shift_const(blen);
+    uint32_t k2 = crc32c_mulx33(k1, k1);
+    uint32_t k3 = crc32c_mulx33(k2, k1);
+    uint32_t reg = crc32c_mulx33(ca, k3) ^ crc32c_mulx33(c1, k2) ^
+                   crc32c_mulx33(c2, k1) ^ c3;
+    size_t done = 128 + rounds * (HYB_FOLD + 3 * HYB_CRC);
+    return fc_crc32c_sse42(~reg, p + done, n - done);
 }
