@@ -57,12 +57,9 @@ fc_crc32_pclmul(uint32_t crc, const unsigned char *p, size_t n)
 
 /* ---- CRC-32C with the crc32 instruction ---- */
 
-/* Bytes per stream in the three-way loop. */
-#define CRC32C_STREAM 1024
-
-/* Raw CRC-32C register `reg` times x^(8 * CRC32C_STREAM) (resp. twice
- * that): the carry-less product with x^(8L - 33) is a 64-bit value whose
- * crc32 from 0 multiplies it by x^32 and reduces it. */
+/* Raw CRC-32C register `reg` times x^(8m), given k = x^(8m - 33) mod P:
+ * the carry-less product reg * k is reg * x^(8m - 32) as 64 reflected bits,
+ * and a crc32 of those 8 bytes from 0 multiplies by x^32 and reduces. */
 static inline uint32_t
 crc32c_shift(uint32_t reg, uint32_t k)
 {
@@ -87,27 +84,45 @@ crc32c_bytes(uint32_t reg, const unsigned char *p, size_t n)
     return reg;
 }
 
-uint32_t
-fc_crc32c_sse42(uint32_t crc, const unsigned char *p, size_t n)
+/* Three crc32 streams over blocks of 3 * len bytes (the instruction's
+ * latency is three times its issue interval), merged by shifting the first
+ * two over the blocks after them; k1 = x^(8 len - 33), k2 = x^(16 len - 33)
+ * mod P.  Returns the register after the last whole block. */
+static inline uint32_t
+crc32c_3way(uint32_t reg, const unsigned char **pp, size_t *pn, size_t len,
+            uint32_t k1, uint32_t k2)
 {
-    uint32_t reg = ~crc;
-    /* x^(8L - 33) and x^(16L - 33) mod P for L = CRC32C_STREAM. */
-    const uint32_t k1 = FC_SHIFT_CRC32C_1024, k2 = FC_SHIFT_CRC32C_2048;
-    while (n >= 3 * CRC32C_STREAM) {
+    const unsigned char *p = *pp;
+    size_t n = *pn;
+    while (n >= 3 * len) {
         uint32_t a = reg, b = 0, c = 0;
-        for (size_t i = 0; i < CRC32C_STREAM; i += 8) {
+        for (size_t i = 0; i < len; i += 8) {
             uint64_t wa, wb, wc;
             memcpy(&wa, p + i, 8);
-            memcpy(&wb, p + i + CRC32C_STREAM, 8);
-            memcpy(&wc, p + i + 2 * CRC32C_STREAM, 8);
+            memcpy(&wb, p + i + len, 8);
+            memcpy(&wc, p + i + 2 * len, 8);
             a = (uint32_t)_mm_crc32_u64(a, wa);
             b = (uint32_t)_mm_crc32_u64(b, wb);
             c = (uint32_t)_mm_crc32_u64(c, wc);
         }
         reg = crc32c_shift(a, k2) ^ crc32c_shift(b, k1) ^ c;
-        p += 3 * CRC32C_STREAM;
-        n -= 3 * CRC32C_STREAM;
+        p += 3 * len;
+        n -= 3 * len;
     }
+    *pp = p;
+    *pn = n;
+    return reg;
+}
+
+uint32_t
+fc_crc32c_sse42(uint32_t crc, const unsigned char *p, size_t n)
+{
+    uint32_t reg = ~crc;
+    /* Long streams make the merge rare; short ones serve the rest. */
+    reg = crc32c_3way(reg, &p, &n, 4096, FC_SHIFT_CRC32C_4096,
+                      FC_SHIFT_CRC32C_8192);
+    reg = crc32c_3way(reg, &p, &n, 256, FC_SHIFT_CRC32C_256,
+                      FC_SHIFT_CRC32C_512);
     return ~crc32c_bytes(reg, p, n);
 }
 

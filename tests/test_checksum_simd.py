@@ -1,0 +1,155 @@
+"""The SIMD checksum kernels against zlib and the crc32c package, at every
+SIMD level this CPU runs (the simd_level fixture forces each in turn).
+
+Lengths 0..600 and around 4 KiB cover every head/tail path of the folding,
+crc32-stream and Adler-32 loops (the vector kernels switch strategy at 64,
+256, 768 and 4096 bytes); random lengths up to a few MiB cover the long
+loops; memoryview slices cover every misalignment of the start.
+"""
+import zlib
+
+import pytest
+
+import fastconc
+
+crc32c = pytest.importorskip("crc32c")
+
+KERNELS = {
+    "crc32": (fastconc.crc32, zlib.crc32),
+    "crc32c": (fastconc.crc32c, crc32c.crc32c),
+    "adler32": (fastconc.adler32, zlib.adler32),
+}
+
+# Published check values of the nine ASCII digits "123456789" (the CRC
+# catalogue's CRC-32/ISO-HDLC and CRC-32/ISCSI; Adler-32 from RFC 1950's
+# definition, as zlib computes it).
+CHECK = {"crc32": 0xCBF43926, "crc32c": 0xE3069283, "adler32": 0x091E01DE}
+
+LENGTHS = [*range(0, 601), *range(3900, 4700, 7), 4096, 8191, 12288,
+           12289, 65536, 65537]
+
+
+def expected_impls(level):
+    """What info()['backends'] must report at `level` on this CPU."""
+    feats = set(fastconc.info()["cpu_features"])
+    if level == "portable":
+        return dict.fromkeys(KERNELS, "fastconc portable")
+    impl = {"crc32": "fastconc pclmul-sse4.2",
+            "crc32c": "fastconc crc32-sse4.2",
+            "adler32": "fastconc ssse3"}
+    if level in ("avx2", "avx512"):
+        impl["adler32"] = "fastconc avx2"
+        if "vpclmulqdq" in feats:
+            impl["crc32"] = impl["crc32c"] = "fastconc vpclmul-avx2"
+    if level == "avx512" and {"avx512f", "avx512vl", "vpclmulqdq"} <= feats:
+        impl["crc32"] = impl["crc32c"] = "fastconc vpclmul-avx512"
+    return impl
+
+
+@pytest.fixture(scope="module")
+def blob():
+    import random
+    return random.Random(20240607).randbytes(6 << 20)
+
+
+def test_backends_follow_level(simd_level):
+    assert fastconc.info()["simd_level"] == simd_level
+    assert fastconc.info()["backends"] == expected_impls(simd_level)
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_check_value(simd_level, name):
+    ours, _ = KERNELS[name]
+    assert ours(b"123456789") == CHECK[name]
+    # The same digits in the middle of a buffer, misaligned.
+    buf = bytearray(b"x" * 77 + b"123456789" + b"y" * 300)
+    assert ours(memoryview(buf)[77:86]) == CHECK[name]
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_every_short_length(simd_level, name, blob):
+    ours, ref = KERNELS[name]
+    for n in LENGTHS:
+        data = blob[1000:1000 + n]
+        assert ours(data) == ref(data), n
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_every_length_with_value(simd_level, name, blob, rng):
+    ours, ref = KERNELS[name]
+    for n in LENGTHS:
+        value = rng.getrandbits(32)
+        data = blob[n:2 * n]
+        assert ours(data, value) == ref(data, value), (n, value)
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_random_long_lengths(simd_level, name, blob, rng):
+    ours, ref = KERNELS[name]
+    for _ in range(12):
+        n = rng.randrange(1, len(blob) - 64)
+        start = rng.randrange(0, len(blob) - n)
+        data = memoryview(blob)[start:start + n]
+        assert ours(data) == ref(data), (start, n)
+        assert ours(data, threads=1) == ref(data), (start, n)
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_every_misalignment(simd_level, name, blob):
+    ours, ref = KERNELS[name]
+    view = memoryview(bytearray(blob[:300_000]))
+    for off in range(64):
+        for n in (0, 1, 15, 63, 255, 257, 1000, 4099, 100_003):
+            part = view[off:off + n]
+            assert ours(part) == ref(part), (off, n)
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_chained_values(simd_level, name, blob, rng):
+    ours, ref = KERNELS[name]
+    data = blob[:3_000_000]
+    for _ in range(20):
+        cuts = sorted(rng.randrange(0, len(data)) for _ in range(3))
+        pieces = [data[:cuts[0]], data[cuts[0]:cuts[1]],
+                  data[cuts[1]:cuts[2]], data[cuts[2]:]]
+        value = ours(b"")
+        for piece in pieces:
+            value = ours(piece, value)
+        assert value == ref(data), cuts
+    # Small pieces, each continuing the last: every tail path continues.
+    value, pos = ours(b""), 0
+    while pos < 20_000:
+        step = rng.randrange(0, 300)
+        value = ours(data[pos:pos + step], value)
+        pos += step
+    assert value == ref(data[:pos])
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_chunked_threads(simd_level, name, blob):
+    """Inputs split across threads: SIMD kernels from 0 plus combine."""
+    ours, ref = KERNELS[name]
+    data = blob * 4   # 24 MiB: more than one 16 MiB chunk
+    assert ours(data, threads=2) == ref(data)
+    assert ours(data, 12345, threads=2) == ref(data, 12345)
+
+
+@pytest.mark.parametrize("n", [1, 31, 63, 5552, 5553, 65536 * 2 + 7,
+                               (1 << 20) + 3, 5 << 20])
+def test_adler32_all_ones(simd_level, n):
+    """0xff bytes maximise every partial sum (overflow of the weighted
+    sum), also from the largest possible running value."""
+    data = b"\xff" * n
+    assert fastconc.adler32(data) == zlib.adler32(data)
+    top = (65520 << 16) | 65520
+    assert fastconc.adler32(data, top) == zlib.adler32(data, top)
+
+
+@pytest.mark.parametrize("name", ["crc32", "crc32c"])
+@pytest.mark.parametrize("fill", [b"\x00", b"\xff"])
+def test_crc_constant_runs(simd_level, name, fill):
+    ours, ref = KERNELS[name]
+    for n in (16, 64, 256, 4096, 100_000, 1 << 20):
+        data = fill * n
+        for value in (0, 0xFFFFFFFF, 0x12345678):
+            assert ours(data, value) == ref(data, value), (n, value)
