@@ -1,6 +1,5 @@
-/* cksum_sse42.c - CRC-32 and CRC-32C by PCLMULQDQ folding, CRC-32C with the
- * SSE4.2 crc32 instruction (three interleaved streams), and Adler-32 with
- * SSSE3.  Compiled with -msse4.2 -mpclmul; only called when the CPU has
+/* cksum_sse42.c - CRC-32 by PCLMULQDQ folding, CRC-32C with the SSE4.2
+ * crc32 instruction (three interleaved streams), and Adler-32 with SSSE3.  Compiled with -msse4.2 -mpclmul; only called when the CPU has
  * SSE4.2, SSSE3 and PCLMULQDQ.  No Python API.
  */
 #include "simd/cksum_fold.h"
@@ -124,16 +123,6 @@ fc_crc32c_sse42(uint32_t crc, const unsigned char *p, size_t n)
     reg = crc32c_3way(reg, &p, &n, 256, FC_SHIFT_CRC32C_256,
                       FC_SHIFT_CRC32C_512);
     return ~crc32c_bytes(reg, p, n);
-}
-
-uint32_t
-fc_crc32c_pclmul(uint32_t crc, const unsigned char *p, size_t n)
-{
-    if (n < 64) {
-        return ~crc32c_bytes(~crc, p, n);
-    }
-    return crc_fold_sse(~crc, p, n, fc_fold_k128(FC_FOLD_CRC32C_512),
-                         fc_fold_k128(FC_FOLD_CRC32C_128), fc_crc32c_sse42);
 }
 
 /* ---- Adler-32 with SSSE3 ---- */
