@@ -1,6 +1,7 @@
 /* cksum_sse42.c - CRC-32 by PCLMULQDQ folding, CRC-32C with the SSE4.2
- * crc32 instruction (three interleaved streams), and Adler-32 with SSSE3.  Compiled with -msse4.2 -mpclmul; only called when the CPU has
- * SSE4.2, SSSE3 and PCLMULQDQ.  No Python API.
+ * crc32 instruction (three interleaved streams), and Adler-32 with SSSE3.
+ * Compiled with -msse4.2 -mpclmul; only called when the CPU has SSE4.2,
+ * SSSE3 and PCLMULQDQ.  No Python API.
  */
 #include "simd/cksum_fold.h"
 #include "simd/cksum_simd.h"
