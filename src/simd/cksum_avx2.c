@@ -8,6 +8,10 @@
  * blocks' 16-bit weighted pairs before widening them with one vpmaddwd:
  * 2 * (32 + 31) * 255 < 2^15.
  */
+/* x86-64 only (the crc32 instruction on 64 bits); elsewhere this file is
+ * empty and fc_cksum_pick() keeps the portable kernels. */
+#if defined(__x86_64__)
+
 #include "simd/cksum_simd.h"
 
 #include <immintrin.h>
@@ -87,3 +91,5 @@ fc_adler32_avx2(uint32_t adler, const unsigned char *p, size_t n)
     }
     return fc_adler32_sse42((uint32_t)((b << 16) | a), p, n);
 }
+
+#endif /* __x86_64__ */

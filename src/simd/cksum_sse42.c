@@ -3,6 +3,10 @@
  * Compiled with -msse4.2 -mpclmul; only called when the CPU has SSE4.2,
  * SSSE3 and PCLMULQDQ.  No Python API.
  */
+/* x86-64 only (the crc32 instruction on 64 bits); elsewhere this file is
+ * empty and fc_cksum_pick() keeps the portable kernels. */
+#if defined(__x86_64__)
+
 #include "simd/cksum_fold.h"
 #include "simd/cksum_simd.h"
 
@@ -173,3 +177,5 @@ fc_adler32_sse42(uint32_t adler, const unsigned char *p, size_t n)
     }
     return fc_adler32_portable((uint32_t)((b << 16) | a), p, n);
 }
+
+#endif /* __x86_64__ */

@@ -3,6 +3,10 @@
  * -mavx2 -mpclmul -mvpclmulqdq; only called when the CPU has AVX2 and
  * VPCLMULQDQ.  No Python API.
  */
+/* x86-64 only (the crc32 instruction on 64 bits); elsewhere this file is
+ * empty and fc_cksum_pick() keeps the portable kernels. */
+#if defined(__x86_64__)
+
 #include "simd/cksum_fold.h"
 #include "simd/cksum_simd.h"
 
@@ -195,3 +199,5 @@ fc_crc32c_vpclmul(uint32_t crc, const unsigned char *p, size_t n)
     size_t done = 128 + rounds * (HYB_FOLD + 3 * HYB_CRC);
     return fc_crc32c_sse42(~reg, p + done, n - done);
 }
+
+#endif /* __x86_64__ */
