@@ -152,3 +152,20 @@ def test_crc_constant_runs(simd_level, name, fill):
         data = fill * n
         for value in (0, 0xFFFFFFFF, 0x12345678):
             assert ours(data, value) == ref(data, value), (n, value)
+
+
+def test_fold_constants_match_generator(tmp_path):
+    """src/simd/cksum_consts.h is what cksum_gen_consts.py writes."""
+    import pathlib
+    import shutil
+    import subprocess
+    import sys
+
+    simd = pathlib.Path(__file__).resolve().parent.parent / "src" / "simd"
+    if not (simd / "cksum_gen_consts.py").exists():
+        pytest.skip("source tree not available")
+    shutil.copy(simd / "cksum_gen_consts.py", tmp_path)
+    subprocess.run([sys.executable, str(tmp_path / "cksum_gen_consts.py")],
+                   check=True)
+    assert ((tmp_path / "cksum_consts.h").read_text() ==
+            (simd / "cksum_consts.h").read_text())
