@@ -56,7 +56,7 @@ fc_crc32_pclmul(uint32_t crc, const unsigned char *p, size_t n)
         return fc_crc32_portable(crc, p, n);
     }
     return crc_fold_sse(~crc, p, n, fc_fold_k128(FC_FOLD_CRC32_512),
-                         fc_fold_k128(FC_FOLD_CRC32_128), fc_crc32_portable);
+                        fc_fold_k128(FC_FOLD_CRC32_128), fc_crc32_portable);
 }
 
 /* ---- CRC-32C with the crc32 instruction ---- */
