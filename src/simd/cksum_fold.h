@@ -53,4 +53,42 @@ fc_fold_finish(__m128i x, const unsigned char *tail, size_t n,
     return finish(0xffffffffu, buf, 16 + n);
 }
 
+/* ---- CRC-32C register shifts (the crc32 instruction reduces) ---- */
+
+static const uint32_t fc_crc32c_pow2[] = {FC_SHIFT_CRC32C_POW2};
+
+/* a * b * x^33 mod P: the carry-less product is a * b * x as 64 reflected
+ * bits, and a crc32 of those 8 bytes multiplies by x^32 and reduces. */
+static inline uint32_t
+fc_crc32c_mulx33(uint32_t a, uint32_t b)
+{
+    __m128i prod = _mm_clmulepi64_si128(_mm_cvtsi32_si128((int)a),
+                                        _mm_cvtsi32_si128((int)b), 0x00);
+    return (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(prod));
+}
+
+/* x^(8 m - 33) mod P for m a multiple of 8, m >= 8. */
+static inline uint32_t
+fc_crc32c_shift_const(uint64_t m)
+{
+    uint32_t k = 0;
+    int have = 0;
+    for (int i = 3; m >> i; i++) {
+        if ((m >> i) & 1) {
+            k = have ? fc_crc32c_mulx33(k, fc_crc32c_pow2[i - 3])
+                     : fc_crc32c_pow2[i - 3];
+            have = 1;
+        }
+    }
+    return k;
+}
+
+static inline uint32_t
+fc_crc32c_u64_at(uint32_t reg, const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return (uint32_t)_mm_crc32_u64(reg, w);
+}
+
 #endif

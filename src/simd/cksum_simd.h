@@ -16,6 +16,7 @@ uint32_t fc_adler32_portable(uint32_t adler, const unsigned char *p,
 /* simd/cksum_sse42.c: SSE4.2 + SSSE3 + PCLMULQDQ */
 uint32_t fc_crc32_pclmul(uint32_t crc, const unsigned char *p, size_t n);
 uint32_t fc_crc32c_sse42(uint32_t crc, const unsigned char *p, size_t n);
+uint32_t fc_crc32c_pclmul(uint32_t crc, const unsigned char *p, size_t n);
 uint32_t fc_adler32_sse42(uint32_t adler, const unsigned char *p, size_t n);
 
 /* simd/cksum_avx2.c: AVX2 */

@@ -1,5 +1,6 @@
 /* cksum_sse42.c - CRC-32 by PCLMULQDQ folding, CRC-32C with the SSE4.2
- * crc32 instruction (three interleaved streams), and Adler-32 with SSSE3.
+ * crc32 instruction (three interleaved streams) alone and side by side with
+ * the folding, and Adler-32 with SSSE3.
  * Compiled with -msse4.2 -mpclmul; only called when the CPU has SSE4.2,
  * SSSE3 and PCLMULQDQ.  No Python API.
  */
@@ -61,17 +62,6 @@ fc_crc32_pclmul(uint32_t crc, const unsigned char *p, size_t n)
 
 /* ---- CRC-32C with the crc32 instruction ---- */
 
-/* Raw CRC-32C register `reg` times x^(8m), given k = x^(8m - 33) mod P:
- * the carry-less product reg * k is reg * x^(8m - 32) as 64 reflected bits,
- * and a crc32 of those 8 bytes from 0 multiplies by x^32 and reduces. */
-static inline uint32_t
-crc32c_shift(uint32_t reg, uint32_t k)
-{
-    __m128i prod = _mm_clmulepi64_si128(_mm_cvtsi32_si128((int)reg),
-                                        _mm_cvtsi32_si128((int)k), 0x00);
-    return (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(prod));
-}
-
 static inline uint32_t
 crc32c_bytes(uint32_t reg, const unsigned char *p, size_t n)
 {
@@ -109,7 +99,7 @@ crc32c_3way(uint32_t reg, const unsigned char **pp, size_t *pn, size_t len,
             b = (uint32_t)_mm_crc32_u64(b, wb);
             c = (uint32_t)_mm_crc32_u64(c, wc);
         }
-        reg = crc32c_shift(a, k2) ^ crc32c_shift(b, k1) ^ c;
+        reg = fc_crc32c_mulx33(a, k2) ^ fc_crc32c_mulx33(b, k1) ^ c;
         p += 3 * len;
         n -= 3 * len;
     }
@@ -128,6 +118,65 @@ fc_crc32c_sse42(uint32_t crc, const unsigned char *p, size_t n)
     reg = crc32c_3way(reg, &p, &n, 256, FC_SHIFT_CRC32C_256,
                       FC_SHIFT_CRC32C_512);
     return ~crc32c_bytes(reg, p, n);
+}
+
+/* CRC-32C by folding (four 128-bit accumulators, 64 bytes per round) and
+ * three crc32 streams of HYB_CRC bytes per round in one loop, as in
+ * cksum_vpclmul.c: the folding runs on the vector units, crc32 on an
+ * integer port.  On the AMD EPYC (Zen 3) here: about 29 GB/s on 1 MiB, vs
+ * 20 for crc32 alone and 12 for folding alone; 48..96 bytes per stream per
+ * round were within noise. */
+#define HYB_CRC 64
+#define HYB_ROUND (64 + 3 * HYB_CRC)
+#define HYB_MIN 4096
+
+uint32_t
+fc_crc32c_pclmul(uint32_t crc, const unsigned char *p, size_t n)
+{
+    if (n < HYB_MIN) {
+        return fc_crc32c_sse42(crc, p, n);
+    }
+    const __m128i k512 = fc_fold_k128(FC_FOLD_CRC32C_512);
+    const __m128i k128 = fc_fold_k128(FC_FOLD_CRC32C_128);
+    size_t rounds = (n - 64) / HYB_ROUND;
+    size_t blen = rounds * HYB_CRC;
+    const __m128i *v = (const __m128i *)p;
+    const unsigned char *pa = p + 64;
+    const unsigned char *pb = pa + rounds * 64;
+    uint32_t c1 = 0, c2 = 0, c3 = 0;
+
+    __m128i x0 = _mm_xor_si128(_mm_loadu_si128(v), fc_fold_init128(~crc));
+    __m128i x1 = _mm_loadu_si128(v + 1);
+    __m128i x2 = _mm_loadu_si128(v + 2);
+    __m128i x3 = _mm_loadu_si128(v + 3);
+    for (size_t r = 0; r < rounds; r++) {
+        v = (const __m128i *)pa;
+        x0 = _mm_xor_si128(fc_fold128(x0, k512), _mm_loadu_si128(v));
+        x1 = _mm_xor_si128(fc_fold128(x1, k512), _mm_loadu_si128(v + 1));
+        x2 = _mm_xor_si128(fc_fold128(x2, k512), _mm_loadu_si128(v + 2));
+        x3 = _mm_xor_si128(fc_fold128(x3, k512), _mm_loadu_si128(v + 3));
+        for (int j = 0; j < HYB_CRC; j += 8) {
+            c1 = fc_crc32c_u64_at(c1, pb + j);
+            c2 = fc_crc32c_u64_at(c2, pb + blen + j);
+            c3 = fc_crc32c_u64_at(c3, pb + 2 * blen + j);
+        }
+        pa += 64;
+        pb += HYB_CRC;
+    }
+    __m128i y = _mm_xor_si128(fc_fold128(x0, k128), x1);
+    y = _mm_xor_si128(fc_fold128(y, k128), x2);
+    y = _mm_xor_si128(fc_fold128(y, k128), x3);
+    /* Region A's raw CRC: its last 16 bytes modulo P, from register 0. */
+    uint64_t ylo = (uint64_t)_mm_cvtsi128_si64(y);
+    uint64_t yhi = (uint64_t)_mm_extract_epi64(y, 1);
+    uint32_t ca = (uint32_t)_mm_crc32_u64(_mm_crc32_u64(0, ylo), yhi);
+    uint32_t k1 = fc_crc32c_shift_const(blen);
+    uint32_t k2 = fc_crc32c_mulx33(k1, k1);
+    uint32_t k3 = fc_crc32c_mulx33(k2, k1);
+    uint32_t reg = fc_crc32c_mulx33(ca, k3) ^ fc_crc32c_mulx33(c1, k2) ^
+                   fc_crc32c_mulx33(c2, k1) ^ c3;
+    size_t done = 64 + rounds * HYB_ROUND;
+    return fc_crc32c_sse42(~reg, p + done, n - done);
 }
 
 /* ---- Adler-32 with SSSE3 ---- */

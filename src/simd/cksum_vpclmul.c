@@ -173,42 +173,6 @@ fc_crc32_vpclmul(uint32_t crc, const unsigned char *p, size_t n)
 /* Below this the fold alone (or crc32 alone, below 128) is as fast. */
 #define HYB_MIN 4096
 
-static const uint32_t crc32c_pow2[] = {FC_SHIFT_CRC32C_POW2};
-
-/* a * b * x^33 mod P: the carry-less product is a * b * x as 64 reflected
- * bits, and a crc32 of those 8 bytes multiplies by x^32 and reduces. */
-static inline uint32_t
-crc32c_mulx33(uint32_t a, uint32_t b)
-{
-    __m128i prod = _mm_clmulepi64_si128(_mm_cvtsi32_si128((int)a),
-                                        _mm_cvtsi32_si128((int)b), 0x00);
-    return (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(prod));
-}
-
-/* x^(8 m - 33) mod P for m a multiple of 8, m >= 8. */
-static uint32_t
-crc32c_shift_const(uint64_t m)
-{
-    uint32_t k = 0;
-    int have = 0;
-    for (int i = 3; m >> i; i++) {
-        if ((m >> i) & 1) {
-            k = have ? crc32c_mulx33(k, crc32c_pow2[i - 3])
-                     : crc32c_pow2[i - 3];
-            have = 1;
-        }
-    }
-    return k;
-}
-
-static inline uint32_t
-crc32c_u64_at(uint32_t reg, const unsigned char *p)
-{
-    uint64_t w;
-    memcpy(&w, p, 8);
-    return (uint32_t)_mm_crc32_u64(reg, w);
-}
-
 uint32_t
 fc_crc32c_vpclmul(uint32_t crc, const unsigned char *p, size_t n)
 {
@@ -233,9 +197,9 @@ fc_crc32c_vpclmul(uint32_t crc, const unsigned char *p, size_t n)
     for (size_t r = 0; r < rounds; r++) {
         fold4_step(x, pa, k1024);
         for (int j = 0; j < HYB_CRC; j += 8) {
-            c1 = crc32c_u64_at(c1, pb + j);
-            c2 = crc32c_u64_at(c2, pb + blen + j);
-            c3 = crc32c_u64_at(c3, pb + 2 * blen + j);
+            c1 = fc_crc32c_u64_at(c1, pb + j);
+            c2 = fc_crc32c_u64_at(c2, pb + blen + j);
+            c3 = fc_crc32c_u64_at(c3, pb + 2 * blen + j);
         }
         pa += 128;
         pb += HYB_CRC;
@@ -246,11 +210,11 @@ fc_crc32c_vpclmul(uint32_t crc, const unsigned char *p, size_t n)
     uint64_t ylo = (uint64_t)_mm_cvtsi128_si64(y);
     uint64_t yhi = (uint64_t)_mm_extract_epi64(y, 1);
     uint32_t ca = (uint32_t)_mm_crc32_u64(_mm_crc32_u64(0, ylo), yhi);
-    uint32_t k1 = crc32c_shift_const(blen);
-    uint32_t k2 = crc32c_mulx33(k1, k1);
-    uint32_t k3 = crc32c_mulx33(k2, k1);
-    uint32_t reg = crc32c_mulx33(ca, k3) ^ crc32c_mulx33(c1, k2) ^
-                   crc32c_mulx33(c2, k1) ^ c3;
+    uint32_t k1 = fc_crc32c_shift_const(blen);
+    uint32_t k2 = fc_crc32c_mulx33(k1, k1);
+    uint32_t k3 = fc_crc32c_mulx33(k2, k1);
+    uint32_t reg = fc_crc32c_mulx33(ca, k3) ^ fc_crc32c_mulx33(c1, k2) ^
+                   fc_crc32c_mulx33(c2, k1) ^ c3;
     size_t done = 128 + rounds * HYB_ROUND;
     return fc_crc32c_sse42(~reg, p + done, n - done);
 }
