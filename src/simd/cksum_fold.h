@@ -5,7 +5,10 @@
  * loaded little-endian holds a reflected polynomial (the first byte is the
  * highest degree); folding it forward by D bits multiplies its two 64-bit
  * halves by the constants of cksum_consts.h (see cksum_gen_consts.py) and
- * adds the results to the block D bits further on.
+ * adds the results to the block D bits further on.  The CRC-32C helpers
+ * at the end shift a 32-bit register by a multiple of 8 bytes, reducing
+ * with the crc32 instruction.  Includers are compiled with at least
+ * -msse4.2 -mpclmul.
  */
 #ifndef FC_CKSUM_FOLD_H
 #define FC_CKSUM_FOLD_H
@@ -40,9 +43,10 @@ fc_fold_init128(uint32_t reg)
     return _mm_cvtsi32_si128((int)reg);
 }
 
-/* The raw CRC of the message so far, when x holds its last 16 bytes modulo
- * P, followed by tail[0..n) (n < 16): run `finish` over those 16 + n bytes
- * from the register 0 (finish takes and returns inverted values). */
+/* The CRC (inverted, as zlib returns it) of the message so far followed by
+ * tail[0..n), n < 16, when x holds the message modulo P as its last 16
+ * bytes: the zlib-style kernel `finish` runs over those 16 + n bytes from
+ * the raw register 0 (value 0xffffffff). */
 static inline uint32_t
 fc_fold_finish(__m128i x, const unsigned char *tail, size_t n,
                uint32_t (*finish)(uint32_t, const unsigned char *, size_t))
