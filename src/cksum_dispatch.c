@@ -16,6 +16,7 @@ fc_cksum_pick(fc_cksum_kernels *k, unsigned features, int level)
     const unsigned sse42 = FC_CPU_SSE42 | FC_CPU_SSSE3 | FC_CPU_PCLMUL;
     const unsigned avx2 = sse42 | FC_CPU_AVX | FC_CPU_AVX2;
     const unsigned vpclmul = avx2 | FC_CPU_VPCLMULQDQ;
+    const unsigned avx512vp = vpclmul | FC_CPU_AVX512F | FC_CPU_AVX512VL;
 
     if (level >= FC_SIMD_SSE42 && (features & sse42) == sse42) {
         k->crc32 = fc_crc32_pclmul;
@@ -35,8 +36,12 @@ fc_cksum_pick(fc_cksum_kernels *k, unsigned features, int level)
         k->crc32c = fc_crc32c_vpclmul;
         k->crc32c_impl = "vpclmul-avx2";
     }
-    /* FC_SIMD_AVX512 has no 512-bit checksum code yet: the 256-bit kernels
-     * above serve it. */
+    /* FC_SIMD_AVX512: CRC-32 folds on 512 bits; CRC-32C and Adler-32 keep
+     * the 256-bit kernels. */
+    if (level >= FC_SIMD_AVX512 && (features & avx512vp) == avx512vp) {
+        k->crc32 = fc_crc32_avx512vp;
+        k->crc32_impl = "vpclmul-avx512";
+    }
 #else
     (void)features;
     (void)level;

@@ -50,7 +50,8 @@ def expected_impls(level):
         impl["adler32"] = "fastconc avx2"
         if "vpclmulqdq" in feats:
             impl["crc32"] = impl["crc32c"] = "fastconc vpclmul-avx2"
-    # No 512-bit checksum code: the avx512 level uses the 256-bit kernels.
+    if level == "avx512" and {"avx512f", "avx512vl", "vpclmulqdq"} <= feats:
+        impl["crc32"] = "fastconc vpclmul-avx512"
     return impl
 
 
@@ -178,3 +179,117 @@ def test_fold_constants_match_generator(tmp_path):
                    check=True)
     assert ((tmp_path / "cksum_consts.h").read_text() ==
             (simd / "cksum_consts.h").read_text())
+
+
+# The 512-bit CRC-32 kernel cannot run on a CPU without AVX-512, but its
+# logic can: these few AVX-512 intrinsics, emulated with pairs of 256-bit
+# registers, let the same source run against zlib on an AVX2 + VPCLMULQDQ
+# machine (on an AVX-512 machine the tests above run it for real).
+EMU512_SHIM = r"""
+#include <immintrin.h>
+typedef struct { __m256i lo, hi; } emu512;
+#define __m512i emu512
+static inline emu512 emu_xor(emu512 a, emu512 b)
+{ emu512 r = {_mm256_xor_si256(a.lo, b.lo), _mm256_xor_si256(a.hi, b.hi)};
+  return r; }
+static inline emu512 emu_clmul(emu512 a, emu512 b, int imm)
+{ emu512 r;
+  if (imm == 0x00) { r.lo = _mm256_clmulepi64_epi128(a.lo, b.lo, 0x00);
+                     r.hi = _mm256_clmulepi64_epi128(a.hi, b.hi, 0x00); }
+  else { r.lo = _mm256_clmulepi64_epi128(a.lo, b.lo, 0x11);
+         r.hi = _mm256_clmulepi64_epi128(a.hi, b.hi, 0x11); }
+  return r; }
+static inline emu512 emu_set64(long long e7, long long e6, long long e5,
+                               long long e4, long long e3, long long e2,
+                               long long e1, long long e0)
+{ emu512 r = {_mm256_set_epi64x(e3, e2, e1, e0),
+              _mm256_set_epi64x(e7, e6, e5, e4)}; return r; }
+static inline emu512 emu_load(const void *p)
+{ emu512 r = {_mm256_loadu_si256((const __m256i *)p),
+              _mm256_loadu_si256((const __m256i *)((const char *)p + 32))};
+  return r; }
+static inline emu512 emu_zero(void)
+{ emu512 r = {_mm256_setzero_si256(), _mm256_setzero_si256()}; return r; }
+static inline emu512 emu_ins0(emu512 a, __m128i x)
+{ a.lo = _mm256_inserti128_si256(a.lo, x, 0); return a; }
+#define _mm512_xor_si512 emu_xor
+#define _mm512_clmulepi64_epi128 emu_clmul
+#define _mm512_set_epi64 emu_set64
+#define _mm512_loadu_si512 emu_load
+#define _mm512_setzero_si512 emu_zero
+#define _mm512_inserti32x4(a, x, i) emu_ins0(a, x)
+#define _mm512_castsi512_si256(a) ((a).lo)
+#define _mm512_extracti64x4_epi64(a, i) ((a).hi)
+"""
+
+EMU512_DRIVER = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <zlib.h>
+#include "simd/cksum_simd.h"
+int main(void)
+{
+    size_t big = 3 << 20;
+    unsigned char *buf = malloc(big + 64);
+    long bad = 0, total = 0;
+    srand(7);
+    for (size_t i = 0; i < big + 64; i++) buf[i] = (unsigned char)rand();
+    for (size_t n = 0; n < 5000; n++) {
+        for (int off = 0; off < 64; off += n < 1500 ? 1 : 13, total++) {
+            uint32_t v = (uint32_t)rand() * 2654435761u;
+            bad += fc_crc32_avx512vp(v, buf + off, n) !=
+                   (uint32_t)crc32(v, buf + off, (uInt)n);
+        }
+    }
+    for (int i = 0; i < 200; i++, total++) {
+        size_t n = (size_t)rand() % big;
+        int off = rand() % 64;
+        uint32_t v = (uint32_t)rand();
+        bad += fc_crc32_avx512vp(v, buf + off, n) !=
+               (uint32_t)crc32(v, buf + off, (uInt)n);
+    }
+    printf("%ld bad of %ld\n", bad, total);
+    return bad != 0;
+}
+"""
+
+
+@pytest.mark.timeout(300)
+def test_avx512_crc32_emulated(tmp_path):
+    import pathlib
+    import platform
+    import shutil
+    import subprocess
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    cc = shutil.which("cc") or shutil.which("gcc")
+    feats = set(fastconc.info()["cpu_features"])
+    if platform.machine() not in ("x86_64", "AMD64") or cc is None:
+        pytest.skip("needs an x86-64 C compiler")
+    if not {"avx2", "vpclmulqdq"} <= feats:
+        pytest.skip("the emulation needs AVX2 and VPCLMULQDQ")
+    if not (root / "src" / "simd" / "cksum_avx512vp.c").exists():
+        pytest.skip("source tree not available")
+    (tmp_path / "shim.h").write_text(EMU512_SHIM)
+    (tmp_path / "driver.c").write_text(EMU512_DRIVER)
+    src = root / "src"
+    base = [cc, "-O2", "-std=gnu11", f"-I{src}", "-c"]
+    units = {
+        "avx512vp.o": ["-mavx2", "-mpclmul", "-mvpclmulqdq", "-include",
+                       str(tmp_path / "shim.h"),
+                       str(src / "simd" / "cksum_avx512vp.c")],
+        "vpclmul.o": ["-mavx2", "-mpclmul", "-mvpclmulqdq",
+                      str(src / "simd" / "cksum_vpclmul.c")],
+        "sse42.o": ["-msse4.2", "-mpclmul",
+                    str(src / "simd" / "cksum_sse42.c")],
+        "portable.o": [str(src / "cksum_portable.c")],
+        "driver.o": [str(tmp_path / "driver.c")],
+    }
+    for obj, args in units.items():
+        subprocess.run([*base, *args, "-o", str(tmp_path / obj)], check=True)
+    exe = tmp_path / "emu512"
+    subprocess.run([cc, *(str(tmp_path / o) for o in units), "-lz",
+                    "-lpthread", "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.startswith("0 bad of ")

@@ -26,4 +26,7 @@ uint32_t fc_adler32_avx2(uint32_t adler, const unsigned char *p, size_t n);
 uint32_t fc_crc32_vpclmul(uint32_t crc, const unsigned char *p, size_t n);
 uint32_t fc_crc32c_vpclmul(uint32_t crc, const unsigned char *p, size_t n);
 
+/* simd/cksum_avx512vp.c: AVX-512 F/VL + VPCLMULQDQ */
+uint32_t fc_crc32_avx512vp(uint32_t crc, const unsigned char *p, size_t n);
+
 #endif
