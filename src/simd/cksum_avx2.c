@@ -6,10 +6,12 @@
  * the weighted sum), and vpmaddubsw adds the bytes times their weights 32..1
  * (their distance from the end of the block).  A 128-byte step adds two
  * blocks' 16-bit weighted pairs before widening them with one vpmaddwd:
- * 2 * (32 + 31) * 255 < 2^15.
+ * 2 * (32 + 31) * 255 < 2^15.  Inputs of 2 MiB and more run their two
+ * halves in one loop (more memory bandwidth) and merge them with
+ * fc_adler32_combine().
  */
-/* x86-64 only (the crc32 instruction on 64 bits); elsewhere this file is
- * empty and fc_cksum_pick() keeps the portable kernels. */
+/* x86-64 only, like the other kernels; elsewhere this file is empty and
+ * fc_cksum_pick() keeps the portable ones. */
 #if defined(__x86_64__)
 
 #include "checksum.h"
