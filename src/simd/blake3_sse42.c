@@ -1,0 +1,103 @@
+/* blake3_sse42.c - BLAKE3 over 4 lanes at once with SSE4.1/SSSE3 (built
+ * with the sse42 flags; selected only when the CPU has SSE4.1 and SSSE3).
+ *
+ * Each 128-bit vector holds one state word of four independent inputs
+ * (chunks or parents): the message is transposed on load so vector j holds
+ * word j of every lane, and the chaining values are transposed back on
+ * store.  No Python API.
+ */
+#include "../blake3_impl.h"
+#include "blake3_simd.h"
+
+#include <immintrin.h>
+
+#define ADD(a, b) _mm_add_epi32((a), (b))
+#define XOR(a, b) _mm_xor_si128((a), (b))
+#define R16(x) _mm_shuffle_epi8((x), rot16)
+#define R8(x) _mm_shuffle_epi8((x), rot8)
+#define R12(x) _mm_or_si128(_mm_srli_epi32((x), 12), _mm_slli_epi32((x), 20))
+#define R7(x) _mm_or_si128(_mm_srli_epi32((x), 7), _mm_slli_epi32((x), 25))
+
+/* r[i] holds words (4q .. 4q+3) of lane i; afterwards r[j] holds word 4q+j
+ * of lanes 0..3. */
+static inline void
+transpose4(__m128i r[4])
+{
+    __m128i t0 = _mm_unpacklo_epi32(r[0], r[1]);
+    __m128i t1 = _mm_unpackhi_epi32(r[0], r[1]);
+    __m128i t2 = _mm_unpacklo_epi32(r[2], r[3]);
+    __m128i t3 = _mm_unpackhi_epi32(r[2], r[3]);
+    r[0] = _mm_unpacklo_epi64(t0, t2);
+    r[1] = _mm_unpackhi_epi64(t0, t2);
+    r[2] = _mm_unpacklo_epi64(t1, t3);
+    r[3] = _mm_unpackhi_epi64(t1, t3);
+}
+
+void
+fc_blake3_lanes4_sse41(const uint8_t *base, size_t stride, size_t nblocks,
+                       const uint32_t key[8], uint64_t counter,
+                       uint64_t counter_step, unsigned flags,
+                       unsigned flags_start, unsigned flags_end, uint8_t *out)
+{
+    /* Byte shuffles rotating each 32-bit word right by 16 and by 8. */
+    const __m128i rot16 = _mm_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9,
+                                        14, 15, 12, 13);
+    const __m128i rot8 = _mm_setr_epi8(1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8,
+                                       13, 14, 15, 12);
+    __m128i h[8], v[16], m[16];
+    uint32_t lo[4], hi[4];
+    for (int i = 0; i < 4; i++) {
+        uint64_t c = counter + (uint64_t)i * counter_step;
+        lo[i] = (uint32_t)c;
+        hi[i] = (uint32_t)(c >> 32);
+    }
+    const __m128i ctr_lo = _mm_loadu_si128((const __m128i *)lo);
+    const __m128i ctr_hi = _mm_loadu_si128((const __m128i *)hi);
+    for (int i = 0; i < 8; i++) {
+        h[i] = _mm_set1_epi32((int)key[i]);
+    }
+    for (size_t b = 0; b < nblocks; b++) {
+        const uint8_t *p = base + 64 * b;
+        for (int q = 0; q < 4; q++) {
+            __m128i r[4];
+            for (int i = 0; i < 4; i++) {
+                r[i] = _mm_loadu_si128(
+                    (const __m128i *)(p + (size_t)i * stride + 16 * q));
+            }
+            transpose4(r);
+            for (int j = 0; j < 4; j++) {
+                m[4 * q + j] = r[j];
+            }
+        }
+        unsigned f = flags;
+        if (b == 0) {
+            f |= flags_start;
+        }
+        if (b + 1 == nblocks) {
+            f |= flags_end;
+        }
+        for (int i = 0; i < 8; i++) {
+            v[i] = h[i];
+        }
+        v[8] = _mm_set1_epi32((int)FC_B3_IV0);
+        v[9] = _mm_set1_epi32((int)FC_B3_IV1);
+        v[10] = _mm_set1_epi32((int)FC_B3_IV2);
+        v[11] = _mm_set1_epi32((int)FC_B3_IV3);
+        v[12] = ctr_lo;
+        v[13] = ctr_hi;
+        v[14] = _mm_set1_epi32(64);
+        v[15] = _mm_set1_epi32((int)f);
+        FC_B3_ROUNDS();
+        for (int i = 0; i < 8; i++) {
+            h[i] = XOR(v[i], v[i + 8]);
+        }
+    }
+    /* Back to one 32-byte chaining value per lane.  All loads are done, so
+     * out may overlap the input (parents reduced in place). */
+    transpose4(h);
+    transpose4(h + 4);
+    for (int i = 0; i < 4; i++) {
+        _mm_storeu_si128((__m128i *)(out + 32 * i), h[i]);
+        _mm_storeu_si128((__m128i *)(out + 32 * i + 16), h[4 + i]);
+    }
+}
