@@ -477,8 +477,8 @@ static PyGetSetDef FcBlake3_getset[] = {
 };
 
 PyDoc_STRVAR(FcBlake3__doc__,
-"blake3(data=b'', /, *, key=None, derive_key_context=None, threads=None,\n"
-"       release_gil=None, usedforsecurity=True)\n--\n\n"
+"blake3(data=b'', *, key=None, derive_key_context=None, threads=None, "
+"release_gil=None, usedforsecurity=True)\n--\n\n"
 "Return a BLAKE3 hash object, optionally fed with data.\n"
 "\n"
 "  key: 32 bytes, for the keyed_hash mode.\n"
