@@ -11,10 +11,29 @@
 
 #include <immintrin.h>
 
+/* Byte shuffles rotating each 32-bit word right by 16 and by 8.  They are
+ * used as memory operands (the asm below) rather than kept in registers:
+ * the 16 state vectors then fit the 16 registers with fewer spills, which
+ * measured faster.  The instruction is the one the intrinsic would give. */
+typedef union {
+    uint8_t b[32];
+    __m256i v;
+} b3_mask;
+static const b3_mask b3_rot16 = {{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}};
+static const b3_mask b3_rot8 = {{1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12}};
+
+static inline __m256i
+shuffle_mem(__m256i x, const __m256i *mask)
+{
+    __m256i r;
+    __asm__("vpshufb %2, %1, %0" : "=x"(r) : "x"(x), "m"(*mask));
+    return r;
+}
+
 #define ADD(a, b) _mm256_add_epi32((a), (b))
 #define XOR(a, b) _mm256_xor_si256((a), (b))
-#define R16(x) _mm256_shuffle_epi8((x), rot16)
-#define R8(x) _mm256_shuffle_epi8((x), rot8)
+#define R16(x) shuffle_mem((x), &b3_rot16.v)
+#define R8(x) shuffle_mem((x), &b3_rot8.v)
 #define R12(x)                                                              \
     _mm256_or_si256(_mm256_srli_epi32((x), 12), _mm256_slli_epi32((x), 20))
 #define R7(x)                                                               \
@@ -60,14 +79,6 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
                       uint64_t counter_step, unsigned flags,
                       unsigned flags_start, unsigned flags_end, uint8_t *out)
 {
-    /* Byte shuffles rotating each 32-bit word right by 16 and by 8 (the
-     * same pattern in both 128-bit halves). */
-    const __m256i rot16 = _mm256_setr_epi8(
-        2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13,
-        2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
-    const __m256i rot8 = _mm256_setr_epi8(
-        1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12,
-        1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
     __m256i h[8], v[16], m[16];
     uint32_t lo[8], hi[8];
     for (int i = 0; i < 8; i++) {

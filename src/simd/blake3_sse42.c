@@ -11,10 +11,28 @@
 
 #include <immintrin.h>
 
+/* Byte shuffles rotating each 32-bit word right by 16 and by 8.  They are
+ * used as memory operands (the asm below) rather than kept in registers:
+ * the 16 state vectors then fit the 16 registers with fewer spills, which
+ * measured faster.  The instruction is the one the intrinsic would give. */
+typedef union {
+    uint8_t b[16];
+    __m128i v;
+} b3_mask;
+static const b3_mask b3_rot16 = {{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}};
+static const b3_mask b3_rot8 = {{1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12}};
+
+static inline __m128i
+shuffle_mem(__m128i x, const __m128i *mask)
+{
+    __asm__("pshufb %1, %0" : "+x"(x) : "m"(*mask));
+    return x;
+}
+
 #define ADD(a, b) _mm_add_epi32((a), (b))
 #define XOR(a, b) _mm_xor_si128((a), (b))
-#define R16(x) _mm_shuffle_epi8((x), rot16)
-#define R8(x) _mm_shuffle_epi8((x), rot8)
+#define R16(x) shuffle_mem((x), &b3_rot16.v)
+#define R8(x) shuffle_mem((x), &b3_rot8.v)
 #define R12(x) _mm_or_si128(_mm_srli_epi32((x), 12), _mm_slli_epi32((x), 20))
 #define R7(x) _mm_or_si128(_mm_srli_epi32((x), 7), _mm_slli_epi32((x), 25))
 
@@ -39,11 +57,6 @@ fc_blake3_lanes4_sse41(const uint8_t *base, size_t stride, size_t nblocks,
                        uint64_t counter_step, unsigned flags,
                        unsigned flags_start, unsigned flags_end, uint8_t *out)
 {
-    /* Byte shuffles rotating each 32-bit word right by 16 and by 8. */
-    const __m128i rot16 = _mm_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9,
-                                        14, 15, 12, 13);
-    const __m128i rot8 = _mm_setr_epi8(1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8,
-                                       13, 14, 15, 12);
     __m128i h[8], v[16], m[16];
     uint32_t lo[4], hi[4];
     for (int i = 0; i < 4; i++) {
