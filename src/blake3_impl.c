@@ -157,10 +157,43 @@ lanes_all(const fc_blake3_kernels *k, const uint8_t *base, size_t stride,
     }
 }
 
+/* A last group narrower than the widest kernel: from this many lanes on it
+ * runs on the widest kernel over a zero-padded copy, which is cheaper than
+ * narrower kernels and the one-lane path. */
+static void
+lanes_wide(const fc_blake3_kernels *k, const uint8_t *base, size_t stride,
+           size_t nblocks, const uint32_t key[8], uint64_t counter,
+           uint64_t counter_step, unsigned flags, unsigned flags_start,
+           unsigned flags_end, uint8_t *out, size_t n)
+{
+    size_t w = (size_t)k->width[0];
+    size_t full = n / w * w;
+    size_t r = n - full;
+    lanes_all(k, base, stride, nblocks, key, counter, counter_step, flags,
+              flags_start, flags_end, out, full);
+    if (r == 0) {
+        return;
+    }
+    if (r < 2 || w < 4) {
+        lanes_all(k, base + full * stride, stride, nblocks, key,
+                  counter + full * counter_step, counter_step, flags,
+                  flags_start, flags_end, out + 32 * full, r);
+        return;
+    }
+    /* Lanes are at most a chunk apart (stride 64 or 1024), width <= 16. */
+    uint8_t pad[16 * FC_BLAKE3_CHUNK_LEN];
+    uint8_t padout[16 * 32];
+    memcpy(pad, base + full * stride, r * stride);
+    memset(pad + r * stride, 0, (w - r) * stride);
+    k->fn[0](pad, stride, nblocks, key, counter + full * counter_step,
+             counter_step, flags, flags_start, flags_end, padout);
+    memcpy(out + 32 * full, padout, 32 * r);
+}
+
 /* --- subtrees ----------------------------------------------------------- */
 
-/* Chunks of a subtree hashed in one go before reducing (2 KiB of CVs). */
-#define LEAF_CHUNKS 64
+/* Chunks hashed in one go before reducing (8 KiB of CVs). */
+#define LEAF_CHUNKS 256
 
 static void
 parent_cv(const uint32_t key[8], unsigned flags, const uint8_t left[32],
@@ -173,6 +206,20 @@ parent_cv(const uint32_t key[8], unsigned flags, const uint8_t left[32],
     memcpy(cv, key, sizeof(cv));
     compress_cv(cv, block, 64, 0, flags | FC_B3_PARENT);
     cv_to_bytes(cv, out);
+}
+
+/* Reduce the n (a power of two) chaining values at cvs to the subtree's
+ * one, left in cvs[0..32).  In place: parent i reads bytes [64i, 64i+64)
+ * and writes [32i, 32i+32), which no later parent reads, and every kernel
+ * loads all its lanes before storing. */
+static void
+reduce_cvs(const fc_blake3_kernels *k, const uint32_t key[8], unsigned flags,
+           uint8_t *cvs, size_t n)
+{
+    for (; n > 1; n /= 2) {
+        lanes_wide(k, cvs, 64, 1, key, 0, 0, flags | FC_B3_PARENT, 0, 0, cvs,
+                   n / 2);
+    }
 }
 
 /* Chaining value of the (non-root) subtree of n chunks (a power of two)
@@ -191,16 +238,10 @@ subtree_cv(const fc_blake3_kernels *k, const uint32_t key[8], unsigned flags,
         return;
     }
     uint8_t cvs[LEAF_CHUNKS * 32];
-    lanes_all(k, data, FC_BLAKE3_CHUNK_LEN, FC_BLAKE3_CHUNK_LEN / 64, key,
-              counter, 1, flags, FC_B3_CHUNK_START, FC_B3_CHUNK_END, cvs,
-              (size_t)n);
-    /* Reduce level by level, in place: parent i reads bytes [64i, 64i+64)
-     * and writes [32i, 32i+32), which no later parent reads, and every
-     * kernel loads all its lanes before storing. */
-    for (size_t m = (size_t)n; m > 1; m /= 2) {
-        lanes_all(k, cvs, 64, 1, key, 0, 0, flags | FC_B3_PARENT, 0, 0, cvs,
-                  m / 2);
-    }
+    lanes_wide(k, data, FC_BLAKE3_CHUNK_LEN, FC_BLAKE3_CHUNK_LEN / 64, key,
+               counter, 1, flags, FC_B3_CHUNK_START, FC_B3_CHUNK_END, cvs,
+               (size_t)n);
+    reduce_cvs(k, key, flags, cvs, (size_t)n);
     memcpy(out, cvs, 32);
 }
 
@@ -296,6 +337,31 @@ push_subtree(fc_blake3_hasher *h, const uint8_t cv[32], uint64_t n)
     }
 }
 
+/* n (< LEAF_CHUNKS, not crossing a leaf boundary) complete chunks, more
+ * input following: hash them side by side, then push them as the aligned
+ * power-of-two subtrees they form. */
+static void
+chunk_run(fc_blake3_hasher *h, const uint8_t *p, size_t n)
+{
+    uint8_t cvs[LEAF_CHUNKS * 32];
+    lanes_wide(h->kernels, p, FC_BLAKE3_CHUNK_LEN, FC_BLAKE3_CHUNK_LEN / 64,
+               h->key, h->chunk_counter, 1, h->flags, FC_B3_CHUNK_START,
+               FC_B3_CHUNK_END, cvs, n);
+    size_t off = 0;
+    while (off < n) {
+        size_t m = 1;
+        while (m * 2 <= n - off) {
+            m *= 2;
+        }
+        while (h->chunk_counter & (m - 1)) {
+            m /= 2;
+        }
+        reduce_cvs(h->kernels, h->key, h->flags, cvs + 32 * off, m);
+        push_subtree(h, cvs + 32 * off, m);
+        off += m;
+    }
+}
+
 /* The current chunk is complete (1024 bytes) and more input follows. */
 static void
 finish_chunk(fc_blake3_hasher *h)
@@ -368,10 +434,18 @@ fc_blake3_update(fc_blake3_hasher *h, const void *data, size_t len)
             while (h->chunk_counter & (n - 1)) {
                 n /= 2;
             }
-            uint8_t cv[32];
-            subtree_cv(h->kernels, h->key, h->flags, p, n, h->chunk_counter,
-                       cv);
-            push_subtree(h, cv, n);
+            if (n < LEAF_CHUNKS) {
+                /* Up to the next leaf boundary, all chunks at once. */
+                uint64_t t = LEAF_CHUNKS - h->chunk_counter % LEAF_CHUNKS;
+                n = whole < t ? whole : t;
+                chunk_run(h, p, (size_t)n);
+            }
+            else {
+                uint8_t cv[32];
+                subtree_cv(h->kernels, h->key, h->flags, p, n,
+                           h->chunk_counter, cv);
+                push_subtree(h, cv, n);
+            }
             p += n * FC_BLAKE3_CHUNK_LEN;
             len -= (size_t)(n * FC_BLAKE3_CHUNK_LEN);
             continue;

@@ -79,7 +79,8 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
                       uint64_t counter_step, unsigned flags,
                       unsigned flags_start, unsigned flags_end, uint8_t *out)
 {
-    __m256i h[8], v[16], m[16];
+    /* v[0..7] carry the chaining value from block to block. */
+    __m256i v[16], m[16];
     uint32_t lo[8], hi[8];
     for (int i = 0; i < 8; i++) {
         uint64_t c = counter + (uint64_t)i * counter_step;
@@ -89,7 +90,7 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
     const __m256i ctr_lo = _mm256_loadu_si256((const __m256i *)lo);
     const __m256i ctr_hi = _mm256_loadu_si256((const __m256i *)hi);
     for (int i = 0; i < 8; i++) {
-        h[i] = _mm256_set1_epi32((int)key[i]);
+        v[i] = _mm256_set1_epi32((int)key[i]);
     }
     for (size_t b = 0; b < nblocks; b++) {
         const uint8_t *p = base + 64 * b;
@@ -107,9 +108,6 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
         if (b + 1 == nblocks) {
             f |= flags_end;
         }
-        for (int i = 0; i < 8; i++) {
-            v[i] = h[i];
-        }
         v[8] = _mm256_set1_epi32((int)FC_B3_IV0);
         v[9] = _mm256_set1_epi32((int)FC_B3_IV1);
         v[10] = _mm256_set1_epi32((int)FC_B3_IV2);
@@ -120,13 +118,13 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
         v[15] = _mm256_set1_epi32((int)f);
         FC_B3_ROUNDS();
         for (int i = 0; i < 8; i++) {
-            h[i] = XOR(v[i], v[i + 8]);
+            v[i] = XOR(v[i], v[i + 8]);
         }
     }
     /* Back to one 32-byte chaining value per lane.  All loads are done, so
      * out may overlap the input (parents reduced in place). */
-    transpose8(h);
+    transpose8(v);
     for (int i = 0; i < 8; i++) {
-        _mm256_storeu_si256((__m256i *)(out + 32 * i), h[i]);
+        _mm256_storeu_si256((__m256i *)(out + 32 * i), v[i]);
     }
 }
