@@ -10,6 +10,7 @@
 #include "cpu.h"
 #include "simd/blake3_simd.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const uint32_t fc_blake3_iv[8] = {FC_B3_IV0, FC_B3_IV1, FC_B3_IV2, FC_B3_IV3,
@@ -537,27 +538,27 @@ fc_blake3_hash(const fc_blake3_kernels *kernels, const void *data,
 
 /* --- multithreaded update ----------------------------------------------- */
 
-/* Subtrees handed to one run() call: bounds the CV buffer on the stack. */
-#define PAR_BATCH 64
+/* Subtrees handed to one run() call: bounds the arrays on the stack. */
+#define PAR_BATCH 128
 
 typedef struct {
     const fc_blake3_kernels *kernels;
     const uint32_t *key;
     unsigned flags;
-    const uint8_t *data;
-    uint64_t subtree;       /* chunks per task */
-    uint64_t counter;       /* chunk index of task 0 */
-    uint8_t (*cvs)[32];
+    const uint8_t *data;        /* chunk `counter` */
+    uint64_t counter;
+    uint64_t start[PAR_BATCH];  /* first chunk of each task, from counter */
+    uint64_t size[PAR_BATCH];   /* its chunks, a power of two */
+    uint8_t cvs[PAR_BATCH][32];
 } par_job;
 
 static void
 par_task(void *arg, int64_t i)
 {
     par_job *job = arg;
-    uint64_t off = (uint64_t)i * job->subtree;
     subtree_cv(job->kernels, job->key, job->flags,
-               job->data + off * FC_BLAKE3_CHUNK_LEN, job->subtree,
-               job->counter + off, job->cvs[i]);
+               job->data + job->start[i] * FC_BLAKE3_CHUNK_LEN, job->size[i],
+               job->counter + job->start[i], job->cvs[i]);
 }
 
 int
@@ -567,56 +568,63 @@ fc_blake3_update_parallel(fc_blake3_hasher *h, const void *data, size_t len,
 {
     const uint8_t *p = data;
     uint64_t s = subtree_chunks ? subtree_chunks : 1;
-    uint64_t sbytes = s * FC_BLAKE3_CHUNK_LEN;
-    uint8_t cvs[PAR_BATCH][32];
-
-    /* Serially up to the next chunk boundary aligned on s, so every task
-     * is a whole aligned subtree. */
-    size_t fill = chunk_fill(h);
-    uint64_t lead = 0;
-    if (fill > 0 || (h->chunk_counter % s) != 0) {
-        uint64_t cur = h->chunk_counter + (fill > 0 ? 1 : 0);
-        uint64_t target = (cur + s - 1) / s * s;
-        if (fill > 0 && fill < FC_BLAKE3_CHUNK_LEN) {
-            lead = (target - h->chunk_counter) * FC_BLAKE3_CHUNK_LEN - fill;
-        }
-        else if (fill == FC_BLAKE3_CHUNK_LEN) {
-            /* The full chunk ends at cur; fill up to target. */
-            lead = (target - cur) * FC_BLAKE3_CHUNK_LEN;
-        }
-        else {
-            lead = (target - h->chunk_counter) * FC_BLAKE3_CHUNK_LEN;
-        }
-    }
-    if (lead >= len) {
-        fc_blake3_update(h, p, len);
+    par_job *job = malloc(sizeof(par_job));
+    if (job == NULL) {
+        fc_blake3_update(h, p, len);    /* same result, one thread */
         return 0;
     }
-    fc_blake3_update(h, p, (size_t)lead);
-    p += lead;
-    len -= (size_t)lead;
-    if (chunk_fill(h) == FC_BLAKE3_CHUNK_LEN) {
-        finish_chunk(h);    /* input remains (len > 0) */
+
+    /* Finish the current partial chunk serially (under 1 KiB). */
+    size_t fill = chunk_fill(h);
+    if (fill > 0 && fill < FC_BLAKE3_CHUNK_LEN) {
+        size_t take = FC_BLAKE3_CHUNK_LEN - fill;
+        if (take > len) {
+            take = len;
+        }
+        fc_blake3_update(h, p, take);
+        p += take;
+        len -= take;
+    }
+    if (len > 0 && chunk_fill(h) == FC_BLAKE3_CHUNK_LEN) {
+        finish_chunk(h);
     }
 
-    par_job job = {h->kernels, h->key, h->flags, NULL, s, 0, cvs};
-    while (len > sbytes) {
-        /* Whole subtrees that leave input after them. */
-        uint64_t n = (uint64_t)(len - 1) / sbytes;
-        if (n > PAR_BATCH) {
-            n = PAR_BATCH;
+    /* Every complete chunk that has input after it goes into tasks: the
+     * aligned power-of-two subtrees (at most s chunks) that the stack
+     * would make of them, in order. */
+    job->kernels = h->kernels;
+    job->key = h->key;
+    job->flags = h->flags;
+    while (len > FC_BLAKE3_CHUNK_LEN) {
+        uint64_t whole = (uint64_t)((len - 1) / FC_BLAKE3_CHUNK_LEN);
+        uint64_t c = h->chunk_counter, off = 0;
+        int64_t ntasks = 0;
+        while (off < whole && ntasks < PAR_BATCH) {
+            uint64_t n = 1;
+            while (n * 2 <= whole - off && n * 2 <= s) {
+                n *= 2;
+            }
+            while ((c + off) & (n - 1)) {
+                n /= 2;
+            }
+            job->start[ntasks] = off;
+            job->size[ntasks] = n;
+            ntasks++;
+            off += n;
         }
-        job.data = p;
-        job.counter = h->chunk_counter;
-        if (run(ctx, par_task, &job, (int64_t)n) != 0) {
+        job->data = p;
+        job->counter = c;
+        if (run(ctx, par_task, job, ntasks) != 0) {
+            free(job);
             return -1;
         }
-        for (uint64_t i = 0; i < n; i++) {
-            push_subtree(h, cvs[i], s);
+        for (int64_t i = 0; i < ntasks; i++) {
+            push_subtree(h, job->cvs[i], job->size[i]);
         }
-        p += n * sbytes;
-        len -= (size_t)(n * sbytes);
+        p += off * FC_BLAKE3_CHUNK_LEN;
+        len -= (size_t)(off * FC_BLAKE3_CHUNK_LEN);
     }
-    fc_blake3_update(h, p, len);
+    free(job);
+    fc_blake3_update(h, p, len);    /* the last chunk, under 1 KiB more */
     return 0;
 }
