@@ -20,6 +20,7 @@ const uint32_t fc_blake3_iv[8] = {FC_B3_IV0, FC_B3_IV1, FC_B3_IV2, FC_B3_IV3,
 
 #define ADD(a, b) ((uint32_t)((a) + (b)))
 #define XOR(a, b) ((a) ^ (b))
+#define FC_B3_ADD_MSG(a, x) ADD((a), (x))
 #define ROTR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 #define R16(x) ROTR((x), 16)
 #define R12(x) ROTR((x), 12)

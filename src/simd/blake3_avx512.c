@@ -18,6 +18,7 @@
 #define R12(x) _mm512_ror_epi32((x), 12)
 #define R8(x) _mm512_ror_epi32((x), 8)
 #define R7(x) _mm512_ror_epi32((x), 7)
+#define FC_B3_ADD_MSG(a, x) ADD((a), (x))
 
 void
 fc_blake3_lanes16_avx512(const uint8_t *base, size_t stride, size_t nblocks,
