@@ -88,6 +88,14 @@ fc_blake3_lanes4_sse41(const uint8_t *base, size_t stride, size_t nblocks,
                 r[i] = _mm_loadu_si128(
                     (const __m128i *)(p + (size_t)i * stride + 16 * q));
             }
+            if (q == 0) {
+                /* The same block of the next group of lanes (a prefetch
+                 * never faults, even past the input). */
+                for (int i = 0; i < 4; i++) {
+                    _mm_prefetch((const char *)(p + (size_t)(i + 4) * stride),
+                                 _MM_HINT_T0);
+                }
+            }
             transpose4(r);
             for (int j = 0; j < 4; j++) {
                 m[4 * q + j] = r[j];
