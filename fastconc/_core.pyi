@@ -1,5 +1,5 @@
 # Type stubs for fastconc._core (checked by mypy.stubtest).
-from typing import Final
+from typing import Final, final
 
 from typing_extensions import Buffer
 
@@ -32,12 +32,13 @@ def crc32c_combine(crc1: int, crc2: int, len2: int, /) -> int: ...
 def adler32_combine(adler1: int, adler2: int, len2: int, /) -> int: ...
 
 # --- blake3 ----------------------------------------------------------------
+@final
 class blake3:
-    def __init__(self, data: Buffer = b"", *, key: Buffer | None = None,
-                 derive_key_context: str | Buffer | None = None,
-                 threads: int | None = None,
-                 release_gil: bool | None = None,
-                 usedforsecurity: bool = True) -> None: ...
+    def __new__(cls, data: Buffer = b"", *, key: Buffer | None = None,
+                derive_key_context: str | Buffer | None = None,
+                threads: int | None = None,
+                release_gil: bool | None = None,
+                usedforsecurity: bool = True) -> blake3: ...
     @property
     def name(self) -> str: ...
     @property
