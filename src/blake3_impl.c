@@ -53,11 +53,11 @@ compress_rounds(const uint32_t cv[8], const uint8_t block[64],
 
 /* Compress in place: cv becomes the next chaining value. */
 static void
-compress_cv(uint32_t cv[8], const uint8_t block[64], unsigned block_len,
-            uint64_t counter, unsigned flags)
+compress_cv(fc_blake3_compress_fn fn, uint32_t cv[8], const uint8_t block[64],
+            unsigned block_len, uint64_t counter, unsigned flags)
 {
     uint32_t v[16];
-    compress_rounds(cv, block, block_len, counter, flags, v);
+    fn(cv, block, block_len, counter, flags, v);
     for (int i = 0; i < 8; i++) {
         cv[i] = v[i] ^ v[i + 8];
     }
@@ -79,15 +79,12 @@ bytes_to_cv(const uint8_t in[32], uint32_t cv[8])
     }
 }
 
-/* The one-lane kernel, used by every level for the lanes left over. */
+/* One lane with a one-block compression function: the lanes left over. */
 static void
-lanes1_portable(const uint8_t *base, size_t stride, size_t nblocks,
-                const uint32_t key[8], uint64_t counter,
-                uint64_t counter_step, unsigned flags, unsigned flags_start,
-                unsigned flags_end, uint8_t *out)
+lanes1(fc_blake3_compress_fn fn, const uint8_t *base, size_t nblocks,
+       const uint32_t key[8], uint64_t counter, unsigned flags,
+       unsigned flags_start, unsigned flags_end, uint8_t *out)
 {
-    (void)stride;
-    (void)counter_step;
     uint32_t cv[8];
     memcpy(cv, key, sizeof(cv));
     for (size_t b = 0; b < nblocks; b++) {
@@ -98,27 +95,52 @@ lanes1_portable(const uint8_t *base, size_t stride, size_t nblocks,
         if (b + 1 == nblocks) {
             f |= flags_end;
         }
-        compress_cv(cv, base + 64 * b, 64, counter, f);
+        compress_cv(fn, cv, base + 64 * b, 64, counter, f);
     }
     cv_to_bytes(cv, out);
+}
+
+static void
+lanes1_portable(const uint8_t *base, size_t stride, size_t nblocks,
+                const uint32_t key[8], uint64_t counter,
+                uint64_t counter_step, unsigned flags, unsigned flags_start,
+                unsigned flags_end, uint8_t *out)
+{
+    (void)stride;
+    (void)counter_step;
+    lanes1(compress_rounds, base, nblocks, key, counter, flags, flags_start,
+           flags_end, out);
+}
+
+static void
+lanes1_sse41(const uint8_t *base, size_t stride, size_t nblocks,
+             const uint32_t key[8], uint64_t counter, uint64_t counter_step,
+             unsigned flags, unsigned flags_start, unsigned flags_end,
+             uint8_t *out)
+{
+    (void)stride;
+    (void)counter_step;
+    lanes1(fc_blake3_compress_sse41, base, nblocks, key, counter, flags,
+           flags_start, flags_end, out);
 }
 
 /* --- kernel tables (constant) ------------------------------------------ */
 
 static const fc_blake3_kernels k_portable = {
-    "portable", 1, {1}, {lanes1_portable},
+    "portable", compress_rounds, 1, {1}, {lanes1_portable},
 };
 static const fc_blake3_kernels k_sse41 = {
-    "sse4.1 x4", 2, {4, 1}, {fc_blake3_lanes4_sse41, lanes1_portable},
+    "sse4.1 x4", fc_blake3_compress_sse41, 2, {4, 1},
+    {fc_blake3_lanes4_sse41, lanes1_sse41},
 };
 static const fc_blake3_kernels k_avx2 = {
-    "avx2 x8", 3, {8, 4, 1},
-    {fc_blake3_lanes8_avx2, fc_blake3_lanes4_sse41, lanes1_portable},
+    "avx2 x8", fc_blake3_compress_sse41, 3, {8, 4, 1},
+    {fc_blake3_lanes8_avx2, fc_blake3_lanes4_sse41, lanes1_sse41},
 };
 static const fc_blake3_kernels k_avx512 = {
-    "avx512 x16", 4, {16, 8, 4, 1},
+    "avx512 x16", fc_blake3_compress_sse41, 4, {16, 8, 4, 1},
     {fc_blake3_lanes16_avx512, fc_blake3_lanes8_avx2, fc_blake3_lanes4_sse41,
-     lanes1_portable},
+     lanes1_sse41},
 };
 
 const fc_blake3_kernels *
@@ -198,15 +220,15 @@ lanes_wide(const fc_blake3_kernels *k, const uint8_t *base, size_t stride,
 #define LEAF_CHUNKS 256
 
 static void
-parent_cv(const uint32_t key[8], unsigned flags, const uint8_t left[32],
-          const uint8_t right[32], uint8_t out[32])
+parent_cv(const fc_blake3_kernels *k, const uint32_t key[8], unsigned flags,
+          const uint8_t left[32], const uint8_t right[32], uint8_t out[32])
 {
     uint8_t block[64];
     uint32_t cv[8];
     memcpy(block, left, 32);
     memcpy(block + 32, right, 32);
     memcpy(cv, key, sizeof(cv));
-    compress_cv(cv, block, 64, 0, flags | FC_B3_PARENT);
+    compress_cv(k->compress, cv, block, 64, 0, flags | FC_B3_PARENT);
     cv_to_bytes(cv, out);
 }
 
@@ -236,7 +258,7 @@ subtree_cv(const fc_blake3_kernels *k, const uint32_t key[8], unsigned flags,
         subtree_cv(k, key, flags, data, half, counter, lr);
         subtree_cv(k, key, flags, data + half * FC_BLAKE3_CHUNK_LEN, half,
                    counter + half, lr + 32);
-        parent_cv(key, flags, lr, lr + 32, out);
+        parent_cv(k, key, flags, lr, lr + 32, out);
         return;
     }
     uint8_t cvs[LEAF_CHUNKS * 32];
@@ -334,7 +356,8 @@ push_subtree(fc_blake3_hasher *h, const uint8_t cv[32], uint64_t n)
     unsigned want = popcount64(h->chunk_counter);
     while (h->stack_len > want) {
         uint8_t *l = h->stack[h->stack_len - 2];
-        parent_cv(h->key, h->flags, l, h->stack[h->stack_len - 1], l);
+        parent_cv(h->kernels, h->key, h->flags, l,
+                  h->stack[h->stack_len - 1], l);
         h->stack_len--;
     }
 }
@@ -373,7 +396,8 @@ finish_chunk(fc_blake3_hasher *h)
     if (h->blocks_done == 0) {
         f |= FC_B3_CHUNK_START;
     }
-    compress_cv(h->cv, h->buf, h->buf_len, h->chunk_counter, f);
+    compress_cv(h->kernels->compress, h->cv, h->buf, h->buf_len,
+                h->chunk_counter, f);
     cv_to_bytes(h->cv, out);
     push_subtree(h, out, 1);
     chunk_reset(h);
@@ -390,7 +414,8 @@ chunk_update(fc_blake3_hasher *h, const uint8_t *p, size_t len)
     while (left > 0) {
         if (h->buf_len == 64) {
             unsigned f = h->flags | (h->blocks_done ? 0 : FC_B3_CHUNK_START);
-            compress_cv(h->cv, h->buf, 64, h->chunk_counter, f);
+            compress_cv(h->kernels->compress, h->cv, h->buf, 64,
+                        h->chunk_counter, f);
             h->blocks_done++;
             h->buf_len = 0;
         }
@@ -399,7 +424,8 @@ chunk_update(fc_blake3_hasher *h, const uint8_t *p, size_t len)
             while (left > 64) {
                 unsigned f = h->flags |
                              (h->blocks_done ? 0 : FC_B3_CHUNK_START);
-                compress_cv(h->cv, p, 64, h->chunk_counter, f);
+                compress_cv(h->kernels->compress, h->cv, p, 64,
+                            h->chunk_counter, f);
                 h->blocks_done++;
                 p += 64;
                 left -= 64;
@@ -469,15 +495,15 @@ typedef struct {
 } out_node;
 
 static void
-root_bytes(const out_node *o, uint64_t seek, uint8_t *out, size_t len)
+root_bytes(fc_blake3_compress_fn fn, const out_node *o, uint64_t seek,
+           uint8_t *out, size_t len)
 {
     uint64_t blk = seek / 64;
     size_t skip = (size_t)(seek % 64);
     while (len > 0) {
         uint32_t v[16];
         uint8_t words[64];
-        compress_rounds(o->cv, o->block, o->block_len, blk,
-                        o->flags | FC_B3_ROOT, v);
+        fn(o->cv, o->block, o->block_len, blk, o->flags | FC_B3_ROOT, v);
         for (int i = 0; i < 8; i++) {
             fc_b3_store32(words + 4 * i, v[i] ^ v[i + 8]);
             fc_b3_store32(words + 32 + 4 * i, v[i + 8] ^ o->cv[i]);
@@ -510,7 +536,8 @@ fc_blake3_finalize_seek(const fc_blake3_hasher *h, uint64_t seek,
     for (int i = (int)h->stack_len - 1; i >= 0; i--) {
         uint32_t cv[8];
         memcpy(cv, o.cv, sizeof(cv));
-        compress_cv(cv, o.block, o.block_len, o.counter, o.flags);
+        compress_cv(h->kernels->compress, cv, o.block, o.block_len,
+                    o.counter, o.flags);
         memcpy(o.block, h->stack[i], 32);
         cv_to_bytes(cv, o.block + 32);
         memcpy(o.cv, h->key, sizeof(o.cv));
@@ -518,7 +545,7 @@ fc_blake3_finalize_seek(const fc_blake3_hasher *h, uint64_t seek,
         o.counter = 0;
         o.flags = h->flags | FC_B3_PARENT;
     }
-    root_bytes(&o, seek, out, out_len);
+    root_bytes(h->kernels->compress, &o, seek, out, out_len);
 }
 
 void

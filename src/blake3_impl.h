@@ -56,9 +56,17 @@ typedef void (*fc_blake3_lanes_fn)(const uint8_t *base, size_t stride,
                                    unsigned flags, unsigned flags_start,
                                    unsigned flags_end, uint8_t *out);
 
+/* One compression: the 16 state words after the 7 rounds (before the
+ * feed-forward), for a single block. */
+typedef void (*fc_blake3_compress_fn)(const uint32_t cv[8],
+                                      const uint8_t block[64],
+                                      unsigned block_len, uint64_t counter,
+                                      unsigned flags, uint32_t out[16]);
+
 /* Kernels of one SIMD level: the widest first. */
 typedef struct fc_blake3_kernels {
     const char *name;
+    fc_blake3_compress_fn compress;
     int nkernels;
     int width[4];
     fc_blake3_lanes_fn fn[4];
@@ -119,6 +127,9 @@ int fc_blake3_update_parallel(fc_blake3_hasher *h, const void *data,
                               fc_blake3_run_fn run, void *ctx);
 
 /* SIMD kernels (simd/blake3_*.c), compiled with their ISA flags only. */
+void fc_blake3_compress_sse41(const uint32_t cv[8], const uint8_t block[64],
+                              unsigned block_len, uint64_t counter,
+                              unsigned flags, uint32_t out[16]);
 void fc_blake3_lanes4_sse41(const uint8_t *base, size_t stride,
                             size_t nblocks, const uint32_t key[8],
                             uint64_t counter, uint64_t counter_step,

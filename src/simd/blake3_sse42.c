@@ -133,3 +133,66 @@ fc_blake3_lanes4_sse41(const uint8_t *base, size_t stride, size_t nblocks,
         _mm_storeu_si128((__m128i *)(out + 32 * i + 16), h[4 + i]);
     }
 }
+
+/* --- one block, the state held as four rows -------------------------------
+ *
+ * Row i holds state words 4i..4i+3, so one vector operation runs the G
+ * function on the four columns at once; rotating rows 1-3 by one, two and
+ * three words lines the diagonals up as columns, and the inverse rotation
+ * restores them.  Used for the chunk being filled, parents and the root. */
+
+/* Message words of round r in the order the four G's of a half-step take
+ * them: x of the columns, y of the columns, x and y of the diagonals. */
+static inline __m128i
+msg4(const uint32_t *w, const uint8_t *s, int a, int b, int c, int d)
+{
+    return _mm_setr_epi32((int)w[s[a]], (int)w[s[b]], (int)w[s[c]],
+                          (int)w[s[d]]);
+}
+
+#define ROWS_G(r0, r1, r2, r3, mx, my)                                      \
+    do {                                                                    \
+        r0 = ADD(FC_B3_ADD_MSG(r0, mx), r1);                                \
+        r3 = R16(XOR(r3, r0));                                              \
+        r2 = ADD(r2, r3);                                                   \
+        r1 = R12(XOR(r1, r2));                                              \
+        r0 = ADD(FC_B3_ADD_MSG(r0, my), r1);                                \
+        r3 = R8(XOR(r3, r0));                                               \
+        r2 = ADD(r2, r3);                                                   \
+        r1 = R7(XOR(r1, r2));                                               \
+    } while (0)
+
+void
+fc_blake3_compress_sse41(const uint32_t cv[8], const uint8_t block[64],
+                         unsigned block_len, uint64_t counter, unsigned flags,
+                         uint32_t out[16])
+{
+    uint32_t w[16];
+    for (int i = 0; i < 16; i++) {
+        w[i] = fc_b3_load32(block + 4 * i);
+    }
+    __m128i r0 = _mm_loadu_si128((const __m128i *)cv);
+    __m128i r1 = _mm_loadu_si128((const __m128i *)(cv + 4));
+    __m128i r2 = _mm_setr_epi32((int)FC_B3_IV0, (int)FC_B3_IV1,
+                                (int)FC_B3_IV2, (int)FC_B3_IV3);
+    __m128i r3 = _mm_setr_epi32((int)(uint32_t)counter,
+                                (int)(uint32_t)(counter >> 32),
+                                (int)block_len, (int)flags);
+    for (int r = 0; r < 7; r++) {
+        const uint8_t *s = fc_b3_sched[r];
+        ROWS_G(r0, r1, r2, r3, msg4(w, s, 0, 2, 4, 6), msg4(w, s, 1, 3, 5, 7));
+        /* Diagonals to columns: row i rotated left by i words. */
+        r1 = _mm_shuffle_epi32(r1, _MM_SHUFFLE(0, 3, 2, 1));
+        r2 = _mm_shuffle_epi32(r2, _MM_SHUFFLE(1, 0, 3, 2));
+        r3 = _mm_shuffle_epi32(r3, _MM_SHUFFLE(2, 1, 0, 3));
+        ROWS_G(r0, r1, r2, r3, msg4(w, s, 8, 10, 12, 14),
+               msg4(w, s, 9, 11, 13, 15));
+        r1 = _mm_shuffle_epi32(r1, _MM_SHUFFLE(2, 1, 0, 3));
+        r2 = _mm_shuffle_epi32(r2, _MM_SHUFFLE(1, 0, 3, 2));
+        r3 = _mm_shuffle_epi32(r3, _MM_SHUFFLE(0, 3, 2, 1));
+    }
+    _mm_storeu_si128((__m128i *)out, r0);
+    _mm_storeu_si128((__m128i *)(out + 4), r1);
+    _mm_storeu_si128((__m128i *)(out + 8), r2);
+    _mm_storeu_si128((__m128i *)(out + 12), r3);
+}
