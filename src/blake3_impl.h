@@ -17,7 +17,11 @@
  *     fc_blake3_finalize(&h, out, 32);           // any length; h unchanged
  *
  * where the kernels come from fc_blake3_kernels_for(st->cpu_features,
- * st->simd_level) (a pointer into a constant table; NULL = portable).
+ * st->simd_level) (a pointer into a constant table; NULL = portable).  A
+ * hasher is about 1.9 KB and holds no pointers to free: embed it or
+ * allocate it with PyMem_RawMalloc, copy it with plain assignment.  Large
+ * inputs go faster through fc_blake3_update_parallel (below) with a run
+ * callback around fc_run(); the digest is the same either way.
  */
 #ifndef FC_BLAKE3_IMPL_H
 #define FC_BLAKE3_IMPL_H
@@ -113,12 +117,15 @@ void fc_blake3_finalize_seek(const fc_blake3_hasher *h, uint64_t seek,
 void fc_blake3_hash(const fc_blake3_kernels *kernels, const void *data,
                     size_t len, uint8_t out[32]);
 
-/* Multithreaded update.  `run(ctx, task, arg, n)` must call task(arg, i)
- * for every i in [0, n) (in any order, on any threads) and return 0, or
- * return non-zero if it stopped early; then this returns -1 and the hasher
- * holds a partial update (the caller restores a copy).  subtree_chunks (a
- * power of two >= 1) is the work of one task in chunks.  The result equals
- * fc_blake3_update's for every split. */
+/* Multithreaded update.  Every complete chunk with input after it becomes
+ * part of a task: the aligned power-of-two subtrees of at most
+ * subtree_chunks (a power of two) chunks, each hashed to one chaining value
+ * by task(arg, i); only the rest of the current chunk and the last chunk
+ * are hashed by the caller.  `run(ctx, task, arg, n)` must call task(arg,
+ * i) for every i in [0, n) (any order, any threads) and return 0, or return
+ * non-zero if it stopped early: then this returns -1 and the hasher holds a
+ * partial update (the caller restores a copy it kept).  The result equals
+ * fc_blake3_update's for every split and every subtree_chunks. */
 typedef void (*fc_blake3_task_fn)(void *arg, int64_t index);
 typedef int (*fc_blake3_run_fn)(void *ctx, fc_blake3_task_fn task,
                                 void *arg, int64_t n);
