@@ -63,7 +63,8 @@ def _data(size_name: str) -> bytes:
 
 @pytest.mark.parametrize("size_name", list(SIZES))
 @pytest.mark.parametrize("name", list(contenders(b"")))
-def test_blake3_throughput(benchmark, size_name, name):  # type: ignore[no-untyped-def]
+def test_blake3_throughput(  # type: ignore[no-untyped-def]
+        benchmark, size_name, name):
     data = _data(size_name)
     fn = contenders(data)[name]
     if fn is None:

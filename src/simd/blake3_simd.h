@@ -32,8 +32,8 @@ static const uint8_t fc_b3_sched[7][16] = {
 
 /* One round over vectors (or scalars) v[16] with message m[16], given the
  * vector operations ADD, XOR, FC_B3_ADD_MSG and the rotations R16, R12, R8,
- * R7 as macros of the including file: the G function on the four columns, then on the four
- * diagonals.  Written one G after the other (the CPU overlaps them): with
+ * R7 as macros of the including file: the G function on the four columns,
+ * then on the four diagonals.  Written one G after the other (the CPU overlaps them): with
  * 16 state vectors in 16 registers, interleaving the four G's in the
  * source makes GCC spill far more, which measured slower.  The message word
  * is added before b so that a + m does not wait for b: FC_B3_ADD_MSG(a, m)

@@ -19,8 +19,12 @@ typedef union {
     uint8_t b[16];
     __m128i v;
 } b3_mask;
-static const b3_mask b3_rot16 = {{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}};
-static const b3_mask b3_rot8 = {{1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12}};
+static const b3_mask b3_rot16 = {{
+    2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13,
+}};
+static const b3_mask b3_rot8 = {{
+    1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12,
+}};
 
 static inline __m128i
 shuffle_mem(__m128i x, const __m128i *mask)
