@@ -181,9 +181,11 @@ lanes_all(const fc_blake3_kernels *k, const uint8_t *base, size_t stride,
     }
 }
 
-/* A last group narrower than the widest kernel: from this many lanes on it
- * runs on the widest kernel over a zero-padded copy, which is cheaper than
- * narrower kernels and the one-lane path. */
+/* Compress n lanes on the widest kernel; a last partial group of r lanes
+ * runs over a zero-padded copy, which is cheaper than several narrower
+ * calls and the one-lane path: chunks on the widest kernel (per lane the
+ * narrower ones are slower), parents (one block, where the set-up of a
+ * call counts) on the narrowest kernel at least r wide. */
 static void
 lanes_wide(const fc_blake3_kernels *k, const uint8_t *base, size_t stride,
            size_t nblocks, const uint32_t key[8], uint64_t counter,
@@ -198,20 +200,31 @@ lanes_wide(const fc_blake3_kernels *k, const uint8_t *base, size_t stride,
     if (r == 0) {
         return;
     }
-    if (r < 2 || w < 4) {
-        lanes_all(k, base + full * stride, stride, nblocks, key,
-                  counter + full * counter_step, counter_step, flags,
-                  flags_start, flags_end, out + 32 * full, r);
+    int j = 0;
+    while (nblocks == 1 && j + 1 < k->nkernels &&
+           (size_t)k->width[j + 1] >= r) {
+        j++;
+    }
+    if (r == 1) {
+        j = k->nkernels - 1;    /* the one-lane kernel */
+    }
+    size_t wj = (size_t)k->width[j];
+    base += full * stride;
+    counter += full * counter_step;
+    out += 32 * full;
+    if (wj == r) {
+        k->fn[j](base, stride, nblocks, key, counter, counter_step, flags,
+                 flags_start, flags_end, out);
         return;
     }
     /* Lanes are at most a chunk apart (stride 64 or 1024), width <= 16. */
     uint8_t pad[16 * FC_BLAKE3_CHUNK_LEN];
     uint8_t padout[16 * 32];
-    memcpy(pad, base + full * stride, r * stride);
-    memset(pad + r * stride, 0, (w - r) * stride);
-    k->fn[0](pad, stride, nblocks, key, counter + full * counter_step,
-             counter_step, flags, flags_start, flags_end, padout);
-    memcpy(out + 32 * full, padout, 32 * r);
+    memcpy(pad, base, r * stride);
+    memset(pad + r * stride, 0, (wj - r) * stride);
+    k->fn[j](pad, stride, nblocks, key, counter, counter_step, flags,
+             flags_start, flags_end, padout);
+    memcpy(out, padout, 32 * r);
 }
 
 /* --- subtrees ----------------------------------------------------------- */
@@ -364,26 +377,68 @@ push_subtree(fc_blake3_hasher *h, const uint8_t cv[32], uint64_t n)
 
 /* n (< LEAF_CHUNKS, not crossing a leaf boundary) complete chunks, more
  * input following: hash them side by side, then push them as the aligned
- * power-of-two subtrees they form. */
+ * power-of-two subtrees ("pieces") they form.  The pieces are reduced
+ * level by level together: the chaining values of the pieces not yet done
+ * are kept packed, so each level is one batch of parents. */
 static void
 chunk_run(fc_blake3_hasher *h, const uint8_t *p, size_t n)
 {
     uint8_t cvs[LEAF_CHUNKS * 32];
+    uint8_t done[2 * 8 + 2][32];    /* at most 2 log2(LEAF_CHUNKS) pieces */
+    size_t orig[2 * 8 + 2], cur[2 * 8 + 2];
+    size_t np = 0, off = 0, t = 0;
+
     lanes_wide(h->kernels, p, FC_BLAKE3_CHUNK_LEN, FC_BLAKE3_CHUNK_LEN / 64,
                h->key, h->chunk_counter, 1, h->flags, FC_B3_CHUNK_START,
                FC_B3_CHUNK_END, cvs, n);
-    size_t off = 0;
     while (off < n) {
         size_t m = 1;
         while (m * 2 <= n - off) {
             m *= 2;
         }
-        while (h->chunk_counter & (m - 1)) {
+        while ((h->chunk_counter + off) & (m - 1)) {
             m /= 2;
         }
-        reduce_cvs(h->kernels, h->key, h->flags, cvs + 32 * off, m);
-        push_subtree(h, cvs + 32 * off, m);
+        orig[np] = cur[np] = m;
+        np++;
         off += m;
+    }
+    /* Pack the pieces of two or more chunks at the front; single chunks
+     * are done already.  Moving left only, so memmove in place. */
+    off = 0;
+    for (size_t i = 0; i < np; i++) {
+        if (cur[i] == 1) {
+            memcpy(done[i], cvs + 32 * off, 32);
+        }
+        else {
+            memmove(cvs + 32 * t, cvs + 32 * off, 32 * cur[i]);
+            t += cur[i];
+        }
+        off += orig[i];
+    }
+    while (t > 0) {
+        /* Every packed piece has an even count: pairs never straddle. */
+        lanes_wide(h->kernels, cvs, 64, 1, h->key, 0, 0,
+                   h->flags | FC_B3_PARENT, 0, 0, cvs, t / 2);
+        size_t pos = 0, nt = 0;
+        for (size_t i = 0; i < np; i++) {
+            if (cur[i] < 2) {
+                continue;
+            }
+            cur[i] /= 2;
+            if (cur[i] == 1) {
+                memcpy(done[i], cvs + 32 * pos, 32);
+            }
+            else {
+                memmove(cvs + 32 * nt, cvs + 32 * pos, 32 * cur[i]);
+                nt += cur[i];
+            }
+            pos += cur[i];
+        }
+        t = nt;
+    }
+    for (size_t i = 0; i < np; i++) {
+        push_subtree(h, done[i], orig[i]);
     }
 }
 
