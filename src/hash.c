@@ -10,6 +10,11 @@
 #include "fastconc.h"
 #include "hash.h"
 
+/* hash_many uses libcrypto's low-level SHA/MD5 functions for small items
+ * (see LOWLEVEL below); they are deprecated in OpenSSL 3 but present unless
+ * the library was built without them. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -19,6 +24,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
+#include <openssl/provider.h>
+#include <openssl/md5.h>
+#include <openssl/sha.h>
 
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>   /* only for XXH_VERSION_* */
@@ -65,11 +73,43 @@ static const hash_alg ALGS[] = {
 };
 #define N_ALGS ((int)(sizeof(ALGS) / sizeof(ALGS[0])))
 
+/* libcrypto's low-level functions: the same code the default provider
+ * runs, without EVP's per-call set-up (which costs more than hashing a 64-byte
+ * item, and SHA256() in OpenSSL 3 goes through a fetch each call).  Used by
+ * hash_many only, and only when the EVP_MD comes from the default provider,
+ * so a FIPS or other configured provider is never bypassed. */
+typedef void (*oneshot_fn)(const unsigned char *, size_t, unsigned char *);
+
+#ifndef OPENSSL_NO_DEPRECATED_3_0
+#define FC_LOWLEVEL(fname, CTX, Init, Update, Final)                        \
+    static void                                                             \
+    fname(const unsigned char *d, size_t n, unsigned char *md)              \
+    {                                                                       \
+        CTX c;                                                              \
+        Init(&c);                                                           \
+        Update(&c, d, n);                                                   \
+        Final(md, &c);                                                      \
+    }
+FC_LOWLEVEL(ll_md5, MD5_CTX, MD5_Init, MD5_Update, MD5_Final)
+FC_LOWLEVEL(ll_sha1, SHA_CTX, SHA1_Init, SHA1_Update, SHA1_Final)
+FC_LOWLEVEL(ll_sha224, SHA256_CTX, SHA224_Init, SHA224_Update, SHA224_Final)
+FC_LOWLEVEL(ll_sha256, SHA256_CTX, SHA256_Init, SHA256_Update, SHA256_Final)
+FC_LOWLEVEL(ll_sha384, SHA512_CTX, SHA384_Init, SHA384_Update, SHA384_Final)
+FC_LOWLEVEL(ll_sha512, SHA512_CTX, SHA512_Init, SHA512_Update, SHA512_Final)
+static const oneshot_fn ONESHOT[] = {
+    ll_md5, ll_sha1, ll_sha224, ll_sha256, ll_sha384, ll_sha512,
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+};
+#else
+static const oneshot_fn ONESHOT[N_ALGS] = {NULL};
+#endif
+
 struct fc_hash_state {
     PyTypeObject *HashType;     /* EVP digests */
     PyTypeObject *XXHashType;   /* xxHash, with seed and intdigest() */
     PyObject *available;        /* frozenset of names */
     EVP_MD *md[N_ALGS];         /* NULL for xxHash or when not available */
+    oneshot_fn oneshot[N_ALGS]; /* ONESHOT[i] if md[i] is the default's */
     const fc_xxh_kernels *xxh;  /* kernels for the current SIMD level */
 };
 
@@ -897,14 +937,103 @@ exit:
 
 /* --- hash_many ------------------------------------------------------------ */
 
+/* The items of a batch, held while the GIL is released.  bytes (immutable)
+ * are held by a reference; anything else through the buffer protocol. */
+typedef struct {
+    Py_ssize_t n;
+    Py_ssize_t total;
+    const unsigned char **bufs;
+    Py_ssize_t *lens;
+    PyObject **held;        /* held[k]: the bytes object, or NULL */
+    Py_buffer *views;       /* allocated at the first non-bytes item */
+} pinned_items;
+
+static void
+pinned_release(pinned_items *p)
+{
+    for (Py_ssize_t k = 0; k < p->n; k++) {
+        if (p->held[k] != NULL) {
+            Py_DECREF(p->held[k]);
+        }
+        else if (p->views != NULL && p->views[k].obj != NULL) {
+            PyBuffer_Release(&p->views[k]);
+        }
+    }
+    PyMem_Free(p->bufs);
+    PyMem_Free(p->lens);
+    PyMem_Free(p->held);
+    PyMem_Free(p->views);
+    memset(p, 0, sizeof(*p));
+}
+
+static int
+pin_items(PyObject *items, pinned_items *p)
+{
+    PyObject *seq = NULL;
+    int rc = -1;
+    memset(p, 0, sizeof(*p));
+    if (PyUnicode_Check(items) || PyObject_CheckBuffer(items)) {
+        PyErr_Format(PyExc_TypeError,
+                     "items must be an iterable of bytes-like objects, "
+                     "not a single '%.100s'", Py_TYPE(items)->tp_name);
+        return -1;
+    }
+    seq = PySequence_Fast(items, "items must be an iterable");
+    if (seq == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    size_t cap = n > 0 ? (size_t)n : 1;
+    p->bufs = PyMem_Malloc(cap * sizeof(*p->bufs));
+    p->lens = PyMem_Malloc(cap * sizeof(*p->lens));
+    p->held = PyMem_Malloc(cap * sizeof(*p->held));
+    if (p->bufs == NULL || p->lens == NULL || p->held == NULL) {
+        PyErr_NoMemory();
+        goto exit;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, k);
+        if (PyBytes_CheckExact(item)) {
+            p->held[k] = Py_NewRef(item);
+            p->bufs[k] = (const unsigned char *)PyBytes_AS_STRING(item);
+            p->lens[k] = PyBytes_GET_SIZE(item);
+        }
+        else {
+            p->held[k] = NULL;
+            if (p->views == NULL) {
+                p->views = PyMem_Calloc(cap, sizeof(Py_buffer));
+                if (p->views == NULL) {
+                    PyErr_NoMemory();
+                    goto exit;
+                }
+            }
+            if (fc_get_buffer(item, &p->views[k], "items") < 0) {
+                goto exit;
+            }
+            p->bufs[k] = p->views[k].buf;
+            p->lens[k] = p->views[k].len;
+        }
+        p->n = k + 1;
+        p->total += p->lens[k];
+    }
+    rc = 0;
+exit:
+    if (rc < 0) {
+        pinned_release(p);
+    }
+    Py_DECREF(seq);
+    return rc;
+}
+
 typedef struct {
     int alg;
     const EVP_MD *md;
+    oneshot_fn oneshot;
     const fc_xxh_kernels *xk;
     uint64_t seed;
-    const Py_buffer *views;
+    const pinned_items *items;
     const Py_ssize_t *starts;   /* chunk i = items [starts[i], starts[i+1]) */
-    unsigned char *out;         /* item k's digest at out + k * size */
+    unsigned char **dst;        /* item k's digest goes to dst[k] */
     int size;
     int failed;                 /* set (atomically) on an OpenSSL failure */
 } many_job;
@@ -914,11 +1043,19 @@ many_task(void *arg, int64_t i)
 {
     many_job *job = arg;
     Py_ssize_t k = job->starts[i], end = job->starts[i + 1];
+    const unsigned char *const *bufs = job->items->bufs;
+    const Py_ssize_t *lens = job->items->lens;
     if (job->md == NULL) {
         int x = ALGS[job->alg].xxh;
         for (; k < end; k++) {
-            job->xk->oneshot(x, job->views[k].buf, (size_t)job->views[k].len,
-                             job->seed, job->out + k * job->size);
+            job->xk->oneshot(x, bufs[k], (size_t)lens[k], job->seed,
+                             job->dst[k]);
+        }
+        return;
+    }
+    if (job->oneshot != NULL) {
+        for (; k < end; k++) {
+            job->oneshot(bufs[k], (size_t)lens[k], job->dst[k]);
         }
         return;
     }
@@ -930,9 +1067,8 @@ many_task(void *arg, int64_t i)
     }
     for (; k < end; k++) {
         if (!EVP_DigestInit_ex2(ctx, job->md, NULL) ||
-            !EVP_DigestUpdate(ctx, job->views[k].buf,
-                              (size_t)job->views[k].len) ||
-            !EVP_DigestFinal_ex(ctx, job->out + k * job->size, NULL)) {
+            !EVP_DigestUpdate(ctx, bufs[k], (size_t)lens[k]) ||
+            !EVP_DigestFinal_ex(ctx, job->dst[k], NULL)) {
             __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
             break;
         }
@@ -958,22 +1094,23 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                                         NULL};
     fc_state *st = fc_get_state(module);
     PyObject *a[4], *result = NULL, *list = NULL;
-    fc_buffers bufs = {0};
+    pinned_items items;
     many_job job;
     Py_ssize_t *starts = NULL;
     uint64_t seed;
     int alg, threads;
 
     memset(&job, 0, sizeof(job));
+    memset(&items, 0, sizeof(items));
     if (fc_parse_args("hash_many", args, nargs, kwnames, names, 2, 2, a) < 0 ||
         (alg = lookup_alg(hash_state(st), a[0])) < 0 ||
         fc_parse_threads(a[2], &threads) < 0 ||
         parse_seed(alg, a[3], &seed) < 0 ||
-        fc_get_buffers(a[1], &bufs, "items") < 0) {
+        pin_items(a[1], &items) < 0) {
         return NULL;
     }
-    Py_ssize_t n = bufs.count;
-    Py_ssize_t work = bufs.total + n * FC_ITEM_COST;
+    Py_ssize_t n = items.n;
+    Py_ssize_t work = items.total + n * FC_ITEM_COST;
     threads = fc_resolve_threads(threads, work, MANY_PARALLEL_MIN);
     if (threads > n) {
         threads = n > 0 ? (int)n : 1;
@@ -983,9 +1120,10 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     job.md = hash_state(st)->md[alg];
     job.xk = hash_state(st)->xxh;
     job.seed = seed;
-    job.views = bufs.views;
+    job.oneshot = hash_state(st)->oneshot[alg];
+    job.items = &items;
     job.size = job.md ? EVP_MD_get_size(job.md) : ALGS[alg].digest_size;
-    job.out = PyMem_Malloc(n > 0 ? (size_t)n * (size_t)job.size : 1);
+    job.dst = PyMem_Malloc(n > 0 ? (size_t)n * sizeof(*job.dst) : 1);
 
     /* Chunks balanced by bytes (plus a per-item cost): several per thread
      * so a thread that finishes early takes more, and none much over 4 MiB
@@ -999,16 +1137,30 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         nchunks = n > 0 ? n : 1;
     }
     starts = PyMem_Malloc((size_t)(nchunks + 1) * sizeof(Py_ssize_t));
-    if (job.out == NULL || starts == NULL) {
+    if (job.dst == NULL || starts == NULL) {
         PyErr_NoMemory();
         goto exit;
+    }
+    /* The result's bytes objects are made first and filled in place by the
+     * workers: nothing to copy afterwards. */
+    list = PyList_New(n);
+    if (list == NULL) {
+        goto exit;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *b = PyBytes_FromStringAndSize(NULL, job.size);
+        if (b == NULL) {
+            goto exit;
+        }
+        PyList_SET_ITEM(list, k, b);
+        job.dst[k] = (unsigned char *)PyBytes_AS_STRING(b);
     }
     {
         Py_ssize_t target = work / nchunks + 1, acc = 0, k = 0;
         int64_t c = 0;
         starts[0] = 0;
         for (k = 0; k < n && c < nchunks - 1; k++) {
-            acc += bufs.views[k].len + FC_ITEM_COST;
+            acc += items.lens[k] + FC_ITEM_COST;
             if (acc >= target) {
                 starts[++c] = k + 1;
                 acc = 0;
@@ -1020,8 +1172,9 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     job.starts = starts;
     if (n > 0) {
         int release = fc_should_release(st, -1, work);
-        /* Safe without the GIL: every item is pinned in bufs, job.out is
-         * ours and each chunk writes only its own items' slots. */
+        /* Safe without the GIL: every item is pinned in items, the result
+         * bytes are ours (not visible to Python yet) and each chunk writes
+         * only its own items' digests. */
         if (fc_run(many_task, &job, nchunks, threads, release) < 0) {
             goto exit;
         }
@@ -1030,24 +1183,12 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         ssl_error("hash_many");
         goto exit;
     }
-    list = PyList_New(n);
-    if (list == NULL) {
-        goto exit;
-    }
-    for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *b = PyBytes_FromStringAndSize(
-            (const char *)job.out + k * job.size, job.size);
-        if (b == NULL) {
-            goto exit;
-        }
-        PyList_SET_ITEM(list, k, b);
-    }
     result = Py_NewRef(list);
 exit:
     Py_XDECREF(list);
     PyMem_Free(starts);
-    PyMem_Free(job.out);
-    fc_buffers_release(&bufs);
+    PyMem_Free(job.dst);
+    pinned_release(&items);
     return result;
 }
 
@@ -1469,6 +1610,11 @@ hash_init(PyObject *m, fc_state *st)
             hs->md[i] = EVP_MD_fetch(NULL, ALGS[i].ossl, NULL);
             if (hs->md[i] == NULL) {
                 continue;
+            }
+            const OSSL_PROVIDER *prov = EVP_MD_get0_provider(hs->md[i]);
+            const char *pname = prov ? OSSL_PROVIDER_get0_name(prov) : NULL;
+            if (pname != NULL && strcmp(pname, "default") == 0) {
+                hs->oneshot[i] = ONESHOT[i];
             }
         }
         PyObject *s = PyUnicode_FromString(ALGS[i].name);
