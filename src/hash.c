@@ -68,7 +68,7 @@ static const hash_alg ALGS[] = {
     /* block sizes as python-xxhash reports them */
     {"xxh32", NULL, FC_XXH32, 4, 16},
     {"xxh64", NULL, FC_XXH64, 8, 32},
-    {"xxh3_64", NULL, FC_XXH3_64, 8, 64},
+    {"xxh3_64", NULL, FC_XXH3_64, 8, 32},
     {"xxh3_128", NULL, FC_XXH3_128, 16, 64},
 };
 #define N_ALGS ((int)(sizeof(ALGS) / sizeof(ALGS[0])))
