@@ -1633,8 +1633,16 @@ hash_init(PyObject *m, fc_state *st)
         m, &FcHash_spec, NULL);
     hs->XXHashType = (PyTypeObject *)PyType_FromModuleAndSpec(
         m, &FcXXHash_spec, NULL);
-    if (hs->HashType == NULL || hs->XXHashType == NULL ||
-        PyModule_AddObjectRef(m, "Hash", (PyObject *)hs->HashType) < 0 ||
+    if (hs->HashType == NULL || hs->XXHashType == NULL) {
+        goto exit;
+    }
+#if PY_VERSION_HEX < 0x030A0000
+    /* No Py_TPFLAGS_DISALLOW_INSTANTIATION before 3.10: a NULL tp_new makes
+     * type() refuse to create instances. */
+    hs->HashType->tp_new = NULL;
+    hs->XXHashType->tp_new = NULL;
+#endif
+    if (PyModule_AddObjectRef(m, "Hash", (PyObject *)hs->HashType) < 0 ||
         PyModule_AddObjectRef(m, "XXHash", (PyObject *)hs->XXHashType) < 0 ||
         PyModule_AddFunctions(m, hash_methods) < 0) {
         goto exit;

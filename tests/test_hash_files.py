@@ -1,6 +1,7 @@
 """hash_file()/hash_files(): equal to hashlib over the file contents, in
 parallel, on executors, and the usual OSError naming the file."""
 import errno
+import multiprocessing
 import hashlib
 import os
 import pathlib
@@ -51,7 +52,8 @@ def test_executors(files):
     want = [hashlib.sha256(p.read_bytes()).digest() for p in files]
     with ThreadPoolExecutor(3) as ex:
         assert fastconc.hash_files("sha256", files, executor=ex) == want
-    with ProcessPoolExecutor(2) as ex:
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=spawn) as ex:
         assert fastconc.hash_files("sha256", [str(p) for p in files],
                                    executor=ex) == want
     with pytest.raises(TypeError):
