@@ -1194,34 +1194,43 @@ exit:
 
 /* --- files ---------------------------------------------------------------- */
 
-/* Read fd to EOF (or until `slice` bytes were read, when slice > 0) into h.
- * Returns 1 at EOF, 0 when the slice is used up or a signal interrupted
- * read(), -1 with *err = errno on a read error or -2 on a hash error.
- * No Python API. */
+/* Read fd to EOF (or until `slice` bytes were read, when slice > 0) into h,
+ * adding the bytes read to *nread.  Returns 1 at EOF, 0 when the slice is
+ * used up or a signal interrupted read(), -1 with *err = errno on a read
+ * error or -2 on a hash error.  No Python API. */
 static int
-hash_fd(hasher *h, int fd, unsigned char *buf, Py_ssize_t slice, int *err)
+hash_fd(hasher *h, int fd, unsigned char *buf, Py_ssize_t slice, int *err,
+        Py_ssize_t *nread)
 {
     Py_ssize_t done = 0;
+    int rc;
     for (;;) {
         ssize_t r = read(fd, buf, FILE_BUF);
         if (r < 0) {
             if (errno == EINTR) {
-                return 0;   /* let the caller run the signal handlers */
+                rc = 0;   /* let the caller run the signal handlers */
+                break;
             }
             *err = errno;
-            return -1;
+            rc = -1;
+            break;
         }
         if (r == 0) {
-            return 1;
+            rc = 1;
+            break;
         }
         if (hasher_update(h, buf, (size_t)r) < 0) {
-            return -2;
+            rc = -2;
+            break;
         }
         done += r;
         if (slice > 0 && done >= slice) {
-            return 0;
+            rc = 0;
+            break;
         }
     }
+    *nread += done;
+    return rc;
 }
 
 static int
@@ -1304,7 +1313,8 @@ fc_hash_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
      * handlers, so Ctrl-C interrupts a large file promptly. */
     while (rc == 0) {
         Py_BEGIN_ALLOW_THREADS   /* buf and h are ours; encoded is held */
-        rc = hash_fd(&h, fd, buf, FILE_SLICE, &err);
+        Py_ssize_t nread = 0;
+        rc = hash_fd(&h, fd, buf, FILE_SLICE, &err, &nread);
         Py_END_ALLOW_THREADS
         if (PyErr_CheckSignals() < 0) {
             goto exit;
@@ -1331,56 +1341,80 @@ exit:
     return result;
 }
 
+/* A group of consecutive files, hashed by one task at a time with one
+ * buffer and one hasher.  A task reads at most FILE_SLICE * 2 bytes, then
+ * returns leaving its place (an open fd) here; the caller runs rounds until
+ * every group is done, so Ctrl-C is seen between rounds even when one file
+ * is huge (or endless, like a pipe). */
+typedef struct {
+    hasher h;
+    unsigned char *buf;
+    Py_ssize_t next;            /* next file to start or finish */
+    Py_ssize_t end;
+    int fd;                     /* file `next`, open, or -1 */
+    int ready;                  /* h and buf allocated */
+} files_group;
+
 typedef struct {
     hasher proto;               /* algorithm, md, kernels, seed */
     const char *const *paths;   /* encoded paths, held by the caller */
-    const Py_ssize_t *starts;   /* group i = files [starts[i], starts[i+1]) */
+    files_group *groups;
+    const int64_t *pending;     /* this round's chunk i = groups[pending[i]] */
     unsigned char *out;
     int *errs;                  /* errno per file, 0 = fine, -1 = hash error */
     int size;
 } files_job;
 
-/* One group of files: one buffer and one hasher for all of them. */
 static void
 files_task(void *arg, int64_t i)
 {
     files_job *job = arg;
-    Py_ssize_t k = job->starts[i], end = job->starts[i + 1];
-    unsigned char *buf = PyMem_RawMalloc(FILE_BUF);
-    hasher h = job->proto;
-    h.ctx = NULL;
-    h.xs = NULL;
-    if (buf == NULL || hasher_open(&h) < 0) {
-        for (; k < end; k++) {
-            job->errs[k] = ENOMEM;
+    files_group *g = &job->groups[job->pending[i]];
+    Py_ssize_t budget = 2 * FILE_SLICE, nread = 0;
+    if (!g->ready) {
+        g->h = job->proto;
+        g->h.ctx = NULL;
+        g->h.xs = NULL;
+        g->buf = PyMem_RawMalloc(FILE_BUF);
+        if (g->buf == NULL || hasher_open(&g->h) < 0) {
+            for (; g->next < g->end; g->next++) {
+                job->errs[g->next] = ENOMEM;
+            }
+            return;
         }
-        goto exit;
+        g->ready = 1;
     }
-    for (; k < end; k++) {
+    while (g->next < g->end && nread < budget) {
+        Py_ssize_t k = g->next;
         int err = 0, rc;
-        if (k > job->starts[i] && hasher_reset(&h) < 0) {
-            job->errs[k] = -1;
-            continue;
+        if (g->fd < 0) {
+            if (hasher_reset(&g->h) < 0) {
+                job->errs[k] = -1;
+                g->next++;
+                continue;
+            }
+            g->fd = open_file(job->paths[k], &err);
+            if (g->fd < 0) {
+                job->errs[k] = err;
+                g->next++;
+                continue;
+            }
         }
-        int fd = open_file(job->paths[k], &err);
-        if (fd < 0) {
-            job->errs[k] = err;
-            continue;
+        rc = hash_fd(&g->h, g->fd, g->buf, budget - nread, &err, &nread);
+        if (rc == 0) {
+            return;   /* slice used up (or EINTR): resume next round */
         }
-        do {
-            rc = hash_fd(&h, fd, buf, 0, &err);
-        } while (rc == 0);   /* EINTR: retry, the caller polls signals */
-        close(fd);
+        close(g->fd);
+        g->fd = -1;
         if (rc == -1) {
             job->errs[k] = err;
         }
-        else if (rc == -2 || hasher_final(&h, job->out + k * job->size) < 0) {
+        else if (rc == -2 ||
+                 hasher_final(&g->h, job->out + k * job->size) < 0) {
             job->errs[k] = -1;
         }
+        g->next++;
     }
-exit:
-    hasher_close(&h);
-    PyMem_RawFree(buf);
 }
 
 PyDoc_STRVAR(fc_hash_files__doc__,
@@ -1404,7 +1438,8 @@ fc_hash_files(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     PyObject *a[4], *result = NULL, *list = NULL, *seq = NULL;
     PyObject **fspaths = NULL, **encoded = NULL;
     const char **cpaths = NULL;
-    Py_ssize_t *starts = NULL, n = 0, converted = 0;
+    Py_ssize_t n = 0, converted = 0;
+    int64_t ngroups = 0, *pending = NULL;
     files_job job;
     uint64_t seed;
     int alg, threads;
@@ -1451,29 +1486,43 @@ fc_hash_files(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     if (threads > n) {
         threads = n > 0 ? (int)n : 1;
     }
-    /* Groups of files: many per thread so the load balances, and small
-     * enough that Ctrl-C is seen between groups. */
-    int64_t ngroups = threads > 1 ? (int64_t)threads * 16 : (n + 15) / 16;
+    /* Groups of files: many per thread so the load balances. */
+    ngroups = threads > 1 ? (int64_t)threads * 16 : 1;
     if (ngroups > n) {
-        ngroups = n;
+        ngroups = n > 0 ? n : 1;
     }
-    if (ngroups < 1) {
-        ngroups = 1;
-    }
-    starts = PyMem_Malloc((size_t)(ngroups + 1) * sizeof(Py_ssize_t));
-    if (starts == NULL) {
+    job.groups = PyMem_Calloc((size_t)ngroups, sizeof(files_group));
+    pending = PyMem_Malloc((size_t)ngroups * sizeof(int64_t));
+    if (job.groups == NULL || pending == NULL) {
         PyErr_NoMemory();
         goto exit;
     }
-    for (int64_t g = 0; g <= ngroups; g++) {
-        starts[g] = (Py_ssize_t)(g * n / ngroups);
+    for (int64_t g = 0; g < ngroups; g++) {
+        job.groups[g].next = (Py_ssize_t)(g * n / ngroups);
+        job.groups[g].end = (Py_ssize_t)((g + 1) * n / ngroups);
+        job.groups[g].fd = -1;
     }
     job.paths = cpaths;
-    job.starts = starts;
-    if (n > 0) {
-        /* Safe without the GIL: the encoded paths are held in `encoded`,
-         * each group writes only its own files' slots. */
-        if (fc_run(files_task, &job, ngroups, threads, 1) < 0) {
+    job.pending = pending;
+    for (;;) {
+        int64_t npending = 0;
+        for (int64_t g = 0; g < ngroups; g++) {
+            if (job.groups[g].next < job.groups[g].end) {
+                pending[npending++] = g;
+            }
+        }
+        if (npending == 0) {
+            break;
+        }
+        /* Safe without the GIL: the encoded paths are held in `encoded`;
+         * each group is run by one task at a time and writes only its own
+         * files' slots. */
+        if (fc_run(files_task, &job, npending,
+                   threads < npending ? threads : (int)npending, 1) < 0) {
+            goto exit;
+        }
+        /* A round of one chunk runs inline without polling: check here. */
+        if (PyErr_CheckSignals() < 0) {
             goto exit;
         }
     }
@@ -1510,7 +1559,17 @@ exit:
     PyMem_Free(fspaths);
     PyMem_Free(encoded);
     PyMem_Free(cpaths);
-    PyMem_Free(starts);
+    if (job.groups != NULL) {
+        for (int64_t g = 0; g < ngroups; g++) {
+            if (job.groups[g].fd >= 0) {
+                close(job.groups[g].fd);
+            }
+            hasher_close(&job.groups[g].h);
+            PyMem_RawFree(job.groups[g].buf);
+        }
+        PyMem_Free(job.groups);
+    }
+    PyMem_Free(pending);
     PyMem_Free(job.errs);
     PyMem_Free(job.out);
     Py_XDECREF(seq);

@@ -115,3 +115,41 @@ def test_special_file_reads_to_eof(tmp_path):
             hashlib.sha256(b"hello").digest()
     finally:
         os.close(r)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("call", [
+    "fastconc.hash_file('sha256', '/dev/zero')",
+    "fastconc.hash_files('sha256', ['/dev/zero'])",
+    "fastconc.hash_files('xxh3_64', [__file__] * 50 + ['/dev/zero'] * 3, threads=2)",
+])
+def test_ctrl_c_on_endless_file(call, tmp_path):
+    # /dev/zero never ends: only Ctrl-C stops the call, promptly and with
+    # KeyboardInterrupt, and the pool still works afterwards.
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero")
+    script = tmp_path / "s.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, signal, threading, time, hashlib
+        import fastconc
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        t0 = time.monotonic()
+        try:
+            {call}
+        except KeyboardInterrupt:
+            print("interrupted", round(time.monotonic() - t0, 2))
+        assert fastconc.hash_files("sha256", [__file__], threads=2) == \\
+            [hashlib.sha256(open(__file__, "rb").read()).digest()]
+        print("pool ok")
+    """))
+    root = pathlib.Path(fastconc.__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root))
+    r = subprocess.run([sys.executable, str(script)], capture_output=True,
+                       text=True, timeout=50, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "interrupted" in r.stdout and "pool ok" in r.stdout
+    assert float(r.stdout.split()[1]) < 5
