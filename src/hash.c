@@ -35,6 +35,9 @@
 /* One-shot digests of more than this run in chunks of it, checking for
  * Ctrl-C in between (16 MiB is about 10 ms of SHA-256). */
 #define HASH_SEQ_CHUNK ((Py_ssize_t)16 << 20)
+/* xxHash runs at memory speed (10+ GB/s): 256 MiB is still ~25 ms, and one
+ * one-shot call is faster than the streaming API. */
+#define XXH_SEQ_CHUNK ((Py_ssize_t)256 << 20)
 /* Files are read in blocks of this size. */
 #define FILE_BUF ((size_t)256 << 10)
 /* hash_file() checks for Ctrl-C after at most this many bytes. */
@@ -832,6 +835,7 @@ typedef struct {
     hasher *h;
     const unsigned char *data;
     Py_ssize_t len;
+    Py_ssize_t chunk;
     int failed;
 } seq_job;
 
@@ -840,9 +844,8 @@ static void
 seq_task(void *arg, int64_t i)
 {
     seq_job *job = arg;
-    Py_ssize_t off = (Py_ssize_t)i * HASH_SEQ_CHUNK;
-    Py_ssize_t n = job->len - off < HASH_SEQ_CHUNK ? job->len - off
-                                                    : HASH_SEQ_CHUNK;
+    Py_ssize_t off = (Py_ssize_t)i * job->chunk;
+    Py_ssize_t n = job->len - off < job->chunk ? job->len - off : job->chunk;
     if (hasher_update(job->h, job->data + off, (size_t)n) < 0) {
         job->failed = 1;
     }
@@ -884,7 +887,8 @@ fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     release = fc_should_release(st, release, view.len);
     hasher_setup(&h, hash_state(st), alg, seed);
 
-    if (h.md == NULL && view.len <= HASH_SEQ_CHUNK) {
+    Py_ssize_t seq_chunk = h.md == NULL ? XXH_SEQ_CHUNK : HASH_SEQ_CHUNK;
+    if (h.md == NULL && view.len <= seq_chunk) {
         /* xxHash one-shot: no state at all. */
         if (release) {
             Py_BEGIN_ALLOW_THREADS   /* view pinned until we release it */
@@ -904,7 +908,7 @@ fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         ssl_error("hash initialisation");
         goto exit;
     }
-    if (view.len <= HASH_SEQ_CHUNK) {
+    if (view.len <= seq_chunk) {
         if (release) {
             Py_BEGIN_ALLOW_THREADS   /* view pinned; h is ours alone */
             rc = hasher_update(&h, view.buf, (size_t)view.len);
@@ -918,8 +922,9 @@ fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         job.h = &h;
         job.data = view.buf;
         job.len = view.len;
-        if (fc_run(seq_task, &job, (view.len + HASH_SEQ_CHUNK - 1) /
-                   HASH_SEQ_CHUNK, 1, release) < 0) {
+        job.chunk = seq_chunk;
+        if (fc_run(seq_task, &job, (view.len + seq_chunk - 1) / seq_chunk, 1,
+                   release) < 0) {
             goto exit;
         }
         rc = job.failed ? -1 : 0;
