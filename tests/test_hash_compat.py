@@ -165,3 +165,16 @@ def test_large_buffer_chunked_digest(name, size):
     assert fastconc.digest(name, data) == _peer(name, data).digest()
     view = memoryview(data)[1:]
     assert fastconc.digest(name, view) == _peer(name, view).digest()
+
+
+@pytest.mark.bigmem
+@pytest.mark.timeout(300)
+def test_over_4gib():
+    # Lengths past 2**32 must not be truncated anywhere.
+    big = bytearray((4 << 30) + 12345)
+    big[-1] = 1
+    assert fastconc.digest("xxh3_64", big) == xxhash.xxh3_64(big).digest()
+    h = fastconc.sha1(big)
+    assert h.digest() == hashlib.sha1(big).digest()
+    assert fastconc.hash_many("xxh64", [big, b"x"]) == \
+        [xxhash.xxh64(big).digest(), xxhash.xxh64(b"x").digest()]
