@@ -410,7 +410,7 @@ FcHash_traverse(FcHashObject *self, visitproc visit, void *arg)
 /* Feed a pinned buffer to the object: big inputs release the GIL and then
  * take the lock; small ones keep the GIL and take the lock. */
 static int
-hash_feed(FcHashObject *self, fc_state *st, Py_buffer *view, int release)
+hash_feed(FcHashObject *self, Py_buffer *view, int release)
 {
     int rc;
     if (release) {
@@ -429,7 +429,6 @@ hash_feed(FcHashObject *self, fc_state *st, Py_buffer *view, int release)
         rc = hasher_update(&self->h, view->buf, (size_t)view->len);
         FC_LOCK_RELEASE(self);
     }
-    (void)st;
     if (rc < 0) {
         ssl_error("update");
         return -1;
@@ -451,7 +450,7 @@ FcHash_update(FcHashObject *self, PyObject *data)
     if (fc_get_buffer(data, &view, "data") < 0) {
         return NULL;
     }
-    if (hash_feed(self, st, &view, fc_should_release(st, -1, view.len)) < 0) {
+    if (hash_feed(self, &view, fc_should_release(st, -1, view.len)) < 0) {
         goto exit;
     }
     result = Py_NewRef(Py_None);
@@ -747,9 +746,7 @@ hash_make(fc_state *st, int alg, PyObject *data, uint64_t seed)
     result = Py_NewRef((PyObject *)self);
 exit:
     Py_XDECREF(self);
-    if (view.obj != NULL) {
-        PyBuffer_Release(&view);
-    }
+    PyBuffer_Release(&view);   /* no-op when data was not given */
     return result;
 }
 
