@@ -140,11 +140,11 @@ def _parse_line(line: str, algo: str,
     escaped = line.startswith("\\")
     if escaped:
         line = line[1:]
-    m = re.fullmatch(r"([0-9a-fA-F]+) [ *](.+)", line, re.S)
+    m = re.fullmatch(r"([0-9a-fA-F]+) [ *](.+)", line, re.DOTALL)
     if m is None:
         tag = re.escape(algo.upper().replace("_", "-"))
         m2 = re.fullmatch(rf"(?i:{tag}|{re.escape(algo)}) \((.+)\) = "
-                          r"([0-9a-fA-F]+)", line, re.S)
+                          r"([0-9a-fA-F]+)", line, re.DOTALL)
         if m2 is None:
             return None
         hexdigest, name = m2.group(2), m2.group(1)
