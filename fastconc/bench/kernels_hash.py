@@ -200,14 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for size, count, bars in ((64, 100_000, (5.0, 200.0)),
                               (4096, 10_000, (2.5, None))):
         items = [rnd(size) for _ in range(count)]
-        def loop(items: list[bytes] = items) -> list[bytes]:
+        def hashlib_loop(items: list[bytes] = items) -> list[bytes]:
             return [sha(x).digest() for x in items]
 
         def many(items: list[bytes] = items, threads: Any = None
                  ) -> list[bytes]:
             return fastconc.hash_many("sha256", items, threads=threads)
 
-        t = best_of({"loop": loop, "many": many,
+        t = best_of({"loop": hashlib_loop, "many": many,
                      "many1": lambda: many(threads=1)}, repeat)
         print(f"sha256, {count} items of {size} B:")
         _report("hash_many vs hashlib loop", t["loop"] / t["many"], bars[0])
