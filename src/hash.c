@@ -940,15 +940,29 @@ exit:
 /* --- hash_many ------------------------------------------------------------ */
 
 /* The items of a batch, held while the GIL is released.  bytes (immutable)
- * are held by a reference; anything else through the buffer protocol. */
+ * are held by a reference and read in place; anything else through the
+ * buffer protocol.  One pointer per item keeps the pass over a large batch
+ * cheap. */
 typedef struct {
     Py_ssize_t n;
     Py_ssize_t total;
-    const unsigned char **bufs;
-    Py_ssize_t *lens;
     PyObject **held;        /* held[k]: the bytes object, or NULL */
     Py_buffer *views;       /* allocated at the first non-bytes item */
 } pinned_items;
+
+/* Item k's bytes.  Only reads fields of objects we hold (a bytes object's
+ * size and data never change), so it needs no GIL. */
+static inline const unsigned char *
+pinned_buf(const pinned_items *p, Py_ssize_t k, Py_ssize_t *len)
+{
+    PyObject *b = p->held[k];
+    if (b != NULL) {
+        *len = PyBytes_GET_SIZE(b);
+        return (const unsigned char *)PyBytes_AS_STRING(b);
+    }
+    *len = p->views[k].len;
+    return p->views[k].buf;
+}
 
 static void
 pinned_release(pinned_items *p)
@@ -961,8 +975,6 @@ pinned_release(pinned_items *p)
             PyBuffer_Release(&p->views[k]);
         }
     }
-    PyMem_Free(p->bufs);
-    PyMem_Free(p->lens);
     PyMem_Free(p->held);
     PyMem_Free(p->views);
     memset(p, 0, sizeof(*p));
@@ -986,10 +998,8 @@ pin_items(PyObject *items, pinned_items *p)
     }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     size_t cap = n > 0 ? (size_t)n : 1;
-    p->bufs = PyMem_Malloc(cap * sizeof(*p->bufs));
-    p->lens = PyMem_Malloc(cap * sizeof(*p->lens));
     p->held = PyMem_Malloc(cap * sizeof(*p->held));
-    if (p->bufs == NULL || p->lens == NULL || p->held == NULL) {
+    if (p->held == NULL) {
         PyErr_NoMemory();
         goto exit;
     }
@@ -997,8 +1007,7 @@ pin_items(PyObject *items, pinned_items *p)
         PyObject *item = PySequence_Fast_GET_ITEM(seq, k);
         if (PyBytes_CheckExact(item)) {
             p->held[k] = Py_NewRef(item);
-            p->bufs[k] = (const unsigned char *)PyBytes_AS_STRING(item);
-            p->lens[k] = PyBytes_GET_SIZE(item);
+            p->total += PyBytes_GET_SIZE(item);
         }
         else {
             p->held[k] = NULL;
@@ -1012,11 +1021,9 @@ pin_items(PyObject *items, pinned_items *p)
             if (fc_get_buffer(item, &p->views[k], "items") < 0) {
                 goto exit;
             }
-            p->bufs[k] = p->views[k].buf;
-            p->lens[k] = p->views[k].len;
+            p->total += p->views[k].len;
         }
         p->n = k + 1;
-        p->total += p->lens[k];
     }
     rc = 0;
 exit:
@@ -1035,29 +1042,34 @@ typedef struct {
     uint64_t seed;
     const pinned_items *items;
     const Py_ssize_t *starts;   /* chunk i = items [starts[i], starts[i+1]) */
-    unsigned char **dst;        /* item k's digest goes to dst[k] */
+    PyObject *const *out;       /* the result's bytes objects (ours alone) */
     int size;
     int failed;                 /* set (atomically) on an OpenSSL failure */
 } many_job;
+
+/* Where item k's digest goes: the data of the k-th result bytes object,
+ * made with the GIL held and not yet visible to Python. */
+#define MANY_DST(job, k) ((unsigned char *)PyBytes_AS_STRING((job)->out[k]))
 
 static void
 many_task(void *arg, int64_t i)
 {
     many_job *job = arg;
-    Py_ssize_t k = job->starts[i], end = job->starts[i + 1];
-    const unsigned char *const *bufs = job->items->bufs;
-    const Py_ssize_t *lens = job->items->lens;
+    Py_ssize_t k = job->starts[i], end = job->starts[i + 1], len;
+    const pinned_items *items = job->items;
     if (job->md == NULL) {
         int x = ALGS[job->alg].xxh;
         for (; k < end; k++) {
-            job->xk->oneshot(x, bufs[k], (size_t)lens[k], job->seed,
-                             job->dst[k]);
+            const unsigned char *buf = pinned_buf(items, k, &len);
+            job->xk->oneshot(x, buf, (size_t)len, job->seed,
+                             MANY_DST(job, k));
         }
         return;
     }
     if (job->oneshot != NULL) {
         for (; k < end; k++) {
-            job->oneshot(bufs[k], (size_t)lens[k], job->dst[k]);
+            const unsigned char *buf = pinned_buf(items, k, &len);
+            job->oneshot(buf, (size_t)len, MANY_DST(job, k));
         }
         return;
     }
@@ -1068,9 +1080,10 @@ many_task(void *arg, int64_t i)
         return;
     }
     for (; k < end; k++) {
+        const unsigned char *buf = pinned_buf(items, k, &len);
         if (!EVP_DigestInit_ex2(ctx, job->md, NULL) ||
-            !EVP_DigestUpdate(ctx, bufs[k], (size_t)lens[k]) ||
-            !EVP_DigestFinal_ex(ctx, job->dst[k], NULL)) {
+            !EVP_DigestUpdate(ctx, buf, (size_t)len) ||
+            !EVP_DigestFinal_ex(ctx, MANY_DST(job, k), NULL)) {
             __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
             break;
         }
@@ -1125,7 +1138,6 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     job.oneshot = hash_state(st)->oneshot[alg];
     job.items = &items;
     job.size = job.md ? EVP_MD_get_size(job.md) : ALGS[alg].digest_size;
-    job.dst = PyMem_Malloc(n > 0 ? (size_t)n * sizeof(*job.dst) : 1);
 
     /* Chunks balanced by bytes (plus a per-item cost): several per thread
      * so a thread that finishes early takes more, and none much over 4 MiB
@@ -1139,7 +1151,7 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         nchunks = n > 0 ? n : 1;
     }
     starts = PyMem_Malloc((size_t)(nchunks + 1) * sizeof(Py_ssize_t));
-    if (job.dst == NULL || starts == NULL) {
+    if (starts == NULL) {
         PyErr_NoMemory();
         goto exit;
     }
@@ -1155,14 +1167,16 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
             goto exit;
         }
         PyList_SET_ITEM(list, k, b);
-        job.dst[k] = (unsigned char *)PyBytes_AS_STRING(b);
     }
+    job.out = PySequence_Fast_ITEMS(list);
     {
         Py_ssize_t target = work / nchunks + 1, acc = 0, k = 0;
         int64_t c = 0;
         starts[0] = 0;
         for (k = 0; k < n && c < nchunks - 1; k++) {
-            acc += items.lens[k] + FC_ITEM_COST;
+            Py_ssize_t len;
+            (void)pinned_buf(&items, k, &len);
+            acc += len + FC_ITEM_COST;
             if (acc >= target) {
                 starts[++c] = k + 1;
                 acc = 0;
@@ -1189,7 +1203,6 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 exit:
     Py_XDECREF(list);
     PyMem_Free(starts);
-    PyMem_Free(job.dst);
     pinned_release(&items);
     return result;
 }
