@@ -152,3 +152,18 @@ def test_ctrl_c_on_endless_file(call, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "interrupted" in r.stdout and "pool ok" in r.stdout
     assert float(r.stdout.split()[1]) < 5
+
+
+def test_file_larger_than_a_round(tmp_path, rng):
+    # A group reads at most 32 MiB per round, then resumes its open file in
+    # the next round: the digest must not notice.
+    big = tmp_path / "big"
+    big.write_bytes(os.urandom((40 << 20) + 7))
+    small = [tmp_path / f"s{i}" for i in range(5)]
+    for p in small:
+        p.write_bytes(rng.randbytes(1000))
+    paths = [small[0], big, *small[1:], big]
+    want = [hashlib.sha256(p.read_bytes()).digest() for p in paths]
+    for threads in (1, 2, 3):
+        assert fastconc.hash_files("sha256", paths, threads=threads) == want
+    assert fastconc.hash_file("sha256", big) == want[1]
