@@ -1248,13 +1248,16 @@ hash_fd(hasher *h, int fd, unsigned char *buf, Py_ssize_t slice, int *err,
     return rc;
 }
 
+/* open() for reading.  Pool threads retry on EINTR (signals are the main
+ * thread's business); the caller of hash_file() passes retry=0 to get
+ * EINTR back and run the signal handlers (a FIFO may block in open()). */
 static int
-open_file(const char *path, int *err)
+open_file(const char *path, int *err, int retry)
 {
     int fd;
     do {
         fd = open(path, O_RDONLY | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
+    } while (retry && fd < 0 && errno == EINTR);
     if (fd < 0) {
         *err = errno;
     }
@@ -1316,9 +1319,17 @@ fc_hash_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         goto exit;
     }
     const char *cpath = PyBytes_AS_STRING(encoded);
-    Py_BEGIN_ALLOW_THREADS   /* open() may block (network file systems) */
-    fd = open_file(cpath, &err);
-    Py_END_ALLOW_THREADS
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS   /* open() may block (FIFOs, network mounts) */
+        fd = open_file(cpath, &err, 0);
+        Py_END_ALLOW_THREADS
+        if (fd >= 0 || err != EINTR) {
+            break;
+        }
+        if (PyErr_CheckSignals() < 0) {
+            goto exit;
+        }
+    }
     if (fd < 0) {
         errno = err;
         PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, fspath);
@@ -1408,7 +1419,7 @@ files_task(void *arg, int64_t i)
                 g->next++;
                 continue;
             }
-            g->fd = open_file(job->paths[k], &err);
+            g->fd = open_file(job->paths[k], &err, 1);
             if (g->fd < 0) {
                 job->errs[k] = err;
                 g->next++;

@@ -167,3 +167,29 @@ def test_file_larger_than_a_round(tmp_path, rng):
     for threads in (1, 2, 3):
         assert fastconc.hash_files("sha256", paths, threads=threads) == want
     assert fastconc.hash_file("sha256", big) == want[1]
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_while_opening_a_fifo(tmp_path):
+    # open() of a FIFO without a writer blocks; Ctrl-C must still work.
+    import subprocess
+    import sys
+    import textwrap
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    script = tmp_path / "s.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, signal, threading
+        import fastconc
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        try:
+            fastconc.hash_file("sha256", {str(fifo)!r})
+        except KeyboardInterrupt:
+            print("interrupted")
+    """))
+    root = pathlib.Path(fastconc.__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root))
+    r = subprocess.run([sys.executable, str(script)], capture_output=True,
+                       text=True, timeout=50, env=env, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "interrupted" in r.stdout
