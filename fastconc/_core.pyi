@@ -1,5 +1,4 @@
 # Type stubs for fastconc._core (checked by mypy.stubtest).
-from typing import Final, final
 import os
 from collections.abc import Iterable
 from typing import Final, Union, final
