@@ -21,6 +21,8 @@ from ._core import (
     info,
     set_threads,
 )
+from ._pmap import map_array, parallel_map
+from .executor import ThreadPoolExecutor
 
 __all__ = [
     "GIL_THRESHOLD",
@@ -36,6 +38,9 @@ __all__ = [
     "get_threads",
     "info",
     "set_threads",
+    "ThreadPoolExecutor",
+    "map_array",
+    "parallel_map",
 ]
 
 

@@ -1,0 +1,339 @@
+"""fastconc.ThreadPoolExecutor: a drop-in concurrent.futures.ThreadPoolExecutor
+that is much cheaper per task.
+
+It is a subclass of the stdlib class (``isinstance`` holds, asyncio accepts
+it as a default executor) and keeps its semantics: real
+``concurrent.futures.Future`` objects, the same thread naming, initializer
+failures that break the pool with ``BrokenThreadPool``, ``shutdown(wait,
+cancel_futures)``, and queued work that still runs at interpreter exit (the
+workers are registered with the stdlib's exit hook).  What differs is the
+machinery:
+
+- the task queue is ``_core.WorkQueue`` (C), which also knows how many
+  workers are idle, so ``submit`` needs no semaphore;
+- the worker loop is ``_core._worker_loop`` (C): no Python frame per task;
+- ``map`` sends chunks of items as single work items (no Future per item),
+  honours ``chunksize`` and ``buffersize`` on every Python version, and
+  still yields each result as soon as it is computed, so ``timeout`` and
+  exceptions surface at the right position.
+"""
+from __future__ import annotations
+
+import collections
+import itertools
+import queue
+import threading
+import time
+import weakref
+from concurrent.futures import _base
+from concurrent.futures import thread as _thread
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+from . import _core
+
+__all__ = ["ThreadPoolExecutor", "BrokenThreadPool"]
+
+BrokenThreadPool = _thread.BrokenThreadPool
+
+# How long an idle worker spins (GIL released) before it sleeps; a task
+# submitted within that time starts without a thread wake-up.
+_SPIN_US = 50
+# Automatic map chunks never hold more items than this.
+_MAX_AUTO_CHUNK = 1024
+
+_allocate_lock = threading.Lock
+
+
+def _worker(executor_reference: "weakref.ref[ThreadPoolExecutor]",
+            work_queue: Any, initializer: Optional[Callable[..., object]],
+            initargs: tuple) -> None:
+    if initializer is not None:
+        try:
+            initializer(*initargs)
+        except BaseException:
+            _base.LOGGER.critical("Exception in initializer:", exc_info=True)
+            executor = executor_reference()
+            if executor is not None:
+                executor._initializer_failed()
+            return
+
+    def on_none() -> bool:
+        # A None wakes workers up: exit if the interpreter or the executor is
+        # shutting down, or if the executor was collected (as the stdlib).
+        executor = executor_reference()
+        if _thread._shutdown or executor is None or executor._shutdown:
+            if executor is not None:
+                executor._shutdown = True
+            work_queue.put(None)     # pass the word on to the next worker
+            return True
+        return False
+
+    try:
+        _core._worker_loop(work_queue, on_none)
+    except BaseException:
+        _base.LOGGER.critical("Exception in worker", exc_info=True)
+
+
+class _MapChunk:
+    """Items of one map() work item, run in order by one worker; results
+    are published one by one so the consumer never waits for the whole
+    chunk."""
+
+    __slots__ = ("fn", "items", "results", "exc", "stop", "waiter", "future",
+                 "__weakref__")
+
+    def __init__(self, fn: Callable[..., object], items: list) -> None:
+        self.fn = fn
+        self.items = items
+        self.results: list = []
+        self.exc: Optional[BaseException] = None
+        self.stop = False
+        self.waiter: Optional[Any] = None
+        self.future: Optional[_base.Future] = None
+
+    def run(self) -> None:
+        fn = self.fn
+        append = self.results.append
+        for args in self.items:
+            if self.stop:
+                break
+            try:
+                r = fn(*args)
+            except BaseException as e:
+                # The rest of the chunk is cancelled: the consumer raises
+                # at this position and cancels what follows.
+                self.exc = e
+                break
+            append(r)
+            if self.waiter is not None:
+                self.wake()
+        self.fn = None
+
+    def wake(self, _future: object = None) -> None:
+        w = self.waiter
+        if w is not None:
+            self.waiter = None
+            try:
+                w.release()
+            except RuntimeError:    # woken twice (worker and done callback)
+                pass
+
+    def cancel(self) -> None:
+        self.stop = True
+        if self.future is not None:
+            self.future.cancel()
+
+    def wait(self, k: int, end_time: Optional[float]) -> object:
+        """Return result k, raising its exception, a timeout, or the
+        future's cancellation/breakage."""
+        results = self.results
+        while True:
+            if len(results) > k:
+                r = results[k]
+                results[k] = None       # keep no reference to yielded results
+                return r
+            if self.exc is not None and len(results) == k:
+                raise self.exc
+            fut = self.future
+            if fut is not None and fut.done():
+                if fut.cancelled():
+                    raise _base.CancelledError()
+                e = fut.exception()
+                if e is not None:
+                    raise e
+                if len(results) <= k and self.exc is None:
+                    raise _base.CancelledError()
+                continue
+            w = _allocate_lock()
+            w.acquire()
+            self.waiter = w
+            # Re-check after publishing the waiter: the worker may have
+            # appended (or finished) in between.
+            if (len(results) > k or self.exc is not None
+                    or (fut is not None and fut.done())):
+                self.waiter = None
+                continue
+            if end_time is None:
+                w.acquire()
+            else:
+                remaining = end_time - time.monotonic()
+                if remaining <= 0 or not w.acquire(timeout=remaining):
+                    self.waiter = None
+                    if len(results) > k:
+                        continue
+                    raise _base.TimeoutError()
+
+
+def _check_buffersize(buffersize: Optional[int]) -> None:
+    if buffersize is not None:
+        if not isinstance(buffersize, int) or isinstance(buffersize, bool):
+            raise TypeError("buffersize must be an integer or None")
+        if buffersize < 1:
+            raise ValueError("buffersize must be None or > 0")
+
+
+class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
+    """concurrent.futures.ThreadPoolExecutor with a C task queue and worker
+    loop, and a batching map().  Same constructor and semantics."""
+
+    def __init__(self, max_workers: Optional[int] = None,
+                 thread_name_prefix: str = "",
+                 initializer: Optional[Callable[..., object]] = None,
+                 initargs: tuple = ()) -> None:
+        super().__init__(max_workers, thread_name_prefix, initializer,
+                         initargs)
+        self._work_queue = _core.WorkQueue(spin_us=_SPIN_US)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any,
+               **kwargs: Any) -> _base.Future:
+        with self._shutdown_lock, _thread._global_shutdown_lock:
+            if self._broken:
+                raise BrokenThreadPool(self._broken)
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            if _thread._shutdown:
+                raise RuntimeError("cannot schedule new futures after "
+                                   "interpreter shutdown")
+            f = _base.Future()
+            self._work_queue.put((f, fn, args, kwargs or None))
+            if self._work_queue.needs_worker():
+                self._adjust_thread_count()
+            return f
+    submit.__doc__ = _base.Executor.submit.__doc__
+
+    def _adjust_thread_count(self) -> None:
+        # Called with more queued items than idle workers.  When the
+        # executor gets lost, the weakref callback wakes the workers up.
+        def weakref_cb(_: object, q: Any = self._work_queue) -> None:
+            q.put(None)
+
+        num_threads = len(self._threads)
+        if num_threads < self._max_workers:
+            thread_name = "%s_%d" % (self._thread_name_prefix or self,
+                                     num_threads)
+            t = threading.Thread(name=thread_name, target=_worker,
+                                 args=(weakref.ref(self, weakref_cb),
+                                       self._work_queue,
+                                       self._initializer,
+                                       self._initargs))
+            t.start()
+            self._threads.add(t)
+            _thread._threads_queues[t] = self._work_queue
+
+    def _initializer_failed(self) -> None:
+        with self._shutdown_lock:
+            self._broken = ("A thread initializer failed, the thread pool "
+                            "is not usable anymore")
+            # Drain the work queue and mark pending futures failed.
+            while True:
+                try:
+                    item = self._work_queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    item[0].set_exception(BrokenThreadPool(self._broken))
+
+    def shutdown(self, wait: bool = True, *,
+                 cancel_futures: bool = False) -> None:
+        with self._shutdown_lock:
+            self._shutdown = True
+            if cancel_futures:
+                # Drain all work items from the queue and cancel their
+                # futures.
+                while True:
+                    try:
+                        item = self._work_queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is not None:
+                        item[0].cancel()
+            # Wake up the workers blocked in get().
+            self._work_queue.put(None)
+        if wait:
+            for t in self._threads:
+                t.join()
+    shutdown.__doc__ = _base.Executor.shutdown.__doc__
+
+    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any],
+            timeout: Optional[float] = None, chunksize: int = 1,
+            buffersize: Optional[int] = None) -> Iterator[Any]:
+        """Return an iterator equivalent to map(fn, *iterables), computed on
+        the pool.
+
+        Items are sent to the workers in chunks (one work item each, no
+        Future per item): chunksize items per chunk when chunksize > 1, else
+        a size picked from the number of items and workers.  With buffersize
+        at most that many items are taken from the input ahead of the
+        consumer, so infinite iterables work.  timeout bounds the whole
+        iteration (TimeoutError), and an exception raised by fn for item k
+        is raised when item k is reached; remaining work is then cancelled.
+        """
+        if not isinstance(chunksize, int) or isinstance(chunksize, bool):
+            raise TypeError("chunksize must be an integer")
+        if chunksize < 1:
+            raise ValueError("chunksize must be >= 1.")
+        _check_buffersize(buffersize)
+        end_time = None if timeout is None else timeout + time.monotonic()
+        args_iter = zip(*iterables)
+        workers = self._max_workers
+        chunks: "collections.deque[_MapChunk]" = collections.deque()
+
+        if buffersize is None:
+            items = list(args_iter)
+            size = chunksize if chunksize > 1 else max(
+                1, min(_MAX_AUTO_CHUNK, len(items) // (workers * 4)))
+            for i in range(0, len(items), size):
+                chunks.append(self._submit_chunk(fn, items[i:i + size]))
+            del items
+            return self._map_results(chunks, end_time, None, None, 0, 0)
+
+        size = chunksize if chunksize > 1 else max(
+            1, min(_MAX_AUTO_CHUNK, buffersize // (workers * 2)))
+        size = min(size, buffersize)
+        taken = 0
+        while taken + size <= buffersize:
+            part = list(itertools.islice(args_iter, size))
+            if not part:
+                break
+            chunks.append(self._submit_chunk(fn, part))
+            taken += len(part)
+        # The iterator keeps only a weak reference to the executor, so that
+        # an abandoned map() does not keep the executor alive.
+        return self._map_results(chunks, end_time, (fn, args_iter, size),
+                                 weakref.ref(self), buffersize, taken)
+
+    def _submit_chunk(self, fn: Callable[..., Any], items: list) -> _MapChunk:
+        ch = _MapChunk(fn, items)
+        fut = self.submit(ch.run)
+        ch.future = fut
+        fut.add_done_callback(ch.wake)
+        return ch
+
+    @staticmethod
+    def _map_results(chunks: "collections.deque[_MapChunk]",
+                     end_time: Optional[float], refill: Optional[tuple],
+                     executor_ref: Optional["weakref.ref[ThreadPoolExecutor]"],
+                     buffersize: Optional[int], ahead: int) -> Iterator[Any]:
+        try:
+            while chunks:
+                ch = chunks[0]
+                for k in range(len(ch.items)):
+                    r = ch.wait(k, end_time)
+                    if refill is not None:
+                        ahead -= 1
+                        fn, args_iter, size = refill
+                        assert buffersize is not None
+                        if ahead + size <= buffersize:
+                            ex = executor_ref() if executor_ref else None
+                            part = (list(itertools.islice(args_iter, size))
+                                    if ex is not None else [])
+                            if part:
+                                chunks.append(ex._submit_chunk(fn, part))
+                                ahead += len(part)
+                            del ex
+                    yield r
+                    del r
+                chunks.popleft()
+        finally:
+            for ch in chunks:
+                ch.cancel()

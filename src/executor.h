@@ -1,0 +1,17 @@
+/* executor.h - what pmap.c (parallel_map, map_array) and executor.c (the
+ * executor's work queue and worker loop) share: the pmap area's state. */
+#ifndef FC_EXECUTOR_H
+#define FC_EXECUTOR_H
+
+#include "fastconc.h"
+
+struct fc_pmap_state {
+    PyObject *WorkQueueType;    /* executor.c's heap type */
+    PyObject *QueueEmpty;       /* queue.Empty, raised by get_nowait() */
+};
+
+/* Adds WorkQueue and _worker_loop to the module (called from pmap.c's area
+ * init with st->pmap allocated). */
+int fc_executor_init(PyObject *m, fc_state *st);
+
+#endif
