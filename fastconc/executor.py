@@ -318,21 +318,23 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
             while chunks:
                 ch = chunks[0]
                 for k in range(len(ch.items)):
-                    r = ch.wait(k, end_time)
-                    if refill is not None:
-                        ahead -= 1
-                        fn, args_iter, size = refill
-                        assert buffersize is not None
-                        if ahead + size <= buffersize:
-                            ex = executor_ref() if executor_ref else None
-                            part = (list(itertools.islice(args_iter, size))
-                                    if ex is not None else [])
-                            if part:
-                                chunks.append(ex._submit_chunk(fn, part))
-                                ahead += len(part)
-                            del ex
-                    yield r
-                    del r
+                    # Yield straight from wait(): no local keeps the result.
+                    yield ch.wait(k, end_time)
+                    if refill is None:
+                        continue
+                    # Item k is consumed: take more input if the window
+                    # allows a whole chunk.
+                    ahead -= 1
+                    fn, args_iter, size = refill
+                    assert buffersize is not None
+                    if ahead + size <= buffersize:
+                        ex = executor_ref() if executor_ref else None
+                        part = (list(itertools.islice(args_iter, size))
+                                if ex is not None else [])
+                        if part:
+                            chunks.append(ex._submit_chunk(fn, part))
+                            ahead += len(part)
+                        del ex
                 chunks.popleft()
         finally:
             for ch in chunks:

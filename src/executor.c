@@ -451,7 +451,7 @@ static PyType_Spec wq_spec = {
 /* Run one work item (future, fn, args, kwargs) as the stdlib's _WorkItem
  * does.  Returns -1 only when setting the future itself failed. */
 static int
-run_item(PyObject *item)
+run_item(struct fc_pmap_state *ps, PyObject *item)
 {
     static const char bad[] = "work item must be (future, fn, args, kwargs)";
     if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 4 ||
@@ -466,7 +466,7 @@ run_item(PyObject *item)
     PyObject *ok = NULL, *res = NULL, *done = NULL;
     int rc = -1;
 
-    ok = PyObject_CallMethod(future, "set_running_or_notify_cancel", NULL);
+    ok = PyObject_CallMethodNoArgs(future, ps->str_set_running);
     if (ok == NULL) {
         goto exit;
     }
@@ -485,13 +485,14 @@ run_item(PyObject *item)
         if (tb != NULL) {
             PyException_SetTraceback(value, tb);
         }
-        done = PyObject_CallMethod(future, "set_exception", "O", value);
+        done = PyObject_CallMethodOneArg(future, ps->str_set_exception,
+                                         value);
         Py_XDECREF(type);
         Py_XDECREF(value);
         Py_XDECREF(tb);
     }
     else {
-        done = PyObject_CallMethod(future, "set_result", "O", res);
+        done = PyObject_CallMethodOneArg(future, ps->str_set_result, res);
     }
     if (done != NULL) {
         rc = 0;
@@ -541,7 +542,7 @@ fc_worker_loop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             }
             continue;
         }
-        int rc = run_item(item);
+        int rc = run_item(st->pmap, item);
         Py_DECREF(item);
         if (rc < 0) {
             return NULL;
@@ -565,6 +566,14 @@ fc_executor_init(PyObject *m, fc_state *st)
     st->pmap->QueueEmpty = PyObject_GetAttrString(queue_mod, "Empty");
     Py_DECREF(queue_mod);
     if (st->pmap->QueueEmpty == NULL) {
+        return -1;
+    }
+    st->pmap->str_set_running =
+        PyUnicode_InternFromString("set_running_or_notify_cancel");
+    st->pmap->str_set_result = PyUnicode_InternFromString("set_result");
+    st->pmap->str_set_exception = PyUnicode_InternFromString("set_exception");
+    if (st->pmap->str_set_running == NULL || st->pmap->str_set_result == NULL ||
+        st->pmap->str_set_exception == NULL) {
         return -1;
     }
     st->pmap->WorkQueueType = PyType_FromModuleAndSpec(m, &wq_spec, NULL);

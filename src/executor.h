@@ -8,6 +8,10 @@
 struct fc_pmap_state {
     PyObject *WorkQueueType;    /* executor.c's heap type */
     PyObject *QueueEmpty;       /* queue.Empty, raised by get_nowait() */
+    /* Interned method names of Future, called by the worker loop. */
+    PyObject *str_set_running;
+    PyObject *str_set_result;
+    PyObject *str_set_exception;
 };
 
 /* Adds WorkQueue and _worker_loop to the module (called from pmap.c's area

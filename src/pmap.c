@@ -419,6 +419,9 @@ pmap_clear(fc_state *st)
     if (st->pmap) {
         Py_CLEAR(st->pmap->WorkQueueType);
         Py_CLEAR(st->pmap->QueueEmpty);
+        Py_CLEAR(st->pmap->str_set_running);
+        Py_CLEAR(st->pmap->str_set_result);
+        Py_CLEAR(st->pmap->str_set_exception);
         PyMem_Free(st->pmap);
         st->pmap = NULL;
     }
