@@ -54,6 +54,24 @@ cpu_relax(void)
 #endif
 }
 
+/* A DoneFlag is set by the worker once a task is finished and the worker
+ * has let go of the GIL, so that a thread waiting in Future.result() can
+ * spin for it with the GIL released and then take the GIL uncontended,
+ * instead of sleeping and paying a second thread wake-up. */
+typedef struct {
+    PyObject_HEAD
+    atomic_int set;
+} FcDoneFlagObject;
+
+static inline void
+flag_set(PyObject *flag)
+{
+    if (flag != NULL) {
+        atomic_store_explicit(&((FcDoneFlagObject *)flag)->set, 1,
+                              memory_order_release);
+    }
+}
+
 /* mu held: take the oldest item (the reference moves to the caller). */
 static PyObject *
 wq_pop_locked(FcWorkQueueObject *q)
@@ -105,17 +123,19 @@ unlock:
  * timeout (timeout_ns < 0: wait forever) or another exception (a signal
  * handler raised while waiting in the main thread). */
 static PyObject *
-wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns)
+wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag)
 {
     PyObject *item = NULL;
     pthread_mutex_lock(&q->mu);
     if (atomic_load(&q->len) > 0) {
         item = wq_pop_locked(q);
         pthread_mutex_unlock(&q->mu);
+        flag_set(flag);     /* we keep the GIL: no point in waiting */
         return item;
     }
     pthread_mutex_unlock(&q->mu);
     if (!block || timeout_ns == 0) {
+        flag_set(flag);
         PyErr_SetNone(q->empty_exc);
         return NULL;
     }
@@ -127,7 +147,10 @@ wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns)
     for (;;) {
         PyThreadState *ts = PyEval_SaveThread();
         /* Without the GIL: only the ring (under mu) and atomics are
-         * touched; the queue object is kept alive by our caller. */
+         * touched; the queue object and the flag are kept alive by our
+         * caller. */
+        flag_set(flag);
+        flag = NULL;
         if (q->spin_ns > 0) {
             int64_t spin_end = start + q->spin_ns;
             while (atomic_load_explicit(&q->len, memory_order_acquire) == 0) {
@@ -353,7 +376,7 @@ wq_get_py(FcWorkQueueObject *q, PyObject *args, PyObject *kw)
     if (parse_timeout(timeout, &tns) < 0) {
         return NULL;
     }
-    return wq_get(q, block, tns);
+    return wq_get(q, block, tns, NULL);
 }
 
 PyDoc_STRVAR(wq_get_nowait__doc__,
@@ -363,7 +386,7 @@ PyDoc_STRVAR(wq_get_nowait__doc__,
 static PyObject *
 wq_get_nowait(FcWorkQueueObject *q, PyObject *Py_UNUSED(ignored))
 {
-    return wq_get(q, 0, 0);
+    return wq_get(q, 0, 0, NULL);
 }
 
 static PyObject *
@@ -446,6 +469,108 @@ static PyType_Spec wq_spec = {
     .slots = wq_slots,
 };
 
+/* --- DoneFlag ----------------------------------------------------------- */
+
+static PyObject *
+flag_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kw && PyDict_GET_SIZE(kw) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "DoneFlag() takes no arguments");
+        return NULL;
+    }
+    FcDoneFlagObject *f = (FcDoneFlagObject *)type->tp_alloc(type, 0);
+    if (f != NULL) {
+        atomic_init(&f->set, 0);
+    }
+    return (PyObject *)f;
+}
+
+static void
+flag_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+PyDoc_STRVAR(flag_wait__doc__,
+"wait($self, spin_us, /)\n--\n\n"
+"Spin up to spin_us microseconds, with the GIL released, until the flag\n"
+"is set; return whether it is.");
+
+static PyObject *
+flag_wait(PyObject *self, PyObject *arg)
+{
+    FcDoneFlagObject *f = (FcDoneFlagObject *)self;
+    long us = PyLong_AsLong(arg);
+    if (us == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (atomic_load_explicit(&f->set, memory_order_acquire)) {
+        Py_RETURN_TRUE;
+    }
+    int got = 0;
+    Py_BEGIN_ALLOW_THREADS
+    /* Only an atomic of self (kept alive by our caller) is read. */
+    int64_t end = mono_ns() + (int64_t)us * 1000;
+    for (int round = 0;; round++) {
+        if (atomic_load_explicit(&f->set, memory_order_acquire)) {
+            got = 1;
+            break;
+        }
+        if (mono_ns() >= end) {
+            break;
+        }
+        if (round < 64) {
+            for (int k = 0; k < 16; k++) {
+                cpu_relax();
+            }
+        }
+        else {
+            sched_yield();  /* let the worker have this core if it needs it */
+        }
+    }
+    Py_END_ALLOW_THREADS
+    return PyBool_FromLong(got);
+}
+
+static PyObject *
+flag_set_py(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    flag_set(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+flag_is_set(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(atomic_load(&((FcDoneFlagObject *)self)->set));
+}
+
+static PyMethodDef flag_methods[] = {
+    {"wait", flag_wait, METH_O, flag_wait__doc__},
+    {"set", flag_set_py, METH_NOARGS, NULL},
+    {"is_set", flag_is_set, METH_NOARGS, NULL},
+    {"__reduce__", wq_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot flag_slots[] = {
+    {Py_tp_new, flag_new},
+    {Py_tp_dealloc, flag_dealloc},
+    {Py_tp_methods, flag_methods},
+    {Py_tp_doc, (void *)"DoneFlag()\n--\n\nSet by the executor's worker "
+                        "when a task is done and the GIL is free."},
+    {0, NULL},
+};
+
+static PyType_Spec flag_spec = {
+    .name = "fastconc._core.DoneFlag",
+    .basicsize = sizeof(FcDoneFlagObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = flag_slots,
+};
+
 /* --- the worker loop --------------------------------------------------- */
 
 /* Run one work item (future, fn, args, kwargs) as the stdlib's _WorkItem
@@ -453,8 +578,9 @@ static PyType_Spec wq_spec = {
 static int
 run_item(struct fc_pmap_state *ps, PyObject *item)
 {
-    static const char bad[] = "work item must be (future, fn, args, kwargs)";
-    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 4 ||
+    static const char bad[] = "work item must be (future, fn, args, kwargs, "
+                              "flag)";
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 5 ||
         !PyTuple_Check(PyTuple_GET_ITEM(item, 2))) {
         PyErr_SetString(PyExc_TypeError, bad);
         return -1;
@@ -524,8 +650,10 @@ fc_worker_loop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     FcWorkQueueObject *q = (FcWorkQueueObject *)args[0];
     PyObject *on_none = args[1];
+    PyObject *done = NULL;      /* flag of the task just run */
     for (;;) {
-        PyObject *item = wq_get(q, 1, -1);
+        PyObject *item = wq_get(q, 1, -1, done);
+        Py_CLEAR(done);
         if (item == NULL) {
             return NULL;
         }
@@ -543,8 +671,15 @@ fc_worker_loop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             continue;
         }
         int rc = run_item(st->pmap, item);
+        PyObject *flag = PyTuple_GET_ITEM(item, 4);
+        if (flag != Py_None &&
+            Py_IS_TYPE(flag, (PyTypeObject *)st->pmap->DoneFlagType)) {
+            done = Py_NewRef(flag);
+        }
         Py_DECREF(item);
         if (rc < 0) {
+            flag_set(done);
+            Py_XDECREF(done);
             return NULL;
         }
     }
@@ -579,6 +714,11 @@ fc_executor_init(PyObject *m, fc_state *st)
     st->pmap->WorkQueueType = PyType_FromModuleAndSpec(m, &wq_spec, NULL);
     if (st->pmap->WorkQueueType == NULL ||
         PyModule_AddObjectRef(m, "WorkQueue", st->pmap->WorkQueueType) < 0) {
+        return -1;
+    }
+    st->pmap->DoneFlagType = PyType_FromModuleAndSpec(m, &flag_spec, NULL);
+    if (st->pmap->DoneFlagType == NULL ||
+        PyModule_AddObjectRef(m, "DoneFlag", st->pmap->DoneFlagType) < 0) {
         return -1;
     }
     return PyModule_AddFunctions(m, executor_methods);

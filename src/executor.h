@@ -6,7 +6,8 @@
 #include "fastconc.h"
 
 struct fc_pmap_state {
-    PyObject *WorkQueueType;    /* executor.c's heap type */
+    PyObject *WorkQueueType;    /* executor.c's heap types */
+    PyObject *DoneFlagType;
     PyObject *QueueEmpty;       /* queue.Empty, raised by get_nowait() */
     /* Interned method names of Future, called by the worker loop. */
     PyObject *str_set_running;
