@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 
 from . import _core
 
-__all__ = ["ThreadPoolExecutor", "BrokenThreadPool"]
+__all__ = ["ThreadPoolExecutor", "BrokenThreadPool", "run_batches"]
 
 BrokenThreadPool = _thread.BrokenThreadPool
 
@@ -365,3 +365,63 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
         finally:
             for ch in chunks:
                 ch.cancel()
+
+
+def run_batches(executor: _base.Executor, batch_fn: Callable[[list], list],
+                items: Iterable[Any], *, batch_size: Optional[int] = None,
+                weight: Optional[Callable[[Any], int]] = None,
+                batch_weight: Optional[int] = None) -> list:
+    """Run batch_fn over items in batches on any concurrent.futures.Executor
+    and return the concatenated results in input order.
+
+    This is how the helpers that take ``executor=`` (hash_files,
+    compress_many, ...) spread work: each batch is one submit() whose task
+    makes one fastconc C call (batch_fn must return one result per item of
+    its batch), so the executor's per-task cost is paid per batch, and the
+    executor may be the stdlib's, fastconc's, or dask.distributed's
+    ``Client.get_executor()``.
+
+      batch_size: items per batch (None: enough batches for every worker
+        to get about four).
+      weight, batch_weight: alternatively close a batch once the sum of
+        weight(item) (e.g. a file's size) reaches batch_weight.
+    """
+    if not isinstance(executor, _base.Executor):
+        raise TypeError("executor must be a concurrent.futures.Executor, "
+                        f"not {type(executor).__name__!r}")
+    items = list(items)
+    if not items:
+        return []
+    batches: list = []
+    if weight is not None and batch_weight is not None:
+        cur: list = []
+        acc = 0
+        for it in items:
+            cur.append(it)
+            acc += weight(it)
+            if acc >= batch_weight:
+                batches.append(cur)
+                cur, acc = [], 0
+        if cur:
+            batches.append(cur)
+    else:
+        if batch_size is None:
+            workers = getattr(executor, "_max_workers", None) or 4
+            batch_size = max(1, -(-len(items) // (workers * 4)))
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        batches = [items[i:i + batch_size]
+                   for i in range(0, len(items), batch_size)]
+    futures = [executor.submit(batch_fn, b) for b in batches]
+    out: list = []
+    try:
+        for b, f in zip(batches, futures):
+            res = f.result()
+            if len(res) != len(b):
+                raise RuntimeError(f"batch function returned {len(res)} "
+                                   f"results for {len(b)} items")
+            out.extend(res)
+    finally:
+        for f in futures:
+            f.cancel()
+    return out

@@ -367,3 +367,48 @@ def test_work_queue_api():
     with pytest.raises(TypeError):
         import pickle
         pickle.dumps(q)
+
+
+class _InlineExecutor(cf.Executor):
+    """A minimal third-party Executor: runs each task at submit()."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.calls += 1
+        f = cf.Future()
+        try:
+            f.set_result(fn(*args, **kwargs))
+        except BaseException as e:
+            f.set_exception(e)
+        return f
+
+
+@pytest.mark.parametrize("kind", ["stdlib", "fastconc", "inline"])
+def test_run_batches_any_executor(kind):
+    import zlib
+
+    from fastconc.executor import run_batches
+
+    items = [bytes([i % 256]) * (i * 37 % 5000) for i in range(300)]
+    batch_calls = []
+
+    def batch(b):
+        batch_calls.append(len(b))
+        return [fastconc.crc32(x) for x in b]
+
+    ex = {"stdlib": lambda: cf.ThreadPoolExecutor(3),
+          "fastconc": lambda: ThreadPoolExecutor(3),
+          "inline": _InlineExecutor}[kind]()
+    got = run_batches(ex, batch, items, batch_size=32)
+    assert got == [zlib.crc32(x) for x in items]
+    assert sorted(batch_calls) == sorted([32] * 9 + [12])
+    got = run_batches(ex, batch, items, weight=len, batch_weight=100_000)
+    assert got == [zlib.crc32(x) for x in items]
+    assert run_batches(ex, batch, []) == []
+    with pytest.raises(ZeroDivisionError):
+        run_batches(ex, lambda b: [1 / 0 for _ in b], items)
+    ex.shutdown()
+    with pytest.raises(TypeError):
+        run_batches(object(), batch, items)
