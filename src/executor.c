@@ -121,9 +121,12 @@ unlock:
 
 /* GIL held.  Returns a new reference, or NULL with queue.Empty set on
  * timeout (timeout_ns < 0: wait forever) or another exception (a signal
- * handler raised while waiting in the main thread). */
+ * handler raised while waiting in the main thread, with poll_signals).
+ * flag (may be NULL): the DoneFlag of the task the caller just finished,
+ * set as soon as the GIL is let go of (or at once if we keep it). */
 static PyObject *
-wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag)
+wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag,
+       int poll_signals)
 {
     PyObject *item = NULL;
     pthread_mutex_lock(&q->mu);
@@ -163,11 +166,21 @@ wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag)
             }
         }
         pthread_mutex_lock(&q->mu);
-        int64_t slice_end = mono_ns() + (int64_t)WQ_POLL_MS * 1000000;
+        /* The worker loop sleeps until work arrives; a get() called from
+         * Python wakes every WQ_POLL_MS so the main thread can run signal
+         * handlers. */
+        int64_t slice_end = poll_signals
+            ? mono_ns() + (int64_t)WQ_POLL_MS * 1000000 : INT64_MAX;
         if (slice_end > deadline) {
             slice_end = deadline;
         }
         while (atomic_load(&q->len) == 0) {
+            if (slice_end == INT64_MAX) {
+                q->sleepers++;
+                pthread_cond_wait(&q->cv, &q->mu);
+                q->sleepers--;
+                continue;
+            }
             if (mono_ns() >= slice_end) {
                 break;
             }
@@ -376,7 +389,7 @@ wq_get_py(FcWorkQueueObject *q, PyObject *args, PyObject *kw)
     if (parse_timeout(timeout, &tns) < 0) {
         return NULL;
     }
-    return wq_get(q, block, tns, NULL);
+    return wq_get(q, block, tns, NULL, 1);
 }
 
 PyDoc_STRVAR(wq_get_nowait__doc__,
@@ -386,7 +399,7 @@ PyDoc_STRVAR(wq_get_nowait__doc__,
 static PyObject *
 wq_get_nowait(FcWorkQueueObject *q, PyObject *Py_UNUSED(ignored))
 {
-    return wq_get(q, 0, 0, NULL);
+    return wq_get(q, 0, 0, NULL, 1);
 }
 
 static PyObject *
@@ -652,7 +665,7 @@ fc_worker_loop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *on_none = args[1];
     PyObject *done = NULL;      /* flag of the task just run */
     for (;;) {
-        PyObject *item = wq_get(q, 1, -1, done);
+        PyObject *item = wq_get(q, 1, -1, done, 0);
         Py_CLEAR(done);
         if (item == NULL) {
             return NULL;
