@@ -322,25 +322,18 @@ fc_map_array_impl(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (threads > job.n) {
         threads = job.n < 1 ? 1 : (int)job.n;
     }
-    /* Enough chunks to balance and to check Ctrl-C between them, but no
-     * more than a chunk per 4096 elements for cheap kernels. */
-    int64_t nchunks = (int64_t)threads * 8;
-    if (nchunks < job.n / 65536) {
-        nchunks = job.n / 65536;
+    /* The cost of one element is unknown (a heavy kernel may take seconds
+     * per element): about 64 chunks per thread, so that the work balances
+     * and Ctrl-C is seen between chunks, but no chunk over 16384 elements
+     * (claiming a chunk is one atomic add, so small chunks are cheap). */
+    job.chunk = job.n / ((Py_ssize_t)threads * 64);
+    if (job.chunk < 1) {
+        job.chunk = 1;
     }
-    if (nchunks > (job.n + 4095) / 4096) {
-        nchunks = (job.n + 4095) / 4096;
+    if (job.chunk > 16384) {
+        job.chunk = 16384;
     }
-    if (nchunks < threads) {
-        nchunks = threads;
-    }
-    if (nchunks > job.n) {
-        nchunks = job.n;
-    }
-    if (nchunks > 0) {
-        job.chunk = (job.n + nchunks - 1) / nchunks;
-        nchunks = (job.n + job.chunk - 1) / job.chunk;
-    }
+    int64_t nchunks = (job.n + job.chunk - 1) / job.chunk;
     /* Without the GIL: both views are pinned until we release them and the
      * tasks only run the user's native kernel on their own slices. */
     if (fc_run(marray_task, &job, nchunks, threads, 1) < 0) {
