@@ -45,6 +45,7 @@ _RESULT_SPIN_US = 200
 _MAX_AUTO_CHUNK = 1024
 
 _allocate_lock = threading.Lock
+_allocate_rlock = threading.RLock
 _DoneFlag = _core.DoneFlag
 
 
@@ -168,25 +169,161 @@ class _MapChunk:
                     raise _base.TimeoutError()
 
 
-class _Future(_base.Future):
-    """A concurrent.futures.Future whose result() first spins briefly on a
-    flag the worker sets once the task is done and the GIL is free: a quick
-    task's result then costs no thread wake-up."""
+_PENDING = _base.PENDING
+_RUNNING = _base.RUNNING
+_CANCELLED = _base.CANCELLED
+_CANCELLED_AND_NOTIFIED = _base.CANCELLED_AND_NOTIFIED
+_FINISHED = _base.FINISHED
+_DONE_STATES = frozenset((_CANCELLED, _CANCELLED_AND_NOTIFIED, _FINISHED))
+# Guards the lazy creation of a future's condition (rare: only when some
+# thread really has to wait).
+_cond_create_lock = threading.Lock()
 
-    def __init__(self, flag: Any) -> None:
-        super().__init__()
+
+class _Future(_base.Future):
+    """A concurrent.futures.Future that costs less per task.
+
+    The stdlib future builds a threading.Condition at creation and takes it
+    in every transition; most futures of a busy executor are never waited
+    for.  Here the state is guarded by a bare (C) RLock, and the Condition
+    (built on that same lock, so the stdlib's own wait(), as_completed()
+    and the inherited methods stay consistent with ours) is made only when
+    someone asks for ``_condition``.  A transition notifies the condition
+    only if it exists: a waiter creates it before it checks the state under
+    the lock, so no wake-up is lost.
+
+    result() also first spins briefly on a flag the worker sets once the
+    task is done and the GIL is free: a quick task then costs no second
+    thread wake-up.
+    """
+
+    def __init__(self, flag: Any = None) -> None:
+        # No super().__init__(): it would build the Condition.  An RLock,
+        # as the stdlib's: wait() calls f.exception() with the condition of
+        # every future held.
+        self._fc_lock = _allocate_rlock()
+        self._fc_cond: Optional[threading.Condition] = None
         self._fc_flag = flag
+        self._state = _PENDING
+        self._result: Any = None
+        self._exception: Optional[BaseException] = None
+        self._waiters: list = []
+        self._done_callbacks: list = []
+
+    @property
+    def _condition(self) -> threading.Condition:  # type: ignore[override]
+        c = self._fc_cond
+        if c is None:
+            with _cond_create_lock:
+                c = self._fc_cond
+                if c is None:
+                    c = self._fc_cond = threading.Condition(self._fc_lock)
+        return c
+
+    def _notify(self) -> None:
+        # _fc_lock held.
+        c = self._fc_cond
+        if c is not None:
+            c.notify_all()
+
+    def cancel(self) -> bool:
+        with self._fc_lock:
+            if self._state in (_RUNNING, _FINISHED):
+                return False
+            if self._state in (_CANCELLED, _CANCELLED_AND_NOTIFIED):
+                return True
+            self._state = _CANCELLED
+            self._notify()
+        self._invoke_callbacks()
+        return True
+
+    def cancelled(self) -> bool:
+        return self._state in (_CANCELLED, _CANCELLED_AND_NOTIFIED)
+
+    def running(self) -> bool:
+        return self._state == _RUNNING
+
+    def done(self) -> bool:
+        return self._state in _DONE_STATES
+
+    def add_done_callback(self, fn: Callable[[Any], object]) -> None:
+        with self._fc_lock:
+            if self._state not in _DONE_STATES:
+                self._done_callbacks.append(fn)
+                return
+        try:
+            fn(self)
+        except Exception:
+            _base.LOGGER.exception("exception calling callback for %r", self)
+
+    def _get_result(self) -> Any:
+        if self._exception is not None:
+            try:
+                raise self._exception
+            finally:
+                # Break a reference cycle with the exception in
+                # self._exception
+                self = None  # type: ignore[assignment]
+        return self._result
 
     def result(self, timeout: Optional[float] = None) -> Any:
-        if self._state != _base.FINISHED and _RESULT_SPIN_US > 0:
+        if self._state == _FINISHED:
+            return self._get_result()
+        flag = self._fc_flag
+        if flag is not None and _RESULT_SPIN_US > 0:
             if timeout is None:
-                self._fc_flag.wait(_RESULT_SPIN_US)
+                flag.wait(_RESULT_SPIN_US)
             else:
                 t0 = time.monotonic()
-                self._fc_flag.wait(min(_RESULT_SPIN_US,
-                                       max(0, int(timeout * 1e6))))
+                flag.wait(min(_RESULT_SPIN_US, max(0, int(timeout * 1e6))))
                 timeout = max(0.0, timeout - (time.monotonic() - t0))
-        return super().result(timeout)
+            if self._state == _FINISHED:
+                return self._get_result()
+        try:
+            return super().result(timeout)
+        finally:
+            self = None  # type: ignore[assignment]
+
+    def set_running_or_notify_cancel(self) -> bool:
+        with self._fc_lock:
+            state = self._state
+            if state == _CANCELLED:
+                self._state = _CANCELLED_AND_NOTIFIED
+                for waiter in self._waiters:
+                    waiter.add_cancelled(self)
+                # The stdlib notifies nobody here: cancel() already did.
+                return False
+            if state == _PENDING:
+                self._state = _RUNNING
+                return True
+        _base.LOGGER.critical("Future %s in unexpected state: %s",
+                              id(self), state)
+        raise RuntimeError("Future in unexpected state")
+
+    def set_result(self, result: Any) -> None:
+        with self._fc_lock:
+            if self._state in _DONE_STATES:
+                raise _InvalidStateError(f"{self._state}: {self!r}")
+            self._result = result
+            self._state = _FINISHED
+            for waiter in self._waiters:
+                waiter.add_result(self)
+            self._notify()
+        self._invoke_callbacks()
+
+    def set_exception(self, exception: Optional[BaseException]) -> None:
+        with self._fc_lock:
+            if self._state in _DONE_STATES:
+                raise _InvalidStateError(f"{self._state}: {self!r}")
+            self._exception = exception
+            self._state = _FINISHED
+            for waiter in self._waiters:
+                waiter.add_exception(self)
+            self._notify()
+        self._invoke_callbacks()
+
+
+_InvalidStateError = getattr(_base, "InvalidStateError", RuntimeError)
 
 
 def _check_buffersize(buffersize: Optional[int]) -> None:
