@@ -36,11 +36,13 @@ __all__ = ["ThreadPoolExecutor", "BrokenThreadPool", "run_batches"]
 BrokenThreadPool = _thread.BrokenThreadPool
 
 # How long an idle worker spins (GIL released) before it sleeps; a task
-# submitted within that time starts without a thread wake-up.
+# submitted within that time starts without a thread wake-up.  Off: on a
+# machine with more runnable threads than cores (the 2-core build box)
+# spinning workers cost the submitter its CPU and made round trips slower.
 _SPIN_US = 0
 # How long Future.result() spins (GIL released, yielding the CPU) for a
 # task that is about to finish before it sleeps on the future's condition.
-_RESULT_SPIN_US = 200
+_RESULT_SPIN_US = 50
 # Automatic map chunks never hold more items than this.
 _MAX_AUTO_CHUNK = 1024
 

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #define WQ_POLL_MS 50
+#define WQ_GIL_HOLDOFF_NS 20000
 
 typedef struct {
     PyObject_HEAD
@@ -33,6 +34,7 @@ typedef struct {
     int sleepers;           /* getters blocked on cv */
     atomic_long idle;       /* threads inside get() (idle workers) */
     long spin_ns;           /* how long a getter spins before sleeping */
+    atomic_int *gil_free_waiters;   /* in the module state (outlives us) */
     PyObject *empty_exc;    /* queue.Empty */
 } FcWorkQueueObject;
 
@@ -207,6 +209,17 @@ wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag,
             timed_out = 1;
         }
         pthread_mutex_unlock(&q->mu);
+        if (item != NULL && q->spin_ns > 0) {
+            /* The submitter most likely still holds the GIL and is about
+             * to wait for this very task: give it a moment to let go. */
+            int64_t until = mono_ns() + WQ_GIL_HOLDOFF_NS;
+            while (atomic_load(q->gil_free_waiters) == 0 &&
+                   mono_ns() < until) {
+                for (int k = 0; k < 16; k++) {
+                    cpu_relax();
+                }
+            }
+        }
         PyEval_RestoreThread(ts);
         if (item != NULL) {
             break;
@@ -278,6 +291,7 @@ wq_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     q->spin_ns = spin_us * 1000;
     q->empty_exc = NULL;
     q->empty_exc = Py_NewRef(fc_get_state(mod)->pmap->QueueEmpty);
+    q->gil_free_waiters = &fc_get_state(mod)->pmap->gil_free_waiters;
     return (PyObject *)q;
 }
 
@@ -523,8 +537,13 @@ flag_wait(PyObject *self, PyObject *arg)
         Py_RETURN_TRUE;
     }
     int got = 0;
+    atomic_int *hint =
+        &((fc_state *)PyType_GetModuleState(Py_TYPE(self)))->pmap
+            ->gil_free_waiters;
     Py_BEGIN_ALLOW_THREADS
-    /* Only an atomic of self (kept alive by our caller) is read. */
+    /* Only an atomic of self (kept alive by our caller) and one of the
+     * module state are touched. */
+    atomic_fetch_add(hint, 1);
     int64_t end = mono_ns() + (int64_t)us * 1000;
     for (int round = 0;; round++) {
         if (atomic_load_explicit(&f->set, memory_order_acquire)) {
@@ -543,6 +562,7 @@ flag_wait(PyObject *self, PyObject *arg)
             sched_yield();  /* let the worker have this core if it needs it */
         }
     }
+    atomic_fetch_sub(hint, 1);
     Py_END_ALLOW_THREADS
     return PyBool_FromLong(got);
 }
