@@ -40,9 +40,16 @@ BrokenThreadPool = _thread.BrokenThreadPool
 # machine with more runnable threads than cores (the 2-core build box)
 # spinning workers cost the submitter its CPU and made round trips slower.
 _SPIN_US = 0
+# A worker woken for a task waits (up to 20 us) for a thread to be waiting
+# for a result with the GIL released before it takes the GIL: the
+# submitter is usually about to, and the worker then does not block on the
+# GIL (a second sleep and wake-up).  Off, like the two spins: on the 2-core
+# build box the woken worker is placed on the submitter's core, so any
+# spinning there delays it (round trips measured 1.5-3x slower with them).
+_HOLDOFF = False
 # How long Future.result() spins (GIL released, yielding the CPU) for a
 # task that is about to finish before it sleeps on the future's condition.
-_RESULT_SPIN_US = 50
+_RESULT_SPIN_US = 0
 # Automatic map chunks never hold more items than this.
 _MAX_AUTO_CHUNK = 1024
 
@@ -206,6 +213,7 @@ class _Future(_base.Future):
         self._fc_lock = _allocate_rlock()
         self._fc_cond: Optional[threading.Condition] = None
         self._fc_flag = flag
+        self._fc_wakers: Optional[list] = None    # locks of result() waiters
         self._state = _PENDING
         self._result: Any = None
         self._exception: Optional[BaseException] = None
@@ -227,6 +235,11 @@ class _Future(_base.Future):
         c = self._fc_cond
         if c is not None:
             c.notify_all()
+        wakers = self._fc_wakers
+        if wakers is not None:
+            self._fc_wakers = None
+            for w in wakers:
+                w.release()
 
     def cancel(self) -> bool:
         with self._fc_lock:
@@ -279,12 +292,31 @@ class _Future(_base.Future):
                 t0 = time.monotonic()
                 flag.wait(min(_RESULT_SPIN_US, max(0, int(timeout * 1e6))))
                 timeout = max(0.0, timeout - (time.monotonic() - t0))
-            if self._state == _FINISHED:
+        # Wait on a bare lock that the next transition releases: no
+        # Condition to build while the worker waits for our GIL.
+        waker = None
+        with self._fc_lock:
+            if self._state not in _DONE_STATES:
+                waker = _allocate_lock()
+                waker.acquire()
+                if self._fc_wakers is None:
+                    self._fc_wakers = [waker]
+                else:
+                    self._fc_wakers.append(waker)
+        if waker is not None:
+            if timeout is None:
+                waker.acquire()
+            elif timeout > 0:
+                waker.acquire(timeout=timeout)
+        state = self._state
+        if state in (_CANCELLED, _CANCELLED_AND_NOTIFIED):
+            raise _base.CancelledError()
+        if state == _FINISHED:
+            try:
                 return self._get_result()
-        try:
-            return super().result(timeout)
-        finally:
-            self = None  # type: ignore[assignment]
+            finally:
+                self = None  # type: ignore[assignment]
+        raise _base.TimeoutError()
 
     def set_running_or_notify_cancel(self) -> bool:
         with self._fc_lock:
@@ -346,7 +378,8 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
                  initargs: tuple = ()) -> None:
         super().__init__(max_workers, thread_name_prefix, initializer,
                          initargs)
-        self._work_queue = _core.WorkQueue(spin_us=_SPIN_US)
+        self._work_queue = _core.WorkQueue(spin_us=_SPIN_US,
+                                           holdoff=_HOLDOFF)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any,
                **kwargs: Any) -> _base.Future:
@@ -358,7 +391,7 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
             if _thread._shutdown:
                 raise RuntimeError("cannot schedule new futures after "
                                    "interpreter shutdown")
-            flag = _DoneFlag()
+            flag = _DoneFlag() if _RESULT_SPIN_US > 0 else None
             f = _Future(flag)
             self._work_queue.put((f, fn, args, kwargs or None, flag))
             if self._work_queue.needs_worker():

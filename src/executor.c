@@ -35,6 +35,7 @@ typedef struct {
     atomic_long idle;       /* threads inside get() (idle workers) */
     long spin_ns;           /* how long a getter spins before sleeping */
     atomic_int *gil_free_waiters;   /* in the module state (outlives us) */
+    int holdoff;            /* wait for a GIL-free waiter before taking it */
     PyObject *empty_exc;    /* queue.Empty */
 } FcWorkQueueObject;
 
@@ -89,7 +90,7 @@ wq_pop_locked(FcWorkQueueObject *q)
 static int
 wq_push(FcWorkQueueObject *q, PyObject *item)
 {
-    int rc = 0;
+    int rc = 0, wake = 0;
     pthread_mutex_lock(&q->mu);
     Py_ssize_t len = atomic_load(&q->len);
     if (len == q->cap) {
@@ -110,11 +111,14 @@ wq_push(FcWorkQueueObject *q, PyObject *item)
     }
     q->ring[(q->head + len) % q->cap] = Py_NewRef(item);
     atomic_store(&q->len, len + 1);
-    if (q->sleepers > 0) {
-        pthread_cond_signal(&q->cv);
-    }
+    wake = q->sleepers > 0;
 unlock:
     pthread_mutex_unlock(&q->mu);
+    /* Signal after unlocking, so the woken getter does not at once block
+     * on the mutex we still hold. */
+    if (wake) {
+        pthread_cond_signal(&q->cv);
+    }
     if (rc < 0) {
         PyErr_NoMemory();
     }
@@ -209,7 +213,7 @@ wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag,
             timed_out = 1;
         }
         pthread_mutex_unlock(&q->mu);
-        if (item != NULL && q->spin_ns > 0) {
+        if (item != NULL && q->holdoff) {
             /* The submitter most likely still holds the GIL and is about
              * to wait for this very task: give it a moment to let go. */
             int64_t until = mono_ns() + WQ_GIL_HOLDOFF_NS;
@@ -263,10 +267,11 @@ parse_timeout(PyObject *obj, int64_t *out)
 static PyObject *
 wq_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"spin_us", NULL};
+    static char *kwlist[] = {"spin_us", "holdoff", NULL};
     long spin_us = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$l:WorkQueue", kwlist,
-                                     &spin_us)) {
+    int holdoff = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$lp:WorkQueue", kwlist,
+                                     &spin_us, &holdoff)) {
         return NULL;
     }
     if (spin_us < 0 || spin_us > 1000000) {
@@ -289,6 +294,7 @@ wq_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     atomic_init(&q->idle, 0);
     q->sleepers = 0;
     q->spin_ns = spin_us * 1000;
+    q->holdoff = holdoff;
     q->empty_exc = NULL;
     q->empty_exc = Py_NewRef(fc_get_state(mod)->pmap->QueueEmpty);
     q->gil_free_waiters = &fc_get_state(mod)->pmap->gil_free_waiters;
