@@ -478,10 +478,12 @@ static PyGetSetDef wq_getset[] = {
 };
 
 PyDoc_STRVAR(wq_doc,
-"WorkQueue(*, spin_us=0)\n--\n\n"
+"WorkQueue(*, spin_us=0, holdoff=False)\n--\n\n"
 "The unbounded FIFO of fastconc.ThreadPoolExecutor (queue.SimpleQueue's\n"
 "API).  A getter that finds it empty spins up to spin_us microseconds with\n"
-"the GIL released before it sleeps.");
+"the GIL released before it sleeps; with holdoff, a getter woken for an\n"
+"item waits up to 20 us for a thread to wait in DoneFlag.wait() (so\n"
+"without the GIL) before it takes the GIL.");
 
 static PyType_Slot wq_slots[] = {
     {Py_tp_new, wq_new},

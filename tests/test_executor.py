@@ -412,3 +412,55 @@ def test_run_batches_any_executor(kind):
     ex.shutdown()
     with pytest.raises(TypeError):
         run_batches(object(), batch, items)
+
+
+@pytest.mark.timeout(60)
+def test_spinning_modes_are_correct(monkeypatch):
+    # The spins are off by default (see executor.py); they must still be
+    # correct when switched on.
+    import fastconc.executor as fe
+
+    monkeypatch.setattr(fe, "_SPIN_US", 20)
+    monkeypatch.setattr(fe, "_HOLDOFF", True)
+    monkeypatch.setattr(fe, "_RESULT_SPIN_US", 30)
+    with ThreadPoolExecutor(2) as ex:
+        assert [ex.submit(pow, 2, i).result() for i in range(200)] == \
+            [2 ** i for i in range(200)]
+        f = ex.submit(time.sleep, 0.2)
+        with pytest.raises(cf.TimeoutError):
+            f.result(timeout=0.01)
+        assert f.result(timeout=10) is None
+    flag = fastconc._core.DoneFlag()
+    assert not flag.is_set() and not flag.wait(10)
+    flag.set()
+    assert flag.is_set() and flag.wait(0)
+
+
+def test_future_timeout_and_cancel_wake_waiters():
+    ev = threading.Event()
+    with ThreadPoolExecutor(1) as ex:
+        blocker = ex.submit(ev.wait, 10)
+        queued = ex.submit(abs, -3)
+        with pytest.raises(cf.TimeoutError):
+            queued.result(timeout=0.05)
+        waiter_result = []
+
+        def wait_it():
+            try:
+                queued.result()
+            except cf.CancelledError:
+                waiter_result.append("cancelled")
+
+        t = threading.Thread(target=wait_it)
+        t.start()
+        time.sleep(0.05)
+        assert queued.cancel()
+        t.join(10)
+        assert waiter_result == ["cancelled"]
+        assert queued.cancelled() and queued.done()
+        ev.set()
+        assert blocker.result(timeout=10) is True
+        with pytest.raises(cf.CancelledError):
+            queued.result()
+        with pytest.raises(cf.CancelledError):
+            queued.exception()
