@@ -1,0 +1,1294 @@
+/* stream.c - the streaming codecs of fastconc._core: the Compressor and
+ * Decompressor types, in the manner of the zlib, bz2 and lzma objects.
+ *
+ * zlib, deflate and gzip go through zlib's z_stream, zstd through
+ * ZSTD_CCtx/ZSTD_DCtx (compressStream2/decompressStream), lz4 through the
+ * LZ4F frame API.  A Decompressor stops at the end of one gzip member, zstd
+ * frame or lz4 frame (eof, unused_data), as zlib's decompressobj does;
+ * fastconc.open() chains them for concatenated files.
+ *
+ * Each object owns one library context, guarded by its own lock.  The GIL is
+ * released only around the library calls (for inputs of GIL_THRESHOLD bytes
+ * and more); output buffers grow, and errors become exceptions, with the GIL
+ * held.  zlib and zstd allocate through PyMem_Raw*, which needs no GIL; lz4's
+ * frame API uses malloc (its custom allocator is not a stable export).
+ * Nothing here runs on the pool: a stream is sequential by nature, and the
+ * only parallel stream path is libzstd's own workers (threads>1).
+ */
+#define ZSTD_STATIC_LINKING_ONLY   /* ZSTD_customMem, ZSTD_create*_advanced */
+#include "fastconc.h"
+#include "codec.h"
+
+#include <limits.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+#include <lz4frame.h>
+
+/* Output grows by doubling from OUT_MIN, at most OUT_STEP at a time. */
+#define OUT_MIN ((Py_ssize_t)16 << 10)
+#define OUT_STEP ((Py_ssize_t)64 << 20)
+/* One library call sees at most this much input (compression) or output
+ * room (decompression), so that Ctrl-C is checked every few ms and zlib's
+ * unsigned int counters never overflow. */
+#define STEP_IN ((Py_ssize_t)1 << 20)
+#define STEP_OUT ((Py_ssize_t)8 << 20)
+/* lz4 frames: blocks of 4 MiB, independent, with a content checksum, as the
+ * lz4 command writes them. */
+#define LZ4_BLOCK_ID LZ4F_max4MB
+
+struct fc_stream_state {
+    PyTypeObject *Compressor;
+    PyTypeObject *Decompressor;
+};
+
+/* --- allocators for library calls made without the GIL ------------------ */
+
+static voidpf
+zalloc_raw(voidpf opaque, uInt items, uInt size)
+{
+    (void)opaque;
+    if (size != 0 && items > (size_t)PY_SSIZE_T_MAX / size) {
+        return NULL;
+    }
+    return PyMem_RawMalloc((size_t)items * size);
+}
+
+static void
+zfree_raw(voidpf opaque, voidpf ptr)
+{
+    (void)opaque;
+    PyMem_RawFree(ptr);
+}
+
+static void *
+zstd_alloc_raw(void *opaque, size_t size)
+{
+    (void)opaque;
+    return PyMem_RawMalloc(size);
+}
+
+static void
+zstd_free_raw(void *opaque, void *ptr)
+{
+    (void)opaque;
+    PyMem_RawFree(ptr);
+}
+
+static const ZSTD_customMem zstd_raw_mem = {zstd_alloc_raw, zstd_free_raw,
+                                            NULL};
+
+/* --- the output buffer: one bytes object, grown with the GIL held ------- */
+
+typedef struct {
+    PyObject *obj;      /* bytes being filled; NULL until the first grow */
+    Py_ssize_t len;     /* bytes written so far */
+    Py_ssize_t limit;   /* never grow past this many bytes */
+} outbuf;
+
+/* Make at least `need` bytes (capped by the limit) writable.  Returns the
+ * writable room, 0 when the limit is reached, -1 with an exception set. */
+static Py_ssize_t
+outbuf_room(outbuf *ob, Py_ssize_t need, Py_ssize_t hint)
+{
+    Py_ssize_t cap = ob->obj ? PyBytes_GET_SIZE(ob->obj) : 0;
+    if (cap - ob->len >= need || cap >= ob->limit) {
+        return cap - ob->len;
+    }
+    Py_ssize_t grow = cap ? cap : hint;
+    if (grow < OUT_MIN) {
+        grow = OUT_MIN;
+    }
+    if (grow > OUT_STEP) {
+        grow = OUT_STEP;
+    }
+    if (grow < need - (cap - ob->len)) {
+        grow = need - (cap - ob->len);
+    }
+    Py_ssize_t newcap = ob->limit - cap <= grow ? ob->limit : cap + grow;
+    if (ob->obj == NULL) {
+        ob->obj = PyBytes_FromStringAndSize(NULL, newcap);
+        if (ob->obj == NULL) {
+            return -1;
+        }
+    }
+    else if (_PyBytes_Resize(&ob->obj, newcap) < 0) {
+        return -1;   /* ob->obj was freed and set to NULL */
+    }
+    return newcap - ob->len;
+}
+
+static inline char *
+outbuf_ptr(outbuf *ob)
+{
+    return PyBytes_AS_STRING(ob->obj) + ob->len;
+}
+
+/* The finished bytes (steals the buffer). */
+static PyObject *
+outbuf_finish(outbuf *ob)
+{
+    PyObject *res;
+    if (ob->obj == NULL) {
+        return PyBytes_FromStringAndSize(NULL, 0);
+    }
+    if (ob->len != PyBytes_GET_SIZE(ob->obj) &&
+        _PyBytes_Resize(&ob->obj, ob->len) < 0) {
+        return NULL;
+    }
+    res = ob->obj;
+    ob->obj = NULL;
+    return res;
+}
+
+/* --- one library call: what went in and came out ------------------------- */
+
+typedef struct {
+    const unsigned char *in;
+    size_t in_len;      /* in: available; out: consumed */
+    unsigned char *out;
+    size_t out_len;     /* in: room; out: produced */
+} step_io;
+
+
+/* ======================================================================= */
+/* Compressor                                                              */
+/* ======================================================================= */
+
+typedef struct {
+    PyObject_HEAD
+    /* Guards everything below: one library call at a time per object. */
+    FC_LOCK_FIELD;
+    int codec;
+    int level;
+    int threads;
+    int finished;       /* flush() done */
+    int broken;         /* an error left the stream unusable */
+    int zinit;          /* zs initialised */
+    z_stream zs;
+    ZSTD_CCtx *zc;
+    LZ4F_cctx *lc;
+    LZ4F_preferences_t lprefs;
+    int lbegun;         /* lz4 frame header written */
+} FcCompressorObject;
+
+/* Compress one step.  end=0: consume input (mode continue); end=1: finish
+ * the stream.  Returns 1 when the stream is finished (end=1 only), 0 when
+ * more calls are needed, -1 on a library error recorded in err.  No Python
+ * API: may run without the GIL. */
+static int
+comp_step(FcCompressorObject *self, step_io *io, int end, fc_codec_err *err)
+{
+    switch (self->codec) {
+    case FC_CODEC_ZLIB:
+    case FC_CODEC_DEFLATE:
+    case FC_CODEC_GZIP: {
+        z_stream *zs = &self->zs;
+        size_t in_len = io->in_len > UINT_MAX ? UINT_MAX : io->in_len;
+        size_t out_len = io->out_len > UINT_MAX ? UINT_MAX : io->out_len;
+        zs->next_in = (Bytef *)io->in;
+        zs->avail_in = (uInt)in_len;
+        zs->next_out = io->out;
+        zs->avail_out = (uInt)out_len;
+        int rc = deflate(zs, end && in_len == io->in_len ? Z_FINISH
+                                                         : Z_NO_FLUSH);
+        io->in_len = in_len - zs->avail_in;
+        io->out_len = out_len - zs->avail_out;
+        if (rc == Z_STREAM_END) {
+            return 1;
+        }
+        if (rc == Z_OK || rc == Z_BUF_ERROR) {
+            return 0;
+        }
+        fc_codec_err_set(err, rc == Z_MEM_ERROR ? FC_CERR_NOMEM
+                              : FC_CERR_COMPRESS, self->codec, rc,
+                         zs->msg ? zs->msg : "deflate() failed", -1);
+        return -1;
+    }
+    case FC_CODEC_ZSTD: {
+        ZSTD_inBuffer in = {io->in, io->in_len, 0};
+        ZSTD_outBuffer out = {io->out, io->out_len, 0};
+        size_t rc = ZSTD_compressStream2(self->zc, &out, &in,
+                                         end ? ZSTD_e_end : ZSTD_e_continue);
+        io->in_len = in.pos;
+        io->out_len = out.pos;
+        if (ZSTD_isError(rc)) {
+            fc_codec_err_set(err, ZSTD_getErrorCode(rc) ==
+                             ZSTD_error_memory_allocation ? FC_CERR_NOMEM
+                             : FC_CERR_COMPRESS, FC_CODEC_ZSTD, 0,
+                             ZSTD_getErrorName(rc), -1);
+            return -1;
+        }
+        return end && rc == 0 ? 1 : 0;
+    }
+    case FC_CODEC_LZ4: {
+        /* The caller made room for LZ4F_compressBound() of the input (or
+         * of 0 when ending) plus a header. */
+        size_t done = 0, rc;
+        if (!self->lbegun) {
+            rc = LZ4F_compressBegin(self->lc, io->out, io->out_len,
+                                    &self->lprefs);
+            if (LZ4F_isError(rc)) {
+                goto lz4_error;
+            }
+            self->lbegun = 1;
+            done = rc;
+        }
+        if (io->in_len > 0) {
+            rc = LZ4F_compressUpdate(self->lc, io->out + done,
+                                     io->out_len - done, io->in, io->in_len,
+                                     NULL);
+            if (LZ4F_isError(rc)) {
+                goto lz4_error;
+            }
+            done += rc;
+        }
+        if (end) {
+            rc = LZ4F_compressEnd(self->lc, io->out + done,
+                                  io->out_len - done, NULL);
+            if (LZ4F_isError(rc)) {
+                goto lz4_error;
+            }
+            done += rc;
+        }
+        io->out_len = done;   /* in_len: all consumed */
+        return end ? 1 : 0;
+    lz4_error:
+        /* LZ4F_getErrorCode() is not a stable export: match the name. */
+        fc_codec_err_set(err, strstr(LZ4F_getErrorName(rc), "allocation")
+                         ? FC_CERR_NOMEM : FC_CERR_COMPRESS, FC_CODEC_LZ4, 0,
+                         LZ4F_getErrorName(rc), -1);
+        io->in_len = 0;
+        io->out_len = done;
+        return -1;
+    }
+    default:
+        break;
+    }
+    fc_codec_err_set(err, FC_CERR_COMPRESS, self->codec, 0, "unknown codec",
+                     -1);
+    return -1;
+}
+
+/* Set up the library context.  Returns -1 with an exception set. */
+static int
+comp_init(FcCompressorObject *self)
+{
+    switch (self->codec) {
+    case FC_CODEC_ZLIB:
+    case FC_CODEC_DEFLATE:
+    case FC_CODEC_GZIP: {
+        self->zs.zalloc = zalloc_raw;
+        self->zs.zfree = zfree_raw;
+        self->zs.opaque = NULL;
+        int rc = deflateInit2(&self->zs, self->level, Z_DEFLATED,
+                              fc_zlib_wbits(self->codec), 8,
+                              Z_DEFAULT_STRATEGY);
+        if (rc != Z_OK) {
+            if (rc == Z_MEM_ERROR) {
+                PyErr_NoMemory();
+            }
+            else {
+                PyErr_Format(PyExc_ValueError,
+                             "%s: cannot initialise the compressor (%d)",
+                             fc_codec_name(self->codec), rc);
+            }
+            return -1;
+        }
+        self->zinit = 1;
+        return 0;
+    }
+    case FC_CODEC_ZSTD: {
+        size_t rc;
+        self->zc = ZSTD_createCCtx_advanced(zstd_raw_mem);
+        if (self->zc == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        rc = ZSTD_CCtx_setParameter(self->zc, ZSTD_c_compressionLevel,
+                                    self->level);
+        if (!ZSTD_isError(rc)) {
+            /* The zstd command writes a checksum too. */
+            rc = ZSTD_CCtx_setParameter(self->zc, ZSTD_c_checksumFlag, 1);
+        }
+        if (ZSTD_isError(rc)) {
+            PyErr_Format(PyExc_ValueError, "zstd: %s",
+                         ZSTD_getErrorName(rc));
+            return -1;
+        }
+        if (self->threads > 1) {
+            rc = ZSTD_CCtx_setParameter(self->zc, ZSTD_c_nbWorkers,
+                                        self->threads);
+            if (ZSTD_isError(rc)) {
+                PyErr_Format(PyExc_ValueError,
+                             "zstd: threads=%d is not available: this "
+                             "libzstd was built without multithreading (%s)",
+                             self->threads, ZSTD_getErrorName(rc));
+                return -1;
+            }
+        }
+        return 0;
+    }
+    case FC_CODEC_LZ4: {
+        size_t rc = LZ4F_createCompressionContext(&self->lc, LZ4F_VERSION);
+        if (LZ4F_isError(rc)) {
+            self->lc = NULL;
+            PyErr_NoMemory();
+            return -1;
+        }
+        memset(&self->lprefs, 0, sizeof(self->lprefs));
+        self->lprefs.frameInfo.blockSizeID = LZ4_BLOCK_ID;
+        self->lprefs.frameInfo.blockMode = LZ4F_blockIndependent;
+        self->lprefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+        self->lprefs.compressionLevel = self->level;
+        return 0;
+    }
+    default:
+        break;
+    }
+    PyErr_SetString(PyExc_ValueError, "unknown codec");
+    return -1;
+}
+
+static void
+comp_free_ctx(FcCompressorObject *self)
+{
+    if (self->zinit) {
+        deflateEnd(&self->zs);
+        self->zinit = 0;
+    }
+    if (self->zc) {
+        ZSTD_freeCCtx(self->zc);
+        self->zc = NULL;
+    }
+    if (self->lc) {
+        LZ4F_freeCompressionContext(self->lc);
+        self->lc = NULL;
+    }
+}
+
+static PyObject *
+FcCompressor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"codec", "level", "threads", NULL};
+    PyObject *codec_obj = NULL, *level_obj = Py_None, *threads_obj = Py_None;
+    FcCompressorObject *self = NULL;
+    int codec = FC_CODEC_ZSTD;
+    int level, threads;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|OOO:Compressor", kwlist,
+                                     &codec_obj, &level_obj, &threads_obj)) {
+        return NULL;
+    }
+    if (fc_codec_parse(codec_obj, 0, FC_CODEC_ZSTD, &codec) < 0) {
+        return NULL;
+    }
+    if (fc_codec_parse_level(codec, level_obj, &level) < 0 ||
+        fc_parse_threads(threads_obj, &threads) < 0) {
+        return NULL;
+    }
+    if (threads == 0) {
+        threads = 1;   /* a stream is single-threaded unless asked */
+    }
+    if (threads > 1 && codec != FC_CODEC_ZSTD) {
+        PyErr_Format(PyExc_ValueError,
+                     "Compressor(%s): threads=%d is not supported: this "
+                     "codec's stream is single-threaded (use "
+                     "fastconc.compress(data, threads=N) or "
+                     "fastconc.open(..., threads=N) for parallel %s)",
+                     fc_codec_name(codec), threads, fc_codec_name(codec));
+        return NULL;
+    }
+    self = (FcCompressorObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    /* Not shared yet: no lock needed while setting up. */
+    (void)FC_LOCK_INIT(self);
+    self->codec = codec;
+    self->level = level;
+    self->threads = threads;
+    if (comp_init(self) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static void
+FcCompressor_dealloc(FcCompressorObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    comp_free_ctx(self);
+    FC_LOCK_FREE(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static int
+FcCompressor_traverse(FcCompressorObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+/* Feed `len` bytes (end=0) or finish the stream (end=1); the lock is held.
+ * Returns the output, or NULL with an exception set (the stream is then
+ * marked broken: its output so far is lost). */
+static PyObject *
+comp_run(FcCompressorObject *self, fc_state *st, const unsigned char *data,
+         Py_ssize_t len, int end)
+{
+    PyObject *result = NULL;
+    outbuf ob = {NULL, 0, PY_SSIZE_T_MAX};
+    fc_codec_err err = {0};
+    Py_ssize_t pos = 0;
+    int release = end ? 1 : fc_should_release(st, -1, len);
+    int done = 0;
+
+    while (!done) {
+        Py_ssize_t in_len = len - pos < STEP_IN ? len - pos : STEP_IN;
+        Py_ssize_t need = 1;
+        if (self->codec == FC_CODEC_LZ4) {
+            need = (Py_ssize_t)LZ4F_compressBound((size_t)in_len,
+                                                  &self->lprefs);
+            need += LZ4F_HEADER_SIZE_MAX;
+        }
+        Py_ssize_t room = outbuf_room(&ob, need, len / 2);
+        if (room < 0) {
+            goto exit;
+        }
+        if (room > STEP_OUT && self->codec != FC_CODEC_LZ4) {
+            room = STEP_OUT;
+        }
+        step_io io = {data + pos, (size_t)in_len,
+                      (unsigned char *)outbuf_ptr(&ob), (size_t)room};
+        int last = end && pos + in_len == len;
+        int rc;
+        if (release) {
+            /* Safe without the GIL: the input view is pinned by the
+             * caller, the output bytes object is ours alone, and the
+             * object's lock keeps other threads off the context. */
+            Py_BEGIN_ALLOW_THREADS
+            rc = comp_step(self, &io, last, &err);
+            Py_END_ALLOW_THREADS
+        }
+        else {
+            rc = comp_step(self, &io, last, &err);
+        }
+        pos += (Py_ssize_t)io.in_len;
+        ob.len += (Py_ssize_t)io.out_len;
+        if (rc < 0) {
+            fc_codec_raise(st, &err);
+            goto exit;
+        }
+        if (end) {
+            done = rc == 1;
+        }
+        else {
+            /* Done when all input went in and the library stopped short of
+             * filling the room (so it has nothing more ready). */
+            done = pos == len && (Py_ssize_t)io.out_len < room;
+        }
+        if (!done && PyErr_CheckSignals() < 0) {
+            goto exit;
+        }
+    }
+    result = outbuf_finish(&ob);
+exit:
+    if (result == NULL) {
+        self->broken = 1;
+    }
+    Py_XDECREF(ob.obj);
+    return result;
+}
+
+/* Raise unless the stream can still take calls. */
+static int
+comp_check_usable(FcCompressorObject *self)
+{
+    if (self->broken) {
+        PyErr_SetString(PyExc_ValueError,
+                        "Compressor: the stream is unusable after an "
+                        "earlier error");
+        return -1;
+    }
+    if (self->finished) {
+        PyErr_SetString(PyExc_ValueError,
+                        "Compressor: flush() was already called; the "
+                        "stream is finished");
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(FcCompressor_compress__doc__,
+"compress($self, data, /)\n--\n\n"
+"Feed data to the compressor; return the compressed bytes ready so far\n"
+"(possibly b'').  Join the results of every call and of flush().\n"
+"\n"
+"  data: a bytes-like object.");
+
+static PyObject *
+FcCompressor_compress(FcCompressorObject *self, PyObject *data)
+{
+    fc_state *st = fc_type_state((PyObject *)self);
+    PyObject *result = NULL;
+    Py_buffer view = {0};
+
+    if (fc_get_buffer(data, &view, "data") < 0) {
+        return NULL;
+    }
+    FC_LOCK_ACQUIRE(self);
+    if (comp_check_usable(self) == 0) {
+        result = comp_run(self, st, view.buf, view.len, 0);
+    }
+    FC_LOCK_RELEASE(self);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+PyDoc_STRVAR(FcCompressor_flush__doc__,
+"flush($self, /)\n--\n\n"
+"Finish the stream: return the remaining compressed bytes, including the\n"
+"codec's trailer.  The compressor cannot be used afterwards.");
+
+static PyObject *
+FcCompressor_flush(FcCompressorObject *self, PyObject *Py_UNUSED(ignored))
+{
+    fc_state *st = fc_type_state((PyObject *)self);
+    PyObject *result = NULL;
+
+    FC_LOCK_ACQUIRE(self);
+    if (comp_check_usable(self) == 0) {
+        result = comp_run(self, st, (const unsigned char *)"", 0, 1);
+        if (result != NULL) {
+            self->finished = 1;
+            /* The context is of no further use: give its memory back. */
+            comp_free_ctx(self);
+        }
+    }
+    FC_LOCK_RELEASE(self);
+    return result;
+}
+
+static PyObject *
+stream_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    PyErr_Format(PyExc_TypeError, "cannot pickle '%.100s' object",
+                 Py_TYPE(self)->tp_name);
+    return NULL;
+}
+
+static PyObject *
+FcCompressor_get_codec(FcCompressorObject *self, void *Py_UNUSED(closure))
+{
+    return PyUnicode_FromString(fc_codec_name(self->codec));
+}
+
+static PyObject *
+FcCompressor_get_level(FcCompressorObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromLong(self->level);
+}
+
+static PyObject *
+FcCompressor_get_threads(FcCompressorObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromLong(self->threads);
+}
+
+static PyMethodDef FcCompressor_methods[] = {
+    {"compress", (PyCFunction)FcCompressor_compress, METH_O,
+     FcCompressor_compress__doc__},
+    {"flush", (PyCFunction)FcCompressor_flush, METH_NOARGS,
+     FcCompressor_flush__doc__},
+    {"__reduce__", stream_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef FcCompressor_getset[] = {
+    {"codec", (getter)FcCompressor_get_codec, NULL,
+     "The codec's name.", NULL},
+    {"level", (getter)FcCompressor_get_level, NULL,
+     "The compression level in use.", NULL},
+    {"threads", (getter)FcCompressor_get_threads, NULL,
+     "Threads compressing this stream (libzstd workers for zstd).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyDoc_STRVAR(FcCompressor__doc__,
+"Compressor(codec='zstd', level=None, threads=None)\n--\n\n"
+"A streaming compressor: compress() pieces, then flush() once.\n"
+"\n"
+"  codec: 'zlib', 'deflate', 'gzip', 'zstd' or 'lz4' (frame format).\n"
+"  level: the codec's level (None: its default).\n"
+"  threads: zstd only: libzstd worker threads (None or 1: none).  Other\n"
+"    codecs' streams are single-threaded and refuse threads > 1.\n"
+"\n"
+"Safe to share between threads (one call at a time per object).");
+
+static PyType_Slot FcCompressor_slots[] = {
+    {Py_tp_new, FcCompressor_new},
+    {Py_tp_dealloc, FcCompressor_dealloc},
+    {Py_tp_traverse, FcCompressor_traverse},
+    {Py_tp_methods, FcCompressor_methods},
+    {Py_tp_getset, FcCompressor_getset},
+    {Py_tp_doc, (void *)FcCompressor__doc__},
+    {0, NULL},
+};
+
+static PyType_Spec FcCompressor_spec = {
+    .name = "fastconc.Compressor",
+    .basicsize = sizeof(FcCompressorObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = FcCompressor_slots,
+};
+
+/* ======================================================================= */
+/* Decompressor                                                            */
+/* ======================================================================= */
+
+typedef struct {
+    PyObject_HEAD
+    /* Guards everything below. */
+    FC_LOCK_FIELD;
+    int codec;         /* FC_CODEC_AUTO until detected */
+    int eof;
+    int needs_input;
+    int broken;
+    int zinit;
+    z_stream zs;
+    ZSTD_DCtx *zd;
+    LZ4F_dctx *ld;
+    /* Input given but not consumed yet (output stopped at max_length, or
+     * too few bytes to detect the codec). */
+    unsigned char *inbuf;
+    Py_ssize_t inbuf_len;
+    Py_ssize_t inbuf_cap;
+    PyObject *unused_data;  /* bytes after the end of the stream */
+    long long total_in;     /* compressed bytes consumed: error offsets */
+    long long total_out;
+    Py_ssize_t max_output;  /* -1: no bound */
+} FcDecompressorObject;
+
+/* Decompress one step.  Returns 1 at the end of the member/frame, 0 when
+ * more calls are needed, -1 on a library error recorded in err.  No Python
+ * API: may run without the GIL. */
+static int
+dec_step(FcDecompressorObject *self, step_io *io, fc_codec_err *err)
+{
+    switch (self->codec) {
+    case FC_CODEC_ZLIB:
+    case FC_CODEC_DEFLATE:
+    case FC_CODEC_GZIP: {
+        z_stream *zs = &self->zs;
+        size_t in_len = io->in_len > UINT_MAX ? UINT_MAX : io->in_len;
+        size_t out_len = io->out_len > UINT_MAX ? UINT_MAX : io->out_len;
+        zs->next_in = (Bytef *)io->in;
+        zs->avail_in = (uInt)in_len;
+        zs->next_out = io->out;
+        zs->avail_out = (uInt)out_len;
+        int rc = inflate(zs, Z_NO_FLUSH);
+        io->in_len = in_len - zs->avail_in;
+        io->out_len = out_len - zs->avail_out;
+        if (rc == Z_STREAM_END) {
+            return 1;
+        }
+        if (rc == Z_OK || rc == Z_BUF_ERROR) {
+            return 0;
+        }
+        fc_codec_err_set(err, FC_CERR_ZLIB, self->codec, rc, zs->msg, -1);
+        return -1;
+    }
+    case FC_CODEC_ZSTD: {
+        ZSTD_inBuffer in = {io->in, io->in_len, 0};
+        ZSTD_outBuffer out = {io->out, io->out_len, 0};
+        size_t rc = ZSTD_decompressStream(self->zd, &out, &in);
+        io->in_len = in.pos;
+        io->out_len = out.pos;
+        if (ZSTD_isError(rc)) {
+            fc_codec_err_set(err, FC_CERR_ZSTD, FC_CODEC_ZSTD,
+                             (long long)rc, NULL, -1);
+            return -1;
+        }
+        return rc == 0 ? 1 : 0;
+    }
+    case FC_CODEC_LZ4: {
+        size_t in_len = io->in_len, out_len = io->out_len;
+        size_t rc = LZ4F_decompress(self->ld, io->out, &out_len, io->in,
+                                    &in_len, NULL);
+        io->in_len = in_len;
+        io->out_len = out_len;
+        if (LZ4F_isError(rc)) {
+            fc_codec_err_set(err, FC_CERR_LZ4, FC_CODEC_LZ4, (long long)rc,
+                             NULL, -1);
+            return -1;
+        }
+        return rc == 0 ? 1 : 0;
+    }
+    default:
+        break;
+    }
+    fc_codec_err_set(err, FC_CERR_COMPRESS, self->codec, 0, "unknown codec",
+                     -1);
+    return -1;
+}
+
+static int
+dec_init_ctx(FcDecompressorObject *self)
+{
+    switch (self->codec) {
+    case FC_CODEC_ZLIB:
+    case FC_CODEC_DEFLATE:
+    case FC_CODEC_GZIP: {
+        self->zs.zalloc = zalloc_raw;
+        self->zs.zfree = zfree_raw;
+        self->zs.opaque = NULL;
+        self->zs.next_in = NULL;
+        self->zs.avail_in = 0;
+        int rc = inflateInit2(&self->zs, fc_zlib_wbits(self->codec));
+        if (rc != Z_OK) {
+            if (rc == Z_MEM_ERROR) {
+                PyErr_NoMemory();
+            }
+            else {
+                PyErr_Format(PyExc_ValueError,
+                             "%s: cannot initialise the decompressor (%d)",
+                             fc_codec_name(self->codec), rc);
+            }
+            return -1;
+        }
+        self->zinit = 1;
+        return 0;
+    }
+    case FC_CODEC_ZSTD:
+        self->zd = ZSTD_createDCtx_advanced(zstd_raw_mem);
+        if (self->zd == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        return 0;
+    case FC_CODEC_LZ4: {
+        size_t rc = LZ4F_createDecompressionContext(&self->ld, LZ4F_VERSION);
+        if (LZ4F_isError(rc)) {
+            self->ld = NULL;
+            PyErr_NoMemory();
+            return -1;
+        }
+        return 0;
+    }
+    default:
+        break;
+    }
+    PyErr_SetString(PyExc_ValueError, "unknown codec");
+    return -1;
+}
+
+static void
+dec_free_ctx(FcDecompressorObject *self)
+{
+    if (self->zinit) {
+        inflateEnd(&self->zs);
+        self->zinit = 0;
+    }
+    if (self->zd) {
+        ZSTD_freeDCtx(self->zd);
+        self->zd = NULL;
+    }
+    if (self->ld) {
+        LZ4F_freeDecompressionContext(self->ld);
+        self->ld = NULL;
+    }
+}
+
+static PyObject *
+FcDecompressor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"codec", "max_output_size", NULL};
+    PyObject *codec_obj = Py_None, *max_obj = Py_None;
+    FcDecompressorObject *self = NULL;
+    int codec = FC_CODEC_AUTO;
+    Py_ssize_t max_output = -1;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$O:Decompressor",
+                                     kwlist, &codec_obj, &max_obj)) {
+        return NULL;
+    }
+    if (fc_codec_parse(codec_obj, 1, FC_CODEC_AUTO, &codec) < 0 ||
+        fc_parse_max_output(max_obj, &max_output) < 0) {
+        return NULL;
+    }
+    self = (FcDecompressorObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    /* Not shared yet: no lock needed while setting up. */
+    (void)FC_LOCK_INIT(self);
+    self->codec = codec;
+    self->needs_input = 1;
+    self->max_output = max_output;
+    self->unused_data = PyBytes_FromStringAndSize(NULL, 0);
+    if (self->unused_data == NULL ||
+        (codec != FC_CODEC_AUTO && dec_init_ctx(self) < 0)) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static void
+FcDecompressor_dealloc(FcDecompressorObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    dec_free_ctx(self);
+    PyMem_Free(self->inbuf);
+    Py_CLEAR(self->unused_data);
+    FC_LOCK_FREE(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static int
+FcDecompressor_traverse(FcDecompressorObject *self, visitproc visit,
+                        void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+/* Keep bytes for the next call: inbuf = inbuf[skip:] + extra.  `extra` may
+ * not point into inbuf. */
+static int
+inbuf_keep(FcDecompressorObject *self, Py_ssize_t skip,
+           const unsigned char *extra, Py_ssize_t extra_len)
+{
+    Py_ssize_t keep = self->inbuf_len - skip;
+    if (skip > 0 && keep > 0) {
+        memmove(self->inbuf, self->inbuf + skip, (size_t)keep);
+    }
+    self->inbuf_len = keep;
+    if (extra_len == 0) {
+        return 0;
+    }
+    if (extra_len > PY_SSIZE_T_MAX - keep) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (keep + extra_len > self->inbuf_cap) {
+        Py_ssize_t cap = keep + extra_len;
+        if (cap < PY_SSIZE_T_MAX / 2 && cap < 2 * self->inbuf_cap) {
+            cap = 2 * self->inbuf_cap;
+        }
+        unsigned char *p = PyMem_Realloc(self->inbuf, (size_t)cap);
+        if (p == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        self->inbuf = p;
+        self->inbuf_cap = cap;
+    }
+    memcpy(self->inbuf + keep, extra, (size_t)extra_len);
+    self->inbuf_len = keep + extra_len;
+    return 0;
+}
+
+/* Detect the codec from the buffered bytes.  Returns 1 when known (and the
+ * context set up), 0 when more bytes are needed, -1 with an exception. */
+static int
+dec_detect(FcDecompressorObject *self, fc_state *st)
+{
+    int codec = fc_codec_detect(self->inbuf, self->inbuf_len);
+    if (codec == FC_DETECT_NEED_MORE) {
+        return 0;
+    }
+    if (codec < 0) {
+        fc_codec_detect_or_raise(st, self->inbuf, self->inbuf_len);
+        return -1;
+    }
+    self->codec = codec;
+    return dec_init_ctx(self) < 0 ? -1 : 1;
+}
+
+/* The body of decompress(); the lock is held. */
+static PyObject *
+dec_run(FcDecompressorObject *self, fc_state *st, Py_buffer *view,
+        Py_ssize_t max_length)
+{
+    PyObject *result = NULL;
+    outbuf ob = {NULL, 0, PY_SSIZE_T_MAX};
+    fc_codec_err err = {0};
+    const unsigned char *in;
+    Py_ssize_t in_len, pos = 0;
+    int use_inbuf, at_max_length = 0, ok = 0;
+
+    if (self->codec == FC_CODEC_AUTO) {
+        if (inbuf_keep(self, 0, view->buf, view->len) < 0) {
+            goto exit;
+        }
+        int rc = dec_detect(self, st);
+        if (rc < 0) {
+            goto exit;
+        }
+        if (rc == 0) {
+            self->needs_input = 1;
+            result = PyBytes_FromStringAndSize(NULL, 0);
+            ok = 1;
+            goto exit;
+        }
+        use_inbuf = 1;
+    }
+    else if (self->inbuf_len > 0) {
+        if (inbuf_keep(self, 0, view->buf, view->len) < 0) {
+            goto exit;
+        }
+        use_inbuf = 1;
+    }
+    else {
+        use_inbuf = 0;
+    }
+    in = use_inbuf ? self->inbuf : view->buf;
+    in_len = use_inbuf ? self->inbuf_len : view->len;
+
+    /* The bound on this call's output: max_length, and what is left of
+     * max_output_size. */
+    Py_ssize_t budget = PY_SSIZE_T_MAX;
+    if (self->max_output >= 0) {
+        budget = self->max_output - (Py_ssize_t)self->total_out;
+    }
+    ob.limit = max_length >= 0 && max_length <= budget ? max_length : budget;
+    int release = fc_should_release(st, -1, in_len);
+    Py_ssize_t hint = in_len > PY_SSIZE_T_MAX / 4 ? PY_SSIZE_T_MAX
+                                                  : in_len * 4;
+
+    while (!self->eof) {
+        unsigned char probe;
+        Py_ssize_t room = outbuf_room(&ob, 1, hint);
+        if (room < 0) {
+            goto exit;
+        }
+        int probing = 0;
+        if (room == 0) {
+            if (ob.limit == max_length) {
+                at_max_length = 1;
+                break;
+            }
+            /* max_output_size reached: one more byte of output means the
+             * bound is exceeded.  Ask for that byte in a scratch buffer so
+             * that memory never grows past the bound. */
+            probing = 1;
+        }
+        if (room > STEP_OUT) {
+            room = STEP_OUT;
+        }
+        step_io io = {in + pos, (size_t)(in_len - pos),
+                      probing ? &probe : (unsigned char *)outbuf_ptr(&ob),
+                      probing ? 1 : (size_t)room};
+        int rc;
+        if (release && !probing) {
+            /* Safe without the GIL: the input (caller's pinned view or our
+             * inbuf) and the output bytes are ours until we return, and the
+             * object's lock keeps other threads off the context. */
+            Py_BEGIN_ALLOW_THREADS
+            rc = dec_step(self, &io, &err);
+            Py_END_ALLOW_THREADS
+        }
+        else {
+            rc = dec_step(self, &io, &err);
+        }
+        if (rc < 0) {
+            err.offset = self->total_in + pos;
+            fc_codec_raise(st, &err);
+            goto exit;
+        }
+        if (probing && io.out_len > 0) {
+            fc_raise_output_size(st, self->codec, self->max_output);
+            goto exit;
+        }
+        pos += (Py_ssize_t)io.in_len;
+        if (!probing) {
+            ob.len += (Py_ssize_t)io.out_len;
+        }
+        if (rc == 1) {
+            self->eof = 1;
+            break;
+        }
+        if (io.in_len == 0 && io.out_len == 0) {
+            break;   /* no progress: needs more input */
+        }
+        if (PyErr_CheckSignals() < 0) {
+            goto exit;
+        }
+    }
+    self->total_in += pos;
+    self->total_out += ob.len;
+
+    if (self->eof) {
+        PyObject *rest = PyBytes_FromStringAndSize((const char *)in + pos,
+                                                   in_len - pos);
+        if (rest == NULL) {
+            goto exit;
+        }
+        Py_SETREF(self->unused_data, rest);
+        self->inbuf_len = 0;
+        self->needs_input = 0;
+        /* The context is of no further use: give its memory back. */
+        dec_free_ctx(self);
+    }
+    else {
+        /* Keep what was not consumed for the next call. */
+        if (use_inbuf) {
+            if (inbuf_keep(self, pos, NULL, 0) < 0) {
+                goto exit;
+            }
+        }
+        else if (inbuf_keep(self, 0, in + pos, in_len - pos) < 0) {
+            goto exit;
+        }
+        self->needs_input = !at_max_length;
+    }
+    result = outbuf_finish(&ob);
+    ok = result != NULL;
+exit:
+    if (!ok) {
+        /* The context's state no longer matches what the caller saw. */
+        self->broken = 1;
+    }
+    Py_XDECREF(ob.obj);
+    return result;
+}
+
+PyDoc_STRVAR(FcDecompressor_decompress__doc__,
+"decompress($self, /, data, max_length=-1)\n--\n\n"
+"Decompress data; return the uncompressed bytes available.\n"
+"\n"
+"  data: a bytes-like object (b'' to drain after needs_input is False).\n"
+"  max_length: if >= 0, return at most this many bytes and keep the rest\n"
+"    of the input for the next call (needs_input is then False).\n"
+"\n"
+"Stops at the end of the first gzip member / zstd or lz4 frame: eof is\n"
+"then True and what follows is in unused_data.  Corrupt data raises\n"
+"DecompressionError; more output than max_output_size raises\n"
+"OutputSizeError.");
+
+static PyObject *
+FcDecompressor_decompress(FcDecompressorObject *self, PyObject *const *args,
+                          Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"data", "max_length", NULL};
+    fc_state *st = fc_type_state((PyObject *)self);
+    PyObject *a[2];
+    PyObject *result = NULL;
+    Py_buffer view = {0};
+    Py_ssize_t max_length = -1;
+
+    if (fc_parse_args("decompress", args, nargs, kwnames, names, 2, 1,
+                      a) < 0) {
+        return NULL;
+    }
+    if (a[1] != NULL) {
+        if (!PyLong_Check(a[1]) || PyBool_Check(a[1])) {
+            PyErr_Format(PyExc_TypeError,
+                         "max_length must be an int, not '%.100s'",
+                         Py_TYPE(a[1])->tp_name);
+            return NULL;
+        }
+        max_length = PyLong_AsSsize_t(a[1]);
+        if (max_length == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (max_length < 0) {
+            max_length = -1;
+        }
+    }
+    if (fc_get_buffer(a[0], &view, "data") < 0) {
+        return NULL;
+    }
+    FC_LOCK_ACQUIRE(self);
+    if (self->broken) {
+        PyErr_SetString(PyExc_ValueError,
+                        "Decompressor: the stream is unusable after an "
+                        "earlier error");
+    }
+    else if (self->eof) {
+        PyErr_SetString(PyExc_ValueError,
+                        "Decompressor: end of stream already reached "
+                        "(the rest is in unused_data; start a new "
+                        "Decompressor for it)");
+    }
+    else {
+        result = dec_run(self, st, &view, max_length);
+    }
+    FC_LOCK_RELEASE(self);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyObject *
+FcDecompressor_get_eof(FcDecompressorObject *self, void *Py_UNUSED(closure))
+{
+    FC_LOCK_ACQUIRE(self);
+    int v = self->eof;
+    FC_LOCK_RELEASE(self);
+    return PyBool_FromLong(v);
+}
+
+static PyObject *
+FcDecompressor_get_needs_input(FcDecompressorObject *self,
+                               void *Py_UNUSED(closure))
+{
+    FC_LOCK_ACQUIRE(self);
+    int v = self->needs_input;
+    FC_LOCK_RELEASE(self);
+    return PyBool_FromLong(v);
+}
+
+static PyObject *
+FcDecompressor_get_unused_data(FcDecompressorObject *self,
+                               void *Py_UNUSED(closure))
+{
+    FC_LOCK_ACQUIRE(self);
+    PyObject *v = Py_NewRef(self->unused_data);
+    FC_LOCK_RELEASE(self);
+    return v;
+}
+
+static PyObject *
+FcDecompressor_get_codec(FcDecompressorObject *self, void *Py_UNUSED(closure))
+{
+    FC_LOCK_ACQUIRE(self);
+    int codec = self->codec;
+    FC_LOCK_RELEASE(self);
+    if (codec == FC_CODEC_AUTO) {
+        Py_RETURN_NONE;
+    }
+    return PyUnicode_FromString(fc_codec_name(codec));
+}
+
+static PyMethodDef FcDecompressor_methods[] = {
+    {"decompress", FC_CFUNC(FcDecompressor_decompress),
+     METH_FASTCALL | METH_KEYWORDS, FcDecompressor_decompress__doc__},
+    {"__reduce__", stream_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef FcDecompressor_getset[] = {
+    {"eof", (getter)FcDecompressor_get_eof, NULL,
+     "True once the end of the member/frame was reached.", NULL},
+    {"needs_input", (getter)FcDecompressor_get_needs_input, NULL,
+     "False if decompress(b'', ...) can return more without new input.",
+     NULL},
+    {"unused_data", (getter)FcDecompressor_get_unused_data, NULL,
+     "Bytes found after the end of the member/frame.", NULL},
+    {"codec", (getter)FcDecompressor_get_codec, NULL,
+     "The codec's name (None until detected from the first bytes).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyDoc_STRVAR(FcDecompressor__doc__,
+"Decompressor(codec=None, *, max_output_size=None)\n--\n\n"
+"A streaming decompressor for one gzip member, zstd frame, lz4 frame,\n"
+"zlib or raw deflate stream.\n"
+"\n"
+"  codec: 'zlib', 'deflate', 'gzip', 'zstd', 'lz4', or None to detect\n"
+"    gzip/zstd/lz4/zlib from the first bytes.\n"
+"  max_output_size: total output allowed (None: no bound); more raises\n"
+"    OutputSizeError before memory grows past the bound.\n"
+"\n"
+"Safe to share between threads (one call at a time per object).");
+
+static PyType_Slot FcDecompressor_slots[] = {
+    {Py_tp_new, FcDecompressor_new},
+    {Py_tp_dealloc, FcDecompressor_dealloc},
+    {Py_tp_traverse, FcDecompressor_traverse},
+    {Py_tp_methods, FcDecompressor_methods},
+    {Py_tp_getset, FcDecompressor_getset},
+    {Py_tp_doc, (void *)FcDecompressor__doc__},
+    {0, NULL},
+};
+
+static PyType_Spec FcDecompressor_spec = {
+    .name = "fastconc.Decompressor",
+    .basicsize = sizeof(FcDecompressorObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = FcDecompressor_slots,
+};
+
+/* ======================================================================= */
+/* The area                                                                */
+/* ======================================================================= */
+
+static int
+stream_init(PyObject *module, fc_state *st)
+{
+    struct fc_stream_state *ss = PyMem_Calloc(1, sizeof(*ss));
+    if (ss == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    st->stream = ss;
+    ss->Compressor = (PyTypeObject *)PyType_FromModuleAndSpec(
+        module, &FcCompressor_spec, NULL);
+    if (ss->Compressor == NULL ||
+        PyModule_AddType(module, ss->Compressor) < 0) {
+        return -1;
+    }
+    ss->Decompressor = (PyTypeObject *)PyType_FromModuleAndSpec(
+        module, &FcDecompressor_spec, NULL);
+    if (ss->Decompressor == NULL ||
+        PyModule_AddType(module, ss->Decompressor) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int
+stream_traverse(fc_state *st, visitproc visit, void *arg)
+{
+    if (st->stream) {
+        Py_VISIT(st->stream->Compressor);
+        Py_VISIT(st->stream->Decompressor);
+    }
+    return 0;
+}
+
+static void
+stream_clear(fc_state *st)
+{
+    if (st->stream) {
+        Py_CLEAR(st->stream->Compressor);
+        Py_CLEAR(st->stream->Decompressor);
+        PyMem_Free(st->stream);
+        st->stream = NULL;
+    }
+}
+
+static int
+stream_info(fc_state *st, PyObject *dict)
+{
+    (void)st;
+    /* The only parallel stream: zstd with libzstd's workers. */
+    PyObject *par = PyDict_GetItemString(dict, "parallel");
+    if (par == NULL) {
+        return 0;
+    }
+    ZSTD_bounds b = ZSTD_cParam_getBounds(ZSTD_c_nbWorkers);
+    PyObject *v = PyBool_FromLong(!ZSTD_isError(b.error) && b.upperBound > 0);
+    int rc = PyDict_SetItemString(par, "zstd-stream", v);
+    Py_DECREF(v);
+    if (rc == 0) {
+        rc = PyDict_SetItemString(par, "gzip-stream", Py_False);
+    }
+    if (rc == 0) {
+        rc = PyDict_SetItemString(par, "lz4-stream", Py_False);
+    }
+    return rc;
+}
+
+const fc_area fc_area_stream = {"stream", stream_init, stream_traverse,
+                                stream_clear, stream_info, NULL};
