@@ -54,3 +54,9 @@ class _FastconcModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _FastconcModule
+
+# --- streaming compression (stream.c, _open.py) ------------------------------
+from ._core import Compressor, Decompressor  # noqa: E402
+from ._open import CompressedFile, open  # noqa: E402,A001
+
+__all__ += ["CompressedFile", "Compressor", "Decompressor", "open"]
