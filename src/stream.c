@@ -1278,16 +1278,29 @@ stream_info(fc_state *st, PyObject *dict)
         return 0;
     }
     ZSTD_bounds b = ZSTD_cParam_getBounds(ZSTD_c_nbWorkers);
-    PyObject *v = PyBool_FromLong(!ZSTD_isError(b.error) && b.upperBound > 0);
-    int rc = PyDict_SetItemString(par, "zstd-stream", v);
-    Py_DECREF(v);
-    if (rc == 0) {
-        rc = PyDict_SetItemString(par, "gzip-stream", Py_False);
+    int mt = !ZSTD_isError(b.error) && b.upperBound > 0;
+    const struct { const char *key, *value; } rows[] = {
+        {"zstd stream", mt ? "libzstd workers (Compressor threads>1)"
+                           : "no (libzstd built without threads)"},
+        {"gzip stream", "no (single stream; open(threads=N) writes "
+                        "parallel members)"},
+        {"lz4 stream", "no (single stream; open(threads=N) writes "
+                       "parallel frames)"},
+        {"zlib stream", "no (one stream)"},
+        {"deflate stream", "no (one stream)"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        PyObject *v = PyUnicode_FromString(rows[i].value);
+        if (v == NULL) {
+            return -1;
+        }
+        int rc = PyDict_SetItemString(par, rows[i].key, v);
+        Py_DECREF(v);
+        if (rc < 0) {
+            return -1;
+        }
     }
-    if (rc == 0) {
-        rc = PyDict_SetItemString(par, "lz4-stream", Py_False);
-    }
-    return rc;
+    return 0;
 }
 
 const fc_area fc_area_stream = {"stream", stream_init, stream_traverse,
