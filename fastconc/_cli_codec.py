@@ -164,6 +164,8 @@ def _threads(args: argparse.Namespace) -> int:
         return int(args.threads)
     if args.codec in ("zlib", "deflate"):
         return 1
+    if args.codec != "zstd" and not hasattr(_core, "compress"):
+        return 1     # no parallel block compressor in this build
     return _core.get_threads()
 
 
