@@ -663,10 +663,10 @@ fc_zlib_info(PyObject *b)
 {
 #ifdef FC_HAVE_ISAL
     const char *lvl1 = "isa-l igzip level 1";
-    const char *inflate_lib = "isa-l inflate (streams); ";
+    const char *inflate_lib = "isa-l inflate (streams)";
 #else
     const char *lvl1 = NULL;
-    const char *inflate_lib = "zlib inflate (streams); ";
+    const char *inflate_lib = "zlib inflate (streams)";
 #endif
 #ifdef FC_HAVE_LIBDEFLATE
     const char *rest = "libdeflate";
@@ -688,8 +688,8 @@ fc_zlib_info(PyObject *b)
             return -1;
         }
         PyOS_snprintf(key, sizeof(key), "%s decompress", fam[i]);
-        PyOS_snprintf(buf, sizeof(buf), "%s%s", inflate_lib,
-                      i == 0 ? members : "");
+        PyOS_snprintf(buf, sizeof(buf), "%s%s%s", inflate_lib,
+                      i == 0 ? "; " : "", i == 0 ? members : "");
         if (put(b, key, buf) < 0) {
             return -1;
         }
