@@ -31,6 +31,27 @@ def crc32_combine(crc1: int, crc2: int, len2: int, /) -> int: ...
 def crc32c_combine(crc1: int, crc2: int, len2: int, /) -> int: ...
 def adler32_combine(adler1: int, adler2: int, len2: int, /) -> int: ...
 
+# --- compression (one-shot and batch) ---------------------------------------
+from collections.abc import Iterable  # noqa: E402
+from os import PathLike  # noqa: E402
+
+codecs_available: Final[tuple[str, ...]]
+def compress(data: Buffer, codec: str = "zstd", level: int | None = None, *,
+             threads: int | None = None,
+             release_gil: bool | None = None) -> bytes: ...
+def decompress(data: Buffer, codec: str | None = None, *,
+               threads: int | None = None,
+               max_output_size: int | None = None,
+               release_gil: bool | None = None) -> bytes: ...
+def compress_many(items: Iterable[Buffer], codec: str = "zstd",
+                  level: int | None = None, *, threads: int | None = None,
+                  release_gil: bool | None = None) -> list[bytes]: ...
+def decompress_many(items: Iterable[Buffer], codec: str | None = None, *,
+                    threads: int | None = None,
+                    max_output_size: int | None = None,
+                    release_gil: bool | None = None) -> list[bytes]: ...
+def _codec_from_filename(path: str | bytes | PathLike[str], /) -> str | None: ...
+
 # --- streaming compression (stream.c) --------------------------------------
 class Compressor:
     def __new__(cls, codec: str = "zstd", level: int | None = None,

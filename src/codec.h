@@ -140,4 +140,120 @@ int fc_raise_output_size(fc_state *st, int codec, int64_t limit);
  * TypeError/ValueError. */
 int fc_parse_max_output(PyObject *obj, Py_ssize_t *out);
 
+/* --- one-shot and batch internals (codec.c and the back ends) ---------- */
+
+/* A whole-input decoder that runs without the GIL.  run() decodes from
+ * in[*in_pos] into out[*out_pos .. out_cap) and returns
+ *   FC_DEC_DONE   every stream/frame/member complete and all input used;
+ *   FC_DEC_AGAIN  progress made: output full (the caller grows it) or
+ *                 about FC_DEC_STEP bytes produced (the caller checks
+ *                 signals); call again with the same input;
+ *   FC_DEC_ERR    err filled (offset = position in the input).
+ * The output buffer may move between calls (the caller reallocates it); it
+ * always holds everything decoded so far, so decoders may read back
+ * their history from it. */
+#define FC_DEC_DONE 0
+#define FC_DEC_AGAIN 1
+#define FC_DEC_ERR (-1)
+#define FC_DEC_STEP ((size_t)8 << 20)
+
+typedef struct fc_dec {
+    int codec;
+    void *impl;
+    int (*run)(struct fc_dec *d, const unsigned char *in, size_t in_len,
+               size_t *in_pos, unsigned char *out, size_t out_cap,
+               size_t *out_pos, fc_codec_err *err);
+    void (*free)(struct fc_dec *d);
+} fc_dec;
+
+/* Set up a decoder (no GIL); -1 with err on failure. */
+int fc_zlib_dec_init(fc_dec *d, int codec, fc_codec_err *err);
+int fc_zstd_dec_init(fc_dec *d, fc_codec_err *err);
+int fc_lz4_dec_init(fc_dec *d, fc_codec_err *err);
+
+/* A compression job: the input cut into blocks of `block` bytes, block i
+ * compressed (without the GIL) into dst + i * slot, its size stored in
+ * out_len[i].  Layout per codec:
+ *   gzip:    one member per block (FC size subfield when nblocks > 1);
+ *   zlib/deflate: nblocks == 1: one stream; else pigz-style raw blocks
+ *            primed with the previous 32 KiB, framed by codec.c;
+ *   zstd:    one frame per block, content size set;
+ *   lz4:     one independent block per block of one frame (codec.c writes
+ *            the frame header and end mark). */
+typedef struct fc_cjob {
+    int codec;
+    int level;
+    const unsigned char *src;
+    Py_ssize_t len;
+    Py_ssize_t block;
+    int64_t nblocks;
+    unsigned char *dst;
+    Py_ssize_t slot;
+    Py_ssize_t *out_len;
+    uint32_t *check;            /* zlib: adler32 of each block */
+    fc_cksum_fn adler32;        /* kernels from the module state */
+    fc_cksum_fn crc32;
+    int failed;                 /* set atomically by the first error */
+    fc_codec_err err;
+} fc_cjob;
+
+/* Record an error from a pool task (thread-safe: first one wins). */
+void fc_cjob_fail(fc_cjob *job, int kind, long long code, const char *msg);
+
+/* Per back end: bytes to reserve for one block of n input bytes, and the
+ * task that compresses block i of a job. */
+Py_ssize_t fc_zlib_block_bound(const fc_cjob *job, Py_ssize_t n);
+void fc_zlib_block_task(void *job, int64_t i);
+Py_ssize_t fc_zstd_block_bound(const fc_cjob *job, Py_ssize_t n);
+void fc_zstd_block_task(void *job, int64_t i);
+Py_ssize_t fc_lz4_block_bound(const fc_cjob *job, Py_ssize_t n);
+void fc_lz4_block_task(void *job, int64_t i);
+/* Input bytes per block for a level (zstd and lz4; the deflate family
+ * is decided in codec.c). */
+Py_ssize_t fc_zstd_block_size(int level);
+#define FC_LZ4_BLOCK ((Py_ssize_t)4 << 20)
+#define FC_GZIP_BLOCK ((Py_ssize_t)1 << 20)
+
+/* Parallel decompression of a layout with known pieces: `n` pieces, piece
+ * i is in[in_off[i] .. in_off[i] + in_len[i]) and decodes to exactly
+ * out_len[i] bytes at out + out_off[i]. */
+typedef struct fc_djob {
+    int codec;
+    const unsigned char *in;
+    unsigned char *out;
+    int64_t n;
+    Py_ssize_t *in_off, *in_len, *out_off, *out_len;
+    int lz4_max;                /* lz4: block max size (flags of frame) */
+    int failed;
+    fc_codec_err err;
+} fc_djob;
+
+void fc_djob_fail(fc_djob *job, int kind, long long code, const char *msg,
+                  int64_t offset);
+
+/* Find the pieces of our own parallel layouts (codec-specific scans; no
+ * GIL).  Return the number of pieces (>= 1) and fill malloc'ed arrays
+ * (PyMem_Raw) in job, or 0 when the input is not (entirely) in such a
+ * layout, or -1 on allocation failure. */
+int64_t fc_gzip_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len);
+int64_t fc_zstd_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len);
+int64_t fc_lz4_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len);
+void fc_gzip_piece_task(void *job, int64_t i);
+void fc_zstd_piece_task(void *job, int64_t i);
+void fc_lz4_piece_task(void *job, int64_t i);
+/* lz4: verify the frame's content checksum, if any, after a parallel
+ * decode (no GIL); -1 with job->err on mismatch. */
+int fc_lz4_scan_finish(fc_djob *job, const unsigned char *in,
+                       Py_ssize_t len, const unsigned char *out,
+                       Py_ssize_t out_len);
+void fc_djob_free(fc_djob *job);
+
+/* Frame header of a lz4 frame with independent blocks of FC_LZ4_BLOCK and
+ * the content size; writes FC_LZ4_HEADER bytes. */
+#define FC_LZ4_HEADER 15
+void fc_lz4_write_header(unsigned char *p, uint64_t content_size);
+
+/* Names of the libraries serving each job, for info(). */
+int fc_zlib_info(PyObject *backends);
+
 #endif
