@@ -2,7 +2,7 @@
 
     fastconc compress   [-c zstd|gzip|lz4|zlib|deflate] [-l N] [-T N]
                         [-k] [-f] [-o F] [-q] FILE...
-    fastconc decompress [-c CODEC] [-k] [-f] [-o F] [-q] FILE...
+    fastconc decompress [-c CODEC] [-T N] [-k] [-f] [-o F] [-q] FILE...
 
 FILE ``-`` (or no FILE) reads stdin and writes stdout.  Output goes to a
 temporary file in the output's directory that is renamed over the output
@@ -14,6 +14,8 @@ the file).
 from __future__ import annotations
 
 import argparse
+import io
+import mmap
 import os
 import shutil
 import stat
@@ -38,8 +40,8 @@ class CliError(Exception):
 
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("files", nargs="*", metavar="FILE",
-                        help="files to %s ('-' or none: stdin to stdout)"
-                        % command)
+                        help=f"files to {command} ('-' or none: stdin to "
+                        "stdout)")
     parser.add_argument("-c", "--codec", choices=CODECS,
                         default="zstd" if command == "compress" else None,
                         help="codec (default: %s)" % (
@@ -51,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
         parser.add_argument("-T", "--threads", type=int, default=None,
                             help="compression threads (default: the pool "
                             "size for gzip/zstd/lz4, 1 for zlib/deflate)")
+    else:
+        parser.add_argument("-T", "--threads", type=int, default=None,
+                            help="N > 1: decompress each file in one go on "
+                            "N threads (fastconc's parallel layout; holds "
+                            "the whole output in memory); default: stream "
+                            "on one thread")
     parser.add_argument("-k", "--keep", action="store_true",
                         help="keep the input files")
     parser.add_argument("-f", "--force", action="store_true",
@@ -157,11 +165,45 @@ def _decompress_stream(src: Any, dst: IO[bytes],
         raise CliError("unexpected end of file: the input is empty")
 
 
+def _decompress_parallel(src: Any, dst: IO[bytes], args: argparse.Namespace,
+                         threads: int) -> None:
+    """-T N: the whole input in memory (mmap for files), one parallel
+    fastconc.decompress call."""
+    fp = src._fp
+    data: Any
+    try:
+        data = mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError, io.UnsupportedOperation, AttributeError):
+        data = fp.read()           # a pipe, or an empty file
+    try:
+        src.total = len(data)
+        src._update(len(data))
+        if not data:
+            raise CliError("unexpected end of file: the input is empty")
+        out = _core.decompress(data, args.codec, threads=threads)
+        dst.write(out)
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
+
+
+def _convert(src: Any, dst: IO[bytes], args: argparse.Namespace,
+             threads: int) -> None:
+    if args.command == "compress":
+        _compress_stream(src, dst, args, threads)
+    elif threads > 1:
+        _decompress_parallel(src, dst, args, threads)
+    else:
+        _decompress_stream(src, dst, args)
+
+
 def _threads(args: argparse.Namespace) -> int:
     if args.threads is not None:
         if args.threads < 1:
             raise CliError("-T must be >= 1")
         return int(args.threads)
+    if args.command == "decompress":
+        return 1
     if args.codec in ("zlib", "deflate"):
         return 1
     if args.codec != "zstd" and not hasattr(_core, "compress"):
@@ -171,7 +213,7 @@ def _threads(args: argparse.Namespace) -> int:
 
 def _process(src: str, args: argparse.Namespace) -> None:
     command = args.command
-    threads = _threads(args) if command == "compress" else 1
+    threads = _threads(args)
     stdin = src == "-"
     dst = args.output
     if dst is None:
@@ -193,14 +235,13 @@ def _process(src: str, args: argparse.Namespace) -> None:
             raise CliError(exc.strerror or str(exc)) from None
         if stat.S_ISDIR(st.st_mode):
             raise CliError("is a directory -- ignored")
-        if not to_stdout:
-            if os.path.exists(dst):
-                if os.path.samefile(src, dst):
-                    raise CliError("input and output are the same file")
-                if not args.force:
-                    raise CliError(f"{dst} already exists (use -f to "
-                                   "overwrite)")
-        in_fp = open(src, "rb")
+        if not to_stdout and os.path.exists(dst):
+            if os.path.samefile(src, dst):
+                raise CliError("input and output are the same file")
+            if not args.force:
+                raise CliError(f"{dst} already exists (use -f to "
+                               "overwrite)")
+        in_fp = open(src, "rb")  # noqa: SIM115 - closed in the finally below
         size = st.st_size
 
     update = _progress(size, os.path.basename(src), args.quiet)
@@ -209,10 +250,7 @@ def _process(src: str, args: argparse.Namespace) -> None:
     try:
         if to_stdout:
             out_fp = sys.stdout.buffer
-            if command == "compress":
-                _compress_stream(reader, out_fp, args, threads)
-            else:
-                _decompress_stream(reader, out_fp, args)
+            _convert(reader, out_fp, args, threads)
             out_fp.flush()
         else:
             directory = os.path.dirname(os.path.abspath(dst))
@@ -220,10 +258,7 @@ def _process(src: str, args: argparse.Namespace) -> None:
                 dir=directory, prefix="." + os.path.basename(dst) + ".",
                 suffix=".tmp")
             with os.fdopen(fd, "wb") as out_fp:
-                if command == "compress":
-                    _compress_stream(reader, out_fp, args, threads)
-                else:
-                    _decompress_stream(reader, out_fp, args)
+                _convert(reader, out_fp, args, threads)
                 out_fp.flush()
                 os.fsync(out_fp.fileno())
             if not stdin:

@@ -4,10 +4,12 @@ Like gzip.open / bz2.open, for every fastconc codec.  Reading chains one
 ``Decompressor`` per gzip member / zstd frame / lz4 frame, so concatenated
 files are read in full; a file that ends inside a stream raises
 DecompressionError (nothing is ever silently truncated).  Writing feeds a
-``Compressor``, or with ``threads > 1`` compresses blocks of several MiB in
-parallel with ``fastconc.compress(..., threads=N)``: each block becomes one or
-more complete gzip members / zstd frames / lz4 frames, which every standard
-reader decodes as one file.
+``Compressor``, or with ``threads > 1`` compresses blocks of threads x 4 MiB
+in parallel with ``fastconc.compress(..., threads=N)``: each block becomes
+complete gzip members / zstd frames / an lz4 frame, which every standard
+reader decodes as one file and ``fastconc.decompress(..., threads=N)`` can
+decode in parallel.  (For one zstd stream with libzstd's workers, use
+``Compressor("zstd", threads=N)``.)
 
 Codec from the file name when ``codec`` is None:
     .gz .gzip .tgz -> gzip, .zst .zstd -> zstd, .lz4 -> lz4,
@@ -27,7 +29,7 @@ from typing import IO, Any, Union
 from . import _core
 from ._core import Compressor, DecompressionError, Decompressor
 
-__all__ = ["CompressedFile", "open", "codec_from_filename"]
+__all__ = ["CompressedFile", "codec_from_filename", "open"]
 
 _StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
@@ -242,7 +244,8 @@ class CompressedFile(io.BufferedIOBase):
                 "sequential (fastconc.decompress(data, threads=N) decodes "
                 "fastconc's parallel layout in memory)")
         if isinstance(filename, (str, bytes, os.PathLike)):
-            self._fp = builtins.open(filename, mode)
+            # Closed by close(), like gzip.GzipFile's own file.
+            self._fp = builtins.open(filename, mode)  # noqa: SIM115
             self._closefp = True
         else:
             self._fp = filename  # type: ignore[assignment]
@@ -252,10 +255,8 @@ class CompressedFile(io.BufferedIOBase):
 
     def _setup_writer(self, codec: str, level: int | None,
                       threads: int | None) -> None:
-        _check_threads(threads)
-        if threads is None or threads == 1 or codec == "zstd":
-            # zstd streams use libzstd's own workers.
-            self._compressor = Compressor(codec, level, threads)
+        if _check_threads(threads) == 1:
+            self._compressor = Compressor(codec, level)
             return
         if codec not in _CONCATENABLE:
             raise ValueError(
@@ -446,8 +447,9 @@ def open(filename: _StrPath | IO[bytes], mode: str = "rb",
       extension when writing (.gz .zst .lz4 .zz .zlib .deflate), from the
       magic bytes when reading.
     level: the codec's compression level (writing only).
-    threads: writing only: > 1 compresses in parallel (zstd with libzstd's
-      workers; gzip and lz4 as blocks of independent members/frames).
+    threads: writing only: > 1 compresses blocks of threads x 4 MiB in
+      parallel (gzip members, zstd frames, lz4 frames of independent
+      blocks); not for zlib/deflate, whose one stream cannot be split.
     """
     if "t" in mode:
         if "b" in mode:

@@ -10,10 +10,9 @@ import subprocess
 import sys
 
 import pytest
+from test_codec_stream import sample, stream_compress
 
 from fastconc import cli
-
-from test_codec_stream import sample, stream_compress
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUFFIX = {"gzip": ".gz", "zstd": ".zst", "lz4": ".lz4", "zlib": ".zz",
@@ -34,7 +33,7 @@ def fc(*argv, data=None):
     env = dict(os.environ, PYTHONPATH=ROOT)
     return subprocess.run([sys.executable, "-m", "fastconc", *argv],
                           input=data, capture_output=True, env=env,
-                          timeout=120)
+                          timeout=120, check=False)
 
 
 def listing(path):
@@ -248,3 +247,23 @@ def test_help_lists_options():
     assert r.returncode == 0
     for opt in (b"-c", b"-l", b"-T", b"-k", b"-o", b"-f"):
         assert opt in r.stdout
+
+
+@pytest.mark.parametrize("codec", ["gzip", "zstd", "lz4"])
+def test_parallel_decompress_option(tmp_path, codec):
+    data = sample(6 << 20, 6)
+    path = tmp_path / "p.bin"
+    path.write_bytes(data)
+    assert cli.main(["compress", "-q", "-c", codec, "-T", "3",
+                     str(path)]) == 0
+    packed = path.with_name("p.bin" + SUFFIX[codec])
+    assert tool(*TOOL_DECODE[codec], str(packed)) == data
+    assert cli.main(["decompress", "-q", "-T", "2", str(packed)]) == 0
+    assert path.read_bytes() == data and not packed.exists()
+    # From stdin too, and a damaged file fails cleanly.
+    r = fc("decompress", "-T", "2", data=stream_compress(data, codec))
+    assert r.returncode == 0 and r.stdout == data
+    bad = tmp_path / ("bad" + SUFFIX[codec])
+    bad.write_bytes(stream_compress(data, codec)[:-100])
+    assert cli.main(["decompress", "-q", "-T", "2", str(bad)]) == 1
+    assert bad.exists() and not (tmp_path / "bad").exists()

@@ -5,17 +5,15 @@ commands; concatenated members/frames; truncated and corrupt files.
 """
 import gzip
 import io
-import os
 import shutil
 import subprocess
 import threading
 
 import pytest
+from test_codec_stream import sample, stream_compress
 
 import fastconc
 from fastconc import DecompressionError
-
-from test_codec_stream import sample, stream_compress
 
 EXT = {"gzip": ".gz", "zstd": ".zst", "lz4": ".lz4", "zlib": ".zz",
        "deflate": ".deflate"}
@@ -164,11 +162,11 @@ def test_file_objects(tmp_path):
     assert gzip.decompress(buf.getvalue()) == data
     with fastconc.open(io.BytesIO(buf.getvalue())) as f:
         assert f.read() == data
-    with open(tmp_path / "named.zst", "wb") as raw:
-        with fastconc.open(raw, "wb") as f:   # codec from raw.name
-            f.write(data)
-            assert f.fileno() == raw.fileno()
-            assert f.name == raw.name
+    with open(tmp_path / "named.zst", "wb") as raw, \
+            fastconc.open(raw, "wb") as f:     # codec from raw.name
+        f.write(data)
+        assert f.fileno() == raw.fileno()
+        assert f.name == raw.name
     assert run("zstd", "-dcq", str(tmp_path / "named.zst")) == data
     with pytest.raises(TypeError):
         fastconc.open(12.5)
@@ -193,9 +191,8 @@ def test_closed_file(tmp_path):
 
 def test_wrong_direction(tmp_path):
     path = tmp_path / "d.zst"
-    with fastconc.open(path, "wb") as f:
-        with pytest.raises(io.UnsupportedOperation):
-            f.read()
+    with fastconc.open(path, "wb") as f, pytest.raises(io.UnsupportedOperation):
+        f.read()
     with fastconc.open(path) as f:
         with pytest.raises(io.UnsupportedOperation):
             f.write(b"x")
@@ -345,9 +342,9 @@ def test_truncated_file_raises(codec):
     blob = stream_compress(data, codec)
     step = max(1, len(blob) // 300)
     for n in list(range(1, len(blob), step)) + [len(blob) - 1]:
-        with pytest.raises(DecompressionError):
-            with fastconc.open(io.BytesIO(blob[:n])) as f:
-                f.read()
+        with pytest.raises(DecompressionError), \
+                fastconc.open(io.BytesIO(blob[:n])) as f:
+            f.read()
     with fastconc.open(io.BytesIO(blob)) as f:
         assert f.read() == data
 

@@ -40,7 +40,7 @@ LEVELS = {
 T = 2048    # GIL_THRESHOLD default
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def corpus():
     """Real text: the stdlib's own sources (about 8 MiB)."""
     root = sysconfig.get_paths()["stdlib"]
@@ -461,7 +461,7 @@ def test_shared_object_hammered():
         barrier = threading.Barrier(5)
         sizes = [1, T - 1, T, T + 1, 100_000]
 
-        def work(i, c=c, barrier=barrier):
+        def work(i, c=c, barrier=barrier, sizes=sizes):
             barrier.wait()
             for _ in range(20):
                 c.compress(b"x" * sizes[i])
@@ -474,7 +474,7 @@ def test_shared_object_hammered():
         barrier = threading.Barrier(5)
         results = []
 
-        def drain(i, d=d, barrier=barrier):
+        def drain(i, d=d, barrier=barrier, blob=blob, results=results):
             barrier.wait()
             got = []
             for _ in range(50):

@@ -9,10 +9,9 @@ each whole piece's CRC-32 checked against zlib's.
 import zlib
 
 import pytest
+from test_codec_stream import corpus
 
 from fastconc import Compressor, Decompressor
-
-from test_codec_stream import corpus
 
 TOTAL = (4 << 30) + (64 << 20) + 12345     # past 2**32
 PERIOD = 256 << 10                        # inside zstd -1's window
