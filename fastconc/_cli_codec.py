@@ -82,7 +82,8 @@ def _progress(total: int, desc: str, quiet: bool) -> Callable[[int], None]:
         bar = tqdm(total=total, desc=desc, unit="B", unit_scale=True,
                    leave=False, file=sys.stderr)
         _open_bars.append(bar.close)
-        return bar.update
+        update: Callable[[int], None] = bar.update
+        return update
     try:
         from rich.progress import Progress
     except ImportError:
@@ -135,11 +136,11 @@ def _output_name(src: str, command: str, codec: str | None,
     return base
 
 
-def _copy(src: IO[bytes], dst: IO[bytes]) -> None:
+def _copy(src: Any, dst: IO[bytes]) -> None:
     buf = bytearray(CHUNK)
     view = memoryview(buf)
     while True:
-        n = src.readinto(view)  # type: ignore[attr-defined]
+        n = src.readinto(view)
         if not n:
             return
         dst.write(view[:n])
@@ -206,8 +207,6 @@ def _threads(args: argparse.Namespace) -> int:
         return 1
     if args.codec in ("zlib", "deflate"):
         return 1
-    if args.codec != "zstd" and not hasattr(_core, "compress"):
-        return 1     # no parallel block compressor in this build
     return _core.get_threads()
 
 

@@ -53,6 +53,9 @@ def decompress_many(items: Iterable[Buffer], codec: str | None = None, *,
 def _codec_from_filename(path: str | bytes | PathLike[str], /) -> str | None: ...
 
 # --- streaming compression (stream.c) --------------------------------------
+from typing import final  # noqa: E402
+
+@final
 class Compressor:
     def __new__(cls, codec: str = "zstd", level: int | None = None,
                 threads: int | None = None) -> Compressor: ...
@@ -65,6 +68,7 @@ class Compressor:
     @property
     def threads(self) -> int: ...
 
+@final
 class Decompressor:
     def __new__(cls, codec: str | None = None, *,
                 max_output_size: int | None = None) -> Decompressor: ...

@@ -169,7 +169,7 @@ class _DecompressReader(io.RawIOBase):
         return data
 
     def readall(self) -> bytes:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             data = self.read(1 << 20)
             if not data:
@@ -248,9 +248,9 @@ class CompressedFile(io.BufferedIOBase):
             self._fp = builtins.open(filename, mode)  # noqa: SIM115
             self._closefp = True
         else:
-            self._fp = filename  # type: ignore[assignment]
+            self._fp = filename
         if not self._writing:
-            raw = _DecompressReader(self._fp, codec)  # type: ignore[arg-type]
+            raw = _DecompressReader(self._fp, codec)
             self._buffer = io.BufferedReader(raw, _BUFFER_SIZE)
 
     def _setup_writer(self, codec: str, level: int | None,
@@ -263,15 +263,11 @@ class CompressedFile(io.BufferedIOBase):
                 f"threads={threads} is not supported for {codec!r} files: "
                 "one zlib/deflate stream cannot be split into independent "
                 "parts (use gzip, zstd or lz4, or threads=1)")
-        compress = getattr(_core, "compress", None)
-        if compress is None:
-            raise ValueError(f"threads={threads}: parallel {codec} "
-                             "compression is not available in this build")
         # Validate codec and level now rather than at the first block.
         Compressor(codec, level)
-        self._parallel = threads
+        self._wcodec = codec
+        self._parallel = _check_threads(threads)
         self._level = level
-        self._compress = compress
 
     # --- properties ------------------------------------------------------
 
@@ -287,7 +283,9 @@ class CompressedFile(io.BufferedIOBase):
     def codec(self) -> str | None:
         """The codec (when reading with codec=None: as detected so far)."""
         if self._buffer is not None and self._codec is None:
-            return self._buffer.raw._dec.codec  # type: ignore[attr-defined]
+            raw: _DecompressReader = self._buffer.raw  # type: ignore[assignment]
+            detected: str | None = raw._dec.codec
+            return detected
         return self._codec
 
     @property
@@ -382,7 +380,7 @@ class CompressedFile(io.BufferedIOBase):
         self._pending.clear()
         self._pending_len = 0
         if block:
-            out = self._compress(block, self._codec, self._level,
+            out = _core.compress(block, self._wcodec, self._level,
                                  threads=self._parallel)
             self._fp.write(out)  # type: ignore[union-attr]
 
@@ -413,7 +411,7 @@ class CompressedFile(io.BufferedIOBase):
                         self._write_parallel()
                         if self._written == 0:
                             # An empty file is still one valid stream.
-                            fp.write(self._compress(b"", self._codec,
+                            fp.write(_core.compress(b"", self._wcodec,
                                                     self._level))
                     else:
                         fp.write(self._compressor.flush())

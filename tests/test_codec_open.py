@@ -228,8 +228,6 @@ def test_level_and_threads_arguments(tmp_path):
 @pytest.mark.parametrize("codec", ["gzip", "zstd", "lz4"])
 @pytest.mark.parametrize("threads", [2, 4])
 def test_parallel_writing(tmp_path, codec, threads):
-    if codec != "zstd" and not hasattr(fastconc, "compress"):
-        pytest.skip("one-shot parallel compress not built yet")
     data = sample(9 << 20, 5)
     path = tmp_path / ("p" + EXT[codec])
     with fastconc.open(path, "wb", threads=threads) as f:
