@@ -435,17 +435,21 @@ FcCompressor_traverse(FcCompressorObject *self, visitproc visit, void *arg)
 }
 
 /* Feed `len` bytes (end=0) or finish the stream (end=1); the lock is held.
- * Returns the output, or NULL with an exception set (the stream is then
- * marked broken: its output so far is lost). */
+ * release_flag: from fc_parse_release.  Returns the output, or NULL with an
+ * exception set (the stream is then marked broken: its output so far is
+ * lost). */
 static PyObject *
 comp_run(FcCompressorObject *self, fc_state *st, const unsigned char *data,
-         Py_ssize_t len, int end)
+         Py_ssize_t len, int end, int release_flag)
 {
     PyObject *result = NULL;
     outbuf ob = {NULL, 0, PY_SSIZE_T_MAX};
     fc_codec_err err = {0};
     Py_ssize_t pos = 0;
-    int release = end ? 1 : fc_should_release(st, -1, len);
+    /* flush() may compress everything the codec buffered: count it as
+     * large. */
+    int release = fc_should_release(st, release_flag,
+                                    end ? PY_SSIZE_T_MAX : len);
     int done = 0;
 
     while (!done) {
@@ -525,25 +529,33 @@ comp_check_usable(FcCompressorObject *self)
 }
 
 PyDoc_STRVAR(FcCompressor_compress__doc__,
-"compress($self, data, /)\n--\n\n"
+"compress($self, data, /, *, release_gil=None)\n--\n\n"
 "Feed data to the compressor; return the compressed bytes ready so far\n"
 "(possibly b'').  Join the results of every call and of flush().\n"
 "\n"
-"  data: a bytes-like object.");
+"  data: a bytes-like object.\n"
+"  release_gil: None releases the GIL from GIL_THRESHOLD bytes on.");
 
 static PyObject *
-FcCompressor_compress(FcCompressorObject *self, PyObject *data)
+FcCompressor_compress(FcCompressorObject *self, PyObject *const *args,
+                      Py_ssize_t nargs, PyObject *kwnames)
 {
+    static const char *const names[] = {"data", "release_gil", NULL};
     fc_state *st = fc_type_state((PyObject *)self);
+    PyObject *a[2];
     PyObject *result = NULL;
     Py_buffer view = {0};
+    int release;
 
-    if (fc_get_buffer(data, &view, "data") < 0) {
+    if (fc_parse_args("compress", args, nargs, kwnames, names, 1, 1,
+                      a) < 0 ||
+        fc_parse_release(a[1], &release) < 0 ||
+        fc_get_buffer(a[0], &view, "data") < 0) {
         return NULL;
     }
     FC_LOCK_ACQUIRE(self);
     if (comp_check_usable(self) == 0) {
-        result = comp_run(self, st, view.buf, view.len, 0);
+        result = comp_run(self, st, view.buf, view.len, 0, release);
     }
     FC_LOCK_RELEASE(self);
     PyBuffer_Release(&view);
@@ -551,19 +563,30 @@ FcCompressor_compress(FcCompressorObject *self, PyObject *data)
 }
 
 PyDoc_STRVAR(FcCompressor_flush__doc__,
-"flush($self, /)\n--\n\n"
+"flush($self, /, *, release_gil=None)\n--\n\n"
 "Finish the stream: return the remaining compressed bytes, including the\n"
-"codec's trailer.  The compressor cannot be used afterwards.");
+"codec's trailer.  The compressor cannot be used afterwards.\n"
+"\n"
+"  release_gil: None releases the GIL.");
 
 static PyObject *
-FcCompressor_flush(FcCompressorObject *self, PyObject *Py_UNUSED(ignored))
+FcCompressor_flush(FcCompressorObject *self, PyObject *const *args,
+                   Py_ssize_t nargs, PyObject *kwnames)
 {
+    static const char *const names[] = {"release_gil", NULL};
     fc_state *st = fc_type_state((PyObject *)self);
+    PyObject *a[1];
     PyObject *result = NULL;
+    int release;
 
+    if (fc_parse_args("flush", args, nargs, kwnames, names, 0, 0, a) < 0 ||
+        fc_parse_release(a[0], &release) < 0) {
+        return NULL;
+    }
     FC_LOCK_ACQUIRE(self);
     if (comp_check_usable(self) == 0) {
-        result = comp_run(self, st, (const unsigned char *)"", 0, 1);
+        result = comp_run(self, st, (const unsigned char *)"", 0, 1,
+                          release);
         if (result != NULL) {
             self->finished = 1;
             /* The context is of no further use: give its memory back. */
@@ -601,9 +624,9 @@ FcCompressor_get_threads(FcCompressorObject *self, void *Py_UNUSED(closure))
 }
 
 static PyMethodDef FcCompressor_methods[] = {
-    {"compress", (PyCFunction)FcCompressor_compress, METH_O,
-     FcCompressor_compress__doc__},
-    {"flush", (PyCFunction)FcCompressor_flush, METH_NOARGS,
+    {"compress", FC_CFUNC(FcCompressor_compress),
+     METH_FASTCALL | METH_KEYWORDS, FcCompressor_compress__doc__},
+    {"flush", FC_CFUNC(FcCompressor_flush), METH_FASTCALL | METH_KEYWORDS,
      FcCompressor_flush__doc__},
     {"__reduce__", stream_reduce, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
@@ -917,7 +940,7 @@ dec_detect(FcDecompressorObject *self, fc_state *st)
 /* The body of decompress(); the lock is held. */
 static PyObject *
 dec_run(FcDecompressorObject *self, fc_state *st, Py_buffer *view,
-        Py_ssize_t max_length)
+        Py_ssize_t max_length, int release_flag)
 {
     PyObject *result = NULL;
     outbuf ob = {NULL, 0, PY_SSIZE_T_MAX};
@@ -961,7 +984,7 @@ dec_run(FcDecompressorObject *self, fc_state *st, Py_buffer *view,
         budget = self->max_output - (Py_ssize_t)self->total_out;
     }
     ob.limit = max_length >= 0 && max_length <= budget ? max_length : budget;
-    int release = fc_should_release(st, -1, in_len);
+    int release = fc_should_release(st, release_flag, in_len);
     Py_ssize_t hint = in_len > PY_SSIZE_T_MAX / 4 ? PY_SSIZE_T_MAX
                                                   : in_len * 4;
 
@@ -1063,12 +1086,13 @@ exit:
 }
 
 PyDoc_STRVAR(FcDecompressor_decompress__doc__,
-"decompress($self, /, data, max_length=-1)\n--\n\n"
+"decompress($self, /, data, max_length=-1, *, release_gil=None)\n--\n\n"
 "Decompress data; return the uncompressed bytes available.\n"
 "\n"
 "  data: a bytes-like object (b'' to drain after needs_input is False).\n"
 "  max_length: if >= 0, return at most this many bytes and keep the rest\n"
 "    of the input for the next call (needs_input is then False).\n"
+"  release_gil: None releases the GIL from GIL_THRESHOLD bytes on.\n"
 "\n"
 "Stops at the end of the first gzip member / zstd or lz4 frame: eof is\n"
 "then True and what follows is in unused_data.  Corrupt data raises\n"
@@ -1079,15 +1103,18 @@ static PyObject *
 FcDecompressor_decompress(FcDecompressorObject *self, PyObject *const *args,
                           Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"data", "max_length", NULL};
+    static const char *const names[] = {"data", "max_length", "release_gil",
+                                        NULL};
     fc_state *st = fc_type_state((PyObject *)self);
-    PyObject *a[2];
+    PyObject *a[3];
     PyObject *result = NULL;
     Py_buffer view = {0};
     Py_ssize_t max_length = -1;
+    int release;
 
     if (fc_parse_args("decompress", args, nargs, kwnames, names, 2, 1,
-                      a) < 0) {
+                      a) < 0 ||
+        fc_parse_release(a[2], &release) < 0) {
         return NULL;
     }
     if (a[1] != NULL) {
@@ -1121,7 +1148,7 @@ FcDecompressor_decompress(FcDecompressorObject *self, PyObject *const *args,
                         "Decompressor for it)");
     }
     else {
-        result = dec_run(self, st, &view, max_length);
+        result = dec_run(self, st, &view, max_length, release);
     }
     FC_LOCK_RELEASE(self);
     PyBuffer_Release(&view);

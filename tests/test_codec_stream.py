@@ -660,6 +660,51 @@ def test_gil_released_for_large_inputs():
     assert after - before > 3
 
 
+@pytest.mark.parametrize("codec", CODECS)
+def test_release_gil_flag_same_output(codec):
+    """release_gil=False runs the identical code with the GIL held."""
+    data = sample(300_000, 41)
+    outs = []
+    for flag in (None, True, False):
+        c = Compressor(codec)
+        blob = c.compress(data, release_gil=flag) + c.flush(release_gil=flag)
+        outs.append(blob)
+        d = Decompressor(codec)
+        assert d.decompress(blob, release_gil=flag) == data
+    assert outs[0] == outs[1] == outs[2]
+    with pytest.raises(TypeError):
+        Compressor(codec).compress(data, release_gil=1)
+    with pytest.raises(TypeError):
+        Decompressor(codec).decompress(data, -1, release_gil="yes")
+
+
+def test_gil_held_when_asked():
+    """release_gil=False: no other Python thread runs during the call."""
+    data = sample(4 << 20, 42)
+    c = Compressor("gzip", 6)
+    ticks = []
+    started = threading.Event()
+    done = threading.Event()
+
+    def ticker():
+        started.set()
+        while not done.is_set():
+            ticks.append(1)
+            done.wait(0.001)
+
+    t = threading.Thread(target=ticker)
+    t.start()
+    started.wait()
+    try:
+        before = len(ticks)
+        c.compress(data, release_gil=False)
+        after = len(ticks)
+    finally:
+        done.set()
+        t.join()
+    assert after - before <= 2      # at most a switch around the call
+
+
 def test_repr_and_module():
     assert Compressor.__module__ == "fastconc"
     assert Decompressor.__name__ == "Decompressor"
