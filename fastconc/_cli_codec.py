@@ -85,10 +85,12 @@ def _progress(total: int, desc: str, quiet: bool) -> Callable[[int], None]:
         update: Callable[[int], None] = bar.update
         return update
     try:
+        from rich.console import Console
         from rich.progress import Progress
     except ImportError:
         return lambda n: None
-    prog = Progress(transient=True)
+    # On stderr: stdout may be carrying the data.
+    prog = Progress(console=Console(file=sys.stderr), transient=True)
     prog.start()
     task = prog.add_task(desc, total=total)
     _open_bars.append(prog.stop)

@@ -263,3 +263,25 @@ def test_parallel_decompress_option(tmp_path, codec):
     bad.write_bytes(stream_compress(data, codec)[:-100])
     assert cli.main(["decompress", "-q", "-T", "2", str(bad)]) == 1
     assert bad.exists() and not (tmp_path / "bad").exists()
+
+
+def test_progress_bar_only_on_a_terminal(src, monkeypatch, capsysbinary):
+    """With stderr a terminal a bar is drawn there (tqdm or rich), never on
+    stdout, and the output is unchanged; piped, nothing is drawn."""
+    from fastconc import _cli_codec
+
+    path, data = src
+    big = path.with_name("big.bin")
+    big.write_bytes(data * 8)                 # above PROGRESS_MIN
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert cli.main(["compress", "-k", "-c", "gzip", "-o", "-",
+                     str(big)]) == 0
+    out = capsysbinary.readouterr()
+    assert gzip.decompress(out.out) == data * 8
+    calls = []
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    update = _cli_codec._progress(1 << 30, "x", quiet=False)
+    update(5)
+    calls.append(update)
+    assert capsysbinary.readouterr().err == b""
+    assert _cli_codec._progress(1 << 30, "x", quiet=True)(1) is None
