@@ -96,17 +96,31 @@ def _gzip_dec_peers() -> dict[str, Fn]:
     return peers
 
 
+def _per_thread(make: Callable[[], Any], method: str) -> Fn:
+    """zstandard's (de)compressor objects must not be shared between
+    threads: keep one per thread, reused across calls as its users do."""
+    local = threading.local()
+
+    def run(data: Any) -> object:
+        obj = getattr(local, "obj", None)
+        if obj is None:
+            obj = local.obj = make()
+        return getattr(obj, method)(data)
+    return run
+
+
 def _zstd_peers(level: int) -> dict[str, Fn]:
     if zstandard is None:
         return {}
-    c = zstandard.ZstdCompressor(level=level)
-    return {"zstandard": c.compress}
+    return {"zstandard": _per_thread(
+        lambda: zstandard.ZstdCompressor(level=level), "compress")}
 
 
 def _zstd_dec_peers() -> dict[str, Fn]:
     if zstandard is None:
         return {}
-    return {"zstandard": zstandard.ZstdDecompressor().decompress}
+    return {"zstandard": _per_thread(zstandard.ZstdDecompressor,
+                                     "decompress")}
 
 
 def _zstd_prepare(chunk: bytes) -> bytes:
