@@ -257,6 +257,9 @@ compress_buffer(fc_state *st, int codec, int level, const unsigned char *src,
     job.dst = base + f.head;
     job.out_len = lens;
     job.check = checks;
+    /* One thread runs the blocks in order: each writes right after the
+     * previous one, and nothing needs moving afterwards. */
+    job.packed = threads <= 1;
     /* Safe without the GIL: the input view is pinned by the caller, the
      * bytes object is ours alone until we return it, and tasks write
      * only into their own slot. */
@@ -273,7 +276,9 @@ compress_buffer(fc_state *st, int codec, int level, const unsigned char *src,
     /* Pack the slots: each block moves down (never up), in order. */
     Py_ssize_t body = 0;
     for (int64_t i = 0; i < job.nblocks; i++) {
-        memmove(job.dst + body, job.dst + i * job.slot, (size_t)lens[i]);
+        if (!job.packed) {
+            memmove(job.dst + body, job.dst + i * job.slot, (size_t)lens[i]);
+        }
         body += lens[i];
     }
     Py_ssize_t total = finish_frame(&job, base, body);
@@ -495,6 +500,17 @@ decompress_buffer(fc_state *st, int codec, const unsigned char *in,
         }
     }
     Py_ssize_t hint = len < PY_SSIZE_T_MAX / 4 ? len * 4 : len;
+    if (codec == FC_CODEC_GZIP && len >= 18) {
+        /* The last member's ISIZE (size mod 2**32) is a good first guess
+         * for a single member; it is only a hint (limit still holds). */
+        const unsigned char *t = in + len - 4;
+        Py_ssize_t isize = (Py_ssize_t)((uint32_t)t[0] | ((uint32_t)t[1] << 8) |
+                                        ((uint32_t)t[2] << 16) |
+                                        ((uint32_t)t[3] << 24));
+        if (isize > hint && isize / 1032 <= len) {
+            hint = isize + 1;
+        }
+    }
     out = decode_all(st, codec, in, len, limit, hint, release);
 exit:
     fc_djob_free(&job);

@@ -193,9 +193,30 @@ typedef struct fc_cjob {
     uint32_t *check;            /* zlib: adler32 of each block */
     fc_cksum_fn adler32;        /* kernels from the module state */
     fc_cksum_fn crc32;
+    int packed;                 /* blocks run in order on one thread:
+                                 * block i starts where i - 1 ended */
+    Py_ssize_t packed_pos;      /* packed: where the next block starts */
     int failed;                 /* set atomically by the first error */
     fc_codec_err err;
 } fc_cjob;
+
+/* Where block i is written: its slot, or right after block i - 1 when
+ * packed (never past the end of slot i, since the bounds add up). */
+static inline unsigned char *
+fc_cjob_dst(const fc_cjob *job, int64_t i)
+{
+    return job->dst + (job->packed ? job->packed_pos : i * job->slot);
+}
+
+/* Block i took n bytes. */
+static inline void
+fc_cjob_done(fc_cjob *job, int64_t i, Py_ssize_t n)
+{
+    job->out_len[i] = n;
+    if (job->packed) {
+        job->packed_pos += n;
+    }
+}
 
 /* Record an error from a pool task (thread-safe: first one wins). */
 void fc_cjob_fail(fc_cjob *job, int kind, long long code, const char *msg);

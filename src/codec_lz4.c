@@ -66,7 +66,7 @@ fc_lz4_block_task(void *arg, int64_t i)
     if (n > job->block) {
         n = job->block;
     }
-    unsigned char *dst = job->dst + i * job->slot;
+    unsigned char *dst = fc_cjob_dst(job, i);
     Py_ssize_t out = 0;
     void *hc = NULL;
     if (job->level >= 3) {
@@ -97,7 +97,7 @@ fc_lz4_block_task(void *arg, int64_t i)
         done += k;
     }
     PyMem_RawFree(hc);
-    job->out_len[i] = out;
+    fc_cjob_done(job, i, out);
 }
 
 /* --- frame header parsing ------------------------------------------------- */

@@ -246,7 +246,7 @@ fc_zlib_block_task(void *arg, int64_t i)
     if (n > job->block) {
         n = job->block;
     }
-    unsigned char *dst = job->dst + i * job->slot;
+    unsigned char *dst = fc_cjob_dst(job, i);
     size_t cap = (size_t)job->slot;
     Py_ssize_t r;
 
@@ -276,7 +276,7 @@ fc_zlib_block_task(void *arg, int64_t i)
             dst[14] = 4;                        /* LEN */
             put_le32(dst + 16, (uint32_t)total);
         }
-        job->out_len[i] = (Py_ssize_t)total;
+        fc_cjob_done(job, i, (Py_ssize_t)total);
         return;
     }
 
@@ -315,7 +315,7 @@ fc_zlib_block_task(void *arg, int64_t i)
     if (job->codec == FC_CODEC_ZLIB) {
         job->check[i] = adler32_of(job, src, (size_t)n);
     }
-    job->out_len[i] = r;
+    fc_cjob_done(job, i, r);
 }
 
 /* --- parallel gzip layout -------------------------------------------- */
@@ -390,7 +390,7 @@ fc_gzip_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
      * decodes it in one call (checked to use the whole input). */
     if (len >= GZ_HEADER + GZ_TRAILER && in[0] == 0x1f && in[1] == 0x8b) {
         uint32_t isize = get_le32(in + len - 4);
-        if (isize <= ((uint32_t)16 << 20) &&
+        if (isize <= ((uint32_t)32 << 20) &&
             (uint64_t)isize <= (uint64_t)len * 1032) {
             if (djob_alloc(job, 1) < 0) {
                 return -1;

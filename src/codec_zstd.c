@@ -60,7 +60,7 @@ fc_zstd_block_task(void *arg, int64_t i)
                                       job->level);
     if (!ZSTD_isError(r)) {
         /* One-shot: the frame records its content size. */
-        r = ZSTD_compress2(cctx, job->dst + i * job->slot, (size_t)job->slot,
+        r = ZSTD_compress2(cctx, fc_cjob_dst(job, i), (size_t)job->slot,
                            src, (size_t)n);
     }
     ZSTD_freeCCtx(cctx);
@@ -69,7 +69,7 @@ fc_zstd_block_task(void *arg, int64_t i)
                      ZSTD_getErrorName(r));
         return;
     }
-    job->out_len[i] = (Py_ssize_t)r;
+    fc_cjob_done(job, i, (Py_ssize_t)r);
 }
 
 /* --- frames for parallel decompression ------------------------------- */
