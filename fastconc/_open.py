@@ -233,8 +233,7 @@ class CompressedFile(io.BufferedIOBase):
         self._codec = codec
         self._mode = mode
         self._parallel = 0
-        self._pending: list[bytes] = []
-        self._pending_len = 0
+        self._pending = bytearray()     # parallel mode: the next block
         self._written = 0
         if self._writing:
             self._setup_writer(codec, level, threads)  # type: ignore[arg-type]
@@ -364,10 +363,7 @@ class CompressedFile(io.BufferedIOBase):
             with self._lock:
                 self._check_open()
                 if self._parallel:
-                    self._pending.append(bytes(view))
-                    self._pending_len += n
-                    if self._pending_len >= self._parallel * _PARALLEL_BLOCK:
-                        self._write_parallel()
+                    self._write_blocks(view.cast("B"))
                 else:
                     out = self._compressor.compress(view)
                     if out:
@@ -375,11 +371,25 @@ class CompressedFile(io.BufferedIOBase):
                 self._written += n
         return n
 
-    def _write_parallel(self) -> None:
-        block = b"".join(self._pending)
-        self._pending.clear()
-        self._pending_len = 0
-        if block:
+    def _write_blocks(self, view: memoryview) -> None:
+        """Compress whole blocks of threads x 4 MiB straight from the
+        caller's buffer; keep the rest for the next write."""
+        size = self._parallel * _PARALLEL_BLOCK
+        pos = 0
+        if self._pending:
+            pos = min(size - len(self._pending), len(view))
+            self._pending += view[:pos]
+            if len(self._pending) < size:
+                return
+            self._write_parallel(self._pending)
+            self._pending = bytearray()
+        while len(view) - pos >= size:
+            self._write_parallel(view[pos:pos + size])
+            pos += size
+        self._pending += view[pos:]
+
+    def _write_parallel(self, block: Any) -> None:
+        if len(block):
             out = _core.compress(block, self._wcodec, self._level,
                                  threads=self._parallel)
             self._fp.write(out)  # type: ignore[union-attr]
@@ -408,7 +418,8 @@ class CompressedFile(io.BufferedIOBase):
             try:
                 if self._writing:
                     if self._parallel:
-                        self._write_parallel()
+                        self._write_parallel(self._pending)
+                        self._pending = bytearray()
                         if self._written == 0:
                             # An empty file is still one valid stream.
                             fp.write(_core.compress(b"", self._wcodec,

@@ -416,3 +416,32 @@ def test_we_read_tool_files(tmp_path, cmd):
     path.write_bytes(blob)
     with fastconc.open(path) as f:
         assert f.read() == data
+
+
+@pytest.mark.parametrize("codec", ["gzip", "lz4"])
+def test_parallel_writing_mixed_write_sizes(codec):
+    """Blocks are cut the same whatever the write sizes: one big write,
+    tiny writes and a numpy array give the same bytes."""
+    data = sample(19 << 20, 15)
+    outs = []
+    for pattern in ("one", "small", "mixed"):
+        buf = io.BytesIO()
+        with fastconc.open(buf, "wb", codec=codec, threads=2) as f:
+            if pattern == "one":
+                f.write(data)
+            elif pattern == "small":
+                for i in range(0, len(data), 777_777):
+                    f.write(memoryview(data)[i:i + 777_777])
+            else:
+                f.write(data[:100])
+                f.write(bytearray(data[100:(12 << 20)]))
+                f.write(data[12 << 20:])
+        outs.append(buf.getvalue())
+    assert outs[0] == outs[1] == outs[2]
+    assert fastconc.open(io.BytesIO(outs[0])).read() == data
+    np = pytest.importorskip("numpy")
+    arr = np.frombuffer(data[:(16 << 20)], dtype=np.int64).reshape(-1, 8)
+    buf = io.BytesIO()
+    with fastconc.open(buf, "wb", codec=codec, threads=2) as f:
+        assert f.write(arr) == arr.nbytes
+    assert fastconc.open(io.BytesIO(buf.getvalue())).read() == arr.tobytes()
