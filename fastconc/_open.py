@@ -60,6 +60,9 @@ def codec_from_filename(name: _StrPath) -> str | None:
 
 
 def _check_codec(codec: str | None) -> None:
+    if codec is not None and not isinstance(codec, str):
+        raise TypeError("codec must be a str or None, not "
+                        f"{type(codec).__name__!r}")
     if codec is not None and codec not in _CODECS:
         raise ValueError(f"unknown codec {codec!r}; valid codecs are "
                          + ", ".join(repr(c) for c in _CODECS))

@@ -223,6 +223,8 @@ def test_level_and_threads_arguments(tmp_path):
         fastconc.open(tmp_path / "x.gz", "wb", threads="2")
     with pytest.raises(ValueError, match="codec"):
         fastconc.open(tmp_path / "x.gz", "wb", codec="rar")
+    with pytest.raises(TypeError, match="codec"):
+        fastconc.open(tmp_path / "x.gz", "wb", codec=3)
 
 
 @pytest.mark.parametrize("codec", ["gzip", "zstd", "lz4"])
