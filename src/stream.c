@@ -754,6 +754,9 @@ typedef struct {
     z_stream zs;
     ZSTD_DCtx *zd;
     LZ4F_dctx *ld;
+#ifdef FC_HAVE_ISAL
+    struct inflate_state *is;   /* the deflate family, when built in */
+#endif
     /* Input given but not consumed yet (output stopped at max_length, or
      * too few bytes to detect the codec). */
     unsigned char *inbuf;
@@ -771,6 +774,34 @@ typedef struct {
 static int
 dec_step(FcDecompressorObject *self, step_io *io, fc_codec_err *err)
 {
+#ifdef FC_HAVE_ISAL
+    if (self->is) {
+        struct inflate_state *is = self->is;
+        size_t in_len = io->in_len > UINT32_MAX ? UINT32_MAX : io->in_len;
+        size_t out_len = io->out_len > UINT32_MAX ? UINT32_MAX : io->out_len;
+        is->next_in = (uint8_t *)io->in;
+        is->avail_in = (uint32_t)in_len;
+        is->next_out = io->out;
+        is->avail_out = (uint32_t)out_len;
+        int rc = isal_inflate(is);
+        size_t used = in_len - is->avail_in;
+        io->out_len = out_len - is->avail_out;
+        if (rc < 0 || rc == ISAL_NEED_DICT) {
+            io->in_len = used;
+            fc_codec_err_set(err, FC_CERR_ISAL, self->codec, rc, NULL, -1);
+            return -1;
+        }
+        if (is->block_state == ISAL_BLOCK_FINISH) {
+            /* isa-l reads ahead into its bit buffer: the whole bytes it
+             * holds belong to what follows the stream. */
+            size_t back = (size_t)(is->read_in_length / 8);
+            io->in_len = used - (back < used ? back : used);
+            return 1;
+        }
+        io->in_len = used;
+        return 0;
+    }
+#endif
     switch (self->codec) {
     case FC_CODEC_ZLIB:
     case FC_CODEC_DEFLATE:
@@ -831,6 +862,20 @@ dec_step(FcDecompressorObject *self, step_io *io, fc_codec_err *err)
 static int
 dec_init_ctx(FcDecompressorObject *self)
 {
+#ifdef FC_HAVE_ISAL
+    if (self->codec <= FC_CODEC_GZIP) {
+        self->is = PyMem_RawMalloc(sizeof(*self->is));
+        if (self->is == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        isal_inflate_init(self->is);
+        self->is->crc_flag = self->codec == FC_CODEC_GZIP ? ISAL_GZIP
+                             : self->codec == FC_CODEC_ZLIB ? ISAL_ZLIB
+                             : ISAL_DEFLATE;
+        return 0;
+    }
+#endif
     switch (self->codec) {
     case FC_CODEC_ZLIB:
     case FC_CODEC_DEFLATE:
@@ -881,6 +926,10 @@ dec_init_ctx(FcDecompressorObject *self)
 static void
 dec_free_ctx(FcDecompressorObject *self)
 {
+#ifdef FC_HAVE_ISAL
+    PyMem_RawFree(self->is);
+    self->is = NULL;
+#endif
     if (self->zinit) {
         inflateEnd(&self->zs);
         self->zinit = 0;
