@@ -26,9 +26,50 @@
 /* First output capacity of a streaming decode, and its minimum growth. */
 #define DEC_MIN_CAP ((Py_ssize_t)64 << 10)
 
+#include <pthread.h>
+
+#define CTX_SLOTS 8
+
+/* The area's state: the context cache (see codec.h). */
 struct fc_codec_state {
-    int unused;     /* nothing yet: contexts are made per call */
+    pthread_mutex_t mu;             /* guards n[] and ctx[]; trylock only */
+    int n[FC_CTX_KINDS];
+    void *ctx[FC_CTX_KINDS][CTX_SLOTS];
+    void (*free_fn[FC_CTX_KINDS])(void *);
 };
+
+void *
+fc_ctx_get(fc_codec_cache *c, int kind)
+{
+    void *p = NULL;
+    if (c == NULL || pthread_mutex_trylock(&c->mu) != 0) {
+        return NULL;
+    }
+    if (c->n[kind] > 0) {
+        p = c->ctx[kind][--c->n[kind]];
+    }
+    pthread_mutex_unlock(&c->mu);
+    return p;
+}
+
+void
+fc_ctx_put(fc_codec_cache *c, int kind, void *ctx, void (*free_fn)(void *))
+{
+    if (ctx == NULL) {
+        return;
+    }
+    if (c != NULL && pthread_mutex_trylock(&c->mu) == 0) {
+        if (c->n[kind] < CTX_SLOTS) {
+            c->ctx[kind][c->n[kind]++] = ctx;
+            c->free_fn[kind] = free_fn;
+            ctx = NULL;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    if (ctx != NULL) {
+        free_fn(ctx);
+    }
+}
 
 /* --- errors recorded by pool tasks ------------------------------------ */
 
@@ -154,6 +195,7 @@ job_init(fc_cjob *job, fc_state *st, int codec, int level,
     job->level = level;
     job->src = src;
     job->len = len;
+    job->cache = st->codec;
     job->adler32 = st->cksum.adler32;
     job->crc32 = st->cksum.crc32;
 }
@@ -294,9 +336,10 @@ exit:
 /* --- decompression ------------------------------------------------------ */
 
 static int
-dec_init(fc_dec *d, int codec, fc_codec_err *err)
+dec_init(fc_dec *d, int codec, fc_codec_cache *cache, fc_codec_err *err)
 {
     memset(d, 0, sizeof(*d));
+    d->cache = cache;
     switch (codec) {
     case FC_CODEC_ZSTD:
         return fc_zstd_dec_init(d, err);
@@ -340,7 +383,7 @@ decode_all(fc_state *st, int codec, const unsigned char *in, Py_ssize_t len,
     size_t in_pos = 0, out_pos = 0;
     int rc;
 
-    if (dec_init(&dec, codec, &err) < 0) {
+    if (dec_init(&dec, codec, st->codec, &err) < 0) {
         fc_codec_raise(st, &err);
         return NULL;
     }
@@ -486,6 +529,7 @@ decompress_buffer(fc_state *st, int codec, const unsigned char *in,
     fc_djob job;
     memset(&job, 0, sizeof(job));
     job.codec = codec;
+    job.cache = st->codec;
 
     int64_t n = scan_layout(&job, codec, in, len);
     if (n < 0) {
@@ -645,6 +689,70 @@ compress_many_task(void *arg, int64_t i)
     }
 }
 
+/* An item in a layout of known sizes (a zstd frame or lz4 frame with its
+ * content size, gzip members of ours or one small member) decodes
+ * straight into an exact buffer.  Returns 1 done, -1 failed (error
+ * recorded), 0 not such a layout or it did not hold (stream instead). */
+static int
+decode_known_raw(batch_job *b, int64_t i)
+{
+    const unsigned char *in = b->bufs.views[i].buf;
+    Py_ssize_t len = b->bufs.views[i].len;
+    fc_codec_err *err = &b->errs[i];
+    int codec = b->codecs[i];
+    int rc = 0;
+    unsigned char *out = NULL;
+    fc_djob job;
+    memset(&job, 0, sizeof(job));
+    job.codec = codec;
+    job.cache = b->st->codec;
+
+    int64_t n = scan_layout(&job, codec, in, len);
+    if (n < 0) {
+        fc_codec_err_set(err, FC_CERR_NOMEM, codec, 0, NULL, -1);
+        return -1;
+    }
+    Py_ssize_t total = 0;
+    for (int64_t k = 0; k < n; k++) {
+        if (job.out_len[k] > PY_SSIZE_T_MAX - total) {
+            goto exit;
+        }
+        job.out_off[k] = total;
+        total += job.out_len[k];
+    }
+    if (n == 0) {
+        goto exit;
+    }
+    if (b->limit >= 0 && total > b->limit) {
+        fc_codec_err_set(err, FC_CERR_OUTPUT_SIZE, codec, 0, NULL, -1);
+        err->limit = b->limit;
+        rc = -1;
+        goto exit;
+    }
+    out = PyMem_RawMalloc(total > 0 ? (size_t)total : 1);
+    if (out == NULL) {
+        goto exit;      /* the stream path grows step by step instead */
+    }
+    job.in = in;
+    job.out = out;
+    for (int64_t k = 0; k < n && !job.failed; k++) {
+        piece_task(codec)(&job, k);
+    }
+    if (!job.failed && codec == FC_CODEC_LZ4) {
+        fc_lz4_scan_finish(&job, in, len, out, total);
+    }
+    if (!job.failed) {
+        b->raw[i] = out;
+        b->sizes[i] = total;
+        out = NULL;
+        rc = 1;
+    }
+exit:
+    PyMem_RawFree(out);
+    fc_djob_free(&job);
+    return rc;
+}
+
 /* Decode one whole item into a PyMem_Raw buffer grown as needed (runs on
  * a pool thread: no Python API). */
 static void
@@ -663,7 +771,11 @@ decompress_many_task(void *arg, int64_t i)
     if (b->limit >= 0 && cap > (size_t)b->limit + 1) {
         cap = (size_t)b->limit + 1;
     }
-    if (dec_init(&dec, codec, err) < 0) {
+    int known = decode_known_raw(b, i);
+    if (known != 0) {
+        return;         /* decoded, or failed with the error recorded */
+    }
+    if (dec_init(&dec, codec, b->st->codec, err) < 0) {
         return;
     }
     out = PyMem_RawMalloc(cap);
@@ -958,10 +1070,33 @@ static PyMethodDef codec_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static void
+codec_clear(fc_state *st)
+{
+    fc_codec_cache *c = st->codec;
+    if (c == NULL) {
+        return;
+    }
+    st->codec = NULL;
+    for (int k = 0; k < FC_CTX_KINDS; k++) {
+        for (int i = 0; i < c->n[k]; i++) {
+            c->free_fn[k](c->ctx[k][i]);
+        }
+    }
+    pthread_mutex_destroy(&c->mu);
+    PyMem_RawFree(c);
+}
+
 static int
 codec_init(PyObject *m, fc_state *st)
 {
-    (void)st;
+    st->codec = PyMem_RawCalloc(1, sizeof(fc_codec_cache));
+    if (st->codec == NULL || pthread_mutex_init(&st->codec->mu, NULL) != 0) {
+        PyMem_RawFree(st->codec);
+        st->codec = NULL;
+        PyErr_NoMemory();
+        return -1;
+    }
     PyObject *names = PyTuple_New(FC_CODEC_COUNT);
     if (names == NULL) {
         return -1;
@@ -1038,5 +1173,5 @@ codec_info(fc_state *st, PyObject *d)
 }
 
 const fc_area fc_area_codec = {
-    "codec", codec_init, NULL, NULL, codec_info, NULL,
+    "codec", codec_init, NULL, codec_clear, codec_info, NULL,
 };

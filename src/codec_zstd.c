@@ -13,6 +13,41 @@
 #include <zstd.h>
 
 #define FRAME_MIN ((Py_ssize_t)4 << 20)
+
+static void
+free_cctx(void *p)
+{
+    ZSTD_freeCCtx(p);
+}
+
+static void
+free_dctx(void *p)
+{
+    ZSTD_freeDCtx(p);
+}
+
+/* A compression context from the cache (reset) or a new one. */
+static ZSTD_CCtx *
+get_cctx(fc_codec_cache *cache)
+{
+    ZSTD_CCtx *c = fc_ctx_get(cache, FC_CTX_ZSTD_C);
+    if (c != NULL) {
+        ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+        return c;
+    }
+    return ZSTD_createCCtx();
+}
+
+static ZSTD_DCtx *
+get_dctx(fc_codec_cache *cache, int kind)
+{
+    ZSTD_DCtx *d = fc_ctx_get(cache, kind);
+    if (d != NULL) {
+        ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters);
+        return d;
+    }
+    return ZSTD_createDCtx();
+}
 #define FRAME_MAX ((Py_ssize_t)32 << 20)
 
 Py_ssize_t
@@ -51,7 +86,7 @@ fc_zstd_block_task(void *arg, int64_t i)
     if (n > job->block) {
         n = job->block;
     }
-    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    ZSTD_CCtx *cctx = get_cctx(job->cache);
     if (cctx == NULL) {
         fc_cjob_fail(job, FC_CERR_NOMEM, 0, NULL);
         return;
@@ -63,7 +98,7 @@ fc_zstd_block_task(void *arg, int64_t i)
         r = ZSTD_compress2(cctx, fc_cjob_dst(job, i), (size_t)job->slot,
                            src, (size_t)n);
     }
-    ZSTD_freeCCtx(cctx);
+    fc_ctx_put(job->cache, FC_CTX_ZSTD_C, cctx, free_cctx);
     if (ZSTD_isError(r)) {
         fc_cjob_fail(job, FC_CERR_COMPRESS, (long long)r,
                      ZSTD_getErrorName(r));
@@ -127,7 +162,7 @@ void
 fc_zstd_piece_task(void *arg, int64_t i)
 {
     fc_djob *job = arg;
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    ZSTD_DCtx *dctx = get_dctx(job->cache, FC_CTX_ZSTD_D);
     if (dctx == NULL) {
         fc_djob_fail(job, FC_CERR_NOMEM, 0, NULL, -1);
         return;
@@ -136,7 +171,7 @@ fc_zstd_piece_task(void *arg, int64_t i)
                                    (size_t)job->out_len[i],
                                    job->in + job->in_off[i],
                                    (size_t)job->in_len[i]);
-    ZSTD_freeDCtx(dctx);
+    fc_ctx_put(job->cache, FC_CTX_ZSTD_D, dctx, free_dctx);
     if (ZSTD_isError(r) || r != (size_t)job->out_len[i]) {
         fc_djob_fail(job, FC_CERR_ZSTD, (long long)r, NULL, job->in_off[i]);
     }
@@ -146,6 +181,7 @@ fc_zstd_piece_task(void *arg, int64_t i)
 
 typedef struct {
     ZSTD_DCtx *dctx;
+    fc_codec_cache *cache;
     int in_frame;
 } zsdec;
 
@@ -154,7 +190,8 @@ zsdec_free(fc_dec *d)
 {
     zsdec *z = d->impl;
     if (z) {
-        ZSTD_freeDCtx(z->dctx);
+        /* Streaming contexts keep their window buffer: worth reusing. */
+        fc_ctx_put(z->cache, FC_CTX_ZSTD_DSTREAM, z->dctx, free_dctx);
         PyMem_RawFree(z);
     }
     d->impl = NULL;
@@ -209,11 +246,13 @@ int
 fc_zstd_dec_init(fc_dec *d, fc_codec_err *err)
 {
     zsdec *z = PyMem_RawCalloc(1, sizeof(zsdec));
-    if (z == NULL || (z->dctx = ZSTD_createDCtx()) == NULL) {
+    if (z == NULL ||
+        (z->dctx = get_dctx(d->cache, FC_CTX_ZSTD_DSTREAM)) == NULL) {
         PyMem_RawFree(z);
         fc_codec_err_set(err, FC_CERR_NOMEM, FC_CODEC_ZSTD, 0, NULL, -1);
         return -1;
     }
+    z->cache = d->cache;
     d->codec = FC_CODEC_ZSTD;
     d->impl = z;
     d->run = zsdec_run;
