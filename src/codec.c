@@ -270,10 +270,18 @@ compress_buffer(fc_state *st, int codec, int level, const unsigned char *src,
     PyObject *out = NULL;
     fc_cjob job;
     job_init(&job, st, codec, level, src, len);
+    if (threads == 0 &&
+        (codec == FC_CODEC_ZLIB || codec == FC_CODEC_DEFLATE) &&
+        level != 1 && len <= ZLIB_ONE_CALL_MAX) {
+        /* zlib/deflate on their own: pigz-style pieces need zlib (a
+         * preset dictionary), which on two threads is no faster than one
+         * libdeflate call; threads= given explicitly is honoured. */
+        threads = 1;
+    }
     threads = fc_resolve_threads(threads, len, CODEC_PARALLEL_MIN);
     plan_blocks(&job, threads);
-    if (job.nblocks > 1 && job.nblocks < threads) {
-        threads = (int)job.nblocks;
+    if (job.nblocks < threads) {
+        threads = job.nblocks > 1 ? (int)job.nblocks : 1;
     }
     frame_sizes f = frame_of(codec, job.nblocks);
     Py_ssize_t *lens = NULL;
@@ -548,9 +556,9 @@ decompress_buffer(fc_state *st, int codec, const unsigned char *in,
         /* The last member's ISIZE (size mod 2**32) is a good first guess
          * for a single member; it is only a hint (limit still holds). */
         const unsigned char *t = in + len - 4;
-        Py_ssize_t isize = (Py_ssize_t)((uint32_t)t[0] | ((uint32_t)t[1] << 8) |
-                                        ((uint32_t)t[2] << 16) |
-                                        ((uint32_t)t[3] << 24));
+        Py_ssize_t isize = (Py_ssize_t)(
+            (uint32_t)t[0] | ((uint32_t)t[1] << 8) |
+            ((uint32_t)t[2] << 16) | ((uint32_t)t[3] << 24));
         if (isize > hint && isize / 1032 <= len) {
             hint = isize + 1;
         }
