@@ -12,6 +12,7 @@
 
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 
 /* threads=None goes parallel from this input size on. */
 #define CODEC_PARALLEL_MIN ((Py_ssize_t)2 << 20)
@@ -561,6 +562,14 @@ decompress_buffer(fc_state *st, int codec, const unsigned char *in,
             ((uint32_t)t[2] << 16) | ((uint32_t)t[3] << 24));
         if (isize > hint && isize / 1032 <= len) {
             hint = isize + 1;
+        }
+    }
+    else if (codec == FC_CODEC_ZSTD) {
+        /* A large frame with its content size: start at that size. */
+        unsigned long long c = ZSTD_getFrameContentSize(in, (size_t)len);
+        if (c < ZSTD_CONTENTSIZE_ERROR && c > (unsigned long long)hint &&
+            c / 64 <= (unsigned long long)len + (1u << 20)) {
+            hint = (Py_ssize_t)c + 1;
         }
     }
     out = decode_all(st, codec, in, len, limit, hint, release);

@@ -15,7 +15,8 @@
  * gzip written in blocks is a series of members, each starting with a
  * header whose extra field has the subfield 'F','C' (4 bytes: the
  * member's total size, little-endian); readers that ignore it see plain
- * concatenated members.
+ * concatenated members.  BGZF files (subfield 'B','C') decode in parallel
+ * the same way.
  */
 #include "codec.h"
 
@@ -339,17 +340,36 @@ fc_zlib_block_task(void *arg, int64_t i)
 
 /* --- parallel gzip layout -------------------------------------------- */
 
-/* Size of our member at p (0 if p does not start one of our members). */
+/* Total size of the gzip member at p when its header records it: our
+ * 'F','C' subfield (4 bytes) or BGZF's 'B','C' (2 bytes, size - 1), as
+ * written by bgzip and samtools.  0 when the size is not recorded. */
 static uint32_t
 fc_member_size(const unsigned char *p, size_t avail)
 {
-    if (avail < GZ_FC_HEADER + GZ_TRAILER || p[0] != 0x1f || p[1] != 0x8b ||
-        p[2] != 8 || p[3] != 4 || p[10] != 8 || p[11] != 0 ||
-        p[12] != 'F' || p[13] != 'C' || p[14] != 4 || p[15] != 0) {
+    if (avail < GZ_HEADER + 2 + GZ_TRAILER || p[0] != 0x1f || p[1] != 0x8b ||
+        p[2] != 8 || p[3] != 4) {
+        return 0;               /* FLG must be exactly FEXTRA */
+    }
+    size_t xlen = (size_t)p[10] | ((size_t)p[11] << 8);
+    if (avail < GZ_HEADER + 2 + xlen + GZ_TRAILER) {
         return 0;
     }
-    uint32_t size = get_le32(p + 16);
-    if (size < GZ_FC_HEADER + GZ_TRAILER || size > avail) {
+    const unsigned char *x = p + GZ_HEADER + 2, *end = x + xlen;
+    uint32_t size = 0;
+    while (end - x >= 4) {
+        size_t len = (size_t)x[2] | ((size_t)x[3] << 8);
+        if ((size_t)(end - x) - 4 < len) {
+            return 0;
+        }
+        if (x[0] == 'F' && x[1] == 'C' && len == 4) {
+            size = get_le32(x + 4);
+        }
+        else if (x[0] == 'B' && x[1] == 'C' && len == 2) {
+            size = ((uint32_t)x[4] | ((uint32_t)x[5] << 8)) + 1;
+        }
+        x += 4 + len;
+    }
+    if (size < GZ_HEADER + 2 + xlen + GZ_TRAILER || size > avail) {
         return 0;
     }
     return size;
