@@ -233,8 +233,8 @@ deflate_whole(fc_cjob *job, const unsigned char *src, size_t n,
     int kind = FC_CTX_LIBDEFLATE_C + job->level;
     struct libdeflate_compressor *c = fc_ctx_get(job->cache, kind);
     if (c == NULL && (c = libdeflate_alloc_compressor(job->level)) == NULL) {
-        fc_cjob_fail(job, FC_CERR_NOMEM, 0, NULL);
-        return -1;
+        /* Out of memory, or a libdeflate older than level 0: zlib. */
+        return zlib_deflate(job, NULL, 0, src, n, dst, cap, 1);
     }
     size_t r = libdeflate_deflate_compress(c, src, n, dst, cap);
     fc_ctx_put(job->cache, kind, c, free_ld_compressor);
