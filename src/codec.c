@@ -311,6 +311,28 @@ compress_buffer(fc_state *st, int codec, int level, const unsigned char *src,
     /* One thread runs the blocks in order: each writes right after the
      * previous one, and nothing needs moving afterwards. */
     job.packed = threads <= 1;
+    if (codec == FC_CODEC_ZSTD && threads <= 1 && len > FC_ZSTD_SLICE &&
+        level >= FC_ZSTD_SLICE_LEVEL) {
+        /* Frames take seconds at high levels: stream them in slices so
+         * that Ctrl-C is checked between slices (streaming is a little
+         * slower and larger, so fast levels keep one-shot frames). */
+        int64_t nslices = (len + FC_ZSTD_SLICE - 1) / FC_ZSTD_SLICE;
+        int rc = fc_run(fc_zstd_slice_task, &job, nslices, 1, release);
+        fc_zstd_slice_end(&job);
+        if (rc < 0) {
+            Py_CLEAR(out);
+            goto exit;
+        }
+        if (job.failed) {
+            fc_codec_raise(st, &job.err);
+            Py_CLEAR(out);
+            goto exit;
+        }
+        if (_PyBytes_Resize(&out, job.packed_pos) < 0) {
+            out = NULL;
+        }
+        goto exit;
+    }
     /* Safe without the GIL: the input view is pinned by the caller, the
      * bytes object is ours alone until we return it, and tasks write
      * only into their own slot. */

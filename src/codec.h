@@ -219,6 +219,7 @@ typedef struct fc_cjob {
     int packed;                 /* blocks run in order on one thread:
                                  * block i starts where i - 1 ended */
     Py_ssize_t packed_pos;      /* packed: where the next block starts */
+    void *stream;               /* zstd slices: the compression context */
     int failed;                 /* set atomically by the first error */
     fc_codec_err err;
 } fc_cjob;
@@ -252,6 +253,16 @@ Py_ssize_t fc_zstd_block_bound(const fc_cjob *job, Py_ssize_t n);
 void fc_zstd_block_task(void *job, int64_t i);
 Py_ssize_t fc_lz4_block_bound(const fc_cjob *job, Py_ssize_t n);
 void fc_lz4_block_task(void *job, int64_t i);
+/* zstd on one thread at slow levels (>= FC_ZSTD_SLICE_LEVEL): the same
+ * frames, compressed as a stream in slices of FC_ZSTD_SLICE input bytes,
+ * one fc_run chunk each, so that Ctrl-C is seen between slices.  Uses
+ * job->packed_pos as the output position and job->err (check
+ * job->failed); fc_zstd_slice_end() releases the context. */
+#define FC_ZSTD_SLICE_LEVEL 10
+#define FC_ZSTD_SLICE ((Py_ssize_t)1 << 20)
+void fc_zstd_slice_task(void *job, int64_t k);
+void fc_zstd_slice_end(fc_cjob *job);
+
 /* Input bytes per block for a level (zstd and lz4; the deflate family
  * is decided in codec.c). */
 Py_ssize_t fc_zstd_block_size(int level);

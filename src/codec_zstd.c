@@ -94,7 +94,8 @@ fc_zstd_block_task(void *arg, int64_t i)
     size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel,
                                       job->level);
     if (!ZSTD_isError(r)) {
-        /* One-shot: the frame records its content size. */
+        /* One-shot (faster and smaller than streaming the same frame);
+         * the frame records its content size. */
         r = ZSTD_compress2(cctx, fc_cjob_dst(job, i), (size_t)job->slot,
                            src, (size_t)n);
     }
@@ -105,6 +106,66 @@ fc_zstd_block_task(void *arg, int64_t i)
         return;
     }
     fc_cjob_done(job, i, (Py_ssize_t)r);
+}
+
+void
+fc_zstd_slice_task(void *arg, int64_t k)
+{
+    fc_cjob *job = arg;
+    if (job->failed) {
+        return;
+    }
+    ZSTD_CCtx *cctx = job->stream;
+    if (cctx == NULL) {
+        cctx = job->stream = get_cctx(job->cache);
+        if (cctx == NULL) {
+            fc_cjob_fail(job, FC_CERR_NOMEM, 0, NULL);
+            return;
+        }
+    }
+    Py_ssize_t start = (Py_ssize_t)k * FC_ZSTD_SLICE;
+    Py_ssize_t n = job->len - start < FC_ZSTD_SLICE ? job->len - start
+                                                    : FC_ZSTD_SLICE;
+    Py_ssize_t frame_start = start / job->block * job->block;
+    Py_ssize_t frame_len = job->len - frame_start < job->block
+                           ? job->len - frame_start : job->block;
+    size_t r;
+    if (start == frame_start) {
+        /* A new frame: same parameters, its size recorded in the header. */
+        ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
+        r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel,
+                                   job->level);
+        if (!ZSTD_isError(r)) {
+            r = ZSTD_CCtx_setPledgedSrcSize(cctx,
+                                            (unsigned long long)frame_len);
+        }
+        if (ZSTD_isError(r)) {
+            fc_cjob_fail(job, FC_CERR_COMPRESS, (long long)r,
+                         ZSTD_getErrorName(r));
+            return;
+        }
+    }
+    int end = start + n == frame_start + frame_len;
+    ZSTD_inBuffer in = {job->src + start, (size_t)n, 0};
+    Py_ssize_t cap = job->slot * (job->nblocks > 0 ? job->nblocks : 1);
+    ZSTD_outBuffer out = {job->dst, (size_t)cap, (size_t)job->packed_pos};
+    do {
+        r = ZSTD_compressStream2(cctx, &out, &in,
+                                 end ? ZSTD_e_end : ZSTD_e_continue);
+        if (ZSTD_isError(r)) {
+            fc_cjob_fail(job, FC_CERR_COMPRESS, (long long)r,
+                         ZSTD_getErrorName(r));
+            return;
+        }
+    } while (in.pos < in.size || (end && r != 0));
+    job->packed_pos = (Py_ssize_t)out.pos;
+}
+
+void
+fc_zstd_slice_end(fc_cjob *job)
+{
+    fc_ctx_put(job->cache, FC_CTX_ZSTD_C, job->stream, free_cctx);
+    job->stream = NULL;
 }
 
 /* --- frames for parallel decompression ------------------------------- */
