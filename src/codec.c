@@ -12,6 +12,7 @@
 
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 
 /* threads=None goes parallel from this input size on. */
 #define CODEC_PARALLEL_MIN ((Py_ssize_t)2 << 20)
@@ -26,9 +27,50 @@
 /* First output capacity of a streaming decode, and its minimum growth. */
 #define DEC_MIN_CAP ((Py_ssize_t)64 << 10)
 
+#include <pthread.h>
+
+#define CTX_SLOTS 8
+
+/* The area's state: the context cache (see codec.h). */
 struct fc_codec_state {
-    int unused;     /* nothing yet: contexts are made per call */
+    pthread_mutex_t mu;             /* guards n[] and ctx[]; trylock only */
+    int n[FC_CTX_KINDS];
+    void *ctx[FC_CTX_KINDS][CTX_SLOTS];
+    void (*free_fn[FC_CTX_KINDS])(void *);
 };
+
+void *
+fc_ctx_get(fc_codec_cache *c, int kind)
+{
+    void *p = NULL;
+    if (c == NULL || pthread_mutex_trylock(&c->mu) != 0) {
+        return NULL;
+    }
+    if (c->n[kind] > 0) {
+        p = c->ctx[kind][--c->n[kind]];
+    }
+    pthread_mutex_unlock(&c->mu);
+    return p;
+}
+
+void
+fc_ctx_put(fc_codec_cache *c, int kind, void *ctx, void (*free_fn)(void *))
+{
+    if (ctx == NULL) {
+        return;
+    }
+    if (c != NULL && pthread_mutex_trylock(&c->mu) == 0) {
+        if (c->n[kind] < CTX_SLOTS) {
+            c->ctx[kind][c->n[kind]++] = ctx;
+            c->free_fn[kind] = free_fn;
+            ctx = NULL;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    if (ctx != NULL) {
+        free_fn(ctx);
+    }
+}
 
 /* --- errors recorded by pool tasks ------------------------------------ */
 
@@ -154,6 +196,7 @@ job_init(fc_cjob *job, fc_state *st, int codec, int level,
     job->level = level;
     job->src = src;
     job->len = len;
+    job->cache = st->codec;
     job->adler32 = st->cksum.adler32;
     job->crc32 = st->cksum.crc32;
 }
@@ -228,10 +271,18 @@ compress_buffer(fc_state *st, int codec, int level, const unsigned char *src,
     PyObject *out = NULL;
     fc_cjob job;
     job_init(&job, st, codec, level, src, len);
+    if (threads == 0 &&
+        (codec == FC_CODEC_ZLIB || codec == FC_CODEC_DEFLATE) &&
+        level != 1 && len <= ZLIB_ONE_CALL_MAX) {
+        /* zlib/deflate on their own: pigz-style pieces need zlib (a
+         * preset dictionary), which on two threads is no faster than one
+         * libdeflate call; threads= given explicitly is honoured. */
+        threads = 1;
+    }
     threads = fc_resolve_threads(threads, len, CODEC_PARALLEL_MIN);
     plan_blocks(&job, threads);
-    if (job.nblocks > 1 && job.nblocks < threads) {
-        threads = (int)job.nblocks;
+    if (job.nblocks < threads) {
+        threads = job.nblocks > 1 ? (int)job.nblocks : 1;
     }
     frame_sizes f = frame_of(codec, job.nblocks);
     Py_ssize_t *lens = NULL;
@@ -260,6 +311,28 @@ compress_buffer(fc_state *st, int codec, int level, const unsigned char *src,
     /* One thread runs the blocks in order: each writes right after the
      * previous one, and nothing needs moving afterwards. */
     job.packed = threads <= 1;
+    if (codec == FC_CODEC_ZSTD && threads <= 1 && len > FC_ZSTD_SLICE &&
+        level >= FC_ZSTD_SLICE_LEVEL) {
+        /* Frames take seconds at high levels: stream them in slices so
+         * that Ctrl-C is checked between slices (streaming is a little
+         * slower and larger, so fast levels keep one-shot frames). */
+        int64_t nslices = (len + FC_ZSTD_SLICE - 1) / FC_ZSTD_SLICE;
+        int rc = fc_run(fc_zstd_slice_task, &job, nslices, 1, release);
+        fc_zstd_slice_end(&job);
+        if (rc < 0) {
+            Py_CLEAR(out);
+            goto exit;
+        }
+        if (job.failed) {
+            fc_codec_raise(st, &job.err);
+            Py_CLEAR(out);
+            goto exit;
+        }
+        if (_PyBytes_Resize(&out, job.packed_pos) < 0) {
+            out = NULL;
+        }
+        goto exit;
+    }
     /* Safe without the GIL: the input view is pinned by the caller, the
      * bytes object is ours alone until we return it, and tasks write
      * only into their own slot. */
@@ -294,9 +367,10 @@ exit:
 /* --- decompression ------------------------------------------------------ */
 
 static int
-dec_init(fc_dec *d, int codec, fc_codec_err *err)
+dec_init(fc_dec *d, int codec, fc_codec_cache *cache, fc_codec_err *err)
 {
     memset(d, 0, sizeof(*d));
+    d->cache = cache;
     switch (codec) {
     case FC_CODEC_ZSTD:
         return fc_zstd_dec_init(d, err);
@@ -340,7 +414,7 @@ decode_all(fc_state *st, int codec, const unsigned char *in, Py_ssize_t len,
     size_t in_pos = 0, out_pos = 0;
     int rc;
 
-    if (dec_init(&dec, codec, &err) < 0) {
+    if (dec_init(&dec, codec, st->codec, &err) < 0) {
         fc_codec_raise(st, &err);
         return NULL;
     }
@@ -486,6 +560,7 @@ decompress_buffer(fc_state *st, int codec, const unsigned char *in,
     fc_djob job;
     memset(&job, 0, sizeof(job));
     job.codec = codec;
+    job.cache = st->codec;
 
     int64_t n = scan_layout(&job, codec, in, len);
     if (n < 0) {
@@ -504,11 +579,19 @@ decompress_buffer(fc_state *st, int codec, const unsigned char *in,
         /* The last member's ISIZE (size mod 2**32) is a good first guess
          * for a single member; it is only a hint (limit still holds). */
         const unsigned char *t = in + len - 4;
-        Py_ssize_t isize = (Py_ssize_t)((uint32_t)t[0] | ((uint32_t)t[1] << 8) |
-                                        ((uint32_t)t[2] << 16) |
-                                        ((uint32_t)t[3] << 24));
+        Py_ssize_t isize = (Py_ssize_t)(
+            (uint32_t)t[0] | ((uint32_t)t[1] << 8) |
+            ((uint32_t)t[2] << 16) | ((uint32_t)t[3] << 24));
         if (isize > hint && isize / 1032 <= len) {
             hint = isize + 1;
+        }
+    }
+    else if (codec == FC_CODEC_ZSTD) {
+        /* A large frame with its content size: start at that size. */
+        unsigned long long c = ZSTD_getFrameContentSize(in, (size_t)len);
+        if (c < ZSTD_CONTENTSIZE_ERROR && c > (unsigned long long)hint &&
+            c / 64 <= (unsigned long long)len + (1u << 20)) {
+            hint = (Py_ssize_t)c + 1;
         }
     }
     out = decode_all(st, codec, in, len, limit, hint, release);
@@ -645,6 +728,70 @@ compress_many_task(void *arg, int64_t i)
     }
 }
 
+/* An item in a layout of known sizes (a zstd frame or lz4 frame with its
+ * content size, gzip members of ours or one small member) decodes
+ * straight into an exact buffer.  Returns 1 done, -1 failed (error
+ * recorded), 0 not such a layout or it did not hold (stream instead). */
+static int
+decode_known_raw(batch_job *b, int64_t i)
+{
+    const unsigned char *in = b->bufs.views[i].buf;
+    Py_ssize_t len = b->bufs.views[i].len;
+    fc_codec_err *err = &b->errs[i];
+    int codec = b->codecs[i];
+    int rc = 0;
+    unsigned char *out = NULL;
+    fc_djob job;
+    memset(&job, 0, sizeof(job));
+    job.codec = codec;
+    job.cache = b->st->codec;
+
+    int64_t n = scan_layout(&job, codec, in, len);
+    if (n < 0) {
+        fc_codec_err_set(err, FC_CERR_NOMEM, codec, 0, NULL, -1);
+        return -1;
+    }
+    Py_ssize_t total = 0;
+    for (int64_t k = 0; k < n; k++) {
+        if (job.out_len[k] > PY_SSIZE_T_MAX - total) {
+            goto exit;
+        }
+        job.out_off[k] = total;
+        total += job.out_len[k];
+    }
+    if (n == 0) {
+        goto exit;
+    }
+    if (b->limit >= 0 && total > b->limit) {
+        fc_codec_err_set(err, FC_CERR_OUTPUT_SIZE, codec, 0, NULL, -1);
+        err->limit = b->limit;
+        rc = -1;
+        goto exit;
+    }
+    out = PyMem_RawMalloc(total > 0 ? (size_t)total : 1);
+    if (out == NULL) {
+        goto exit;      /* the stream path grows step by step instead */
+    }
+    job.in = in;
+    job.out = out;
+    for (int64_t k = 0; k < n && !job.failed; k++) {
+        piece_task(codec)(&job, k);
+    }
+    if (!job.failed && codec == FC_CODEC_LZ4) {
+        fc_lz4_scan_finish(&job, in, len, out, total);
+    }
+    if (!job.failed) {
+        b->raw[i] = out;
+        b->sizes[i] = total;
+        out = NULL;
+        rc = 1;
+    }
+exit:
+    PyMem_RawFree(out);
+    fc_djob_free(&job);
+    return rc;
+}
+
 /* Decode one whole item into a PyMem_Raw buffer grown as needed (runs on
  * a pool thread: no Python API). */
 static void
@@ -663,7 +810,11 @@ decompress_many_task(void *arg, int64_t i)
     if (b->limit >= 0 && cap > (size_t)b->limit + 1) {
         cap = (size_t)b->limit + 1;
     }
-    if (dec_init(&dec, codec, err) < 0) {
+    int known = decode_known_raw(b, i);
+    if (known != 0) {
+        return;         /* decoded, or failed with the error recorded */
+    }
+    if (dec_init(&dec, codec, b->st->codec, err) < 0) {
         return;
     }
     out = PyMem_RawMalloc(cap);
@@ -958,10 +1109,33 @@ static PyMethodDef codec_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static void
+codec_clear(fc_state *st)
+{
+    fc_codec_cache *c = st->codec;
+    if (c == NULL) {
+        return;
+    }
+    st->codec = NULL;
+    for (int k = 0; k < FC_CTX_KINDS; k++) {
+        for (int i = 0; i < c->n[k]; i++) {
+            c->free_fn[k](c->ctx[k][i]);
+        }
+    }
+    pthread_mutex_destroy(&c->mu);
+    PyMem_RawFree(c);
+}
+
 static int
 codec_init(PyObject *m, fc_state *st)
 {
-    (void)st;
+    st->codec = PyMem_RawCalloc(1, sizeof(fc_codec_cache));
+    if (st->codec == NULL || pthread_mutex_init(&st->codec->mu, NULL) != 0) {
+        PyMem_RawFree(st->codec);
+        st->codec = NULL;
+        PyErr_NoMemory();
+        return -1;
+    }
     PyObject *names = PyTuple_New(FC_CODEC_COUNT);
     if (names == NULL) {
         return -1;
@@ -1038,5 +1212,5 @@ codec_info(fc_state *st, PyObject *d)
 }
 
 const fc_area fc_area_codec = {
-    "codec", codec_init, NULL, NULL, codec_info, NULL,
+    "codec", codec_init, NULL, codec_clear, codec_info, NULL,
 };

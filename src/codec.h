@@ -142,6 +142,27 @@ int fc_parse_max_output(PyObject *obj, Py_ssize_t *out);
 
 /* --- one-shot and batch internals (codec.c and the back ends) ---------- */
 
+/* A small cache of library contexts (zstd, libdeflate, isa-l state)
+ * shared by every call of the module, so that many small items do not
+ * pay for a context each.  Its mutex is only ever try-locked: when busy
+ * (or inherited locked across fork()) the caller simply makes a fresh
+ * context.  No GIL needed. */
+enum {
+    FC_CTX_ZSTD_C,
+    FC_CTX_ZSTD_D,
+    FC_CTX_ZSTD_DSTREAM,
+    FC_CTX_LIBDEFLATE_D,
+    FC_CTX_ISAL_1,
+    FC_CTX_LIBDEFLATE_C,        /* + level (0..12) */
+    FC_CTX_KINDS = FC_CTX_LIBDEFLATE_C + 13
+};
+typedef struct fc_codec_state fc_codec_cache;
+/* A cached context of this kind, or NULL (make one). */
+void *fc_ctx_get(fc_codec_cache *cache, int kind);
+/* Give a context back (freed with free_fn when the cache is full). */
+void fc_ctx_put(fc_codec_cache *cache, int kind, void *ctx,
+                void (*free_fn)(void *));
+
 /* A whole-input decoder that runs without the GIL.  run() decodes from
  * in[*in_pos] into out[*out_pos .. out_cap) and returns
  *   FC_DEC_DONE   every stream/frame/member complete and all input used;
@@ -159,6 +180,7 @@ int fc_parse_max_output(PyObject *obj, Py_ssize_t *out);
 
 typedef struct fc_dec {
     int codec;
+    fc_codec_cache *cache;      /* may be NULL */
     void *impl;
     int (*run)(struct fc_dec *d, const unsigned char *in, size_t in_len,
                size_t *in_pos, unsigned char *out, size_t out_cap,
@@ -191,11 +213,13 @@ typedef struct fc_cjob {
     Py_ssize_t slot;
     Py_ssize_t *out_len;
     uint32_t *check;            /* zlib: adler32 of each block */
+    fc_codec_cache *cache;      /* may be NULL */
     fc_cksum_fn adler32;        /* kernels from the module state */
     fc_cksum_fn crc32;
     int packed;                 /* blocks run in order on one thread:
                                  * block i starts where i - 1 ended */
     Py_ssize_t packed_pos;      /* packed: where the next block starts */
+    void *stream;               /* zstd slices: the compression context */
     int failed;                 /* set atomically by the first error */
     fc_codec_err err;
 } fc_cjob;
@@ -229,6 +253,16 @@ Py_ssize_t fc_zstd_block_bound(const fc_cjob *job, Py_ssize_t n);
 void fc_zstd_block_task(void *job, int64_t i);
 Py_ssize_t fc_lz4_block_bound(const fc_cjob *job, Py_ssize_t n);
 void fc_lz4_block_task(void *job, int64_t i);
+/* zstd on one thread at slow levels (>= FC_ZSTD_SLICE_LEVEL): the same
+ * frames, compressed as a stream in slices of FC_ZSTD_SLICE input bytes,
+ * one fc_run chunk each, so that Ctrl-C is seen between slices.  Uses
+ * job->packed_pos as the output position and job->err (check
+ * job->failed); fc_zstd_slice_end() releases the context. */
+#define FC_ZSTD_SLICE_LEVEL 10
+#define FC_ZSTD_SLICE ((Py_ssize_t)1 << 20)
+void fc_zstd_slice_task(void *job, int64_t k);
+void fc_zstd_slice_end(fc_cjob *job);
+
 /* Input bytes per block for a level (zstd and lz4; the deflate family
  * is decided in codec.c). */
 Py_ssize_t fc_zstd_block_size(int level);
@@ -245,6 +279,7 @@ typedef struct fc_djob {
     int64_t n;
     Py_ssize_t *in_off, *in_len, *out_off, *out_len;
     int lz4_max;                /* lz4: block max size (flags of frame) */
+    fc_codec_cache *cache;      /* may be NULL */
     int failed;
     fc_codec_err err;
 } fc_djob;

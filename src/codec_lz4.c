@@ -45,7 +45,7 @@ fc_lz4_write_header(unsigned char *p, uint64_t content_size)
     p[14] = (unsigned char)((XXH32(p + 4, 10, 0) >> 8) & 0xff);
 }
 
-/* --- compression ---------------------------------------------------------- */
+/* --- compression --------------------------------------------------------- */
 
 Py_ssize_t
 fc_lz4_block_bound(const fc_cjob *job, Py_ssize_t n)
@@ -100,7 +100,7 @@ fc_lz4_block_task(void *arg, int64_t i)
     fc_cjob_done(job, i, out);
 }
 
-/* --- frame header parsing ------------------------------------------------- */
+/* --- frame header parsing ------------------------------------------------ */
 
 typedef struct {
     size_t header;          /* header bytes */
@@ -272,7 +272,7 @@ fc_lz4_scan_finish(fc_djob *job, const unsigned char *in, Py_ssize_t len,
     return 0;
 }
 
-/* --- whole-input decoder -------------------------------------------------- */
+/* --- whole-input decoder ------------------------------------------------- */
 
 typedef struct {
     int in_frame;

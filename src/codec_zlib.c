@@ -15,7 +15,8 @@
  * gzip written in blocks is a series of members, each starting with a
  * header whose extra field has the subfield 'F','C' (4 bytes: the
  * member's total size, little-endian); readers that ignore it see plain
- * concatenated members.
+ * concatenated members.  BGZF files (subfield 'B','C') decode in parallel
+ * the same way.
  */
 #include "codec.h"
 
@@ -79,6 +80,20 @@ get_le32(const unsigned char *p)
            ((uint32_t)p[3] << 24);
 }
 
+#ifdef FC_HAVE_LIBDEFLATE
+static void
+free_ld_compressor(void *p)
+{
+    libdeflate_free_compressor(p);
+}
+
+static void
+free_ld_decompressor(void *p)
+{
+    libdeflate_free_decompressor(p);
+}
+#endif
+
 /* --- raw deflate of one buffer ------------------------------------------ */
 
 /* zlib: a raw deflate stream of src, optionally primed with dict, ended by
@@ -133,25 +148,30 @@ zlib_deflate(fc_cjob *job, const unsigned char *dict, size_t dict_len,
 }
 
 #ifdef FC_HAVE_ISAL
-/* isa-l level 1 (or 2, 3): like zlib_deflate().  Returns -2 when the
+/* isa-l's stream and the work buffer of its level 1, kept together. */
+typedef struct {
+    struct isal_zstream zs;
+    unsigned char lbuf[ISAL_DEF_LVL1_DEFAULT];
+} isal_lvl1;
+
+/* isa-l level 1: like zlib_deflate().  Returns -2 when the
  * output did not fit (caller falls back), -1 on failure. */
 static Py_ssize_t
 isal_deflate_raw(fc_cjob *job, const unsigned char *dict, size_t dict_len,
                  const unsigned char *src, size_t n, unsigned char *dst,
                  size_t cap, int last)
 {
-    struct isal_zstream *zs = PyMem_RawMalloc(sizeof(*zs));
-    size_t lbuf_size = ISAL_DEF_LVL1_DEFAULT;
-    unsigned char *lbuf = PyMem_RawMalloc(lbuf_size);
+    isal_lvl1 *st = fc_ctx_get(job->cache, FC_CTX_ISAL_1);
     Py_ssize_t result = -1;
-    if (zs == NULL || lbuf == NULL) {
+    if (st == NULL && (st = PyMem_RawMalloc(sizeof(*st))) == NULL) {
         fc_cjob_fail(job, FC_CERR_NOMEM, 0, NULL);
         goto exit;
     }
+    struct isal_zstream *zs = &st->zs;
     isal_deflate_init(zs);
     zs->level = 1;
-    zs->level_buf = lbuf;
-    zs->level_buf_size = (uint32_t)lbuf_size;
+    zs->level_buf = st->lbuf;
+    zs->level_buf_size = (uint32_t)sizeof(st->lbuf);
     zs->gzip_flag = IGZIP_DEFLATE;
     if (dict_len > 0 &&
         isal_deflate_set_dict(zs, (uint8_t *)dict, (uint32_t)dict_len) !=
@@ -188,8 +208,7 @@ isal_deflate_raw(fc_cjob *job, const unsigned char *dict, size_t dict_len,
     }
     result = (Py_ssize_t)out_done;
 exit:
-    PyMem_RawFree(lbuf);
-    PyMem_RawFree(zs);
+    fc_ctx_put(job->cache, FC_CTX_ISAL_1, st, PyMem_RawFree);
     return result;
 }
 #endif
@@ -211,13 +230,14 @@ deflate_whole(fc_cjob *job, const unsigned char *src, size_t n,
     }
 #endif
 #ifdef FC_HAVE_LIBDEFLATE
-    struct libdeflate_compressor *c = libdeflate_alloc_compressor(job->level);
-    if (c == NULL) {
-        fc_cjob_fail(job, FC_CERR_NOMEM, 0, NULL);
-        return -1;
+    int kind = FC_CTX_LIBDEFLATE_C + job->level;
+    struct libdeflate_compressor *c = fc_ctx_get(job->cache, kind);
+    if (c == NULL && (c = libdeflate_alloc_compressor(job->level)) == NULL) {
+        /* Out of memory, or a libdeflate older than level 0: zlib. */
+        return zlib_deflate(job, NULL, 0, src, n, dst, cap, 1);
     }
     size_t r = libdeflate_deflate_compress(c, src, n, dst, cap);
-    libdeflate_free_compressor(c);
+    fc_ctx_put(job->cache, kind, c, free_ld_compressor);
     if (r == 0) {
         fc_cjob_fail(job, FC_CERR_COMPRESS, 0, "output larger than bound");
         return -1;
@@ -320,17 +340,36 @@ fc_zlib_block_task(void *arg, int64_t i)
 
 /* --- parallel gzip layout -------------------------------------------- */
 
-/* Size of our member at p (0 if p does not start one of our members). */
+/* Total size of the gzip member at p when its header records it: our
+ * 'F','C' subfield (4 bytes) or BGZF's 'B','C' (2 bytes, size - 1), as
+ * written by bgzip and samtools.  0 when the size is not recorded. */
 static uint32_t
 fc_member_size(const unsigned char *p, size_t avail)
 {
-    if (avail < GZ_FC_HEADER + GZ_TRAILER || p[0] != 0x1f || p[1] != 0x8b ||
-        p[2] != 8 || p[3] != 4 || p[10] != 8 || p[11] != 0 ||
-        p[12] != 'F' || p[13] != 'C' || p[14] != 4 || p[15] != 0) {
+    if (avail < GZ_HEADER + 2 + GZ_TRAILER || p[0] != 0x1f || p[1] != 0x8b ||
+        p[2] != 8 || p[3] != 4) {
+        return 0;               /* FLG must be exactly FEXTRA */
+    }
+    size_t xlen = (size_t)p[10] | ((size_t)p[11] << 8);
+    if (avail < GZ_HEADER + 2 + xlen + GZ_TRAILER) {
         return 0;
     }
-    uint32_t size = get_le32(p + 16);
-    if (size < GZ_FC_HEADER + GZ_TRAILER || size > avail) {
+    const unsigned char *x = p + GZ_HEADER + 2, *end = x + xlen;
+    uint32_t size = 0;
+    while (end - x >= 4) {
+        size_t len = (size_t)x[2] | ((size_t)x[3] << 8);
+        if ((size_t)(end - x) - 4 < len) {
+            return 0;
+        }
+        if (x[0] == 'F' && x[1] == 'C' && len == 4) {
+            size = get_le32(x + 4);
+        }
+        else if (x[0] == 'B' && x[1] == 'C' && len == 2) {
+            size = ((uint32_t)x[4] | ((uint32_t)x[5] << 8)) + 1;
+        }
+        x += 4 + len;
+    }
+    if (size < GZ_HEADER + 2 + xlen + GZ_TRAILER || size > avail) {
         return 0;
     }
     return size;
@@ -414,15 +453,16 @@ fc_gzip_piece_task(void *arg, int64_t i)
     unsigned char *out = job->out + job->out_off[i];
     size_t out_len = (size_t)job->out_len[i];
 #ifdef FC_HAVE_LIBDEFLATE
-    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
-    if (d == NULL) {
+    struct libdeflate_decompressor *d = fc_ctx_get(job->cache,
+                                                   FC_CTX_LIBDEFLATE_D);
+    if (d == NULL && (d = libdeflate_alloc_decompressor()) == NULL) {
         fc_djob_fail(job, FC_CERR_NOMEM, 0, NULL, -1);
         return;
     }
     size_t in_used = 0, out_used = 0;
     enum libdeflate_result r = libdeflate_gzip_decompress_ex(
         d, in, in_len, out, out_len, &in_used, &out_used);
-    libdeflate_free_decompressor(d);
+    fc_ctx_put(job->cache, FC_CTX_LIBDEFLATE_D, d, free_ld_decompressor);
     if (r != LIBDEFLATE_SUCCESS || in_used != in_len || out_used != out_len) {
         fc_djob_fail(job, FC_CERR_LIBDEFLATE, r, NULL, job->in_off[i]);
     }

@@ -13,6 +13,41 @@
 #include <zstd.h>
 
 #define FRAME_MIN ((Py_ssize_t)4 << 20)
+
+static void
+free_cctx(void *p)
+{
+    ZSTD_freeCCtx(p);
+}
+
+static void
+free_dctx(void *p)
+{
+    ZSTD_freeDCtx(p);
+}
+
+/* A compression context from the cache (reset) or a new one. */
+static ZSTD_CCtx *
+get_cctx(fc_codec_cache *cache)
+{
+    ZSTD_CCtx *c = fc_ctx_get(cache, FC_CTX_ZSTD_C);
+    if (c != NULL) {
+        ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+        return c;
+    }
+    return ZSTD_createCCtx();
+}
+
+static ZSTD_DCtx *
+get_dctx(fc_codec_cache *cache, int kind)
+{
+    ZSTD_DCtx *d = fc_ctx_get(cache, kind);
+    if (d != NULL) {
+        ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters);
+        return d;
+    }
+    return ZSTD_createDCtx();
+}
 #define FRAME_MAX ((Py_ssize_t)32 << 20)
 
 Py_ssize_t
@@ -51,7 +86,7 @@ fc_zstd_block_task(void *arg, int64_t i)
     if (n > job->block) {
         n = job->block;
     }
-    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    ZSTD_CCtx *cctx = get_cctx(job->cache);
     if (cctx == NULL) {
         fc_cjob_fail(job, FC_CERR_NOMEM, 0, NULL);
         return;
@@ -59,17 +94,78 @@ fc_zstd_block_task(void *arg, int64_t i)
     size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel,
                                       job->level);
     if (!ZSTD_isError(r)) {
-        /* One-shot: the frame records its content size. */
+        /* One-shot (faster and smaller than streaming the same frame);
+         * the frame records its content size. */
         r = ZSTD_compress2(cctx, fc_cjob_dst(job, i), (size_t)job->slot,
                            src, (size_t)n);
     }
-    ZSTD_freeCCtx(cctx);
+    fc_ctx_put(job->cache, FC_CTX_ZSTD_C, cctx, free_cctx);
     if (ZSTD_isError(r)) {
         fc_cjob_fail(job, FC_CERR_COMPRESS, (long long)r,
                      ZSTD_getErrorName(r));
         return;
     }
     fc_cjob_done(job, i, (Py_ssize_t)r);
+}
+
+void
+fc_zstd_slice_task(void *arg, int64_t k)
+{
+    fc_cjob *job = arg;
+    if (job->failed) {
+        return;
+    }
+    ZSTD_CCtx *cctx = job->stream;
+    if (cctx == NULL) {
+        cctx = job->stream = get_cctx(job->cache);
+        if (cctx == NULL) {
+            fc_cjob_fail(job, FC_CERR_NOMEM, 0, NULL);
+            return;
+        }
+    }
+    Py_ssize_t start = (Py_ssize_t)k * FC_ZSTD_SLICE;
+    Py_ssize_t n = job->len - start < FC_ZSTD_SLICE ? job->len - start
+                                                    : FC_ZSTD_SLICE;
+    Py_ssize_t frame_start = start / job->block * job->block;
+    Py_ssize_t frame_len = job->len - frame_start < job->block
+                           ? job->len - frame_start : job->block;
+    size_t r;
+    if (start == frame_start) {
+        /* A new frame: same parameters, its size recorded in the header. */
+        ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
+        r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel,
+                                   job->level);
+        if (!ZSTD_isError(r)) {
+            r = ZSTD_CCtx_setPledgedSrcSize(cctx,
+                                            (unsigned long long)frame_len);
+        }
+        if (ZSTD_isError(r)) {
+            fc_cjob_fail(job, FC_CERR_COMPRESS, (long long)r,
+                         ZSTD_getErrorName(r));
+            return;
+        }
+    }
+    int end = start + n == frame_start + frame_len;
+    ZSTD_inBuffer in = {job->src + start, (size_t)n, 0};
+    Py_ssize_t cap = job->slot * (job->nblocks > 0 ? job->nblocks : 1);
+    ZSTD_outBuffer out = {job->dst, (size_t)cap, (size_t)job->packed_pos};
+    do {
+        r = ZSTD_compressStream2(cctx, &out, &in,
+                                 end ? ZSTD_e_end : ZSTD_e_continue);
+        if (ZSTD_isError(r)) {
+            fc_cjob_fail(job, FC_CERR_COMPRESS, (long long)r,
+                         ZSTD_getErrorName(r));
+            return;
+        }
+    } while (in.pos < in.size || (end && r != 0));
+    job->packed_pos = (Py_ssize_t)out.pos;
+}
+
+void
+fc_zstd_slice_end(fc_cjob *job)
+{
+    fc_ctx_put(job->cache, FC_CTX_ZSTD_C, job->stream, free_cctx);
+    job->stream = NULL;
 }
 
 /* --- frames for parallel decompression ------------------------------- */
@@ -127,7 +223,7 @@ void
 fc_zstd_piece_task(void *arg, int64_t i)
 {
     fc_djob *job = arg;
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    ZSTD_DCtx *dctx = get_dctx(job->cache, FC_CTX_ZSTD_D);
     if (dctx == NULL) {
         fc_djob_fail(job, FC_CERR_NOMEM, 0, NULL, -1);
         return;
@@ -136,7 +232,7 @@ fc_zstd_piece_task(void *arg, int64_t i)
                                    (size_t)job->out_len[i],
                                    job->in + job->in_off[i],
                                    (size_t)job->in_len[i]);
-    ZSTD_freeDCtx(dctx);
+    fc_ctx_put(job->cache, FC_CTX_ZSTD_D, dctx, free_dctx);
     if (ZSTD_isError(r) || r != (size_t)job->out_len[i]) {
         fc_djob_fail(job, FC_CERR_ZSTD, (long long)r, NULL, job->in_off[i]);
     }
@@ -146,6 +242,7 @@ fc_zstd_piece_task(void *arg, int64_t i)
 
 typedef struct {
     ZSTD_DCtx *dctx;
+    fc_codec_cache *cache;
     int in_frame;
 } zsdec;
 
@@ -154,7 +251,8 @@ zsdec_free(fc_dec *d)
 {
     zsdec *z = d->impl;
     if (z) {
-        ZSTD_freeDCtx(z->dctx);
+        /* Streaming contexts keep their window buffer: worth reusing. */
+        fc_ctx_put(z->cache, FC_CTX_ZSTD_DSTREAM, z->dctx, free_dctx);
         PyMem_RawFree(z);
     }
     d->impl = NULL;
@@ -209,11 +307,13 @@ int
 fc_zstd_dec_init(fc_dec *d, fc_codec_err *err)
 {
     zsdec *z = PyMem_RawCalloc(1, sizeof(zsdec));
-    if (z == NULL || (z->dctx = ZSTD_createDCtx()) == NULL) {
+    if (z == NULL ||
+        (z->dctx = get_dctx(d->cache, FC_CTX_ZSTD_DSTREAM)) == NULL) {
         PyMem_RawFree(z);
         fc_codec_err_set(err, FC_CERR_NOMEM, FC_CODEC_ZSTD, 0, NULL, -1);
         return -1;
     }
+    z->cache = d->cache;
     d->codec = FC_CODEC_ZSTD;
     d->impl = z;
     d->run = zsdec_run;

@@ -17,6 +17,9 @@ SCRIPT = textwrap.dedent("""
     if kind == "compress":
         data = corpus(12 << 20)
         work = lambda: fastconc.compress(data, "gzip", 9, threads=threads)
+    elif kind == "zstd-19":
+        data = corpus(6 << 20)
+        work = lambda: fastconc.compress(data, "zstd", 19, threads=threads)
     else:
         blob = fastconc.compress(bytes(1 << 30), "zlib", 1, threads=2)
         work = lambda: fastconc.decompress(blob, threads=threads)
@@ -39,8 +42,9 @@ SCRIPT = textwrap.dedent("""
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("kind", ["compress", "decompress"])
-@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("kind,threads", [("compress", 1), ("compress", 2),
+                                          ("decompress", 1),
+                                          ("decompress", 2), ("zstd-19", 1)])
 def test_ctrl_c(kind, threads):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", SCRIPT, kind, str(threads)],

@@ -142,3 +142,54 @@ def test_concurrent_callers():
 
     with ThreadPoolExecutor(5) as ex:
         assert all(ex.map(work, range(20)))
+
+
+def bgzf(data, block=65280):
+    """BGZF as bgzip writes it: members with a 'BC' subfield holding the
+    member size - 1, then the empty end-of-file member."""
+    out = []
+    for i in range(0, len(data), block):
+        chunk = data[i:i + block]
+        co = zlib.compressobj(6, zlib.DEFLATED, -15)
+        body = co.compress(chunk) + co.flush()
+        size = 18 + len(body) + 8
+        out.append(b"\x1f\x8b\x08\x04" + bytes(4) + b"\x00\xff" +
+                   struct.pack("<H", 6) + b"BC" + struct.pack("<HH", 2,
+                                                              size - 1) +
+                   body + struct.pack("<II", zlib.crc32(chunk), len(chunk)))
+    out.append(bytes.fromhex("1f8b08040000000000ff0600424302001b00"
+                             "0300" "00000000" "00000000"))
+    return b"".join(out)
+
+
+def test_bgzf_decodes_in_parallel():
+    data = mixed(3 << 20, seed=5)
+    blob = bgzf(data)
+    assert gzip.decompress(blob) == data
+    for threads in (1, 2, 4):
+        assert fastconc.decompress(blob, threads=threads) == data
+    bad = bytearray(blob)
+    bad[len(bad) // 2] ^= 0x55
+    with pytest.raises(fastconc.DecompressionError):
+        fastconc.decompress(bytes(bad), threads=2)
+
+
+def test_lying_size_fields_never_silent():
+    data = mixed(3 << 20, seed=6)
+    comp = bytearray(fastconc.compress(data, "gzip", threads=2))
+    # Claim a different member size / ISIZE: either decoded right (the
+    # stream path takes over) or an error, never wrong bytes.
+    for field_at, delta in ((16, 1), (16, -1)):
+        blob = bytearray(comp)
+        size = struct.unpack_from("<I", blob, field_at)[0]
+        struct.pack_into("<I", blob, field_at, size + delta)
+        try:
+            out = fastconc.decompress(bytes(blob), threads=2)
+        except fastconc.DecompressionError:
+            continue
+        assert out == data
+    blob = bytearray(comp)
+    first = struct.unpack_from("<I", blob, 16)[0]
+    struct.pack_into("<I", blob, first - 4, 12345)      # ISIZE of member 0
+    with pytest.raises(fastconc.DecompressionError):
+        fastconc.decompress(bytes(blob), threads=2)
