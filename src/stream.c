@@ -1412,34 +1412,47 @@ stream_clear(fc_state *st)
 }
 
 static int
+dict_set_str(PyObject *dict, const char *key, const char *value)
+{
+    PyObject *v = PyUnicode_FromString(value);
+    if (v == NULL) {
+        return -1;
+    }
+    int rc = PyDict_SetItemString(dict, key, v);
+    Py_DECREF(v);
+    return rc;
+}
+
+static int
 stream_info(fc_state *st, PyObject *dict)
 {
     (void)st;
-    /* The only parallel stream: zstd with libzstd's workers. */
     PyObject *par = PyDict_GetItemString(dict, "parallel");
-    if (par == NULL) {
+    PyObject *back = PyDict_GetItemString(dict, "backends");
+    if (par == NULL || back == NULL) {
         return 0;
     }
+    /* The only parallel stream: zstd with libzstd's workers. */
     ZSTD_bounds b = ZSTD_cParam_getBounds(ZSTD_c_nbWorkers);
     int mt = !ZSTD_isError(b.error) && b.upperBound > 0;
-    const struct { const char *key, *value; } rows[] = {
-        {"zstd stream", mt ? "libzstd workers (Compressor threads>1)"
-                           : "no (libzstd built without threads)"},
-        {"gzip stream", "no (single stream; open(threads=N) writes "
-                        "parallel members)"},
-        {"lz4 stream", "no (single stream; open(threads=N) writes "
-                       "parallel frames)"},
-        {"zlib stream", "no (one stream)"},
-        {"deflate stream", "no (one stream)"},
+#ifdef FC_HAVE_ISAL
+    const char *zdesc = "zlib (level 1: isa-l igzip); inflate: isa-l";
+#else
+    const char *zdesc = "zlib deflate/inflate";
+#endif
+    const struct { const char *key, *backend; int parallel; } rows[] = {
+        {"zstd stream", mt ? "libzstd CCtx/DCtx streams (threads>1: libzstd "
+                             "workers)"
+                           : "libzstd CCtx/DCtx streams (no workers)", mt},
+        {"gzip stream", zdesc, 0},
+        {"zlib stream", zdesc, 0},
+        {"deflate stream", zdesc, 0},
+        {"lz4 stream", "liblz4 frame API (LZ4F)", 0},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        PyObject *v = PyUnicode_FromString(rows[i].value);
-        if (v == NULL) {
-            return -1;
-        }
-        int rc = PyDict_SetItemString(par, rows[i].key, v);
-        Py_DECREF(v);
-        if (rc < 0) {
+        if (dict_set_str(back, rows[i].key, rows[i].backend) < 0 ||
+            PyDict_SetItemString(par, rows[i].key,
+                                 rows[i].parallel ? Py_True : Py_False) < 0) {
             return -1;
         }
     }
