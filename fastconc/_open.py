@@ -398,11 +398,20 @@ class CompressedFile(io.BufferedIOBase):
             self._fp.write(out)  # type: ignore[union-attr]
 
     def flush(self) -> None:
-        """Flush the underlying file.  Compressed data still held by the
-        codec is written at close()."""
+        """Write out everything written so far as complete compressed
+        blocks (a reader can decode it all), then flush the underlying
+        file.  The stream goes on; close() ends it."""
         self._check_open()
         if self._writing:
-            self._fp.flush()  # type: ignore[union-attr]
+            with self._lock:
+                if self._parallel:
+                    self._write_parallel(self._pending)
+                    self._pending = bytearray()
+                else:
+                    out = self._compressor.flush("block")
+                    if out:
+                        self._fp.write(out)  # type: ignore[union-attr]
+                self._fp.flush()  # type: ignore[union-attr]
 
     def tell(self) -> int:
         """Position in the uncompressed data."""

@@ -189,13 +189,21 @@ typedef struct {
 #endif
 } FcCompressorObject;
 
-/* Compress one step.  end=0: consume input (mode continue); end=1: finish
- * the stream.  Returns 1 when the stream is finished (end=1 only), 0 when
- * more calls are needed, -1 on a library error recorded in err.  No Python
- * API: may run without the GIL. */
+/* What a compression step does after taking its input. */
+enum {
+    CM_CONTINUE,    /* nothing more: output what is ready */
+    CM_BLOCK,       /* end the current block(s): all input so far decodes */
+    CM_END,         /* finish the stream */
+};
+
+/* Compress one step with the given mode (CM_BLOCK and CM_END only with the
+ * last of the input).  Returns 1 when the block flush or the end is
+ * complete, 0 when more calls are needed, -1 on a library error recorded
+ * in err.  No Python API: may run without the GIL. */
 static int
-comp_step(FcCompressorObject *self, step_io *io, int end, fc_codec_err *err)
+comp_step(FcCompressorObject *self, step_io *io, int mode, fc_codec_err *err)
 {
+    int end = mode == CM_END;
 #ifdef FC_HAVE_ISAL
     if (self->iz) {
         struct isal_zstream *iz = self->iz;
@@ -205,8 +213,9 @@ comp_step(FcCompressorObject *self, step_io *io, int end, fc_codec_err *err)
         iz->avail_in = (uint32_t)in_len;
         iz->next_out = io->out;
         iz->avail_out = (uint32_t)out_len;
-        iz->end_of_stream = end && in_len == io->in_len;
-        iz->flush = NO_FLUSH;
+        int whole = in_len == io->in_len;
+        iz->end_of_stream = end && whole;
+        iz->flush = mode == CM_BLOCK && whole ? SYNC_FLUSH : NO_FLUSH;
         int rc = isal_deflate(iz);
         io->in_len = in_len - iz->avail_in;
         io->out_len = out_len - iz->avail_out;
@@ -214,6 +223,11 @@ comp_step(FcCompressorObject *self, step_io *io, int end, fc_codec_err *err)
             fc_codec_err_set(err, FC_CERR_COMPRESS, self->codec, rc,
                              "isal_deflate() failed", -1);
             return -1;
+        }
+        if (mode == CM_BLOCK) {
+            /* isa-l: a flush is complete once all input is taken and the
+             * output was not filled up. */
+            return whole && iz->avail_in == 0 && iz->avail_out > 0;
         }
         return iz->internal_state.state == ZSTATE_END ? 1 : 0;
     }
@@ -229,15 +243,20 @@ comp_step(FcCompressorObject *self, step_io *io, int end, fc_codec_err *err)
         zs->avail_in = (uInt)in_len;
         zs->next_out = io->out;
         zs->avail_out = (uInt)out_len;
-        int rc = deflate(zs, end && in_len == io->in_len ? Z_FINISH
-                                                         : Z_NO_FLUSH);
+        int whole = in_len == io->in_len;
+        int flush = !whole ? Z_NO_FLUSH
+                    : mode == CM_END ? Z_FINISH
+                    : mode == CM_BLOCK ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+        int rc = deflate(zs, flush);
         io->in_len = in_len - zs->avail_in;
         io->out_len = out_len - zs->avail_out;
         if (rc == Z_STREAM_END) {
             return 1;
         }
         if (rc == Z_OK || rc == Z_BUF_ERROR) {
-            return 0;
+            /* A sync flush is complete when deflate left output room. */
+            return flush == Z_SYNC_FLUSH && zs->avail_in == 0 &&
+                   zs->avail_out > 0;
         }
         fc_codec_err_set(err, rc == Z_MEM_ERROR ? FC_CERR_NOMEM
                               : FC_CERR_COMPRESS, self->codec, rc,
@@ -248,7 +267,9 @@ comp_step(FcCompressorObject *self, step_io *io, int end, fc_codec_err *err)
         ZSTD_inBuffer in = {io->in, io->in_len, 0};
         ZSTD_outBuffer out = {io->out, io->out_len, 0};
         size_t rc = ZSTD_compressStream2(self->zc, &out, &in,
-                                         end ? ZSTD_e_end : ZSTD_e_continue);
+                                         end ? ZSTD_e_end
+                                         : mode == CM_BLOCK ? ZSTD_e_flush
+                                         : ZSTD_e_continue);
         io->in_len = in.pos;
         io->out_len = out.pos;
         if (ZSTD_isError(rc)) {
@@ -258,7 +279,7 @@ comp_step(FcCompressorObject *self, step_io *io, int end, fc_codec_err *err)
                              ZSTD_getErrorName(rc), -1);
             return -1;
         }
-        return end && rc == 0 ? 1 : 0;
+        return mode != CM_CONTINUE && rc == 0 ? 1 : 0;
     }
     case FC_CODEC_LZ4: {
         /* The caller made room for LZ4F_compressBound() of the input (or
@@ -282,8 +303,10 @@ comp_step(FcCompressorObject *self, step_io *io, int end, fc_codec_err *err)
             }
             done += rc;
         }
-        if (end) {
-            rc = LZ4F_compressEnd(self->lc, io->out + done,
+        if (mode != CM_CONTINUE) {
+            rc = end ? LZ4F_compressEnd(self->lc, io->out + done,
+                                        io->out_len - done, NULL)
+                     : LZ4F_flush(self->lc, io->out + done,
                                   io->out_len - done, NULL);
             if (LZ4F_isError(rc)) {
                 goto lz4_error;
@@ -291,7 +314,7 @@ comp_step(FcCompressorObject *self, step_io *io, int end, fc_codec_err *err)
             done += rc;
         }
         io->out_len = done;   /* in_len: all consumed */
-        return end ? 1 : 0;
+        return mode != CM_CONTINUE;
     lz4_error:
         /* LZ4F_getErrorCode() is not a stable export: match the name. */
         fc_codec_err_set(err, strstr(LZ4F_getErrorName(rc), "allocation")
@@ -497,13 +520,13 @@ FcCompressor_traverse(FcCompressorObject *self, visitproc visit, void *arg)
     return 0;
 }
 
-/* Feed `len` bytes (end=0) or finish the stream (end=1); the lock is held.
+/* Feed `len` bytes, then act on `mode` (CM_*); the lock is held.
  * release_flag: from fc_parse_release.  Returns the output, or NULL with an
  * exception set (the stream is then marked broken: its output so far is
  * lost). */
 static PyObject *
 comp_run(FcCompressorObject *self, fc_state *st, const unsigned char *data,
-         Py_ssize_t len, int end, int release_flag)
+         Py_ssize_t len, int mode, int release_flag)
 {
     PyObject *result = NULL;
     outbuf ob = {NULL, 0, PY_SSIZE_T_MAX};
@@ -512,7 +535,8 @@ comp_run(FcCompressorObject *self, fc_state *st, const unsigned char *data,
     /* flush() may compress everything the codec buffered: count it as
      * large. */
     int release = fc_should_release(st, release_flag,
-                                    end ? PY_SSIZE_T_MAX : len);
+                                    mode != CM_CONTINUE ? PY_SSIZE_T_MAX
+                                                        : len);
     int done = 0;
     int slow = (self->codec == FC_CODEC_ZSTD && self->level >= 10) ||
                (self->codec == FC_CODEC_LZ4 && self->level >= 3) ||
@@ -525,6 +549,7 @@ comp_run(FcCompressorObject *self, fc_state *st, const unsigned char *data,
         if (self->codec == FC_CODEC_LZ4) {
             need = (Py_ssize_t)LZ4F_compressBound((size_t)in_len,
                                                   &self->lprefs);
+            need += (Py_ssize_t)LZ4F_compressBound(0, &self->lprefs);
             need += LZ4F_HEADER_SIZE_MAX;
         }
         Py_ssize_t room = outbuf_room(&ob, need, len / 2);
@@ -536,7 +561,7 @@ comp_run(FcCompressorObject *self, fc_state *st, const unsigned char *data,
         }
         step_io io = {data + pos, (size_t)in_len,
                       (unsigned char *)outbuf_ptr(&ob), (size_t)room};
-        int last = end && pos + in_len == len;
+        int last = pos + in_len == len ? mode : CM_CONTINUE;
         int rc;
         if (release) {
             /* Safe without the GIL: the input view is pinned by the
@@ -555,7 +580,7 @@ comp_run(FcCompressorObject *self, fc_state *st, const unsigned char *data,
             fc_codec_raise(st, &err);
             goto exit;
         }
-        if (end) {
+        if (mode != CM_CONTINUE) {
             done = rc == 1;
         }
         else {
@@ -622,7 +647,8 @@ FcCompressor_compress(FcCompressorObject *self, PyObject *const *args,
     }
     FC_LOCK_ACQUIRE(self);
     if (comp_check_usable(self) == 0) {
-        result = comp_run(self, st, view.buf, view.len, 0, release);
+        result = comp_run(self, st, view.buf, view.len, CM_CONTINUE,
+                          release);
     }
     FC_LOCK_RELEASE(self);
     PyBuffer_Release(&view);
@@ -630,31 +656,51 @@ FcCompressor_compress(FcCompressorObject *self, PyObject *const *args,
 }
 
 PyDoc_STRVAR(FcCompressor_flush__doc__,
-"flush($self, /, *, release_gil=None)\n--\n\n"
-"Finish the stream: return the remaining compressed bytes, including the\n"
-"codec's trailer.  The compressor cannot be used afterwards.\n"
+"flush($self, /, mode='end', *, release_gil=None)\n--\n\n"
+"Return the compressed bytes the codec still holds.\n"
 "\n"
+"  mode: 'end' finishes the stream (with the codec's trailer); the\n"
+"    compressor cannot be used afterwards.  'block' ends the current\n"
+"    block(s) so that everything fed so far can be decoded (zlib's\n"
+"    Z_SYNC_FLUSH, ZSTD_e_flush, LZ4F_flush); the stream goes on.\n"
 "  release_gil: None releases the GIL.");
 
 static PyObject *
 FcCompressor_flush(FcCompressorObject *self, PyObject *const *args,
                    Py_ssize_t nargs, PyObject *kwnames)
 {
-    static const char *const names[] = {"release_gil", NULL};
+    static const char *const names[] = {"mode", "release_gil", NULL};
     fc_state *st = fc_type_state((PyObject *)self);
-    PyObject *a[1];
+    PyObject *a[2];
     PyObject *result = NULL;
-    int release;
+    int release, mode = CM_END;
 
-    if (fc_parse_args("flush", args, nargs, kwnames, names, 0, 0, a) < 0 ||
-        fc_parse_release(a[0], &release) < 0) {
+    if (fc_parse_args("flush", args, nargs, kwnames, names, 1, 0, a) < 0 ||
+        fc_parse_release(a[1], &release) < 0) {
         return NULL;
+    }
+    if (a[0] != NULL) {
+        if (!PyUnicode_Check(a[0])) {
+            PyErr_Format(PyExc_TypeError,
+                         "mode must be 'end' or 'block', not '%.100s'",
+                         Py_TYPE(a[0])->tp_name);
+            return NULL;
+        }
+        if (PyUnicode_CompareWithASCIIString(a[0], "block") == 0) {
+            mode = CM_BLOCK;
+        }
+        else if (PyUnicode_CompareWithASCIIString(a[0], "end") != 0) {
+            PyErr_Format(PyExc_ValueError,
+                         "unknown flush mode %R; valid modes are 'end' and "
+                         "'block'", a[0]);
+            return NULL;
+        }
     }
     FC_LOCK_ACQUIRE(self);
     if (comp_check_usable(self) == 0) {
-        result = comp_run(self, st, (const unsigned char *)"", 0, 1,
+        result = comp_run(self, st, (const unsigned char *)"", 0, mode,
                           release);
-        if (result != NULL) {
+        if (result != NULL && mode == CM_END) {
             self->finished = 1;
             /* The context is of no further use: give its memory back. */
             comp_free_ctx(self);

@@ -447,3 +447,34 @@ def test_parallel_writing_mixed_write_sizes(codec):
     with fastconc.open(buf, "wb", codec=codec, threads=2) as f:
         assert f.write(arr) == arr.nbytes
     assert fastconc.open(io.BytesIO(buf.getvalue())).read() == arr.tobytes()
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_flush_makes_data_readable(tmp_path, codec):
+    """f.flush(): what was written so far can be read back by another
+    reader while the file stays open (like gzip.GzipFile.flush)."""
+    path = tmp_path / ("log" + EXT[codec])
+    rcodec = "deflate" if codec == "deflate" else None
+    with fastconc.open(path, "wb") as f:
+        f.write(b"first line\n")
+        f.flush()
+        d = fastconc.Decompressor(rcodec)
+        assert d.decompress(path.read_bytes()) == b"first line\n"
+        f.write(b"second line\n")
+        f.flush()
+        d = fastconc.Decompressor(rcodec)
+        assert d.decompress(path.read_bytes()) == b"first line\nsecond line\n"
+    assert fastconc.open(path, codec=rcodec).read() == \
+        b"first line\nsecond line\n"
+
+
+@pytest.mark.parametrize("codec", ["gzip", "zstd", "lz4"])
+def test_flush_parallel_writer(tmp_path, codec):
+    path = tmp_path / ("p" + EXT[codec])
+    with fastconc.open(path, "wb", threads=2) as f:
+        f.write(b"abc" * 1000)
+        f.flush()
+        assert fastconc.open(io.BytesIO(path.read_bytes())).read() == \
+            b"abc" * 1000
+        f.write(b"def")
+    assert fastconc.open(path).read() == b"abc" * 1000 + b"def"

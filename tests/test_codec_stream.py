@@ -713,3 +713,39 @@ def test_repr_and_module():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+@pytest.mark.parametrize("codec", CODECS)
+@pytest.mark.parametrize("level", [1, None])
+def test_block_flush(codec, level):
+    """flush('block'): everything fed so far decodes; the stream goes on
+    and stays one valid stream for the stdlib and the tools."""
+    parts = [sample(n, n) for n in (0, 1, 5000, 300_000, 17)]
+    c = Compressor(codec, level)
+    d = Decompressor(codec)
+    blob = []
+    fed = b""
+    for p in parts:
+        out = c.compress(p) + c.flush("block")
+        blob.append(out)
+        fed += p
+        assert d.decompress(out) == p
+        assert not d.eof
+        # A second flush in a row is harmless.
+        extra = c.flush("block")
+        blob.append(extra)
+        assert d.decompress(extra) == b""
+    blob.append(c.flush())
+    assert d.decompress(blob[-1]) == b"" and d.eof
+    whole = b"".join(blob)
+    assert Decompressor(codec).decompress(whole) == fed
+    if codec in ("zlib", "deflate", "gzip"):
+        assert stdlib_decompress(whole, codec) == fed
+    cmd = {"gzip": ["gzip", "-dc"], "zstd": ["zstd", "-dcq"],
+           "lz4": ["lz4", "-dcq"]}.get(codec)
+    if cmd:
+        assert tool(*cmd, data=whole) == fed
+    with pytest.raises(ValueError, match="mode"):
+        Compressor(codec).flush("sync")
+    with pytest.raises(TypeError):
+        Compressor(codec).flush(2)
