@@ -7,9 +7,9 @@ import subprocess
 import zlib
 
 import pytest
+from codec_data import corpus, mixed
 
 import fastconc
-from codec_data import corpus, mixed
 
 CODECS = ["zlib", "deflate", "gzip", "zstd", "lz4"]
 T = 2048   # GIL_THRESHOLD default
