@@ -9,7 +9,7 @@ import sys
 import sysconfig
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def corpus(size: int) -> bytes:
     """size bytes of stdlib .py sources followed by the python binary."""
     lib = sysconfig.get_paths()["stdlib"]

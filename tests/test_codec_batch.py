@@ -3,9 +3,9 @@ import gzip
 import zlib
 
 import pytest
+from codec_data import corpus, mixed
 
 import fastconc
-from codec_data import corpus, mixed
 
 CODECS = ["zlib", "deflate", "gzip", "zstd", "lz4"]
 

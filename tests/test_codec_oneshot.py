@@ -7,9 +7,9 @@ import subprocess
 import zlib
 
 import pytest
+from codec_data import corpus, mixed
 
 import fastconc
-from codec_data import corpus, mixed
 
 CODECS = ["zlib", "deflate", "gzip", "zstd", "lz4"]
 T = 2048   # GIL_THRESHOLD default
@@ -232,3 +232,24 @@ def test_info_reports_codecs():
         assert info["parallel"][f"{codec} compress"] is True
         assert info["parallel"][f"{codec} decompress"] is True
     assert info["parallel"]["zlib decompress"] is False
+
+
+def test_small_windows_names_and_dictionaries():
+    data = mixed(300_000, seed=3)
+    for wbits in range(9, 16):
+        for base, codec in ((wbits, "zlib"), (16 + wbits, "gzip"),
+                            (-wbits, "deflate")):
+            co = zlib.compressobj(6, zlib.DEFLATED, base)
+            comp = co.compress(data) + co.flush()
+            assert fastconc.decompress(comp, codec) == data
+    # gzip header with a file name and mtime (FNAME).
+    import io
+    buf = io.BytesIO()
+    with gzip.GzipFile("name.txt", "wb", fileobj=buf, mtime=1) as f:
+        f.write(data)
+    assert fastconc.decompress(buf.getvalue()) == data
+    # A zlib stream that needs a preset dictionary: a clear error.
+    co = zlib.compressobj(6, zlib.DEFLATED, 15, zdict=b"hello world")
+    comp = co.compress(data) + co.flush()
+    with pytest.raises(fastconc.DecompressionError, match="dictionary"):
+        fastconc.decompress(comp)

@@ -1,4 +1,5 @@
-"""Compression kernels for ``fastconc bench`` (and ``benchmarks/bench_codec.py``).
+"""Compression kernels for ``fastconc bench`` (and
+``benchmarks/bench_codec.py``).
 
 ``KERNELS``: one dict per row of the GIL table::
 
@@ -27,6 +28,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import fastconc
@@ -125,13 +127,13 @@ def _zstd_dec_peers() -> dict[str, Fn]:
 
 def _zstd_prepare(chunk: bytes) -> bytes:
     if zstandard is not None:
-        return zstandard.ZstdCompressor(level=3).compress(chunk)
+        return bytes(zstandard.ZstdCompressor(level=3).compress(chunk))
     return fastconc.compress(chunk, "zstd", 3)
 
 
 def _lz4_prepare(chunk: bytes) -> bytes:
     if lz4frame is not None:
-        return lz4frame.compress(chunk)
+        return bytes(lz4frame.compress(chunk))
     return fastconc.compress(chunk, "lz4")
 
 
@@ -174,7 +176,10 @@ def _best(contenders: dict[str, Callable[[], object]], n: int = 5
 
 def _threads(fn: Callable[[bytes], object], chunks: list[bytes], n: int
              ) -> None:
-    ts = [threading.Thread(target=lambda part=chunks[i::n]: [fn(c) for c in part])
+    def work(part: list[bytes]) -> None:
+        for c in part:
+            fn(c)
+    ts = [threading.Thread(target=work, args=(chunks[i::n],))
           for i in range(n)]
     for t in ts:
         t.start()
@@ -190,8 +195,8 @@ def _corpus(size: int) -> bytes:
     """The bench command's corpus (stdlib sources, the interpreter and its
     shared libraries); a local equivalent when that module is absent."""
     try:
-        from fastconc.bench.corpus import build_corpus
-        return build_corpus(size)[0]
+        mod = importlib.import_module("fastconc.bench.corpus")
+        return bytes(mod.build_corpus(size)[0])
     except ImportError:
         import glob
         import os
@@ -225,12 +230,18 @@ def main(argv: list[str]) -> int:
 
     print("GIL table, 1 MiB chunks, 2 threads / 1 thread:")
     for codec, level in (("zstd", 3), ("gzip", 6)):
-        rel = _fc_compress(codec, level)
+        fn = _fc_compress(codec, level)
+
+        def released(c: bytes, fn: Any = fn) -> object:
+            return fn(c, True, 1)
+
+        def held(c: bytes, fn: Any = fn) -> object:
+            return fn(c, False, 1)
         r = _best({
-            "rel1": lambda: _threads(lambda c: rel(c, True, 1), few, 1),
-            "rel2": lambda: _threads(lambda c: rel(c, True, 1), few, 2),
-            "held1": lambda: _threads(lambda c: rel(c, False, 1), few, 1),
-            "held2": lambda: _threads(lambda c: rel(c, False, 1), few, 2),
+            "rel1": partial(_threads, released, few, 1),
+            "rel2": partial(_threads, released, few, 2),
+            "held1": partial(_threads, held, few, 1),
+            "held2": partial(_threads, held, few, 2),
         }, 3)
         _line(f"{codec}-{level} released", r["rel1"] / r["rel2"], ">= 1.85")
         _line(f"{codec}-{level} held", r["held1"] / r["held2"], "~1.0")
@@ -310,16 +321,16 @@ def main(argv: list[str]) -> int:
               r["isal"] / r["fc"], ">= 1.0")
     for codec in ("gzip", "zstd"):
         comp = fc(data, codec, threads=2)
-        r = _best({"t1": lambda: fastconc.decompress(comp, threads=1),
-                   "t2": lambda: fastconc.decompress(comp, threads=2)})
+        r = _best({"t1": partial(fastconc.decompress, comp, threads=1),
+                   "t2": partial(fastconc.decompress, comp, threads=2)})
         _line(f"{codec} decompress own threads=2 output, 2 vs 1 thread",
               r["t1"] / r["t2"], ">= 1.7")
 
     print("compression ratio on the corpus (compressed / original):")
-    for codec, level in (("gzip", 1), ("gzip", 6), ("zstd", 1), ("zstd", 3),
-                         ("lz4", None)):
-        print(f"  {codec}-{level}: "
-              f"{len(fc(data, codec, level)) / len(data):.4f}")
+    rows: list[tuple[str, int | None]] = [
+        ("gzip", 1), ("gzip", 6), ("zstd", 1), ("zstd", 3), ("lz4", None)]
+    for name, lvl in rows:
+        print(f"  {name}-{lvl}: {len(fc(data, name, lvl)) / len(data):.4f}")
     return 0
 
 
