@@ -803,6 +803,7 @@ typedef struct {
 #ifdef FC_HAVE_ISAL
     struct inflate_state *is;   /* the deflate family, when built in */
 #endif
+    int ctx_ready;          /* the library context is set up */
     /* Input given but not consumed yet (output stopped at max_length, or
      * too few bytes to detect the codec). */
     unsigned char *inbuf;
@@ -905,11 +906,29 @@ dec_step(FcDecompressorObject *self, step_io *io, fc_codec_err *err)
     return -1;
 }
 
-static int
-dec_init_ctx(FcDecompressorObject *self)
+/* Bytes of input needed before the context can be chosen: isa-l 2.30
+ * checks a gzip header CRC (FHCRC) wrongly when the header arrives in
+ * pieces, so a gzip member with FHCRC (flag byte, offset 3) goes to zlib. */
+static Py_ssize_t
+dec_head_needed(int codec)
 {
 #ifdef FC_HAVE_ISAL
-    if (self->codec <= FC_CODEC_GZIP) {
+    return codec == FC_CODEC_GZIP ? 4 : 0;
+#else
+    (void)codec;
+    return 0;
+#endif
+}
+
+/* Set up the library context; head: the first bytes of the input (at
+ * least dec_head_needed() of them). */
+static int
+dec_init_ctx(FcDecompressorObject *self, const unsigned char *head)
+{
+    self->ctx_ready = 1;
+#ifdef FC_HAVE_ISAL
+    if (self->codec <= FC_CODEC_GZIP &&
+        !(self->codec == FC_CODEC_GZIP && (head[3] & 0x02))) {
         self->is = PyMem_RawMalloc(sizeof(*self->is));
         if (self->is == NULL) {
             PyErr_NoMemory();
@@ -1018,7 +1037,8 @@ FcDecompressor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->max_output = max_output;
     self->unused_data = PyBytes_FromStringAndSize(NULL, 0);
     if (self->unused_data == NULL ||
-        (codec != FC_CODEC_AUTO && dec_init_ctx(self) < 0)) {
+        (codec != FC_CODEC_AUTO && dec_head_needed(codec) == 0 &&
+         dec_init_ctx(self, NULL) < 0)) {
         Py_DECREF(self);
         return NULL;
     }
@@ -1082,21 +1102,27 @@ inbuf_keep(FcDecompressorObject *self, Py_ssize_t skip,
     return 0;
 }
 
-/* Detect the codec from the buffered bytes.  Returns 1 when known (and the
- * context set up), 0 when more bytes are needed, -1 with an exception. */
+/* Detect the codec from the buffered bytes if not given, and set up the
+ * context once enough bytes arrived.  Returns 1 when ready, 0 when more
+ * bytes are needed, -1 with an exception. */
 static int
-dec_detect(FcDecompressorObject *self, fc_state *st)
+dec_prepare(FcDecompressorObject *self, fc_state *st)
 {
-    int codec = fc_codec_detect(self->inbuf, self->inbuf_len);
-    if (codec == FC_DETECT_NEED_MORE) {
+    if (self->codec == FC_CODEC_AUTO) {
+        int codec = fc_codec_detect(self->inbuf, self->inbuf_len);
+        if (codec == FC_DETECT_NEED_MORE) {
+            return 0;
+        }
+        if (codec < 0) {
+            fc_codec_detect_or_raise(st, self->inbuf, self->inbuf_len);
+            return -1;
+        }
+        self->codec = codec;
+    }
+    if (self->inbuf_len < dec_head_needed(self->codec)) {
         return 0;
     }
-    if (codec < 0) {
-        fc_codec_detect_or_raise(st, self->inbuf, self->inbuf_len);
-        return -1;
-    }
-    self->codec = codec;
-    return dec_init_ctx(self) < 0 ? -1 : 1;
+    return dec_init_ctx(self, self->inbuf) < 0 ? -1 : 1;
 }
 
 /* The body of decompress(); the lock is held. */
@@ -1111,11 +1137,11 @@ dec_run(FcDecompressorObject *self, fc_state *st, Py_buffer *view,
     Py_ssize_t in_len, pos = 0;
     int use_inbuf, at_max_length = 0, ok = 0;
 
-    if (self->codec == FC_CODEC_AUTO) {
+    if (!self->ctx_ready) {
         if (inbuf_keep(self, 0, view->buf, view->len) < 0) {
             goto exit;
         }
-        int rc = dec_detect(self, st);
+        int rc = dec_prepare(self, st);
         if (rc < 0) {
             goto exit;
         }

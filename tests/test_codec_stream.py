@@ -749,3 +749,40 @@ def test_block_flush(codec, level):
         Compressor(codec).flush("sync")
     with pytest.raises(TypeError):
         Compressor(codec).flush(2)
+
+
+def gzip_with_header(data, flags, comment_len=300):
+    """A gzip member with optional header fields (FEXTRA, FNAME, FCOMMENT,
+    FHCRC) written by hand, as other tools may write them."""
+    import struct
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    raw = c.compress(data) + c.flush()
+    hdr = b"\x1f\x8b\x08" + bytes([flags]) + b"\0\0\0\0\0\x03"
+    if flags & 0x04:
+        hdr += struct.pack("<H", 6) + b"AB\x02\x00xy"
+    if flags & 0x08:
+        hdr += b"name.txt\0"
+    if flags & 0x10:
+        hdr += b"c" * comment_len + b"\0"
+    if flags & 0x02:
+        hdr += struct.pack("<H", zlib.crc32(hdr) & 0xffff)
+    return hdr, raw + struct.pack("<II", zlib.crc32(data), len(data))
+
+
+@pytest.mark.parametrize("flags", [0x02, 0x04, 0x08, 0x10, 0x1e, 0x12])
+@pytest.mark.parametrize("step", [1, 7, 64, 1 << 20])
+def test_gzip_optional_header_fields(flags, step):
+    data = sample(20_000, flags)
+    hdr, body = gzip_with_header(data, flags)
+    blob = hdr + body
+    assert gzip.decompress(blob) == data
+    for codec in (None, "gzip"):
+        d = Decompressor(codec)
+        out = b"".join(d.decompress(blob[i:i + step])
+                       for i in range(0, len(blob), step))
+        assert out == data and d.eof
+    if flags & 0x02:      # a wrong header CRC is caught
+        bad = bytearray(blob)
+        bad[len(hdr) - 1] ^= 0x01
+        with pytest.raises(DecompressionError):
+            Decompressor().decompress(bytes(bad))
