@@ -154,7 +154,8 @@ enum {
     FC_CTX_LIBDEFLATE_D,
     FC_CTX_ISAL_1,
     FC_CTX_LIBDEFLATE_C,        /* + level (0..12) */
-    FC_CTX_KINDS = FC_CTX_LIBDEFLATE_C + 13
+    FC_CTX_ZLIB_C = FC_CTX_LIBDEFLATE_C + 13,   /* + level (0..9) */
+    FC_CTX_KINDS = FC_CTX_ZLIB_C + 10
 };
 typedef struct fc_codec_state fc_codec_cache;
 /* A cached context of this kind, or NULL (make one). */
