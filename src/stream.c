@@ -542,6 +542,12 @@ comp_run(FcCompressorObject *self, fc_state *st, const unsigned char *data,
                (self->codec == FC_CODEC_LZ4 && self->level >= 3) ||
                (self->codec <= FC_CODEC_GZIP && self->level >= 7);
     Py_ssize_t step_in = slow ? STEP_IN_SLOW : STEP_IN;
+    if (self->codec == FC_CODEC_LZ4) {
+        /* Whole blocks: LZ4F compresses them straight from the input
+         * instead of copying them into its block buffer first. */
+        step_in = self->level >= 3 ? (Py_ssize_t)1 << 20
+                                   : (Py_ssize_t)4 << 20;
+    }
 
     while (!done) {
         Py_ssize_t in_len = len - pos < step_in ? len - pos : step_in;
