@@ -14,10 +14,15 @@ from ._core import (
     adler32,
     adler32_combine,
     blake3,
+    codecs_available,
+    compress,
+    compress_many,
     crc32,
     crc32_combine,
     crc32c,
     crc32c_combine,
+    decompress,
+    decompress_many,
     get_threads,
     info,
     set_threads,
@@ -57,10 +62,15 @@ __all__ = [
     "adler32",
     "adler32_combine",
     "blake3",
+    "codecs_available",
+    "compress",
+    "compress_many",
     "crc32",
     "crc32_combine",
     "crc32c",
     "crc32c_combine",
+    "decompress",
+    "decompress_many",
     "get_threads",
     "info",
     "set_threads",
@@ -108,3 +118,9 @@ class _FastconcModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _FastconcModule
+
+# --- streaming compression (stream.c, _open.py) ------------------------------
+from ._core import Compressor, Decompressor  # noqa: E402
+from ._open import CompressedFile, open  # noqa: E402,A001
+
+__all__ += ["CompressedFile", "Compressor", "Decompressor", "open"]
