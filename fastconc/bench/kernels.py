@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -184,6 +185,19 @@ def _pgzip(mod: Any, data: Any, n: int) -> bytes:
     return buf.getvalue()
 
 
+def _per_thread(factory: Callable[[], Any], method: str) -> Fn:
+    """``factory().method`` with one object per thread: zstandard's
+    compressor and decompressor objects must not be shared by threads."""
+    local = threading.local()
+
+    def call(d: Any) -> object:
+        obj = getattr(local, "obj", None)
+        if obj is None:
+            obj = local.obj = factory()
+        return getattr(obj, method)(d)
+    return call
+
+
 def _zstd_frame(c: bytes) -> bytes:
     zstandard = _module("zstandard")
     if zstandard is None:
@@ -195,7 +209,8 @@ def _zstd_kernels() -> list[Kernel]:
     fc, note = _fc_compress("zstd", 3)
     comp = Kernel("zstd-3 compress", "codec", fc, note, data="corpus", peers=[
         _peer("zstandard", "zstandard",
-              lambda m: m.ZstdCompressor(level=3).compress,
+              lambda m: _per_thread(lambda: m.ZstdCompressor(level=3),
+                                     "compress"),
               threads=lambda m: lambda d, n: m.ZstdCompressor(
                   level=3, threads=n).compress(d)),
     ])
@@ -205,7 +220,7 @@ def _zstd_kernels() -> list[Kernel]:
     dec = Kernel("zstd decompress", "codec", fc, note, data="corpus",
                  prepare=prep, peers=[
         _peer("zstandard", "zstandard",
-              lambda m: m.ZstdDecompressor().decompress),
+              lambda m: _per_thread(m.ZstdDecompressor, "decompress")),
     ])
     return [comp, dec]
 
