@@ -112,8 +112,10 @@ def _plan(args: argparse.Namespace) -> tuple[list[Any], set[str]]:
     sections = {t for t in tokens if t in SECTIONS}
     names = ",".join(t for t in tokens if t not in SECTIONS)
     kernels = select(all_kernels(), names or None)
-    if not sections:
-        sections = {"gil", "large"} if names else set(SECTIONS)
+    if names:  # kernels named: their tables, plus any section named
+        sections |= {"gil", "large"}
+    elif not sections:
+        sections = set(SECTIONS)
     return kernels, sections
 
 
