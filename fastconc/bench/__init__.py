@@ -299,6 +299,12 @@ def run(args: argparse.Namespace) -> int:
             emit()
 
         results["skipped"] = skipped
+        text = report.summary(results)
+        if text:
+            emit("## What this run shows")
+            emit()
+            emit(text)
+            emit()
         if skipped:
             emit("## Skipped")
             emit()

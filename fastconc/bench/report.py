@@ -266,3 +266,93 @@ def plot(path: str, results: dict[str, Any]) -> str | None:
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return None
+
+
+def _span(values: list[float]) -> str:
+    values = sorted(values)
+    med = values[len(values) // 2]
+    if len(values) == 1:
+        return f"{med:.2f}×"
+    return f"{values[0]:.2f}–{values[-1]:.2f}× (median {med:.2f}×)"
+
+
+def summary(results: dict[str, Any]) -> str:
+    """A few plain sentences with this run's numbers."""
+    out: list[str] = []
+    rows = results.get("gil_table") or []
+    counts = results["config"]["thread_counts"]
+    n = str(max(counts))
+    if rows and int(n) > 1:
+        held = [r["speedup"][n] for r in rows
+                if r["impl"] == "fastconc" and r["gil"] == "held"]
+        rel = [r["speedup"][n] for r in rows
+               if r["impl"] == "fastconc" and r["gil"] == "released"]
+        if held and rel:
+            out.append(
+                f"- With the GIL held, {n} Python threads ran fastconc's "
+                f"kernels at {_span(held)} the speed of one thread: they took "
+                f"turns. With the GIL released, the very same calls ran at "
+                f"{_span(rel)}.")
+        peers: dict[str, float] = {}
+        for r in rows:
+            if r["gil"] in ("stdlib", "peer"):
+                short = r["kernel"].split()[0].split("-")[0]
+                label = (r["impl"] if short in r["impl"]
+                         else f"{r['impl']} ({r['kernel']})")
+                peers[label] = r["speedup"][n]
+        if peers:
+            par = sorted(k for k, v in peers.items() if v >= 1.5)
+            ser = sorted(k for k, v in peers.items() if v < 1.25)
+            if par:
+                out.append(f"- Peers that scaled ({n} threads ≥ 1.5× one): "
+                           + ", ".join(par) + ".")
+            if ser:
+                out.append(f"- Peers that did not (< 1.25×; they hold the GIL"
+                           f" or were starved by other load): "
+                           + ", ".join(ser) + ".")
+    cd = {r["impl"]: r for r in results.get("countdown") or []}
+    if cd:
+        parts = [f"{name.replace('Python loop, ', '')} "
+                 f"{r['vs_sequential']:.2f}×"
+                 for name, r in cd.items() if "sequential" not in name]
+        out.append("- The pure-Python countdown against one sequential loop: "
+                   + "; ".join(parts) + ".")
+    cv = results.get("convoy")
+    if cv:
+        out.append(
+            f"- Convoy: while one thread made a "
+            f"{fmt_time(cv['held']['call_seconds'])} call with the GIL held, "
+            f"a thread sleeping 1 ms woke up to "
+            f"{fmt_time(cv['held']['worst_delay_median'])} late; with the GIL"
+            f" released, {fmt_time(cv['released']['worst_delay_median'])} "
+            f"(switch interval {cv['switch_interval'] * 1e3:g} ms).")
+    ex = {r["impl"]: r for r in results.get("executor") or []}
+    for name in ("fastconc.ThreadPoolExecutor.map", "fastconc.parallel_map"):
+        if name in ex:
+            out.append(f"- `{name}` of a trivial function: "
+                       f"{fmt_time(ex[name]['ns_per_item'] / 1e9)} per item, "
+                       f"{ex[name]['vs_stdlib_executor']:.0f}× less than the "
+                       f"stdlib executor's "
+                       f"{fmt_time(ex['stdlib ThreadPoolExecutor.map']['ns_per_item'] / 1e9)}.")
+    mem = results.get("memory")
+    large = results.get("large") or []
+    if mem and large:
+        best = {}
+        for r in large:
+            if r["family"] == "checksum" and r["package"] == "fastconc":
+                bw = mem["bandwidth_n"] if r["threads"] > 1 else mem["bandwidth_1"]
+                share = r["throughput"] / bw
+                if share > best.get(r["kernel"], (0.0, ""))[0]:
+                    best[r["kernel"]] = (share, r["impl"])
+        if best:
+            out.append("- On one large buffer, fastconc's checksums reached "
+                       + ", ".join(f"{k} {100 * s:.0f}% ({impl})"
+                                   for k, (s, impl) in best.items())
+                       + " of the memory read bandwidth measured with the "
+                         "same thread count.")
+    load = results.get("machine", {}).get("load_average")
+    if load and load[0] > 0.5 * (results["machine"].get("usable_cpus") or 1):
+        out.append(f"- Note: the load average was {load[0]:.1f} when this run "
+                   f"started: other programs were using the cores, so the "
+                   f"multi-thread figures are lower than on an idle machine.")
+    return "\n".join(out)
