@@ -33,3 +33,10 @@ bench: deps
 
 clean:
 	rm -rf build *.egg-info fastconc/*.so
+
+# Re-run the benchmark and rewrite README.md's results section and
+# docs/bench.png with this machine's figures.
+.PHONY: bench-readme
+bench-readme: deps
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[peers,plot]'
+	$(PYTHON) -m fastconc bench --readme README.md --json docs/bench.json
