@@ -222,7 +222,8 @@ def run(args: argparse.Namespace) -> int:
                         data: Any = k.prepare(corpus) if k.prepare else corpus
                     else:
                         data = rnd
-                    lrows += large.measure(k, data, size, nthreads, repeat)
+                    lrows += large.measure(k, data, size, nthreads, repeat,
+                                           skipped=skipped)
             results["large"] = lrows
             emit(f"## One large buffer ({size // MiB} MiB), one call")
             emit()

@@ -50,12 +50,23 @@ def measure(k: Kernel, inputs: list[Any], nbytes: int, thread_counts: list[int],
             tick: Callable[[], None] | None = None) -> tuple[list[dict[str, Any]],
                                                              list[dict[str, str]]]:
     impls, skipped = _impls(k)
+    # Calibrate on the slowest implementation so one pass of it at one
+    # thread takes about ``budget`` seconds.  An implementation that fails
+    # (an API that changed, say) is reported, not fatal.
+    costs = []
+    working = []
+    for impl in impls:
+        try:
+            costs.append(min(time_once(lambda: impl[3](inputs[0]))
+                             for _ in range(2)))
+            working.append(impl)
+        except Exception as exc:  # noqa: BLE001 - reported as skipped
+            skipped.append({"kernel": k.name, "impl": impl[0],
+                            "reason": f"failed: {type(exc).__name__}: {exc}"})
+    impls = working
     if not impls:
         return [], skipped
-    # Calibrate on the slowest implementation so one pass of it at one
-    # thread takes about ``budget`` seconds.
-    slowest = max(min(time_once(lambda: fn(inputs[0])) for _ in range(2))
-                  for _, _, _, fn in impls)
+    slowest = max(costs)
     nmax = max(thread_counts)
     calls = max(2 * nmax, round(budget / max(slowest, 1e-9)))
     calls = min(calls, 64 * len(inputs))

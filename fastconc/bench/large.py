@@ -53,7 +53,9 @@ def memory_bandwidth(size: int, nthreads: int, repeat: int,
 
 
 def measure(k: Kernel, data: Any, nbytes: int, nthreads: int, repeat: int,
-            tick: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+            tick: Callable[[], None] | None = None,
+            skipped: list[dict[str, str]] | None = None
+            ) -> list[dict[str, Any]]:
     contenders: dict[str, Callable[[], object]] = {}
     meta: dict[str, tuple[str, str, int]] = {}
     if k.fc is not None:
@@ -73,6 +75,14 @@ def measure(k: Kernel, data: Any, nbytes: int, nthreads: int, repeat: int,
             contenders[name] = (lambda f: lambda: f(data, nthreads))(
                 p.threads_fn)
             meta[name] = (p.label, p.package, nthreads)
+    for name in list(contenders):
+        try:  # also warms up: first-touch of pages, lazy tables, pools
+            contenders[name]()
+        except Exception as exc:  # noqa: BLE001 - reported as skipped
+            del contenders[name]
+            if skipped is not None:
+                skipped.append({"kernel": k.name, "impl": name, "reason":
+                                f"failed: {type(exc).__name__}: {exc}"})
     if not contenders:
         return []
     res = interleaved(contenders, repeat, tick)
