@@ -260,7 +260,7 @@ def run(args: argparse.Namespace) -> int:
                 erows, s = executor.overhead(n_items, nthreads, repeat)
             skipped += s
             results["executor"] = erows
-            emit(f"## Executor overhead: map of `lambda x: x` over "
+            emit(f"## Executor overhead: map of a trivial function over "
                  f"{n_items:,} items, {nthreads} workers")
             emit()
             emit(report.executor_markdown(erows))
