@@ -113,6 +113,13 @@ def _fc_digest(name: str) -> tuple[Any, str]:
 
 def _hash(name: str) -> Kernel:
     fc, note = _fc_digest(name)
+    fc_threads = False
+    b3 = _fc_attr("blake3") if name == "blake3" else None
+    if b3 is not None:
+        # the hash object splits one large update over the pool
+        def fc(d: Any, rel: bool | None, thr: int | None) -> object:
+            return b3(d, threads=thr, release_gil=rel).digest()
+        note, fc_threads = "", True
     peers: list[Impl] = []
     if name.startswith("xxh"):
         peers = [_peer(f"xxhash.{name}_digest", "xxhash",
@@ -126,7 +133,7 @@ def _hash(name: str) -> Kernel:
         peers = [_peer(f"hashlib.{name}", "hashlib",
                        lambda m: lambda d: hashlib.new(name, d).digest(),
                        stdlib=True)]
-    return Kernel(name, "hash", fc, note, fc_threads=False, peers=peers)
+    return Kernel(name, "hash", fc, note, fc_threads=fc_threads, peers=peers)
 
 
 # --- codecs ------------------------------------------------------------------
