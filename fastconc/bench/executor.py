@@ -59,7 +59,7 @@ def overhead(nitems: int, nthreads: int, repeat: int,
     pmap = getattr(fastconc, "parallel_map", None)
     if pmap is not None:
         cont["fastconc.parallel_map"] = (
-            lambda: pmap(trivial, items, threads=nthreads))
+            lambda: list(pmap(trivial, items, threads=nthreads)))
     else:
         skipped.append({"kernel": "executor", "impl": "fastconc.parallel_map",
                         "reason": "not built"})
