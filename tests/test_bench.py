@@ -152,3 +152,33 @@ def test_checksum_kernels_agree_with_peers():
 
 def test_fastconc_has_checksums():
     assert callable(fastconc.crc32)
+
+
+@pytest.mark.timeout(120)
+def test_progress_bar_only_on_a_terminal():
+    """On a terminal (stdout and stderr a tty) rich draws a bar."""
+    pytest.importorskip("rich")
+    pty = pytest.importorskip("pty")
+    master, slave = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep
+               + os.environ.get("PYTHONPATH", ""), TERM="xterm",
+               COLUMNS="100")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fastconc", "bench", "--quick", "--only",
+         "crc32", "--repeat", "1", "--size", "2M"],
+        cwd=ROOT, env=env, stdout=slave, stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    out = b"".join(chunks)
+    assert b"| crc32 |" in out
+    assert b"\x1b[" in out  # the bar's cursor and colour codes
