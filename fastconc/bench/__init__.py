@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -75,8 +75,7 @@ class _Progress:
             return
         try:
             from rich.console import Console
-            from rich.progress import (BarColumn, Progress, TextColumn,
-                                       TimeElapsedColumn)
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
         except ImportError:
             return
         self._bar = Progress(TextColumn("{task.description:<28}"), BarColumn(),
@@ -120,8 +119,6 @@ def _plan(args: argparse.Namespace) -> tuple[list[Any], set[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import fastconc
-
     from . import convoy, executor, gil_table, large, report, small_items
     from .corpus import build_corpus, chunks, random_data
 
@@ -177,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
             corpus, cinfo = build_corpus(size)
             rnd = random_data(size)
         results["corpus"] = cinfo
-        kinds = cinfo["bytes_by_kind"]
+        kinds: dict[str, int] = cinfo["bytes_by_kind"]  # type: ignore[assignment]
         emit(f"Data: {size // MiB} MiB corpus of this machine's files "
              f"({', '.join(f'{v / MiB:.1f} MiB {k}' for k, v in kinds.items())};"
              f" {cinfo['files']} files) for the codecs, and {size // MiB} MiB"

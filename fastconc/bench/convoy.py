@@ -11,6 +11,7 @@ by no more than the scheduler's usual jitter.
 """
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import time
@@ -81,7 +82,7 @@ def measure(corpus: bytes, repeat: int, target: float = 0.2,
     for label, rel in (("held", False), ("released", True)):
         runs = []
         for _ in range(repeat):
-            runs.append(_one(lambda: fn(data, rel)))
+            runs.append(_one(functools.partial(fn, data, rel)))
             if tick is not None:
                 tick()
         worst = sorted(r["worst_delay"] for r in runs)

@@ -179,7 +179,7 @@ def countdown(n: int, nthreads: int, repeat: int,
         try:
             import numpy as np
         except ImportError:
-            np = None
+            np = None  # type: ignore[assignment]
             skipped.append({"kernel": "countdown", "impl": "fastconc.map_array",
                             "reason": "numpy not installed"})
         kernel, note = native_countdown() if np is not None else (None, "")

@@ -10,6 +10,7 @@ speed-up = time(1 thread) / time(N threads) for the same total work.
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -57,8 +58,8 @@ def measure(k: Kernel, inputs: list[Any], nbytes: int, thread_counts: list[int],
     working = []
     for impl in impls:
         try:
-            costs.append(min(time_once(lambda: impl[3](inputs[0]))
-                             for _ in range(2)))
+            call = functools.partial(impl[3], inputs[0])
+            costs.append(min(time_once(call) for _ in range(2)))
             working.append(impl)
         except Exception as exc:  # noqa: BLE001 - reported as skipped
             skipped.append({"kernel": k.name, "impl": impl[0],
@@ -73,7 +74,7 @@ def measure(k: Kernel, inputs: list[Any], nbytes: int, thread_counts: list[int],
     calls = math.ceil(calls / nmax) * nmax
     work = [inputs[i % len(inputs)] for i in range(calls)]
 
-    def job(fn: Callable[[Any], object], t: int) -> Callable[[], object]:
+    def job(fn: Callable[[Any], object], t: int) -> Callable[[], float]:
         shares = [work[i::t] for i in range(t)]
 
         def one(share: list[Any]) -> Callable[[], None]:
@@ -83,7 +84,7 @@ def measure(k: Kernel, inputs: list[Any], nbytes: int, thread_counts: list[int],
             return body
         return lambda: run_threads([one(s) for s in shares])
 
-    contenders: dict[str, Callable[[], object]] = {}
+    contenders: dict[str, Callable[[], float]] = {}
     for idx, (_, _, _, fn) in enumerate(impls):
         for t in thread_counts:
             contenders[f"{idx}/{t}"] = job(fn, t)
@@ -91,8 +92,8 @@ def measure(k: Kernel, inputs: list[Any], nbytes: int, thread_counts: list[int],
     # which leaves out thread creation; keep that, not the outer timing.
     results: dict[str, Samples] = {name: Samples() for name in contenders}
     for _ in range(repeat):
-        for name, fn in contenders.items():
-            results[name].times.append(fn())  # type: ignore[arg-type]
+        for name, pass_ in contenders.items():
+            results[name].times.append(pass_())
             if tick is not None:
                 tick()
     rows = []

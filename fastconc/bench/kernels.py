@@ -94,7 +94,7 @@ def _checksum(name: str) -> Kernel:
             _peer("crc32c.crc32c", "crc32c", lambda m: m.crc32c),
             _peer("google_crc32c.value", "google_crc32c", lambda m: m.value),
         ]
-    return Kernel(name, "checksum", fc, "" if fc else "not built",
+    return Kernel(name, "checksum", fc, "" if fn is not None else "not built",
                   peers=peers)
 
 
@@ -167,7 +167,7 @@ def _gzip_kernels() -> list[Kernel]:
               lambda m: lambda d: m.compress(d, 6, mtime=0)),
         _peer("deflate.gzip_compress", "deflate",
               lambda m: lambda d: m.gzip_compress(d, 6)),
-        _peer("pgzip (own threads)", "pgzip", lambda m: None,
+        _peer("pgzip (own threads)", "pgzip", lambda m: None,  # type: ignore[arg-type,return-value]
               threads=lambda m: lambda d, n: _pgzip(m, d, n)),
     ])
     fc, note = _fc_decompress("gzip")

@@ -10,6 +10,7 @@ bandwidth is printed.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -68,12 +69,11 @@ def measure(k: Kernel, data: Any, nbytes: int, nthreads: int, repeat: int,
             meta[name] = ("fastconc", "fastconc", nthreads)
     for p in k.peers:
         if p.fn is not None:
-            contenders[p.label] = (lambda f: lambda: f(data))(p.fn)
+            contenders[p.label] = functools.partial(p.fn, data)
             meta[p.label] = (p.label, p.package, 1)
         if p.threads_fn is not None and nthreads > 1:
             name = f"{p.label.split(' (')[0]}, threads={nthreads}"
-            contenders[name] = (lambda f: lambda: f(data, nthreads))(
-                p.threads_fn)
+            contenders[name] = functools.partial(p.threads_fn, data, nthreads)
             meta[name] = (p.label, p.package, nthreads)
     for name in list(contenders):
         try:  # also warms up: first-touch of pages, lazy tables, pools
@@ -88,7 +88,7 @@ def measure(k: Kernel, data: Any, nbytes: int, nthreads: int, repeat: int,
     res = interleaved(contenders, repeat, tick)
     rows = []
     for name, s in res.items():
-        impl, pkg, thr = meta[name]
+        _, pkg, thr = meta[name]
         rows.append({"kernel": k.name, "family": k.family, "impl": name,
                      "package": pkg, "threads": thr, "bytes": nbytes,
                      "timing": s.as_json(), "throughput": nbytes / s.best})

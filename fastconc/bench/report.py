@@ -192,7 +192,7 @@ def convoy_markdown(c: dict[str, Any]) -> str:
 
 
 def skipped_markdown(skipped: list[dict[str, str]]) -> str:
-    seen = {}
+    seen: dict[tuple[str, str], list[str]] = {}
     for s in skipped:
         seen.setdefault((s["impl"], s["reason"]), []).append(s["kernel"])
     return "\n".join(f"- {impl}: {reason} ({', '.join(ks)})"
@@ -307,8 +307,8 @@ def summary(results: dict[str, Any]) -> str:
                 out.append(f"- Peers that scaled ({n} threads ≥ 1.5× one): "
                            + ", ".join(par) + ".")
             if ser:
-                out.append(f"- Peers that did not (< 1.25×; they hold the GIL"
-                           f" or were starved by other load): "
+                out.append("- Peers that did not (< 1.25×; they hold the GIL"
+                           " or were starved by other load): "
                            + ", ".join(ser) + ".")
     cd = {r["impl"]: r for r in results.get("countdown") or []}
     if cd:
@@ -337,7 +337,7 @@ def summary(results: dict[str, Any]) -> str:
     mem = results.get("memory")
     large = results.get("large") or []
     if mem and large:
-        best = {}
+        best: dict[str, tuple[float, str]] = {}
         for r in large:
             if r["family"] == "checksum" and r["package"] == "fastconc":
                 bw = mem["bandwidth_n"] if r["threads"] > 1 else mem["bandwidth_1"]

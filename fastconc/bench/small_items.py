@@ -32,7 +32,7 @@ def contenders(items: list[bytes], nthreads: int, tpe_items: list[bytes]
     digest = getattr(fastconc, "digest", None)
     hash_many = getattr(fastconc, "hash_many", None)
 
-    sha = {"hashlib.sha256 loop":
+    sha: dict[str, Callable[[], object]] = {"hashlib.sha256 loop":
            lambda: [hashlib.sha256(x).digest() for x in items]}
     if digest is not None:
         sha["fastconc.digest loop"] = (
@@ -44,7 +44,7 @@ def contenders(items: list[bytes], nthreads: int, tpe_items: list[bytes]
     try:
         import xxhash
     except ImportError:
-        xxhash = None
+        xxhash = None  # type: ignore[assignment]
     xx: dict[str, Callable[[], object]] = {}
     if xxhash is not None:
         xx["xxhash.xxh3_64_digest loop"] = (
@@ -66,7 +66,7 @@ def contenders(items: list[bytes], nthreads: int, tpe_items: list[bytes]
     try:
         import zstandard
     except ImportError:
-        zstandard = None
+        zstandard = None  # type: ignore[assignment]
     zs: dict[str, Callable[[], object]] = {}
     if zstandard is not None:
         zc = zstandard.ZstdCompressor(level=3)
@@ -90,7 +90,7 @@ def tpe_baseline(items: list[bytes], nthreads: int) -> Callable[[], object]:
 def measure(corpus: bytes, sizes: list[int], count: int, tpe_count: int,
             nthreads: int, repeat: int,
             tick: Callable[[], None] | None = None) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for size in sizes:
         items = make_items(corpus, size, count)
         tpe_items = items[:tpe_count]
@@ -117,9 +117,9 @@ def measure(corpus: bytes, sizes: list[int], count: int, tpe_count: int,
                      "vs_baseline": None})
     # fill in the ratio of the executor row against the hashlib loop
     for size in sizes:
-        base = next(r for r in rows if r["item_bytes"] == size
-                    and r["kernel"] == "sha256")
+        ref = next(r for r in rows if r["item_bytes"] == size
+                   and r["kernel"] == "sha256")
         for r in rows:
             if r["item_bytes"] == size and r["vs_baseline"] is None:
-                r["vs_baseline"] = base["ns_per_item"] / r["ns_per_item"]
+                r["vs_baseline"] = ref["ns_per_item"] / r["ns_per_item"]
     return rows
