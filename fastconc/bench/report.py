@@ -238,6 +238,7 @@ def plot(path: str, results: dict[str, Any]) -> str | None:
     fig, axes = plt.subplots(2, 1, figsize=(11, 7.2), dpi=80)
     width = 0.8 / len(series)
     xs = range(len(kernels))
+    top = float(n)
     for i, (label, gil, color) in enumerate(series):
         sp = []
         tp = []
@@ -245,11 +246,13 @@ def plot(path: str, results: dict[str, Any]) -> str | None:
             r = pick(k, gil)
             sp.append(r["speedup"][n] if r else 0.0)
             tp.append(r["throughput"][n] / 1e9 if r else 0.0)
+        top = max([top, *sp])
         pos = [x - 0.4 + width * (i + 0.5) for x in xs]
         axes[0].bar(pos, sp, width, label=label, color=color)
         axes[1].bar(pos, tp, width, label=label, color=color)
     axes[0].axhline(1.0, color="black", lw=0.8)
     axes[0].axhline(float(n), color="black", lw=0.8, ls="--")
+    axes[0].set_ylim(0, top * 1.3)
     axes[0].set_ylabel(f"speed-up, {n} threads vs 1")
     axes[0].set_title(f"{n} Python threads, 1 MiB chunks: what releasing the "
                       f"GIL buys\n{results['machine']['cpu_model']}, "
