@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
                     else:
                         data = rnd
                     lrows += large.measure(k, data, size, nthreads, repeat,
-                                           skipped=skipped)
+                                           skipped=skipped, raw=corpus)
             results["large"] = lrows
             emit(f"## One large buffer ({size // MiB} MiB), one call")
             emit()
@@ -232,6 +232,11 @@ def run(args: argparse.Namespace) -> int:
                 emit("Memory bandwidth not measured (numpy is not installed).")
             if quick:
                 emit(" Codecs are left out with --quick.")
+            elif any(k.prepare_parallel for k in kernels):
+                emit(" Decompression reads what the stdlib/peer wrote; "
+                     "\"parallel layout\" rows read what fastconc wrote with "
+                     f"threads={nthreads} (independent blocks that fastconc "
+                     "can decompress in parallel).")
             emit()
             emit(report.large_markdown(lrows, mem))
             emit()

@@ -44,6 +44,9 @@ class Kernel:
     peers: list[Impl] = field(default_factory=list)
     # turn a plain chunk into the kernel's input (decompression kernels)
     prepare: Callable[[bytes], bytes] | None = None
+    # the same input written by fastconc with N threads, in the layout that
+    # fastconc can decompress in parallel (large-buffer table only)
+    prepare_parallel: Callable[[bytes, int], bytes] | None = None
     data: str = "random"     # "random" or "corpus"
 
 
@@ -148,6 +151,17 @@ def _fc_compress(codec: str, level: int | None) -> tuple[Any, str]:
     return fc, ""
 
 
+def _parallel_layout(codec: str, level: int | None
+                     ) -> Callable[[bytes, int], bytes] | None:
+    compress = _fc_attr("compress")
+    if compress is None:
+        return None
+
+    def prep(c: bytes, n: int) -> bytes:
+        return compress(c, codec, level, threads=n)
+    return prep
+
+
 def _fc_decompress(codec: str) -> tuple[Any, str]:
     decompress = _fc_attr("decompress")
     if decompress is None:
@@ -172,7 +186,8 @@ def _gzip_kernels() -> list[Kernel]:
     ])
     fc, note = _fc_decompress("gzip")
     dec = Kernel("gzip decompress", "codec", fc, note, data="corpus",
-                 prepare=lambda c: gzip.compress(c, 6, mtime=0), peers=[
+                 prepare=lambda c: gzip.compress(c, 6, mtime=0),
+                 prepare_parallel=_parallel_layout("gzip", 6), peers=[
         _peer("gzip.decompress", "gzip", lambda m: m.decompress, stdlib=True),
         _peer("igzip.decompress", "isal.igzip", lambda m: m.decompress),
         _peer("gzip_ng.decompress", "zlib_ng.gzip_ng",
@@ -225,7 +240,8 @@ def _zstd_kernels() -> list[Kernel]:
     prep = _zstd_frame if _module("zstandard") is not None else (
         lambda c: fastconc.compress(c, "zstd", 3))  # type: ignore[attr-defined]
     dec = Kernel("zstd decompress", "codec", fc, note, data="corpus",
-                 prepare=prep, peers=[
+                 prepare=prep, prepare_parallel=_parallel_layout("zstd", 3),
+                 peers=[
         _peer("zstandard", "zstandard",
               lambda m: _per_thread(m.ZstdDecompressor, "decompress")),
     ])
@@ -242,7 +258,8 @@ def _lz4_kernels() -> list[Kernel]:
     prep = lz4f.compress if lz4f is not None else (
         lambda c: fastconc.compress(c, "lz4"))  # type: ignore[attr-defined]
     dec = Kernel("lz4 decompress", "codec", fc, note, data="corpus",
-                 prepare=prep, peers=[
+                 prepare=prep, prepare_parallel=_parallel_layout("lz4", None),
+                 peers=[
         _peer("lz4.frame", "lz4.frame", lambda m: m.decompress),
     ])
     return [comp, dec]

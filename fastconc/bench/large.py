@@ -55,18 +55,32 @@ def memory_bandwidth(size: int, nthreads: int, repeat: int,
 
 def measure(k: Kernel, data: Any, nbytes: int, nthreads: int, repeat: int,
             tick: Callable[[], None] | None = None,
-            skipped: list[dict[str, str]] | None = None
-            ) -> list[dict[str, Any]]:
+            skipped: list[dict[str, str]] | None = None,
+            raw: bytes | None = None) -> list[dict[str, Any]]:
+    """``data`` is the kernel's input; ``raw`` the uncompressed data that a
+    decompression kernel's input was made from."""
     contenders: dict[str, Callable[[], object]] = {}
     meta: dict[str, tuple[str, str, int]] = {}
     if k.fc is not None:
         fc = k.fc
-        contenders["fastconc, threads=1"] = lambda: fc(data, None, 1)
+        contenders["fastconc, threads=1"] = functools.partial(fc, data, None, 1)
         meta["fastconc, threads=1"] = ("fastconc", "fastconc", 1)
         if k.fc_threads and nthreads > 1:
             name = f"fastconc, threads={nthreads}"
-            contenders[name] = lambda: fc(data, None, nthreads)
+            contenders[name] = functools.partial(fc, data, None, nthreads)
             meta[name] = ("fastconc", "fastconc", nthreads)
+        if (k.prepare_parallel is not None and raw is not None
+                and nthreads > 1):
+            # input written by fastconc with N threads: its parallel layout
+            name = f"fastconc, threads={nthreads}, parallel layout"
+            try:
+                pdata = k.prepare_parallel(raw, nthreads)
+                contenders[name] = functools.partial(fc, pdata, None, nthreads)
+                meta[name] = ("fastconc", "fastconc", nthreads)
+            except Exception as exc:  # noqa: BLE001 - reported as skipped
+                if skipped is not None:
+                    skipped.append({"kernel": k.name, "impl": name, "reason":
+                                    f"failed: {type(exc).__name__}: {exc}"})
     for p in k.peers:
         if p.fn is not None:
             contenders[p.label] = functools.partial(p.fn, data)
