@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     repeat = max(1, args.repeat)
     budget = 0.025 if quick else 0.1
     n_items = 20_000 if quick else 100_000
-    n_tpe = 5_000 if quick else 100_000
+    n_tpe = 5_000 if quick else 20_000
     n_count = 5_000_000 if quick else 50_000_000
     started = time.time()
     results: dict[str, Any] = {

@@ -66,9 +66,15 @@ def overhead(nitems: int, nthreads: int, repeat: int,
     ctx = _mp_context()
     pool = ctx.Pool(nthreads)
     cont["multiprocessing.Pool.map"] = lambda: pool.map(trivial, items)
+    few = items[:2000]
     try:
-        for fn in cont.values():  # warm up (threads and processes started)
-            fn()
+        # warm up: threads and processes started before the timing
+        list(std.map(trivial, few))
+        if fc_tpe is not None:
+            list(fc_tpe.map(trivial, few))
+        if pmap is not None:
+            list(pmap(trivial, few, threads=nthreads))
+        pool.map(trivial, few)
         res = interleaved(cont, repeat, tick)
     finally:
         pool.terminate()
