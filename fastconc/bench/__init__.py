@@ -163,6 +163,13 @@ def run(args: argparse.Namespace) -> int:
     emit(f"Machine: {results['machine_summary']}.  ")
     emit(f"Threads: {', '.join(map(str, counts))}; best of {repeat} "
          f"interleaved runs (median in --json).")
+    load = m.get("load_average") or [0.0]
+    if load[0] > 0.5 * (m.get("usable_cpus") or 1):
+        emit()
+        emit(f"**This machine was busy** (load average {load[0]:.1f} on "
+             f"{m.get('usable_cpus')} cores when the run started): "
+             "other programs compete for the cores, so every multi-thread "
+             "speed-up below is understated. Rerun on an idle machine.")
     emit()
 
     units = (len(kernels) * (("gil" in sections) + ("large" in sections))
@@ -207,25 +214,34 @@ def run(args: argparse.Namespace) -> int:
             emit()
 
         if "large" in sections:
+            # Checksums and the bandwidth they are compared with read at
+            # least 64 MiB, more than the caches of current CPUs hold.
+            big = max(size, 64 * MiB)
             with prog.step("memory bandwidth"):
-                mem = large.memory_bandwidth(size, nthreads, repeat)
+                mem = large.memory_bandwidth(big, nthreads, repeat)
+                rnd_big = rnd if big == size else random_data(big)
             results["memory"] = mem
             lrows: list[dict[str, Any]] = []
             for k in kernels:
                 if quick and k.family == "codec":
                     continue
                 with prog.step(f"large buffer: {k.name}"):
+                    nbytes = size
                     if k.data == "corpus":
                         data: Any = k.prepare(corpus) if k.prepare else corpus
+                    elif k.family == "checksum":
+                        data, nbytes = rnd_big, big
                     else:
                         data = rnd
-                    lrows += large.measure(k, data, size, nthreads, repeat,
+                    lrows += large.measure(k, data, nbytes, nthreads, repeat,
                                            skipped=skipped, raw=corpus)
             results["large"] = lrows
-            emit(f"## One large buffer ({size // MiB} MiB), one call")
+            emit(f"## One large buffer ({size // MiB} MiB"
+                 + (f"; checksums {big // MiB} MiB" if big != size else "")
+                 + "), one call")
             emit()
             if mem:
-                emit(f"Memory read bandwidth (numpy sum of {size // MiB} MiB):"
+                emit(f"Memory read bandwidth (numpy sum of {big // MiB} MiB):"
                      f" {mem['bandwidth_1'] / 1e9:.1f} GB/s with 1 thread, "
                      f"{mem['bandwidth_n'] / 1e9:.1f} GB/s with {nthreads}.")
             else:
@@ -314,6 +330,10 @@ def run(args: argparse.Namespace) -> int:
             emit(report.skipped_markdown(skipped))
             emit()
 
+        try:
+            results["load_average_end"] = list(os.getloadavg())
+        except OSError:
+            pass
         results["elapsed_seconds"] = time.time() - started
         results["step_seconds"] = prog.seconds
         emit(f"Total time: {results['elapsed_seconds']:.0f} s.")

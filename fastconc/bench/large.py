@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .kernels import Kernel
-from .timing import interleaved, run_threads
+from .timing import Samples, interleaved, run_threads, time_once
 
 MiB = 1 << 20
 
@@ -37,10 +37,13 @@ def memory_bandwidth(size: int, nthreads: int, repeat: int,
     def many() -> float:
         return run_threads([p.sum for p in parts])
 
-    samples = interleaved({"1": one}, 1)  # warm the pages
-    samples = interleaved({"1": one}, repeat, tick)
+    interleaved({"1": one}, 1)  # warm the pages
+    # cheap (milliseconds), so many more repeats than the kernels: the
+    # bandwidth is the denominator of every share printed
+    samples = {"1": Samples()}
     threaded: list[float] = []
-    for _ in range(repeat):
+    for _ in range(4 * repeat):
+        samples["1"].times.append(time_once(one))
         threaded.append(many())
         if tick is not None:
             tick()

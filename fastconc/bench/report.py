@@ -355,7 +355,10 @@ def summary(results: dict[str, Any]) -> str:
                          "same thread count.")
     load = results.get("machine", {}).get("load_average")
     if load and load[0] > 0.5 * (results["machine"].get("usable_cpus") or 1):
+        end = results.get("load_average_end")
         out.append(f"- Note: the load average was {load[0]:.1f} when this run "
-                   f"started: other programs were using the cores, so the "
-                   f"multi-thread figures are lower than on an idle machine.")
+                   "started"
+                   + (f" and {end[0]:.1f} when it ended" if end else "")
+                   + ": other programs were using the cores, so the "
+                   "multi-thread figures are lower than on an idle machine.")
     return "\n".join(out)
