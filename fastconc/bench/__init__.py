@@ -172,7 +172,9 @@ def run(args: argparse.Namespace) -> int:
              "speed-up below is understated. Rerun on an idle machine.")
     emit()
 
-    units = (len(kernels) * (("gil" in sections) + ("large" in sections))
+    n_large = sum(1 for k in kernels
+                  if k.large and not (quick and k.family == "codec"))
+    units = (len(kernels) * ("gil" in sections) + n_large * ("large" in sections)
              + ("large" in sections) + 2 * ("small" in sections)
              + ("executor" in sections) + ("countdown" in sections)
              + ("convoy" in sections) + 1)
@@ -223,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
             results["memory"] = mem
             lrows: list[dict[str, Any]] = []
             for k in kernels:
-                if quick and k.family == "codec":
+                if not k.large or (quick and k.family == "codec"):
                     continue
                 with prog.step(f"large buffer: {k.name}"):
                     nbytes = size

@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import importlib
 import threading
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,7 @@ class Kernel:
     # fastconc can decompress in parallel (large-buffer table only)
     prepare_parallel: Callable[[bytes, int], bytes] | None = None
     data: str = "random"     # "random" or "corpus"
+    large: bool = True       # also in the large-buffer table
 
 
 def _module(name: str) -> Any:
@@ -198,6 +200,33 @@ def _gzip_kernels() -> list[Kernel]:
     return [comp, dec]
 
 
+def _zlib_kernels() -> list[Kernel]:
+    """zlib streams: the same deflate engine as gzip, so they are left out
+    of the large-buffer table (gzip stands for both there)."""
+    fc, note = _fc_compress("zlib", 6)
+    comp = Kernel("zlib-6 compress", "codec", fc, note, data="corpus",
+                  large=False, peers=[
+        _peer("zlib.compress", "zlib", lambda m: lambda d: m.compress(d, 6),
+              stdlib=True),
+        _peer("zlib_ng.compress", "zlib_ng.zlib_ng",
+              lambda m: lambda d: m.compress(d, 6)),
+        _peer("deflate.zlib_compress", "deflate",
+              lambda m: lambda d: m.zlib_compress(d, 6)),
+    ])
+    fc, note = _fc_decompress("zlib")
+    dec = Kernel("zlib decompress", "codec", fc, note, data="corpus",
+                 large=False, prepare=lambda c: zlib.compress(c, 6), peers=[
+        _peer("zlib.decompress", "zlib", lambda m: m.decompress, stdlib=True),
+        _peer("isal_zlib.decompress", "isal.isal_zlib",
+              lambda m: m.decompress),
+        _peer("zlib_ng.decompress", "zlib_ng.zlib_ng",
+              lambda m: m.decompress),
+        _peer("deflate.zlib_decompress", "deflate",
+              lambda m: m.zlib_decompress),
+    ])
+    return [comp, dec]
+
+
 def _pgzip(mod: Any, data: Any, n: int) -> bytes:
     import io
     buf = io.BytesIO()
@@ -267,10 +296,12 @@ def _lz4_kernels() -> list[Kernel]:
 
 def all_kernels() -> list[Kernel]:
     ks = [_checksum(n) for n in ("crc32", "crc32c", "adler32")]
-    ks += [_hash(n) for n in ("md5", "sha1", "sha256", "sha512", "sha3_256",
-                              "blake2b", "blake3", "xxh64", "xxh3_64",
-                              "xxh3_128")]
-    ks += _gzip_kernels() + _zstd_kernels() + _lz4_kernels()
+    ks += [_hash(n) for n in ("md5", "sha1", "sha224", "sha256", "sha384",
+                              "sha512", "sha3_256", "sha3_512", "blake2b",
+                              "blake2s", "blake3", "xxh32", "xxh64",
+                              "xxh3_64", "xxh3_128")]
+    ks += (_gzip_kernels() + _zlib_kernels() + _zstd_kernels()
+           + _lz4_kernels())
     return ks
 
 

@@ -235,7 +235,8 @@ def plot(path: str, results: dict[str, Any]) -> str | None:
               ("fastconc, GIL released", "released", "#2a9d5c"),
               ("stdlib", "stdlib", "#8c8c8c"),
               ("fastest other peer", "peer", "#4c72b0")]
-    fig, axes = plt.subplots(2, 1, figsize=(11, 7.2), dpi=80)
+    fig, axes = plt.subplots(2, 1, figsize=(max(9.0, 0.5 * len(kernels) + 2), 7.2),
+                             dpi=80)
     width = 0.8 / len(series)
     xs = range(len(kernels))
     top = float(n)
