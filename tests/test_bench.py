@@ -182,3 +182,21 @@ def test_progress_bar_only_on_a_terminal():
     out = b"".join(chunks)
     assert b"| crc32 |" in out
     assert b"\x1b[" in out  # the bar's cursor and colour codes
+
+
+@pytest.mark.timeout(120)
+def test_plot_without_matplotlib_says_so(tmp_path):
+    out_png = tmp_path / "p.png"
+    code = ("import sys; sys.modules['matplotlib'] = None\n"
+            "from fastconc.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep
+               + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "bench", "--quick", "--only", "crc32",
+         "--repeat", "1", "--size", "2M", "--plot", str(out_png)],
+        cwd=ROOT, env=env, capture_output=True, timeout=100)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"matplotlib is not installed" in proc.stderr
+    assert not out_png.exists()
+    assert b"| crc32 |" in proc.stdout
