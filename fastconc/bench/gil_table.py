@@ -69,7 +69,7 @@ def measure(k: Kernel, inputs: list[Any], nbytes: int, thread_counts: list[int],
         return [], skipped
     slowest = max(costs)
     nmax = max(thread_counts)
-    calls = max(2 * nmax, round(budget / max(slowest, 1e-9)))
+    calls = max(nmax, round(budget / max(slowest, 1e-9)))
     calls = min(calls, 64 * len(inputs))
     calls = math.ceil(calls / nmax) * nmax
     work = [inputs[i % len(inputs)] for i in range(calls)]

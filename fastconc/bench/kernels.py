@@ -50,6 +50,7 @@ class Kernel:
     prepare_parallel: Callable[[bytes, int], bytes] | None = None
     data: str = "random"     # "random" or "corpus"
     large: bool = True       # also in the large-buffer table
+    quick: bool = True       # in --quick runs (unless named by --only)
 
 
 def _module(name: str) -> Any:
@@ -205,7 +206,7 @@ def _zlib_kernels() -> list[Kernel]:
     of the large-buffer table (gzip stands for both there)."""
     fc, note = _fc_compress("zlib", 6)
     comp = Kernel("zlib-6 compress", "codec", fc, note, data="corpus",
-                  large=False, peers=[
+                  large=False, quick=False, peers=[
         _peer("zlib.compress", "zlib", lambda m: lambda d: m.compress(d, 6),
               stdlib=True),
         _peer("zlib_ng.compress", "zlib_ng.zlib_ng",
@@ -215,14 +216,17 @@ def _zlib_kernels() -> list[Kernel]:
     ])
     fc, note = _fc_decompress("zlib")
     dec = Kernel("zlib decompress", "codec", fc, note, data="corpus",
-                 large=False, prepare=lambda c: zlib.compress(c, 6), peers=[
+                 large=False, quick=False, prepare=lambda c: zlib.compress(c, 6),
+                 peers=[
         _peer("zlib.decompress", "zlib", lambda m: m.decompress, stdlib=True),
         _peer("isal_zlib.decompress", "isal.isal_zlib",
               lambda m: m.decompress),
         _peer("zlib_ng.decompress", "zlib_ng.zlib_ng",
               lambda m: m.decompress),
+        # libdeflate wants the decompressed size up front: it is given
+        # the upper bound of the chunks, as a caller would
         _peer("deflate.zlib_decompress", "deflate",
-              lambda m: m.zlib_decompress),
+              lambda m: lambda d: m.zlib_decompress(d, 1 << 20)),
     ])
     return [comp, dec]
 
