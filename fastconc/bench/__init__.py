@@ -170,8 +170,11 @@ def run(args: argparse.Namespace) -> int:
         emit()
         emit(f"**This machine was busy** (load average {load[0]:.1f} on "
              f"{m.get('usable_cpus')} cores when the run started): "
-             "other programs compete for the cores, so every multi-thread "
-             "speed-up below is understated. Rerun on an idle machine.")
+             "other programs compete for the cores, so the multi-thread "
+             "figures below are unreliable: released speed-ups come out "
+             "low, and even threads that take turns on the GIL can look "
+             "faster than one, because the scheduler favours threads that "
+             "keep waking up. Rerun on an idle machine.")
     emit()
 
     n_large = sum(1 for k in kernels

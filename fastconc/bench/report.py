@@ -361,5 +361,5 @@ def summary(results: dict[str, Any]) -> str:
                    "started"
                    + (f" and {end[0]:.1f} when it ended" if end else "")
                    + ": other programs were using the cores, so the "
-                   "multi-thread figures are lower than on an idle machine.")
+                   "multi-thread figures are not those of an idle machine.")
     return "\n".join(out)
