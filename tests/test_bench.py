@@ -200,3 +200,18 @@ def test_plot_without_matplotlib_says_so(tmp_path):
     assert b"matplotlib is not installed" in proc.stderr
     assert not out_png.exists()
     assert b"| crc32 |" in proc.stdout
+
+
+def test_update_readme_rewrites_only_the_marked_section(tmp_path):
+    from fastconc.bench import END, START, update_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{START}\nold table\n{END}\noutro\n")
+    (tmp_path / "docs").mkdir()
+    update_readme(str(readme), "# fastconc bench\n\n## The GIL table\n\n| a |",
+                  str(tmp_path / "docs" / "bench.png"))
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("\noutro\n")
+    assert "old table" not in text
+    assert "![held vs released, per kernel](docs/bench.png)" in text
+    assert "#### The GIL table" in text and "| a |" in text
