@@ -255,10 +255,15 @@ def plot(path: str, results: dict[str, Any]) -> str | None:
     axes[0].axhline(float(n), color="black", lw=0.8, ls="--")
     axes[0].set_ylim(0, top * 1.3)
     axes[0].set_ylabel(f"speed-up, {n} threads vs 1")
+    m = results["machine"]
+    busy = ""
+    load = m.get("load_average") or [0.0]
+    if load[0] > 0.5 * (m.get("usable_cpus") or 1):
+        busy = (f" - BUSY machine (load average {load[0]:.1f}): multi-thread "
+                "figures unreliable")
     axes[0].set_title(f"{n} Python threads, 1 MiB chunks: what releasing the "
-                      f"GIL buys\n{results['machine']['cpu_model']}, "
-                      f"{results['machine']['usable_cpus']} cores, Python "
-                      f"{results['machine']['python']}", fontsize=9)
+                      f"GIL buys\n{m['cpu_model']}, {m['usable_cpus']} cores, "
+                      f"Python {m['python']}{busy}", fontsize=9)
     axes[1].set_ylabel(f"GB/s with {n} threads")
     axes[1].set_yscale("log")
     for ax in axes:
