@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         {1, 2, nthreads // 2, nthreads})
     size = args.size or (16 * MiB if quick else 64 * MiB)
     repeat = max(1, args.repeat)
-    budget = 0.025 if quick else 0.1
+    budget = 0.02 if quick else 0.1
     n_items = 20_000 if quick else 100_000
     n_tpe = 5_000 if quick else 20_000
     n_count = 5_000_000 if quick else 50_000_000
