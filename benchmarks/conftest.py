@@ -1,7 +1,7 @@
 """pytest-benchmark suites for fastconc's kernels.
 
-Run with ``pytest benchmarks --benchmark-only`` (see README.md here).
-Files named ``bench_*.py`` are collected as test modules.  The data are
+Run with ``pytest benchmarks --benchmark-only`` (see README.md here);
+pyproject.toml has pytest collect ``bench_*.py`` files.  The data are
 built as in ``fastconc bench``: a corpus of this machine's files for the
 codecs and ``os.urandom`` for hashes and checksums, never a repeated
 string.
@@ -15,12 +15,6 @@ import pytest
 from fastconc.bench.corpus import build_corpus, chunks
 
 MiB = 1 << 20
-
-
-def pytest_collect_file(file_path, parent):  # type: ignore[no-untyped-def]
-    if file_path.suffix == ".py" and file_path.name.startswith("bench_"):
-        return pytest.Module.from_parent(parent, path=file_path)
-    return None
 
 
 @pytest.fixture(scope="session")
