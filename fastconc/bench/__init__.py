@@ -215,7 +215,9 @@ def run(args: argparse.Namespace) -> int:
             emit("Each thread calls the function on its share of the chunks "
                  "(fastconc with `threads=1`). Throughput of the whole "
                  "group; speed-up = time with 1 thread / time with "
-                 f"{nthreads}. Held: ≈1× expected; released: ≈{nthreads}×."
+                 f"{nthreads}. Expected: ≈1× held; released, up to "
+                 f"{min(nthreads, m.get('usable_cpus') or 1)}× "
+                 f"(there are {m.get('usable_cpus')} cores)."
                  + (" (--quick leaves out zlib and the hash variants.)"
                     if quick and not args.only else ""))
             emit()
