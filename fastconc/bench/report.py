@@ -252,7 +252,8 @@ def plot(path: str, results: dict[str, Any]) -> str | None:
         axes[0].bar(pos, sp, width, label=label, color=color)
         axes[1].bar(pos, tp, width, label=label, color=color)
     axes[0].axhline(1.0, color="black", lw=0.8)
-    axes[0].axhline(float(n), color="black", lw=0.8, ls="--")
+    ideal = min(int(n), results["machine"].get("usable_cpus") or int(n))
+    axes[0].axhline(float(ideal), color="black", lw=0.8, ls="--")
     axes[0].set_ylim(0, top * 1.3)
     axes[0].set_ylabel(f"speed-up, {n} threads vs 1")
     m = results["machine"]
