@@ -202,8 +202,14 @@ def run(args: argparse.Namespace) -> int:
             for k in kernels:
                 with prog.step(f"GIL table: {k.name}"):
                     base = cor_chunks if k.data == "corpus" else rnd_chunks
-                    inputs = ([k.prepare(bytes(c)) for c in base[:16]]
-                              if k.prepare else base)
+                    try:
+                        inputs = ([k.prepare(bytes(c)) for c in base[:16]]
+                                  if k.prepare else base)
+                    except Exception as exc:  # noqa: BLE001 - reported
+                        skipped.append({"kernel": k.name, "impl": "all",
+                                        "reason": "no way to make its input "
+                                                  f"({exc})"})
+                        continue
                     r, s = gil_table.measure(k, inputs, gil_table.CHUNK,
                                              counts, repeat, budget)
                     rows += r
@@ -239,7 +245,11 @@ def run(args: argparse.Namespace) -> int:
                 with prog.step(f"large buffer: {k.name}"):
                     nbytes = size
                     if k.data == "corpus":
-                        data: Any = k.prepare(corpus) if k.prepare else corpus
+                        try:
+                            data: Any = (k.prepare(corpus) if k.prepare
+                                         else corpus)
+                        except Exception:  # noqa: BLE001 - see GIL table
+                            continue
                     elif k.family == "checksum":
                         data, nbytes = rnd_big, big
                     else:
