@@ -46,6 +46,8 @@ from ._core import (
     xxh64,
 )
 from ._hashfiles import hash_files
+from ._pmap import map_array, parallel_map
+from .executor import ThreadPoolExecutor
 
 __all__ = [
     "GIL_THRESHOLD",
@@ -85,6 +87,9 @@ __all__ = [
     "xxh3_128",
     "xxh3_64",
     "xxh64",
+    "ThreadPoolExecutor",
+    "map_array",
+    "parallel_map",
 ]
 
 

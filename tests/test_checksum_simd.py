@@ -63,7 +63,9 @@ def blob():
 
 def test_backends_follow_level(simd_level):
     assert fastconc.info()["simd_level"] == simd_level
-    assert fastconc.info()["backends"] == expected_impls(simd_level)
+    backends = fastconc.info()["backends"]
+    expected = expected_impls(simd_level)
+    assert {k: backends[k] for k in expected} == expected
 
 
 @pytest.mark.parametrize("name", KERNELS)
