@@ -35,6 +35,13 @@ bench: deps
 clean:
 	rm -rf build *.egg-info fastconc/*.so
 
+# Re-run the benchmark and rewrite README.md's results section and
+# docs/bench.png with this machine's figures.
+.PHONY: bench-readme
+bench-readme: deps
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[peers,plot]'
+	$(PYTHON) -m fastconc bench --readme README.md --json docs/bench.json
+
 # CPython's own concurrent.futures tests against fastconc.ThreadPoolExecutor,
 # on every installed Python that ships them (3.9, 3.10, 3.13 on the build
 # machine): each gets the extension built in place next to the default one.
