@@ -9,7 +9,9 @@ N (see ``timing``), on data built from the files of this machine (see
 - one large buffer (``large``), with the memory bandwidth of the machine;
 - small items (``small_items``): per-call overhead at 64 B and 4 KiB;
 - executor overhead and the countdown experiment (``executor``);
-- the convoy effect (``convoy``).
+- the convoy effect (``convoy``);
+- with ``--distributed N``: hash_files / compress_files on a local
+  dask.distributed cluster at 1 and N workers (``distributed``).
 
 Markdown tables go to stdout, raw samples to ``--json``, bars to ``--plot``.
 """
@@ -58,6 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--repeat", type=int, default=5,
                         help="repeats of each measurement, best kept "
                              "(default 5)")
+    parser.add_argument("--distributed", type=int, default=None, metavar="N",
+                        help="only hash and compress a real file set on a "
+                             "local dask cluster at 1 and N worker processes"
+                             " (needs fastconc[distributed])")
     parser.add_argument("--readme", default=None, metavar="README.md",
                         help="also rewrite the benchmark section of this "
                              "README (between <!-- bench:start/end -->)")
@@ -130,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"fastconc bench: {exc}", file=sys.stderr)
         return 2
     quick = bool(args.quick)
+    if args.distributed is not None:
+        return _run_distributed(args)
     nthreads = args.threads or 2
     if nthreads < 1:
         print("fastconc bench: --threads must be at least 1", file=sys.stderr)
@@ -378,6 +386,31 @@ def run(args: argparse.Namespace) -> int:
         if args.readme:
             update_readme(args.readme, "\n".join(out), plot_path)
 
+    return 0
+
+
+def _run_distributed(args: argparse.Namespace) -> int:
+    from . import report
+
+    if args.distributed < 1:
+        print("fastconc bench: --distributed must be at least 1",
+              file=sys.stderr)
+        return 2
+    try:
+        from .. import distributed as _needs_dask  # noqa: F401
+        from . import distributed as bdist
+    except ImportError as exc:
+        print(f"fastconc bench: {exc}", file=sys.stderr)
+        return 2
+    size = args.size or (64 * MiB if args.quick else 256 * MiB)
+    res = bdist.measure(args.distributed, size, max(1, args.repeat // 2))
+    print(f"# fastconc bench --distributed {args.distributed}\n")
+    print(f"Machine: {report.describe_machine(report.machine())}.  ")
+    print(f"{res['files']} real files, {res['bytes'] / MiB:.0f} MiB; "
+          f"{res['worker_threads']}.\n")
+    print(bdist.markdown(res))
+    if args.json:
+        report.write_json(args.json, {"distributed": res})
     return 0
 
 
