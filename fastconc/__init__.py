@@ -13,6 +13,7 @@ from ._core import (
     __version__,
     adler32,
     adler32_combine,
+    blake3,
     codecs_available,
     compress,
     compress_many,
@@ -26,6 +27,32 @@ from ._core import (
     info,
     set_threads,
 )
+from ._core import (
+    Hash,
+    XXHash,
+    algorithms_available,
+    blake2b,
+    blake2s,
+    digest,
+    hash_file,
+    hash_many,
+    md5,
+    new,
+    sha1,
+    sha3_256,
+    sha3_512,
+    sha224,
+    sha256,
+    sha384,
+    sha512,
+    xxh3_64,
+    xxh3_128,
+    xxh32,
+    xxh64,
+)
+from ._hashfiles import hash_files
+from ._pmap import map_array, parallel_map
+from .executor import ThreadPoolExecutor
 
 __all__ = [
     "GIL_THRESHOLD",
@@ -34,6 +61,7 @@ __all__ = [
     "__version__",
     "adler32",
     "adler32_combine",
+    "blake3",
     "codecs_available",
     "compress",
     "compress_many",
@@ -46,6 +74,32 @@ __all__ = [
     "get_threads",
     "info",
     "set_threads",
+    # hashing
+    "Hash",
+    "XXHash",
+    "algorithms_available",
+    "blake2b",
+    "blake2s",
+    "digest",
+    "hash_file",
+    "hash_files",
+    "hash_many",
+    "md5",
+    "new",
+    "sha1",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha3_256",
+    "sha3_512",
+    "sha512",
+    "xxh32",
+    "xxh3_128",
+    "xxh3_64",
+    "xxh64",
+    "ThreadPoolExecutor",
+    "map_array",
+    "parallel_map",
 ]
 
 

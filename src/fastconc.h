@@ -58,6 +58,7 @@ extern const fc_area fc_area_checksum;
 extern const fc_area fc_area_hash;
 extern const fc_area fc_area_codec;
 extern const fc_area fc_area_pmap;
+extern const fc_area fc_area_blake3;
 
 static inline fc_state *
 fc_get_state(PyObject *module)
