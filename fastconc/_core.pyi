@@ -143,6 +143,8 @@ def _map_array(address: int, code: str, block: bool, src: Buffer, dst: Buffer,
 def _countdown_kernel_address() -> int: ...
 # --- compression (one-shot and batch) ---------------------------------------
 
+
+# --- compression (one-shot and batch) ---------------------------------------
 codecs_available: Final[tuple[str, ...]]
 def compress(data: Buffer, codec: str = "zstd", level: int | None = None, *,
              threads: int | None = None,
@@ -191,3 +193,4 @@ class Decompressor:
     def unused_data(self) -> bytes: ...
     @property
     def codec(self) -> str | None: ...
+def _codec_from_filename(path: _StrOrBytesPath, /) -> str | None: ...
