@@ -94,6 +94,11 @@ fc_zstd_block_task(void *arg, int64_t i)
     size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel,
                                       job->level);
     if (!ZSTD_isError(r)) {
+        /* A content checksum per frame, as the zstd tool writes: without
+         * it a flipped bit in literals decodes to wrong bytes silently. */
+        r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+    }
+    if (!ZSTD_isError(r)) {
         /* One-shot (faster and smaller than streaming the same frame);
          * the frame records its content size. */
         r = ZSTD_compress2(cctx, fc_cjob_dst(job, i), (size_t)job->slot,
@@ -135,6 +140,9 @@ fc_zstd_slice_task(void *arg, int64_t k)
         ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
         r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel,
                                    job->level);
+        if (!ZSTD_isError(r)) {
+            r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+        }
         if (!ZSTD_isError(r)) {
             r = ZSTD_CCtx_setPledgedSrcSize(cctx,
                                             (unsigned long long)frame_len);
