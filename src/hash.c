@@ -1472,26 +1472,197 @@ read_fill(int fd, unsigned char *buf, Py_ssize_t cap, int *err,
     return 0;
 }
 
-/* hash_file("blake3", ..., threads > 1): read slices of the file with the
- * GIL released and hash each as subtree tasks on the pool.  Returns 1 when
- * done, -1 with *err set on a read error, or -2 with an exception set
- * (Ctrl-C, memory). */
-static int
-b3_hash_fd_parallel(fc_blake3_hasher *h, int fd, Py_ssize_t size,
-                    int threads, int *err)
+/* hash_file("blake3", ..., threads > 1) on a regular file: slices of the
+ * file are hashed as subtree tasks while the next slice is read ahead by
+ * pread() tasks placed first in the same fc_run batch, so reading overlaps
+ * hashing.  No Python API in the tasks. */
+#define B3_READ_PIECE ((Py_ssize_t)1 << 20)   /* one read-ahead task */
+#define B3_SLICE_MIN ((Py_ssize_t)4 << 20)
+#define B3_MAX_PIECES 64                        /* slices up to 64 MiB */
+
+typedef struct {
+    int fd;
+    unsigned char *dst;         /* the buffer being filled */
+    int64_t base;               /* file offset of dst[0] */
+    Py_ssize_t want;            /* bytes asked for */
+    int npieces;
+    int pending;                /* read-ahead not run yet */
+    Py_ssize_t got[B3_MAX_PIECES];
+    int err[B3_MAX_PIECES];
+    fc_blake3_task_fn task;     /* the subtree tasks of this batch */
+    void *task_arg;
+    int threads;
+} b3_ahead;
+
+/* Piece i: pread until full or EOF; pool threads retry on EINTR. */
+static void
+b3_read_piece(b3_ahead *ra, int i)
 {
-    /* About 4 MiB per thread per slice, so each slice is several tasks per
-     * thread; never more than the file needs. */
-    Py_ssize_t slice = (Py_ssize_t)threads << 22;
-    if (slice < FILE_SLICE) {
-        slice = FILE_SLICE;
+    Py_ssize_t off = (Py_ssize_t)i * B3_READ_PIECE;
+    Py_ssize_t n = ra->want - off < B3_READ_PIECE ? ra->want - off
+                                                  : B3_READ_PIECE;
+    Py_ssize_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(ra->fd, ra->dst + off + got, (size_t)(n - got),
+                          (off_t)(ra->base + off + got));
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            ra->err[i] = errno;
+            break;
+        }
+        if (r == 0) {
+            break;
+        }
+        got += r;
     }
-    if (slice > ((Py_ssize_t)256 << 20)) {
-        slice = (Py_ssize_t)256 << 20;
+    ra->got[i] = got;
+}
+
+static void
+b3_ahead_task(void *arg, int64_t i)
+{
+    b3_ahead *ra = arg;
+    if (i < ra->npieces) {
+        b3_read_piece(ra, (int)i);
     }
-    if (size > 0 && size < slice) {
-        slice = size + 1;   /* + 1: EOF seen by the first read_fill */
+    else {
+        ra->task(ra->task_arg, i - ra->npieces);
     }
+}
+
+/* The run callback: the first batch carries the read-ahead pieces. */
+static int
+b3_run_ahead(void *ctx, fc_blake3_task_fn task, void *arg, int64_t n)
+{
+    b3_ahead *ra = ctx;
+    int extra = ra->pending ? ra->npieces : 0;
+    ra->task = task;
+    ra->task_arg = arg;
+    ra->pending = 0;
+    if (extra == 0) {
+        return fc_run(task, arg, n, ra->threads, 1) < 0;
+    }
+    return fc_run(b3_ahead_task, ra, n + extra, ra->threads, 1) < 0;
+}
+
+/* b3_update_big with the read-ahead riding on the first batch. */
+static int
+b3_update_big_ahead(fc_blake3_hasher *h, const void *buf, size_t len,
+                    b3_ahead *ra)
+{
+    return fc_blake3_update_parallel(h, buf, len,
+                                     b3_subtree_chunks(len, ra->threads),
+                                     b3_run_ahead, ra);
+}
+
+/* Start a read of want bytes at base into dst (run by the next batch). */
+static void
+b3_ahead_start(b3_ahead *ra, unsigned char *dst, int64_t base,
+               Py_ssize_t want)
+{
+    ra->dst = dst;
+    ra->base = base;
+    ra->want = want;
+    ra->npieces = (int)((want + B3_READ_PIECE - 1) / B3_READ_PIECE);
+    ra->pending = ra->npieces > 0;
+    memset(ra->got, 0, sizeof(ra->got));
+    memset(ra->err, 0, sizeof(ra->err));
+}
+
+/* The bytes read: the pieces' contiguous prefix.  1 at EOF (a short read),
+ * 0 if more may follow, -1 with *err on a read error. */
+static int
+b3_ahead_result(const b3_ahead *ra, Py_ssize_t *got, int *err)
+{
+    *got = 0;
+    for (int i = 0; i < ra->npieces; i++) {
+        if (ra->err[i]) {
+            *err = ra->err[i];
+            return -1;
+        }
+        *got += ra->got[i];
+        if (ra->got[i] < B3_READ_PIECE && *got < ra->want) {
+            return 1;
+        }
+    }
+    return *got < ra->want ? 1 : 0;
+}
+
+/* Returns 1 when done, -1 with *err set on a read error, or -2 with an
+ * exception set (Ctrl-C, memory).  Called with the GIL held. */
+static int
+b3_hash_regular_parallel(fc_blake3_hasher *h, int fd, int threads,
+                         Py_ssize_t slice, int *err)
+{
+    unsigned char *bufs[2] = {PyMem_RawMalloc((size_t)slice),
+                              PyMem_RawMalloc((size_t)slice)};
+    b3_ahead ra;
+    int64_t pos = 0;
+    Py_ssize_t got = 0;
+    int k = 0, state, rc = -2;
+
+    memset(&ra, 0, sizeof(ra));
+    ra.fd = fd;
+    ra.threads = threads;
+    if (bufs[0] == NULL || bufs[1] == NULL) {
+        PyErr_NoMemory();
+        goto exit;
+    }
+    /* The first slice alone: nothing to hash yet. */
+    b3_ahead_start(&ra, bufs[0], 0, slice);
+    Py_BEGIN_ALLOW_THREADS   /* bufs and fd are ours alone */
+    for (int i = 0; i < ra.npieces; i++) {
+        b3_read_piece(&ra, i);
+    }
+    Py_END_ALLOW_THREADS
+    ra.pending = 0;
+    state = b3_ahead_result(&ra, &got, err);
+    for (;;) {
+        if (state < 0) {
+            rc = -1;
+            goto exit;
+        }
+        pos += got;
+        if (state == 0) {
+            b3_ahead_start(&ra, bufs[1 - k], pos, slice);
+        }
+        if (got > 0 &&
+            b3_update_big_ahead(h, bufs[k], (size_t)got, &ra) < 0) {
+            goto exit;   /* Ctrl-C: h is thrown away by the caller */
+        }
+        if (state == 1) {
+            rc = 1;
+            break;
+        }
+        if (ra.pending) {
+            /* Everything was hashed inline: read the next slice here. */
+            Py_BEGIN_ALLOW_THREADS   /* bufs and fd are ours alone */
+            for (int i = 0; i < ra.npieces; i++) {
+                b3_read_piece(&ra, i);
+            }
+            Py_END_ALLOW_THREADS
+            ra.pending = 0;
+        }
+        if (PyErr_CheckSignals() < 0) {
+            goto exit;
+        }
+        state = b3_ahead_result(&ra, &got, err);
+        k = 1 - k;
+    }
+exit:
+    PyMem_RawFree(bufs[0]);
+    PyMem_RawFree(bufs[1]);
+    return rc;
+}
+
+/* Same, for pipes and devices (no pread, no size): read a slice with the
+ * GIL released, then hash it on the pool. */
+static int
+b3_hash_stream_parallel(fc_blake3_hasher *h, int fd, int threads,
+                        Py_ssize_t slice, int *err)
+{
     unsigned char *big = PyMem_RawMalloc((size_t)slice);
     int rc;
     if (big == NULL) {
@@ -1516,6 +1687,31 @@ b3_hash_fd_parallel(fc_blake3_hasher *h, int fd, Py_ssize_t size,
     } while (rc == 0);
     PyMem_RawFree(big);
     return rc;
+}
+
+/* hash_file("blake3", ..., threads > 1).  size: the file's size if it is a
+ * regular file, else -1. */
+static int
+b3_hash_fd_parallel(fc_blake3_hasher *h, int fd, Py_ssize_t size,
+                    int threads, int *err)
+{
+    /* 2 MiB per thread (at least 4 MiB): several subtree tasks per thread,
+     * and the two buffers stay small enough to be mostly in cache; never
+     * more than the file needs. */
+    Py_ssize_t slice = (Py_ssize_t)threads << 21;
+    if (slice < B3_SLICE_MIN) {
+        slice = B3_SLICE_MIN;
+    }
+    if (slice > B3_READ_PIECE * B3_MAX_PIECES) {
+        slice = B3_READ_PIECE * B3_MAX_PIECES;
+    }
+    if (size < 0) {
+        return b3_hash_stream_parallel(h, fd, threads, slice, err);
+    }
+    if (size < slice) {
+        slice = size + 1;   /* + 1: EOF seen by the first read */
+    }
+    return b3_hash_regular_parallel(h, fd, threads, slice, err);
 }
 
 PyDoc_STRVAR(fc_hash_file__doc__,
@@ -1591,12 +1787,13 @@ fc_hash_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     if (ALGS[alg].b3 && threads != 1) {
         /* The file's size decides threads=None (a pipe's is unknown). */
         struct stat sb;
-        Py_ssize_t size = 0;
+        Py_ssize_t size = -1;   /* not a regular file */
         if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
             (uint64_t)sb.st_size <= (uint64_t)PY_SSIZE_T_MAX) {
             size = (Py_ssize_t)sb.st_size;
         }
-        threads = fc_resolve_threads(threads, size, B3_PARALLEL_MIN);
+        threads = fc_resolve_threads(threads, size < 0 ? 0 : size,
+                                     B3_PARALLEL_MIN);
         if (threads > 1) {
             rc = b3_hash_fd_parallel(h.b3, fd, size, threads, &err);
             if (rc == -2) {

@@ -114,7 +114,7 @@ def files(tmp_path_factory, blobs):
         p.write_bytes(data)
         paths.append(p)
     big = d / "big"
-    # Several read slices for threads=4 (16 MiB each) and odd length.
+    # Several read slices for every threads= value, and an odd length.
     big.write_bytes(os.urandom((40 << 20) + 777))
     return paths, big
 
@@ -127,6 +127,21 @@ def test_hash_file(files, blobs, threads):
         assert fastconc.hash_file("blake3", p, threads=threads) == ref(data)
     assert fastconc.hash_file("blake3", str(big), threads=threads) == \
         ref(big.read_bytes())
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("size", [(4 << 20) - 1, 4 << 20, (4 << 20) + 1,
+                                  16 << 20, (16 << 20) + 1,
+                                  (48 << 20) + 1023])
+def test_hash_file_slice_edges(tmp_path, size):
+    # Read slices are 4 MiB (threads <= 2) or threads * 2 MiB, read ahead
+    # in 1 MiB pieces: exact multiples, one byte either side.
+    data = os.urandom(size)
+    p = tmp_path / "f"
+    p.write_bytes(data)
+    want = ref(data)
+    for threads in (2, 3, 8):
+        assert fastconc.hash_file("blake3", p, threads=threads) == want
 
 
 def test_hash_file_parallel_every_simd_level(files, simd_level):
