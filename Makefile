@@ -2,7 +2,8 @@
 # make bench - same set-up, then the side-by-side benchmark
 PYTHON ?= python3
 APT_PACKAGES = pkg-config gcc libssl-dev zlib1g-dev libzstd-dev liblz4-dev \
-	libxxhash-dev libisal-dev libdeflate-dev gzip pigz zstd lz4 xxhash
+	libxxhash-dev libisal-dev libdeflate-dev gzip pigz zstd lz4 xxhash \
+	b3sum
 # Our own C compiles with -Wall -Wextra -Werror here (see setup.py).
 export FASTCONC_WERROR ?= 1
 PYTEST_ARGS ?=

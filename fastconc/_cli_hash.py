@@ -10,6 +10,11 @@ Checking (``-c``): lines ``<hex>  <name>``, ``<hex> *<name>`` or the BSD
 form ``ALGO (<name>) = <hex>``; prints ``<name>: OK`` / ``FAILED`` /
 ``FAILED open or read``, warnings on stderr, exit status 1 when anything
 failed, as coreutils does.
+
+``-a blake3`` prints what ``b3sum`` (1.x) prints: the same ``<hex>  <name>``
+lines, but only backslash and newline are escaped (a carriage return is
+written as is), and ``-c`` shows a name containing either escaped, so
+listings go both ways between the two tools.
 """
 from __future__ import annotations
 
@@ -94,9 +99,15 @@ def _digests(algo: str, names: list[str],
         i = j
 
 
-def _escape(name: str) -> str:
-    return (name.replace("\\", "\\\\").replace("\n", "\\n")
-            .replace("\r", "\\r"))
+def _escaped_chars(algo: str) -> str:
+    """The characters that get a name escaped: coreutils 9 escapes CR
+    too, b3sum does not."""
+    return "\\\n" if algo == "blake3" else "\\\n\r"
+
+
+def _escape(name: str, chars: str = "\\\n\r") -> str:
+    name = name.replace("\\", "\\\\").replace("\n", "\\n")
+    return name.replace("\r", "\\r") if "\r" in chars else name
 
 
 def _unescape(name: str) -> str:
@@ -121,13 +132,14 @@ def _write(line: str) -> None:
 def _print_sums(args: argparse.Namespace) -> int:
     status = 0
     names = args.files or ["-"]
+    chars = _escaped_chars(args.algorithm)
     for name, result in _digests(args.algorithm, names, args.threads):
         if isinstance(result, OSError):
             _warn(f"{name}: {_os_message(result)}")
             status = 1
             continue
-        if any(c in name for c in "\\\n\r"):
-            _write(f"\\{result.hex()}  {_escape(name)}\n")
+        if any(c in name for c in chars):
+            _write(f"\\{result.hex()}  {_escape(name, chars)}\n")
         else:
             _write(f"{result.hex()}  {name}\n")
     sys.stdout.flush()
@@ -186,8 +198,10 @@ def _check_file(args: argparse.Namespace, listing: str) -> int:
     results = _digests(algo, names, args.threads)
     for (expected, name), (_, result) in zip(entries, results):
         shown = name
-        if "\n" in name:
-            shown = "\\" + _escape(name)
+        # coreutils escapes a name with a newline; b3sum also one with a
+        # backslash.
+        if "\n" in name or (algo == "blake3" and "\\" in name):
+            shown = "\\" + _escape(name, _escaped_chars(algo))
         if isinstance(result, OSError):
             _warn(f"{name}: {_os_message(result)}")
             if not args.status:

@@ -4,11 +4,13 @@
  *
  * The EVP_MDs are fetched once in init and kept in the area state; the
  * xxHash kernels come from per-instruction-set files (hash_xxh*.c,
- * simd/xxh_*.c) and are picked in set_simd.  Code that runs without the GIL
+ * simd/xxh_*.c) and are picked in set_simd, as are the BLAKE3 kernels
+ * (blake3_impl.c; the fastconc.blake3 object itself lives in blake3.c).  Code that runs without the GIL
  * works on a `hasher` (C types only) and never calls the Python API.
  */
 #include "fastconc.h"
 #include "hash.h"
+#include "blake3_impl.h"
 
 /* hash_many uses libcrypto's low-level SHA/MD5 functions for small items
  * (see LOWLEVEL below); they are deprecated in OpenSSL 3 but present unless
@@ -46,33 +48,42 @@
  * (counting FC_ITEM_COST per item for the per-item overhead). */
 #define MANY_PARALLEL_MIN ((Py_ssize_t)64 << 10)
 #define FC_ITEM_COST 256
+/* BLAKE3 is a tree: one input can be hashed by several threads.  Like
+ * fastconc.blake3, threads=None goes parallel from 1 MiB on. */
+#define B3_PARALLEL_MIN ((Py_ssize_t)1 << 20)
+/* Chunks (1 KiB) per subtree task: a power of two in [16, 1024], so a task
+ * is at most 1 MiB (well under a millisecond). */
+#define B3_TASK_MIN_CHUNKS 16
+#define B3_TASK_MAX_CHUNKS 1024
 
 /* --- the algorithms ----------------------------------------------------- */
 
 typedef struct {
     const char *name;
-    const char *ossl;   /* OpenSSL name; NULL for xxHash */
+    const char *ossl;   /* OpenSSL name; NULL for xxHash and BLAKE3 */
     int xxh;            /* FC_XXH* or -1 */
-    int digest_size;    /* xxHash only; EVP sizes come from the EVP_MD */
+    int digest_size;    /* xxHash/BLAKE3; EVP sizes come from the EVP_MD */
     int block_size;
+    int b3;             /* 1 for BLAKE3 (blake3_impl.c) */
 } hash_alg;
 
 static const hash_alg ALGS[] = {
-    {"md5", "MD5", -1, 0, 0},
-    {"sha1", "SHA1", -1, 0, 0},
-    {"sha224", "SHA224", -1, 0, 0},
-    {"sha256", "SHA256", -1, 0, 0},
-    {"sha384", "SHA384", -1, 0, 0},
-    {"sha512", "SHA512", -1, 0, 0},
-    {"sha3_256", "SHA3-256", -1, 0, 0},
-    {"sha3_512", "SHA3-512", -1, 0, 0},
-    {"blake2b", "BLAKE2B-512", -1, 0, 0},
-    {"blake2s", "BLAKE2S-256", -1, 0, 0},
+    {"md5", "MD5", -1, 0, 0, 0},
+    {"sha1", "SHA1", -1, 0, 0, 0},
+    {"sha224", "SHA224", -1, 0, 0, 0},
+    {"sha256", "SHA256", -1, 0, 0, 0},
+    {"sha384", "SHA384", -1, 0, 0, 0},
+    {"sha512", "SHA512", -1, 0, 0, 0},
+    {"sha3_256", "SHA3-256", -1, 0, 0, 0},
+    {"sha3_512", "SHA3-512", -1, 0, 0, 0},
+    {"blake2b", "BLAKE2B-512", -1, 0, 0, 0},
+    {"blake2s", "BLAKE2S-256", -1, 0, 0, 0},
     /* block sizes as python-xxhash reports them */
-    {"xxh32", NULL, FC_XXH32, 4, 16},
-    {"xxh64", NULL, FC_XXH64, 8, 32},
-    {"xxh3_64", NULL, FC_XXH3_64, 8, 32},
-    {"xxh3_128", NULL, FC_XXH3_128, 16, 64},
+    {"xxh32", NULL, FC_XXH32, 4, 16, 0},
+    {"xxh64", NULL, FC_XXH64, 8, 32, 0},
+    {"xxh3_64", NULL, FC_XXH3_64, 8, 32, 0},
+    {"xxh3_128", NULL, FC_XXH3_128, 16, 64, 0},
+    {"blake3", NULL, -1, FC_BLAKE3_OUT_LEN, FC_BLAKE3_BLOCK_LEN, 1},
 };
 #define N_ALGS ((int)(sizeof(ALGS) / sizeof(ALGS[0])))
 
@@ -99,9 +110,9 @@ FC_LOWLEVEL(ll_sha224, SHA256_CTX, SHA224_Init, SHA224_Update, SHA224_Final)
 FC_LOWLEVEL(ll_sha256, SHA256_CTX, SHA256_Init, SHA256_Update, SHA256_Final)
 FC_LOWLEVEL(ll_sha384, SHA512_CTX, SHA384_Init, SHA384_Update, SHA384_Final)
 FC_LOWLEVEL(ll_sha512, SHA512_CTX, SHA512_Init, SHA512_Update, SHA512_Final)
-static const oneshot_fn ONESHOT[] = {
+/* The rest (SHA-3, BLAKE2, xxHash, BLAKE3) are NULL. */
+static const oneshot_fn ONESHOT[N_ALGS] = {
     ll_md5, ll_sha1, ll_sha224, ll_sha256, ll_sha384, ll_sha512,
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 #else
 static const oneshot_fn ONESHOT[N_ALGS] = {NULL};
@@ -114,6 +125,7 @@ struct fc_hash_state {
     EVP_MD *md[N_ALGS];         /* NULL for xxHash or when not available */
     oneshot_fn oneshot[N_ALGS]; /* ONESHOT[i] if md[i] is the default's */
     const fc_xxh_kernels *xxh;  /* kernels for the current SIMD level */
+    const fc_blake3_kernels *b3k;   /* likewise, for BLAKE3 */
 };
 
 /* --- the hasher: one digest in progress, C types only ------------------- */
@@ -122,9 +134,11 @@ typedef struct {
     int alg;                    /* index into ALGS */
     const EVP_MD *md;
     const fc_xxh_kernels *xk;
+    const fc_blake3_kernels *bk;
     uint64_t seed;
     EVP_MD_CTX *ctx;
     void *xs;                   /* xxHash state */
+    fc_blake3_hasher *b3;       /* BLAKE3 state (no pointers inside) */
 } hasher;
 
 static int
@@ -145,6 +159,14 @@ hasher_open(hasher *h)
         }
         return 0;
     }
+    if (ALGS[h->alg].b3) {
+        h->b3 = PyMem_RawMalloc(sizeof(*h->b3));
+        if (h->b3 == NULL) {
+            return -1;
+        }
+        fc_blake3_init(h->b3, h->bk);
+        return 0;
+    }
     h->xs = fc_xxh_state_new(ALGS[h->alg].xxh);
     if (h->xs == NULL) {
         return -1;
@@ -158,6 +180,10 @@ hasher_reset(hasher *h)
 {
     if (h->md) {
         return EVP_DigestInit_ex2(h->ctx, h->md, NULL) ? 0 : -1;
+    }
+    if (h->b3) {
+        fc_blake3_reset(h->b3);
+        return 0;
     }
     h->xk->reset(ALGS[h->alg].xxh, h->xs, h->seed);
     return 0;
@@ -174,6 +200,10 @@ hasher_close(hasher *h)
         fc_xxh_state_free(ALGS[h->alg].xxh, h->xs);
         h->xs = NULL;
     }
+    if (h->b3) {
+        PyMem_RawFree(h->b3);
+        h->b3 = NULL;
+    }
 }
 
 static int
@@ -181,6 +211,10 @@ hasher_update(hasher *h, const void *data, size_t len)
 {
     if (h->md) {
         return EVP_DigestUpdate(h->ctx, data, len) ? 0 : -1;
+    }
+    if (h->b3) {
+        fc_blake3_update(h->b3, data, len);
+        return 0;
     }
     h->xk->update(ALGS[h->alg].xxh, h->xs, data, len);
     return 0;
@@ -193,6 +227,10 @@ hasher_final(hasher *h, unsigned char *out)
 {
     if (h->md) {
         return EVP_DigestFinal_ex(h->ctx, out, NULL) ? 0 : -1;
+    }
+    if (h->b3) {
+        fc_blake3_finalize(h->b3, out, FC_BLAKE3_OUT_LEN);
+        return 0;
     }
     h->xk->digest(ALGS[h->alg].xxh, h->xs, out);
     return 0;
@@ -212,6 +250,10 @@ hasher_peek(const hasher *h, unsigned char *out)
         EVP_MD_CTX_free(tmp);
         return rc;
     }
+    if (h->b3) {
+        fc_blake3_finalize(h->b3, out, FC_BLAKE3_OUT_LEN);   /* h unchanged */
+        return 0;
+    }
     h->xk->digest(ALGS[h->alg].xxh, h->xs, out);
     return 0;
 }
@@ -223,11 +265,20 @@ hasher_copy(hasher *dst, const hasher *src)
     *dst = *src;
     dst->ctx = NULL;
     dst->xs = NULL;
+    dst->b3 = NULL;
     if (src->md) {
         dst->ctx = EVP_MD_CTX_new();
         if (dst->ctx == NULL || !EVP_MD_CTX_copy_ex(dst->ctx, src->ctx)) {
             return -1;
         }
+        return 0;
+    }
+    if (src->b3) {
+        dst->b3 = PyMem_RawMalloc(sizeof(*dst->b3));
+        if (dst->b3 == NULL) {
+            return -1;
+        }
+        *dst->b3 = *src->b3;
         return 0;
     }
     dst->xs = fc_xxh_state_new(ALGS[src->alg].xxh);
@@ -236,6 +287,49 @@ hasher_copy(hasher *dst, const hasher *src)
     }
     fc_xxh_state_copy(ALGS[src->alg].xxh, dst->xs, src->xs);
     return 0;
+}
+
+/* --- BLAKE3 on several threads ------------------------------------------ */
+
+typedef struct {
+    int threads;
+    int release;
+} b3_run_ctx;
+
+/* fc_blake3_update_parallel's run callback: the subtree tasks on the pool.
+ * Non-zero when Ctrl-C stopped it (KeyboardInterrupt is then set). */
+static int
+b3_run(void *ctx, fc_blake3_task_fn task, void *arg, int64_t n)
+{
+    b3_run_ctx *x = ctx;
+    return fc_run(task, arg, n, x->threads, x->release) < 0;
+}
+
+/* Chunks per task: about four tasks per thread, within the bounds above. */
+static uint64_t
+b3_subtree_chunks(size_t len, int threads)
+{
+    uint64_t want = (uint64_t)len / FC_BLAKE3_CHUNK_LEN / 4 /
+                    (uint64_t)(threads > 0 ? threads : 1);
+    uint64_t s = B3_TASK_MIN_CHUNKS;
+    while (s * 2 <= want && s < B3_TASK_MAX_CHUNKS) {
+        s *= 2;
+    }
+    return s;
+}
+
+/* Feed len bytes to h as subtree tasks on `threads` threads (the GIL
+ * released when `release`).  Called with the GIL held.  Returns -1 with
+ * KeyboardInterrupt set if Ctrl-C stopped it: h then holds a partial update
+ * and the caller must restore a copy or throw h away. */
+static int
+b3_update_big(fc_blake3_hasher *h, const void *buf, size_t len, int threads,
+              int release)
+{
+    b3_run_ctx ctx = {threads, release};
+    return fc_blake3_update_parallel(h, buf, len,
+                                     b3_subtree_chunks(len, threads),
+                                     b3_run, &ctx);
 }
 
 /* --- looking up names and arguments -------------------------------------- */
@@ -281,7 +375,7 @@ lookup_alg(struct fc_hash_state *hs, PyObject *name)
     }
     for (int i = 0; i < N_ALGS; i++) {
         if (strcasecmp(s, ALGS[i].name) == 0 &&
-            (ALGS[i].xxh >= 0 || hs->md[i] != NULL)) {
+            (ALGS[i].xxh >= 0 || ALGS[i].b3 || hs->md[i] != NULL)) {
             return i;
         }
     }
@@ -328,6 +422,7 @@ hasher_setup(hasher *h, struct fc_hash_state *hs, int alg, uint64_t seed)
     h->alg = alg;
     h->md = hs->md[alg];
     h->xk = hs->xxh;
+    h->bk = hs->b3k;
     h->seed = seed;
 }
 
@@ -755,10 +850,26 @@ PyDoc_STRVAR(fc_new__doc__,
 "Return a new hash object for the algorithm called name, like\n"
 "hashlib.new().\n"
 "\n"
-"  name: one of algorithms_available (case-insensitive).\n"
+"  name: one of algorithms_available (case-insensitive); \"blake3\"\n"
+"    returns a fastconc.blake3 object.\n"
 "  data: bytes-like object hashed first.\n"
 "  seed: xxHash only: the seed (an int).\n"
 "  usedforsecurity: accepted for hashlib compatibility; ignored.");
+
+/* new("blake3", data): the full fastconc.blake3 object (blake3.c), which
+ * hashes large updates on several threads and has extendable output. */
+static PyObject *
+new_blake3(PyObject *module, PyObject *data)
+{
+    PyObject *tp = PyObject_GetAttrString(module, "blake3"), *result;
+    if (tp == NULL) {
+        return NULL;
+    }
+    result = data == NULL ? PyObject_CallNoArgs(tp)
+                          : PyObject_CallOneArg(tp, data);
+    Py_DECREF(tp);
+    return result;
+}
 
 static PyObject *
 fc_new(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
@@ -774,6 +885,9 @@ fc_new(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         (alg = lookup_alg(hash_state(st), a[0])) < 0 ||
         parse_seed(alg, a[2], &seed) < 0) {
         return NULL;
+    }
+    if (ALGS[alg].b3) {
+        return new_blake3(module, a[1]);
     }
     return hash_make(st, alg, a[1], seed);
 }
@@ -836,6 +950,44 @@ typedef struct {
     int failed;
 } seq_job;
 
+/* digest("blake3", ...): one-shot, or as subtree tasks on the pool for
+ * large inputs (the GIL released), as fastconc.blake3 does. */
+static PyObject *
+b3_digest(struct fc_hash_state *hs, const Py_buffer *view, int release)
+{
+    uint8_t out[FC_BLAKE3_OUT_LEN];
+    const fc_blake3_kernels *k = hs->b3k;
+    /* Keeping the GIL means one thread (the pool would run without it). */
+    int threads = release ? fc_resolve_threads(0, view->len, B3_PARALLEL_MIN)
+                          : 1;
+    if (threads <= 1 && view->len <= HASH_SEQ_CHUNK) {
+        if (release) {
+            Py_BEGIN_ALLOW_THREADS   /* view pinned by the caller */
+            fc_blake3_hash(k, view->buf, (size_t)view->len, out);
+            Py_END_ALLOW_THREADS
+        }
+        else {
+            fc_blake3_hash(k, view->buf, (size_t)view->len, out);
+        }
+    }
+    else {
+        /* Large: subtree tasks through fc_run (Ctrl-C checked between). */
+        fc_blake3_hasher *h = PyMem_RawMalloc(sizeof(*h));
+        if (h == NULL) {
+            return PyErr_NoMemory();
+        }
+        fc_blake3_init(h, k);
+        if (b3_update_big(h, view->buf, (size_t)view->len, threads,
+                          release) < 0) {
+            PyMem_RawFree(h);
+            return NULL;
+        }
+        fc_blake3_finalize(h, out, sizeof(out));
+        PyMem_RawFree(h);
+    }
+    return PyBytes_FromStringAndSize((const char *)out, sizeof(out));
+}
+
 /* Chunks of one input, in order on the calling thread. */
 static void
 seq_task(void *arg, int64_t i)
@@ -882,6 +1034,10 @@ fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         return NULL;
     }
     release = fc_should_release(st, release, view.len);
+    if (ALGS[alg].b3) {
+        result = b3_digest(hash_state(st), &view, release);
+        goto exit;
+    }
     hasher_setup(&h, hash_state(st), alg, seed);
 
     Py_ssize_t seq_chunk = h.md == NULL ? XXH_SEQ_CHUNK : HASH_SEQ_CHUNK;
@@ -1039,6 +1195,7 @@ typedef struct {
     const EVP_MD *md;
     oneshot_fn oneshot;
     const fc_xxh_kernels *xk;
+    const fc_blake3_kernels *bk;    /* BLAKE3 only, else NULL */
     uint64_t seed;
     const pinned_items *items;
     const Py_ssize_t *starts;   /* chunk i = items [starts[i], starts[i+1]) */
@@ -1057,6 +1214,13 @@ many_task(void *arg, int64_t i)
     many_job *job = arg;
     Py_ssize_t k = job->starts[i], end = job->starts[i + 1], len;
     const pinned_items *items = job->items;
+    if (job->bk != NULL) {
+        for (; k < end; k++) {
+            const unsigned char *buf = pinned_buf(items, k, &len);
+            fc_blake3_hash(job->bk, buf, (size_t)len, MANY_DST(job, k));
+        }
+        return;
+    }
     if (job->md == NULL) {
         int x = ALGS[job->alg].xxh;
         for (; k < end; k++) {
@@ -1134,6 +1298,7 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     job.alg = alg;
     job.md = hash_state(st)->md[alg];
     job.xk = hash_state(st)->xxh;
+    job.bk = ALGS[alg].b3 ? hash_state(st)->b3k : NULL;
     job.seed = seed;
     job.oneshot = hash_state(st)->oneshot[alg];
     job.items = &items;
@@ -1279,33 +1444,317 @@ convert_path(PyObject *path, PyObject **fspath, PyObject **encoded)
     return 0;
 }
 
+/* Read into buf until it holds cap bytes or EOF.  Returns 1 at EOF, 0 when
+ * full or a signal interrupted read(), -1 with *err = errno on an error;
+ * *got counts the bytes read.  No Python API. */
+static int
+read_fill(int fd, unsigned char *buf, Py_ssize_t cap, int *err,
+          Py_ssize_t *got)
+{
+    while (*got < cap) {
+        size_t want = (size_t)(cap - *got);
+        if (want > ((size_t)1 << 30)) {
+            want = (size_t)1 << 30;
+        }
+        ssize_t r = read(fd, buf + *got, want);
+        if (r < 0) {
+            if (errno == EINTR) {
+                return 0;
+            }
+            *err = errno;
+            return -1;
+        }
+        if (r == 0) {
+            return 1;
+        }
+        *got += r;
+    }
+    return 0;
+}
+
+/* hash_file("blake3", ..., threads > 1) on a regular file: slices of the
+ * file are hashed as subtree tasks while the next slice is read ahead by
+ * pread() tasks placed first in the same fc_run batch, so reading overlaps
+ * hashing.  No Python API in the tasks. */
+#define B3_READ_PIECE ((Py_ssize_t)1 << 20)   /* one read-ahead task */
+#define B3_SLICE_MIN ((Py_ssize_t)4 << 20)
+#define B3_MAX_PIECES 64                        /* slices up to 64 MiB */
+
+typedef struct {
+    int fd;
+    unsigned char *dst;         /* the buffer being filled */
+    int64_t base;               /* file offset of dst[0] */
+    Py_ssize_t want;            /* bytes asked for */
+    int npieces;
+    int pending;                /* read-ahead not run yet */
+    Py_ssize_t got[B3_MAX_PIECES];
+    int err[B3_MAX_PIECES];
+    fc_blake3_task_fn task;     /* the subtree tasks of this batch */
+    void *task_arg;
+    int threads;
+} b3_ahead;
+
+/* Piece i: pread until full or EOF; pool threads retry on EINTR. */
+static void
+b3_read_piece(b3_ahead *ra, int i)
+{
+    Py_ssize_t off = (Py_ssize_t)i * B3_READ_PIECE;
+    Py_ssize_t n = ra->want - off < B3_READ_PIECE ? ra->want - off
+                                                  : B3_READ_PIECE;
+    Py_ssize_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(ra->fd, ra->dst + off + got, (size_t)(n - got),
+                          (off_t)(ra->base + off + got));
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            ra->err[i] = errno;
+            break;
+        }
+        if (r == 0) {
+            break;
+        }
+        got += r;
+    }
+    ra->got[i] = got;
+}
+
+static void
+b3_ahead_task(void *arg, int64_t i)
+{
+    b3_ahead *ra = arg;
+    if (i < ra->npieces) {
+        b3_read_piece(ra, (int)i);
+    }
+    else {
+        ra->task(ra->task_arg, i - ra->npieces);
+    }
+}
+
+/* The run callback: the first batch carries the read-ahead pieces. */
+static int
+b3_run_ahead(void *ctx, fc_blake3_task_fn task, void *arg, int64_t n)
+{
+    b3_ahead *ra = ctx;
+    int extra = ra->pending ? ra->npieces : 0;
+    ra->task = task;
+    ra->task_arg = arg;
+    ra->pending = 0;
+    if (extra == 0) {
+        return fc_run(task, arg, n, ra->threads, 1) < 0;
+    }
+    return fc_run(b3_ahead_task, ra, n + extra, ra->threads, 1) < 0;
+}
+
+/* b3_update_big with the read-ahead riding on the first batch. */
+static int
+b3_update_big_ahead(fc_blake3_hasher *h, const void *buf, size_t len,
+                    b3_ahead *ra)
+{
+    return fc_blake3_update_parallel(h, buf, len,
+                                     b3_subtree_chunks(len, ra->threads),
+                                     b3_run_ahead, ra);
+}
+
+/* Start a read of want bytes at base into dst (run by the next batch). */
+static void
+b3_ahead_start(b3_ahead *ra, unsigned char *dst, int64_t base,
+               Py_ssize_t want)
+{
+    ra->dst = dst;
+    ra->base = base;
+    ra->want = want;
+    ra->npieces = (int)((want + B3_READ_PIECE - 1) / B3_READ_PIECE);
+    ra->pending = ra->npieces > 0;
+    memset(ra->got, 0, sizeof(ra->got));
+    memset(ra->err, 0, sizeof(ra->err));
+}
+
+/* The bytes read: the pieces' contiguous prefix.  1 at EOF (a short read),
+ * 0 if more may follow, -1 with *err on a read error. */
+static int
+b3_ahead_result(const b3_ahead *ra, Py_ssize_t *got, int *err)
+{
+    *got = 0;
+    for (int i = 0; i < ra->npieces; i++) {
+        if (ra->err[i]) {
+            *err = ra->err[i];
+            return -1;
+        }
+        *got += ra->got[i];
+        if (ra->got[i] < B3_READ_PIECE && *got < ra->want) {
+            return 1;
+        }
+    }
+    return *got < ra->want ? 1 : 0;
+}
+
+/* Returns 1 when done, -1 with *err set on a read error, or -2 with an
+ * exception set (Ctrl-C, memory).  Called with the GIL held. */
+static int
+b3_hash_regular_parallel(fc_blake3_hasher *h, int fd, int threads,
+                         Py_ssize_t slice, int *err)
+{
+    unsigned char *bufs[2] = {PyMem_RawMalloc((size_t)slice),
+                              PyMem_RawMalloc((size_t)slice)};
+    b3_ahead ra;
+    int64_t pos = 0;
+    Py_ssize_t got = 0;
+    int k = 0, state, rc = -2;
+
+    memset(&ra, 0, sizeof(ra));
+    ra.fd = fd;
+    ra.threads = threads;
+    if (bufs[0] == NULL || bufs[1] == NULL) {
+        PyErr_NoMemory();
+        goto exit;
+    }
+    /* The first slice alone: nothing to hash yet. */
+    b3_ahead_start(&ra, bufs[0], 0, slice);
+    Py_BEGIN_ALLOW_THREADS   /* bufs and fd are ours alone */
+    for (int i = 0; i < ra.npieces; i++) {
+        b3_read_piece(&ra, i);
+    }
+    Py_END_ALLOW_THREADS
+    ra.pending = 0;
+    state = b3_ahead_result(&ra, &got, err);
+    for (;;) {
+        if (state < 0) {
+            rc = -1;
+            goto exit;
+        }
+        pos += got;
+        if (state == 0) {
+            b3_ahead_start(&ra, bufs[1 - k], pos, slice);
+        }
+        if (got > 0 &&
+            b3_update_big_ahead(h, bufs[k], (size_t)got, &ra) < 0) {
+            goto exit;   /* Ctrl-C: h is thrown away by the caller */
+        }
+        if (state == 1) {
+            rc = 1;
+            break;
+        }
+        if (ra.pending) {
+            /* Everything was hashed inline: read the next slice here. */
+            Py_BEGIN_ALLOW_THREADS   /* bufs and fd are ours alone */
+            for (int i = 0; i < ra.npieces; i++) {
+                b3_read_piece(&ra, i);
+            }
+            Py_END_ALLOW_THREADS
+            ra.pending = 0;
+        }
+        if (PyErr_CheckSignals() < 0) {
+            goto exit;
+        }
+        state = b3_ahead_result(&ra, &got, err);
+        k = 1 - k;
+    }
+exit:
+    PyMem_RawFree(bufs[0]);
+    PyMem_RawFree(bufs[1]);
+    return rc;
+}
+
+/* Same, for pipes and devices (no pread, no size): read a slice with the
+ * GIL released, then hash it on the pool. */
+static int
+b3_hash_stream_parallel(fc_blake3_hasher *h, int fd, int threads,
+                        Py_ssize_t slice, int *err)
+{
+    unsigned char *big = PyMem_RawMalloc((size_t)slice);
+    int rc;
+    if (big == NULL) {
+        PyErr_NoMemory();
+        return -2;
+    }
+    do {
+        Py_ssize_t got = 0;
+        Py_BEGIN_ALLOW_THREADS   /* big and fd are ours alone */
+        rc = read_fill(fd, big, slice, err, &got);
+        Py_END_ALLOW_THREADS
+        if (rc < 0) {
+            break;
+        }
+        /* On Ctrl-C h holds a partial update: the caller throws it away. */
+        if ((got > 0 &&
+             b3_update_big(h, big, (size_t)got, threads, 1) < 0) ||
+            PyErr_CheckSignals() < 0) {
+            rc = -2;
+            break;
+        }
+    } while (rc == 0);
+    PyMem_RawFree(big);
+    return rc;
+}
+
+/* hash_file("blake3", ..., threads > 1).  size: the file's size if it is a
+ * regular file, else -1. */
+static int
+b3_hash_fd_parallel(fc_blake3_hasher *h, int fd, Py_ssize_t size,
+                    int threads, int *err)
+{
+    /* 2 MiB per thread (at least 4 MiB): several subtree tasks per thread,
+     * and the two buffers stay small enough to be mostly in cache; never
+     * more than the file needs. */
+    Py_ssize_t slice = (Py_ssize_t)threads << 21;
+    if (slice < B3_SLICE_MIN) {
+        slice = B3_SLICE_MIN;
+    }
+    if (slice > B3_READ_PIECE * B3_MAX_PIECES) {
+        slice = B3_READ_PIECE * B3_MAX_PIECES;
+    }
+    if (size < 0) {
+        return b3_hash_stream_parallel(h, fd, threads, slice, err);
+    }
+    if (size < slice) {
+        slice = size + 1;   /* + 1: EOF seen by the first read */
+    }
+    return b3_hash_regular_parallel(h, fd, threads, slice, err);
+}
+
 PyDoc_STRVAR(fc_hash_file__doc__,
-"hash_file($module, name, path, *, seed=None)\n--\n\n"
+"hash_file($module, name, path, *, threads=None, seed=None)\n--\n\n"
 "Return the digest (bytes) of the file at path, read with the GIL\n"
 "released.  A missing or unreadable file raises OSError naming it.\n"
 "\n"
 "  name: one of algorithms_available.\n"
 "  path: str, bytes or os.PathLike.\n"
+"  threads: blake3 only (a tree hash): threads hashing the one file\n"
+"    (None: the pool size for files of 1 MiB and more).  The other\n"
+"    algorithms are sequential: threads > 1 raises ValueError.\n"
 "  seed: xxHash only: the seed.");
 
 static PyObject *
 fc_hash_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
              PyObject *kwnames)
 {
-    static const char *const names[] = {"name", "path", "seed", NULL};
+    static const char *const names[] = {"name", "path", "threads", "seed",
+                                        NULL};
     fc_state *st = fc_get_state(module);
-    PyObject *a[3], *result = NULL, *fspath = NULL, *encoded = NULL;
+    PyObject *a[4], *result = NULL, *fspath = NULL, *encoded = NULL;
     unsigned char *buf = NULL;
     unsigned char out[FC_MAX_DIGEST];
     hasher h;
     uint64_t seed;
-    int alg, fd = -1, err = 0, rc = 0;
+    int alg, threads, fd = -1, err = 0, rc = 0;
 
     memset(&h, 0, sizeof(h));
     if (fc_parse_args("hash_file", args, nargs, kwnames, names, 2, 2, a) < 0 ||
         (alg = lookup_alg(hash_state(st), a[0])) < 0 ||
-        parse_seed(alg, a[2], &seed) < 0 ||
-        convert_path(a[1], &fspath, &encoded) < 0) {
+        fc_parse_threads(a[2], &threads) < 0 ||
+        parse_seed(alg, a[3], &seed) < 0) {
+        return NULL;
+    }
+    if (!ALGS[alg].b3 && threads > 1) {
+        PyErr_Format(PyExc_ValueError,
+                     "hash_file: %s is a sequential hash, threads=%d cannot "
+                     "split one file (only blake3 can; use hash_files for "
+                     "many files)", ALGS[alg].name, threads);
+        return NULL;
+    }
+    if (convert_path(a[1], &fspath, &encoded) < 0) {
         return NULL;
     }
     hasher_setup(&h, hash_state(st), alg, seed);
@@ -1334,6 +1783,23 @@ fc_hash_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         errno = err;
         PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, fspath);
         goto exit;
+    }
+    if (ALGS[alg].b3 && threads != 1) {
+        /* The file's size decides threads=None (a pipe's is unknown). */
+        struct stat sb;
+        Py_ssize_t size = -1;   /* not a regular file */
+        if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+            (uint64_t)sb.st_size <= (uint64_t)PY_SSIZE_T_MAX) {
+            size = (Py_ssize_t)sb.st_size;
+        }
+        threads = fc_resolve_threads(threads, size < 0 ? 0 : size,
+                                     B3_PARALLEL_MIN);
+        if (threads > 1) {
+            rc = b3_hash_fd_parallel(h.b3, fd, size, threads, &err);
+            if (rc == -2) {
+                goto exit;
+            }
+        }
     }
     /* Read in slices, taking the GIL back between them to run signal
      * handlers, so Ctrl-C interrupts a large file promptly. */
@@ -1401,6 +1867,7 @@ files_task(void *arg, int64_t i)
         g->h = job->proto;
         g->h.ctx = NULL;
         g->h.xs = NULL;
+        g->h.b3 = NULL;
         g->buf = PyMem_RawMalloc(FILE_BUF);
         if (g->buf == NULL || hasher_open(&g->h) < 0) {
             for (; g->next < g->end; g->next++) {
@@ -1668,6 +2135,8 @@ hash_set_simd(fc_state *st)
 {
     if (st->hash) {
         st->hash->xxh = pick_xxh(st);
+        st->hash->b3k = fc_blake3_kernels_for(st->cpu_features,
+                                              st->simd_level);
     }
 }
 
@@ -1683,6 +2152,7 @@ hash_init(PyObject *m, fc_state *st)
     }
     st->hash = hs;
     hs->xxh = pick_xxh(st);
+    hs->b3k = fc_blake3_kernels_for(st->cpu_features, st->simd_level);
     names = PySet_New(NULL);
     if (names == NULL) {
         goto exit;
