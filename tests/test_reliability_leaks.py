@@ -137,9 +137,9 @@ def test_interrupted_calls_do_not_leak():
 
     def interrupted(fn):
         timer = threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT))
-        timer.start()
         try:
             try:
+                timer.start()
                 fn()
             finally:
                 timer.join()        # the signal has been sent by now
