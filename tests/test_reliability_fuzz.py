@@ -18,6 +18,9 @@ NAMES = sorted(f[5:-3] for f in os.listdir(FUZZ_DIR)
 KNOWN_BUGS = {
     "checksum/adler32-empty-unreduced-start":
         "adler32(b'', v) returns v unreduced; zlib.adler32(b'', 0xffff) == 0xe",
+    "gzip/reserved-flag-bits-accepted":
+        "decompress(..., 'gzip') accepts a header with reserved FLG bits set "
+        "(RFC 1952 says reject; zlib does)",
 }
 
 

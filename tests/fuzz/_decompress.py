@@ -191,8 +191,12 @@ def check(codec: str, blob: bytes, inp: Input,
     got = None
     if hasattr(fastconc, "decompress"):
         got = one_shot(codec, blob, inp, expect)
-    if got is not None and expect is None and reference_available(codec):
+    if (got is not None and expect is None and reference_available(codec)
+            and codec != "zstd"):
         # fastconc decoded something: the reference must not call it corrupt.
+        # (Not for zstd: without a checksum, what counts as corrupt depends
+        # on the libzstd version; the zstd 1.5.4 tool and the newer libzstd
+        # bundled in zstandard disagree on some mutated frames.)
         assert not ref_rejects(codec, blob), "corrupt stream accepted"
     if hasattr(fastconc, "Decompressor"):
         streaming(codec, blob, inp, expect, multi)
