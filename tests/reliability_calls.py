@@ -200,7 +200,8 @@ def _compress(rng: Any) -> Call:
         blob = fastconc.compress(data, codec, threads=threads)
         assert _ref_decompress(codec, blob) == data, codec
         assert fastconc.decompress(blob, codec, threads=threads) == data
-        assert fastconc.decompress(blob) == data or codec == "deflate"
+        if codec != "deflate":      # raw deflate has no magic to detect
+            assert fastconc.decompress(blob) == data
     return call
 
 

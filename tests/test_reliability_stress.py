@@ -125,12 +125,12 @@ def fork_and_check():
     return "child hung"
 
 
-@pytest.mark.timeout(int(SECONDS) + 300)
+@pytest.mark.timeout(int(SECONDS) + 300, method="thread")
 def test_stress_threads():
     run_stress(SECONDS)
 
 
-@pytest.mark.timeout(int(SECONDS) + 300)
+@pytest.mark.timeout(int(SECONDS) + 300, method="thread")
 def test_stress_threads_with_fork():
     status = run_stress(SECONDS, fork_at=SECONDS / 2)
     assert status != "child hung", "the forked child deadlocked"
