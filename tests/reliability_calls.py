@@ -258,7 +258,8 @@ def _parallel_map(rng: Any) -> Call:
     threads = rng.choice((None, 1, 2, 4))
 
     def call() -> None:
-        assert fastconc.parallel_map(lambda x: x * 3, items, threads=threads) \
+        # parallel_map may return an iterator (like map): list() it.
+        assert list(fastconc.parallel_map(lambda x: x * 3, items, threads=threads)) \
             == [x * 3 for x in items]
 
         def boom(x: int) -> int:
@@ -266,7 +267,7 @@ def _parallel_map(rng: Any) -> Call:
                 raise KeyError(x)
             return x
         if len(items) > 7:
-            _raises(KeyError, lambda: fastconc.parallel_map(boom, items))
+            _raises(KeyError, lambda: list(fastconc.parallel_map(boom, items)))
     return call
 
 

@@ -51,7 +51,7 @@ CASES = {
             ctypes.cast(sin, ctypes.c_void_p).value)
         """, "fastconc.map_array(kernel, data, threads=2)"),
     "parallel_map": (("parallel_map",), "data = range(10 ** 8)",
-                     "fastconc.parallel_map(lambda x: sum(range(50)), data)"),
+                     "list(fastconc.parallel_map(lambda x: sum(range(50)), data))"),
     "executor map": (("ThreadPoolExecutor",), """
         ex = fastconc.ThreadPoolExecutor(max_workers=2)
         """, "list(ex.map(lambda x: sum(range(50)), range(10 ** 8)))"),

@@ -86,7 +86,7 @@ def _refcount_inputs():
     if hasattr(fastconc, "Decompressor"):
         out.append((lambda x: fastconc.Decompressor().decompress(x[:50]), data))
     if hasattr(fastconc, "parallel_map"):
-        out.append((lambda x: fastconc.parallel_map(len, x), [data] * 10))
+        out.append((lambda x: list(fastconc.parallel_map(len, x)), [data] * 10))
     return out
 
 

@@ -110,7 +110,8 @@ def fork_and_check():
                 ok = ok and fastconc.decompress(
                     fastconc.compress(data, "gzip", threads=2)) == data
             if hasattr(fastconc, "parallel_map"):
-                ok = ok and fastconc.parallel_map(len, [data] * 4, threads=2) == [len(data)] * 4
+                got = list(fastconc.parallel_map(len, [data] * 4, threads=2))
+                ok = ok and got == [len(data)] * 4
             code = 0 if ok else 1
         finally:
             os._exit(code)
