@@ -28,7 +28,7 @@ deps:
 		$$sudo apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
 	fi
-	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[test,distributed]'
 
 # In-place build for development (no install).
 build:
@@ -44,6 +44,7 @@ test: deps
 
 unit:
 	$(PYTHON) -m pytest -q -ra $(PYTEST_ARGS) tests
+	$(MAKE) test-cpython-futures
 
 # ruff on all Python code, mypy --strict on the package, stubtest keeps
 # fastconc/_core.pyi true to the compiled module (needs the in-place build).
@@ -71,3 +72,34 @@ bench: deps
 
 clean:
 	rm -rf build *.egg-info fastconc/*.so
+
+# Re-run the benchmark and rewrite README.md's results section and
+# docs/bench.png with this machine's figures.
+.PHONY: bench-readme
+bench-readme: deps
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[peers,plot]'
+	$(PYTHON) -m fastconc bench --readme README.md --json docs/bench.json
+
+# CPython's own concurrent.futures tests against fastconc.ThreadPoolExecutor,
+# on every installed Python that ships them (3.9, 3.10, 3.13 on the build
+# machine): each gets the extension built in place next to the default one.
+# The suites run in parallel; logs in build/cpython-futures-<version>.log.
+CPYTHON_FUTURES_PYTHONS ?= $(wildcard /root/.pyenv/versions/3.*/bin/python3)
+.PHONY: test-cpython-futures
+test-cpython-futures:
+	@mkdir -p build; pids=""; \
+	for py in $(CPYTHON_FUTURES_PYTHONS); do \
+		v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+		$$py -c 'import sys; sys.exit(sys.version_info < (3, 9))' || continue; \
+		$$py -c 'import importlib.util as u, sys; sys.exit(u.find_spec("test.test_concurrent_futures") is None)' || continue; \
+		( $$py -m pip install -q --disable-pip-version-check setuptools wheel && \
+		  $$py setup.py -q build_ext --inplace && \
+		  timeout 600 $$py tests/cpython_futures/run_cpython_futures.py ) \
+		  > build/cpython-futures-$$v.log 2>&1 & \
+		pids="$$pids $$!:$$v"; \
+	done; \
+	fail=0; for pv in $$pids; do \
+		if wait $${pv%%:*}; then echo "CPython concurrent.futures suite on $${pv#*:}: OK"; \
+		else echo "CPython concurrent.futures suite on $${pv#*:}: FAILED"; \
+			tail -40 build/cpython-futures-$${pv#*:}.log; fail=1; fi; \
+	done; exit $$fail

@@ -5,6 +5,7 @@ compiled with that instruction set's flags only; the rest of the module is
 compiled for the baseline, and the running CPU picks the kernels.
 """
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,9 @@ def find_libraries():
     return cflags, libs, macros
 
 
+X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "i386")
+
+
 def isa_of(path):
     stem = os.path.splitext(os.path.basename(path))[0]
     suffix = stem.rsplit("_", 1)[-1]
@@ -85,10 +89,13 @@ class BuildExt(build_ext):
         ext.sources = [s for s in ext.sources if not isa_of(s)]
         objects = []
         for src in isa_sources:
+            # Off x86 the files compile to nothing (their code is guarded),
+            # so they get no ISA flags.
+            flags = ISA_FLAGS[isa_of(src)] if X86 else []
             objects += self.compiler.compile(
                 [src], output_dir=self.build_temp, macros=ext.define_macros,
                 include_dirs=ext.include_dirs,
-                extra_postargs=ext.extra_compile_args + ISA_FLAGS[isa_of(src)],
+                extra_postargs=ext.extra_compile_args + flags,
                 depends=ext.depends)
         ext.extra_objects = list(ext.extra_objects or []) + objects
         super().build_extension(ext)
@@ -106,7 +113,10 @@ setup(
         Extension(
             "fastconc._core",
             sources=sources,
-            depends=sorted(glob("src/*.h") + glob("src/simd/*.h")),
+            # The ISA files are listed too: they are linked as extra objects,
+            # which the up-to-date check would otherwise not see.
+            depends=sorted(glob("src/*.h") + glob("src/simd/*.h") +
+                           [s for s in sources if isa_of(s)]),
             include_dirs=["src"],
             define_macros=macros,
             extra_compile_args=["-std=gnu11", "-O3", "-fvisibility=hidden",

@@ -13,14 +13,46 @@ from ._core import (
     __version__,
     adler32,
     adler32_combine,
+    blake3,
+    codecs_available,
+    compress,
+    compress_many,
     crc32,
     crc32_combine,
     crc32c,
     crc32c_combine,
+    decompress,
+    decompress_many,
     get_threads,
     info,
     set_threads,
 )
+from ._core import (
+    Hash,
+    XXHash,
+    algorithms_available,
+    blake2b,
+    blake2s,
+    digest,
+    hash_file,
+    hash_many,
+    md5,
+    new,
+    sha1,
+    sha3_256,
+    sha3_512,
+    sha224,
+    sha256,
+    sha384,
+    sha512,
+    xxh3_64,
+    xxh3_128,
+    xxh32,
+    xxh64,
+)
+from ._hashfiles import hash_files
+from ._pmap import map_array, parallel_map
+from .executor import ThreadPoolExecutor
 
 __all__ = [
     "GIL_THRESHOLD",
@@ -29,13 +61,45 @@ __all__ = [
     "__version__",
     "adler32",
     "adler32_combine",
+    "blake3",
+    "codecs_available",
+    "compress",
+    "compress_many",
     "crc32",
     "crc32_combine",
     "crc32c",
     "crc32c_combine",
+    "decompress",
+    "decompress_many",
     "get_threads",
     "info",
     "set_threads",
+    # hashing
+    "Hash",
+    "XXHash",
+    "algorithms_available",
+    "blake2b",
+    "blake2s",
+    "digest",
+    "hash_file",
+    "hash_files",
+    "hash_many",
+    "md5",
+    "new",
+    "sha1",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha3_256",
+    "sha3_512",
+    "sha512",
+    "xxh32",
+    "xxh3_128",
+    "xxh3_64",
+    "xxh64",
+    "ThreadPoolExecutor",
+    "map_array",
+    "parallel_map",
 ]
 
 
@@ -54,3 +118,9 @@ class _FastconcModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _FastconcModule
+
+# --- streaming compression (stream.c, _open.py) ------------------------------
+from ._core import Compressor, Decompressor  # noqa: E402
+from ._open import CompressedFile, open  # noqa: E402,A001
+
+__all__ += ["CompressedFile", "Compressor", "Decompressor", "open"]

@@ -1,11 +1,10 @@
 /* cksum_portable.c - plain C CRC-32, CRC-32C and Adler-32 (slicing by 8),
- * the combine functions, and fc_cksum_pick().  No Python API.
+ * and the combine functions.  No Python API.
  *
  * CRCs here are "reflected": bit 31 of a register holds the coefficient of
  * x^0, which is how zlib and iSCSI define them.
  */
 #include "checksum.h"
-#include "cpu.h"
 #include "simd/cksum_simd.h"
 
 #include <pthread.h>
@@ -168,16 +167,4 @@ fc_adler32_combine(uint32_t adler_a, uint32_t adler_b, uint64_t len_b)
     uint64_t b = (b1 + b2 + r * ((a1 + ADLER_MOD - 1) % ADLER_MOD)) %
                  ADLER_MOD;
     return (uint32_t)((b << 16) | a);
-}
-
-void
-fc_cksum_pick(fc_cksum_kernels *k, unsigned features, int level)
-{
-    (void)features;
-    (void)level;
-    pthread_once(&tables_once, init_tables);
-    k->crc32 = fc_crc32_portable;
-    k->crc32c = fc_crc32c_portable;
-    k->adler32 = fc_adler32_portable;
-    k->crc32_impl = k->crc32c_impl = k->adler32_impl = "portable";
 }

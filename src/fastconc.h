@@ -24,6 +24,7 @@
 struct fc_hash_state;
 struct fc_codec_state;
 struct fc_pmap_state;
+struct fc_stream_state;
 
 typedef struct fc_state {
     PyObject *DecompressionError;   /* ValueError subclass */
@@ -39,6 +40,7 @@ typedef struct fc_state {
     struct fc_hash_state *hash;
     struct fc_codec_state *codec;
     struct fc_pmap_state *pmap;
+    struct fc_stream_state *stream;
 } fc_state;
 
 /* One area of the module: its exec-time set-up and GC hooks (any may be
@@ -58,6 +60,8 @@ extern const fc_area fc_area_checksum;
 extern const fc_area fc_area_hash;
 extern const fc_area fc_area_codec;
 extern const fc_area fc_area_pmap;
+extern const fc_area fc_area_blake3;
+extern const fc_area fc_area_stream;
 
 static inline fc_state *
 fc_get_state(PyObject *module)

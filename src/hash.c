@@ -1,5 +1,1811 @@
-/* hash.c - the "hash" area of fastconc._core (being written; registers nothing
- * yet). */
+/* hash.c - the "hash" area of fastconc._core: hashlib-compatible hash
+ * objects (OpenSSL EVP digests and xxHash), one-shot digest(), hash_many()
+ * over a batch of buffers on the pool, and hash_file()/hash_files().
+ *
+ * The EVP_MDs are fetched once in init and kept in the area state; the
+ * xxHash kernels come from per-instruction-set files (hash_xxh*.c,
+ * simd/xxh_*.c) and are picked in set_simd.  Code that runs without the GIL
+ * works on a `hasher` (C types only) and never calls the Python API.
+ */
 #include "fastconc.h"
+#include "hash.h"
 
-const fc_area fc_area_hash = {"hash", NULL, NULL, NULL, NULL, NULL};
+/* hash_many uses libcrypto's low-level SHA/MD5 functions for small items
+ * (see LOWLEVEL below); they are deprecated in OpenSSL 3 but present unless
+ * the library was built without them. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/opensslv.h>
+#include <openssl/provider.h>
+#include <openssl/md5.h>
+#include <openssl/sha.h>
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>   /* only for XXH_VERSION_* */
+
+#define FC_MAX_DIGEST 64
+/* One-shot digests of more than this run in chunks of it, checking for
+ * Ctrl-C in between (16 MiB is about 10 ms of SHA-256). */
+#define HASH_SEQ_CHUNK ((Py_ssize_t)16 << 20)
+/* xxHash runs at memory speed (10+ GB/s): 256 MiB is still ~25 ms, and one
+ * one-shot call is faster than the streaming API. */
+#define XXH_SEQ_CHUNK ((Py_ssize_t)256 << 20)
+/* Files are read in blocks of this size. */
+#define FILE_BUF ((size_t)256 << 10)
+/* hash_file() checks for Ctrl-C after at most this many bytes. */
+#define FILE_SLICE ((Py_ssize_t)16 << 20)
+/* hash_many() with threads=None goes parallel from this many bytes on
+ * (counting FC_ITEM_COST per item for the per-item overhead). */
+#define MANY_PARALLEL_MIN ((Py_ssize_t)64 << 10)
+#define FC_ITEM_COST 256
+
+/* --- the algorithms ----------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    const char *ossl;   /* OpenSSL name; NULL for xxHash */
+    int xxh;            /* FC_XXH* or -1 */
+    int digest_size;    /* xxHash only; EVP sizes come from the EVP_MD */
+    int block_size;
+} hash_alg;
+
+static const hash_alg ALGS[] = {
+    {"md5", "MD5", -1, 0, 0},
+    {"sha1", "SHA1", -1, 0, 0},
+    {"sha224", "SHA224", -1, 0, 0},
+    {"sha256", "SHA256", -1, 0, 0},
+    {"sha384", "SHA384", -1, 0, 0},
+    {"sha512", "SHA512", -1, 0, 0},
+    {"sha3_256", "SHA3-256", -1, 0, 0},
+    {"sha3_512", "SHA3-512", -1, 0, 0},
+    {"blake2b", "BLAKE2B-512", -1, 0, 0},
+    {"blake2s", "BLAKE2S-256", -1, 0, 0},
+    /* block sizes as python-xxhash reports them */
+    {"xxh32", NULL, FC_XXH32, 4, 16},
+    {"xxh64", NULL, FC_XXH64, 8, 32},
+    {"xxh3_64", NULL, FC_XXH3_64, 8, 32},
+    {"xxh3_128", NULL, FC_XXH3_128, 16, 64},
+};
+#define N_ALGS ((int)(sizeof(ALGS) / sizeof(ALGS[0])))
+
+/* libcrypto's low-level functions: the same code the default provider
+ * runs, without EVP's per-call set-up (which costs more than hashing a 64-byte
+ * item, and SHA256() in OpenSSL 3 goes through a fetch each call).  Used by
+ * hash_many only, and only when the EVP_MD comes from the default provider,
+ * so a FIPS or other configured provider is never bypassed. */
+typedef void (*oneshot_fn)(const unsigned char *, size_t, unsigned char *);
+
+#ifndef OPENSSL_NO_DEPRECATED_3_0
+#define FC_LOWLEVEL(fname, CTX, Init, Update, Final)                        \
+    static void                                                             \
+    fname(const unsigned char *d, size_t n, unsigned char *md)              \
+    {                                                                       \
+        CTX c;                                                              \
+        Init(&c);                                                           \
+        Update(&c, d, n);                                                   \
+        Final(md, &c);                                                      \
+    }
+FC_LOWLEVEL(ll_md5, MD5_CTX, MD5_Init, MD5_Update, MD5_Final)
+FC_LOWLEVEL(ll_sha1, SHA_CTX, SHA1_Init, SHA1_Update, SHA1_Final)
+FC_LOWLEVEL(ll_sha224, SHA256_CTX, SHA224_Init, SHA224_Update, SHA224_Final)
+FC_LOWLEVEL(ll_sha256, SHA256_CTX, SHA256_Init, SHA256_Update, SHA256_Final)
+FC_LOWLEVEL(ll_sha384, SHA512_CTX, SHA384_Init, SHA384_Update, SHA384_Final)
+FC_LOWLEVEL(ll_sha512, SHA512_CTX, SHA512_Init, SHA512_Update, SHA512_Final)
+static const oneshot_fn ONESHOT[] = {
+    ll_md5, ll_sha1, ll_sha224, ll_sha256, ll_sha384, ll_sha512,
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+};
+#else
+static const oneshot_fn ONESHOT[N_ALGS] = {NULL};
+#endif
+
+struct fc_hash_state {
+    PyTypeObject *HashType;     /* EVP digests */
+    PyTypeObject *XXHashType;   /* xxHash, with seed and intdigest() */
+    PyObject *available;        /* frozenset of names */
+    EVP_MD *md[N_ALGS];         /* NULL for xxHash or when not available */
+    oneshot_fn oneshot[N_ALGS]; /* ONESHOT[i] if md[i] is the default's */
+    const fc_xxh_kernels *xxh;  /* kernels for the current SIMD level */
+};
+
+/* --- the hasher: one digest in progress, C types only ------------------- */
+
+typedef struct {
+    int alg;                    /* index into ALGS */
+    const EVP_MD *md;
+    const fc_xxh_kernels *xk;
+    uint64_t seed;
+    EVP_MD_CTX *ctx;
+    void *xs;                   /* xxHash state */
+} hasher;
+
+static int
+hasher_size(const hasher *h)
+{
+    return h->md ? EVP_MD_get_size(h->md) : ALGS[h->alg].digest_size;
+}
+
+/* Allocate and start.  No Python API: callable without the GIL.
+ * Returns -1 on allocation failure (or an OpenSSL failure). */
+static int
+hasher_open(hasher *h)
+{
+    if (h->md) {
+        h->ctx = EVP_MD_CTX_new();
+        if (h->ctx == NULL || !EVP_DigestInit_ex2(h->ctx, h->md, NULL)) {
+            return -1;
+        }
+        return 0;
+    }
+    h->xs = fc_xxh_state_new(ALGS[h->alg].xxh);
+    if (h->xs == NULL) {
+        return -1;
+    }
+    h->xk->reset(ALGS[h->alg].xxh, h->xs, h->seed);
+    return 0;
+}
+
+static int
+hasher_reset(hasher *h)
+{
+    if (h->md) {
+        return EVP_DigestInit_ex2(h->ctx, h->md, NULL) ? 0 : -1;
+    }
+    h->xk->reset(ALGS[h->alg].xxh, h->xs, h->seed);
+    return 0;
+}
+
+static void
+hasher_close(hasher *h)
+{
+    if (h->ctx) {
+        EVP_MD_CTX_free(h->ctx);
+        h->ctx = NULL;
+    }
+    if (h->xs) {
+        fc_xxh_state_free(ALGS[h->alg].xxh, h->xs);
+        h->xs = NULL;
+    }
+}
+
+static int
+hasher_update(hasher *h, const void *data, size_t len)
+{
+    if (h->md) {
+        return EVP_DigestUpdate(h->ctx, data, len) ? 0 : -1;
+    }
+    h->xk->update(ALGS[h->alg].xxh, h->xs, data, len);
+    return 0;
+}
+
+/* Finish into out (hasher_size bytes); the hasher must be reset before
+ * reuse. */
+static int
+hasher_final(hasher *h, unsigned char *out)
+{
+    if (h->md) {
+        return EVP_DigestFinal_ex(h->ctx, out, NULL) ? 0 : -1;
+    }
+    h->xk->digest(ALGS[h->alg].xxh, h->xs, out);
+    return 0;
+}
+
+/* The digest so far, leaving h as it is (EVP finalises a copy). */
+static int
+hasher_peek(const hasher *h, unsigned char *out)
+{
+    if (h->md) {
+        int rc = -1;
+        EVP_MD_CTX *tmp = EVP_MD_CTX_new();
+        if (tmp && EVP_MD_CTX_copy_ex(tmp, h->ctx) &&
+            EVP_DigestFinal_ex(tmp, out, NULL)) {
+            rc = 0;
+        }
+        EVP_MD_CTX_free(tmp);
+        return rc;
+    }
+    h->xk->digest(ALGS[h->alg].xxh, h->xs, out);
+    return 0;
+}
+
+/* dst gets its own resources; dst must be zeroed or closed. */
+static int
+hasher_copy(hasher *dst, const hasher *src)
+{
+    *dst = *src;
+    dst->ctx = NULL;
+    dst->xs = NULL;
+    if (src->md) {
+        dst->ctx = EVP_MD_CTX_new();
+        if (dst->ctx == NULL || !EVP_MD_CTX_copy_ex(dst->ctx, src->ctx)) {
+            return -1;
+        }
+        return 0;
+    }
+    dst->xs = fc_xxh_state_new(ALGS[src->alg].xxh);
+    if (dst->xs == NULL) {
+        return -1;
+    }
+    fc_xxh_state_copy(ALGS[src->alg].xxh, dst->xs, src->xs);
+    return 0;
+}
+
+/* --- looking up names and arguments -------------------------------------- */
+
+static struct fc_hash_state *
+hash_state(fc_state *st)
+{
+    return st->hash;
+}
+
+static PyObject *
+sorted_names(struct fc_hash_state *hs)
+{
+    PyObject *list = PySequence_List(hs->available), *sep = NULL, *s = NULL;
+    if (list == NULL || PyList_Sort(list) < 0) {
+        goto exit;
+    }
+    sep = PyUnicode_FromString(", ");
+    if (sep == NULL) {
+        goto exit;
+    }
+    s = PyUnicode_Join(sep, list);
+exit:
+    Py_XDECREF(list);
+    Py_XDECREF(sep);
+    return s;
+}
+
+/* Index of the algorithm called `name` (case-insensitive), or -1 with
+ * ValueError (listing the available names) / TypeError set. */
+static int
+lookup_alg(struct fc_hash_state *hs, PyObject *name)
+{
+    if (!PyUnicode_Check(name)) {
+        PyErr_Format(PyExc_TypeError,
+                     "hash name must be a str, not '%.100s'",
+                     Py_TYPE(name)->tp_name);
+        return -1;
+    }
+    const char *s = PyUnicode_AsUTF8(name);
+    if (s == NULL) {
+        return -1;
+    }
+    for (int i = 0; i < N_ALGS; i++) {
+        if (strcasecmp(s, ALGS[i].name) == 0 &&
+            (ALGS[i].xxh >= 0 || hs->md[i] != NULL)) {
+            return i;
+        }
+    }
+    PyObject *names = sorted_names(hs);
+    if (names != NULL) {
+        PyErr_Format(PyExc_ValueError,
+                     "unsupported hash type %R; available: %U", name, names);
+        Py_DECREF(names);
+    }
+    return -1;
+}
+
+/* seed=: an int, taken modulo 2**64 (2**32 for xxh32) as python-xxhash
+ * does.  Only xxHash has a seed. */
+static int
+parse_seed(int alg, PyObject *obj, uint64_t *out)
+{
+    *out = 0;
+    if (obj == NULL) {
+        return 0;
+    }
+    if (ALGS[alg].xxh < 0) {
+        PyErr_Format(PyExc_TypeError, "%s does not take a seed",
+                     ALGS[alg].name);
+        return -1;
+    }
+    if (!PyLong_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "seed must be an int, not '%.100s'",
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    unsigned long long v = PyLong_AsUnsignedLongLongMask(obj);
+    if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *out = ALGS[alg].xxh == FC_XXH32 ? (uint64_t)(uint32_t)v : (uint64_t)v;
+    return 0;
+}
+
+static void
+hasher_setup(hasher *h, struct fc_hash_state *hs, int alg, uint64_t seed)
+{
+    memset(h, 0, sizeof(*h));
+    h->alg = alg;
+    h->md = hs->md[alg];
+    h->xk = hs->xxh;
+    h->seed = seed;
+}
+
+/* --- hash objects -------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    hasher h;
+    /* Guards h: update/digest/copy from several threads. */
+    FC_LOCK_FIELD;
+} FcHashObject;
+
+/* Release the GIL first, then take the lock (as hashlib does): the holder
+ * may itself be waiting for nothing but the CPU. */
+#ifdef FC_HAVE_PYMUTEX
+#define HASH_LOCK_PREPARE(o) 0
+#define HASH_LOCK_NOGIL(o) PyMutex_Lock(&(o)->fc_mutex)
+#define HASH_UNLOCK_NOGIL(o) PyMutex_Unlock(&(o)->fc_mutex)
+#else
+/* The lock is created with the GIL held, so two threads cannot race to
+ * create it. */
+static int
+hash_lock_prepare(FcHashObject *o)
+{
+    if (o->fc_mutex == NULL) {
+        o->fc_mutex = PyThread_allocate_lock();
+        if (o->fc_mutex == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    return 0;
+}
+#define HASH_LOCK_PREPARE(o) hash_lock_prepare(o)
+#define HASH_LOCK_NOGIL(o) PyThread_acquire_lock((o)->fc_mutex, 1)
+#define HASH_UNLOCK_NOGIL(o) PyThread_release_lock((o)->fc_mutex)
+#endif
+
+static PyObject *
+ssl_error(const char *what)
+{
+    PyErr_Format(PyExc_MemoryError, "%s failed (out of memory or OpenSSL "
+                 "error)", what);
+    return NULL;
+}
+
+static FcHashObject *
+hash_alloc(fc_state *st, int alg)
+{
+    struct fc_hash_state *hs = hash_state(st);
+    PyTypeObject *tp = ALGS[alg].xxh >= 0 ? hs->XXHashType : hs->HashType;
+    FcHashObject *self = PyObject_GC_New(FcHashObject, tp);
+    if (self == NULL) {
+        return NULL;
+    }
+    memset(&self->h, 0, sizeof(self->h));
+    (void)FC_LOCK_INIT(self);
+    PyObject_GC_Track(self);
+    return self;
+}
+
+static void
+FcHash_dealloc(FcHashObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    hasher_close(&self->h);
+    FC_LOCK_FREE(self);
+    PyObject_GC_Del(self);
+    Py_DECREF(tp);
+}
+
+static int
+FcHash_traverse(FcHashObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+/* Feed a pinned buffer to the object: big inputs release the GIL and then
+ * take the lock; small ones keep the GIL and take the lock. */
+static int
+hash_feed(FcHashObject *self, Py_buffer *view, int release)
+{
+    int rc;
+    if (release) {
+        if (HASH_LOCK_PREPARE(self) < 0) {
+            return -1;
+        }
+        Py_BEGIN_ALLOW_THREADS
+        /* Safe: the view is pinned by the caller and the lock guards h. */
+        HASH_LOCK_NOGIL(self);
+        rc = hasher_update(&self->h, view->buf, (size_t)view->len);
+        HASH_UNLOCK_NOGIL(self);
+        Py_END_ALLOW_THREADS
+    }
+    else {
+        FC_LOCK_ACQUIRE(self);
+        rc = hasher_update(&self->h, view->buf, (size_t)view->len);
+        FC_LOCK_RELEASE(self);
+    }
+    if (rc < 0) {
+        ssl_error("update");
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(FcHash_update__doc__,
+"update($self, data, /)\n--\n\n"
+"Feed data (a bytes-like object) to the hash.  Inputs of GIL_THRESHOLD\n"
+"bytes or more are hashed with the GIL released.");
+
+static PyObject *
+FcHash_update(FcHashObject *self, PyObject *data)
+{
+    fc_state *st = fc_type_state((PyObject *)self);
+    Py_buffer view = {0};
+    PyObject *result = NULL;
+    if (fc_get_buffer(data, &view, "data") < 0) {
+        return NULL;
+    }
+    if (hash_feed(self, &view, fc_should_release(st, -1, view.len)) < 0) {
+        goto exit;
+    }
+    result = Py_NewRef(Py_None);
+exit:
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* The digest so far into out; returns its size or -1 with an exception. */
+static int
+hash_peek(FcHashObject *self, unsigned char *out)
+{
+    FC_LOCK_ACQUIRE(self);
+    int rc = hasher_peek(&self->h, out);
+    FC_LOCK_RELEASE(self);
+    if (rc < 0) {
+        ssl_error("digest");
+        return -1;
+    }
+    return hasher_size(&self->h);
+}
+
+PyDoc_STRVAR(FcHash_digest__doc__,
+"digest($self, /)\n--\n\n"
+"Return the digest of the data fed so far, as bytes.");
+
+static PyObject *
+FcHash_digest(FcHashObject *self, PyObject *Py_UNUSED(ignored))
+{
+    unsigned char out[FC_MAX_DIGEST];
+    int n = hash_peek(self, out);
+    if (n < 0) {
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize((const char *)out, n);
+}
+
+static PyObject *
+hex_of(const unsigned char *d, int n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char buf[2 * FC_MAX_DIGEST];
+    for (int i = 0; i < n; i++) {
+        buf[2 * i] = digits[d[i] >> 4];
+        buf[2 * i + 1] = digits[d[i] & 15];
+    }
+    return PyUnicode_FromStringAndSize(buf, 2 * (Py_ssize_t)n);
+}
+
+PyDoc_STRVAR(FcHash_hexdigest__doc__,
+"hexdigest($self, /)\n--\n\n"
+"Return the digest of the data fed so far, as a str of hex digits.");
+
+static PyObject *
+FcHash_hexdigest(FcHashObject *self, PyObject *Py_UNUSED(ignored))
+{
+    unsigned char out[FC_MAX_DIGEST];
+    int n = hash_peek(self, out);
+    if (n < 0) {
+        return NULL;
+    }
+    return hex_of(out, n);
+}
+
+static uint64_t
+be64_at(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+/* Big-endian digest bytes (at most 16) as an int. */
+static PyObject *
+int_of(const unsigned char *d, int n)
+{
+    if (n <= 8) {
+        return PyLong_FromUnsignedLongLong(be64_at(d, n));
+    }
+    PyObject *hi = PyLong_FromUnsignedLongLong(be64_at(d, n - 8));
+    PyObject *lo = PyLong_FromUnsignedLongLong(be64_at(d + n - 8, 8));
+    PyObject *shift = PyLong_FromLong(64), *t = NULL, *result = NULL;
+    if (hi && lo && shift && (t = PyNumber_Lshift(hi, shift)) != NULL) {
+        result = PyNumber_Or(t, lo);
+    }
+    Py_XDECREF(hi);
+    Py_XDECREF(lo);
+    Py_XDECREF(shift);
+    Py_XDECREF(t);
+    return result;
+}
+
+PyDoc_STRVAR(FcHash_intdigest__doc__,
+"intdigest($self, /)\n--\n\n"
+"Return the digest as an int (big-endian), as python-xxhash does.");
+
+static PyObject *
+FcHash_intdigest(FcHashObject *self, PyObject *Py_UNUSED(ignored))
+{
+    unsigned char out[FC_MAX_DIGEST];
+    int n = hash_peek(self, out);
+    if (n < 0) {
+        return NULL;
+    }
+    return int_of(out, n);
+}
+
+PyDoc_STRVAR(FcHash_copy__doc__,
+"copy($self, /)\n--\n\n"
+"Return an independent copy of the hash in its current state.");
+
+static PyObject *
+FcHash_copy(FcHashObject *self, PyObject *Py_UNUSED(ignored))
+{
+    fc_state *st = fc_type_state((PyObject *)self);
+    FcHashObject *dup = hash_alloc(st, self->h.alg);
+    if (dup == NULL) {
+        return NULL;
+    }
+    FC_LOCK_ACQUIRE(self);
+    int rc = hasher_copy(&dup->h, &self->h);
+    FC_LOCK_RELEASE(self);
+    if (rc < 0) {
+        Py_DECREF(dup);
+        return ssl_error("copy");
+    }
+    return (PyObject *)dup;
+}
+
+static PyObject *
+FcHash_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    PyErr_Format(PyExc_TypeError, "cannot pickle '%.100s' object",
+                 Py_TYPE(self)->tp_name);
+    return NULL;
+}
+
+static PyObject *
+FcHash_get_name(FcHashObject *self, void *Py_UNUSED(closure))
+{
+    return PyUnicode_FromString(ALGS[self->h.alg].name);
+}
+
+static PyObject *
+FcHash_get_digest_size(FcHashObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromLong(hasher_size(&self->h));
+}
+
+static PyObject *
+FcHash_get_block_size(FcHashObject *self, void *Py_UNUSED(closure))
+{
+    const hasher *h = &self->h;
+    return PyLong_FromLong(h->md ? EVP_MD_get_block_size(h->md)
+                                 : ALGS[h->alg].block_size);
+}
+
+static PyObject *
+FcHash_get_seed(FcHashObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromUnsignedLongLong(self->h.seed);
+}
+
+static PyObject *
+FcHash_repr(FcHashObject *self)
+{
+    return PyUnicode_FromFormat("<%s fastconc hash object @ %p>",
+                                ALGS[self->h.alg].name, (void *)self);
+}
+
+#define COMMON_METHODS                                                      \
+    {"update", (PyCFunction)FcHash_update, METH_O, FcHash_update__doc__},   \
+    {"digest", (PyCFunction)FcHash_digest, METH_NOARGS,                     \
+     FcHash_digest__doc__},                                                 \
+    {"hexdigest", (PyCFunction)FcHash_hexdigest, METH_NOARGS,               \
+     FcHash_hexdigest__doc__},                                              \
+    {"copy", (PyCFunction)FcHash_copy, METH_NOARGS, FcHash_copy__doc__},    \
+    {"__reduce__", FcHash_reduce, METH_NOARGS, NULL}
+
+static PyMethodDef FcHash_methods[] = {
+    COMMON_METHODS,
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMethodDef FcXXHash_methods[] = {
+    COMMON_METHODS,
+    {"intdigest", (PyCFunction)FcHash_intdigest, METH_NOARGS,
+     FcHash_intdigest__doc__},
+    {NULL, NULL, 0, NULL},
+};
+
+#define COMMON_GETSET                                                       \
+    {"name", (getter)FcHash_get_name, NULL, "Name of the algorithm.", NULL},\
+    {"digest_size", (getter)FcHash_get_digest_size, NULL,                   \
+     "Size of the digest in bytes.", NULL},                                 \
+    {"block_size", (getter)FcHash_get_block_size, NULL,                     \
+     "Internal block size of the algorithm in bytes.", NULL}
+
+static PyGetSetDef FcHash_getset[] = {
+    COMMON_GETSET,
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyGetSetDef FcXXHash_getset[] = {
+    COMMON_GETSET,
+    {"seed", (getter)FcHash_get_seed, NULL, "The seed.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyDoc_STRVAR(FcHash__doc__,
+"A hash object (OpenSSL EVP), as returned by fastconc.new() and the\n"
+"constructors; it behaves like hashlib's and may be shared by threads.");
+
+static PyType_Slot FcHash_slots[] = {
+    {Py_tp_dealloc, FcHash_dealloc},
+    {Py_tp_traverse, FcHash_traverse},
+    {Py_tp_repr, FcHash_repr},
+    {Py_tp_methods, FcHash_methods},
+    {Py_tp_getset, FcHash_getset},
+    {Py_tp_doc, (void *)FcHash__doc__},
+    {0, NULL},
+};
+
+static PyType_Spec FcHash_spec = {
+    .name = "fastconc._core.Hash",
+    .basicsize = sizeof(FcHashObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = FcHash_slots,
+};
+
+PyDoc_STRVAR(FcXXHash__doc__,
+"An xxHash hash object, as returned by fastconc.new() and the xxh*\n"
+"constructors; like python-xxhash's, with seed and intdigest(), and safe to\n"
+"share between threads.");
+
+static PyType_Slot FcXXHash_slots[] = {
+    {Py_tp_dealloc, FcHash_dealloc},
+    {Py_tp_traverse, FcHash_traverse},
+    {Py_tp_repr, FcHash_repr},
+    {Py_tp_methods, FcXXHash_methods},
+    {Py_tp_getset, FcXXHash_getset},
+    {Py_tp_doc, (void *)FcXXHash__doc__},
+    {0, NULL},
+};
+
+static PyType_Spec FcXXHash_spec = {
+    .name = "fastconc._core.XXHash",
+    .basicsize = sizeof(FcHashObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = FcXXHash_slots,
+};
+
+/* Make a hash object for ALGS[alg] and feed it data (may be NULL).
+ * Constructors skip the lock: no other thread can see the object yet. */
+static PyObject *
+hash_make(fc_state *st, int alg, PyObject *data, uint64_t seed)
+{
+    Py_buffer view = {0};
+    FcHashObject *self = NULL;
+    PyObject *result = NULL;
+    int rc = 0;
+
+    if (data != NULL && fc_get_buffer(data, &view, "data") < 0) {
+        return NULL;
+    }
+    self = hash_alloc(st, alg);
+    if (self == NULL) {
+        goto exit;
+    }
+    hasher_setup(&self->h, hash_state(st), alg, seed);
+    if (hasher_open(&self->h) < 0) {
+        ssl_error("hash initialisation");
+        goto exit;
+    }
+    if (view.buf != NULL && view.len > 0) {
+        if (fc_should_release(st, -1, view.len)) {
+            Py_BEGIN_ALLOW_THREADS   /* view pinned; object not shared yet */
+            rc = hasher_update(&self->h, view.buf, (size_t)view.len);
+            Py_END_ALLOW_THREADS
+        }
+        else {
+            rc = hasher_update(&self->h, view.buf, (size_t)view.len);
+        }
+        if (rc < 0) {
+            ssl_error("update");
+            goto exit;
+        }
+    }
+    result = Py_NewRef((PyObject *)self);
+exit:
+    Py_XDECREF(self);
+    PyBuffer_Release(&view);   /* no-op when data was not given */
+    return result;
+}
+
+PyDoc_STRVAR(fc_new__doc__,
+"new($module, name, data=b'', *, seed=None, usedforsecurity=True)\n--\n\n"
+"Return a new hash object for the algorithm called name, like\n"
+"hashlib.new().\n"
+"\n"
+"  name: one of algorithms_available (case-insensitive).\n"
+"  data: bytes-like object hashed first.\n"
+"  seed: xxHash only: the seed (an int).\n"
+"  usedforsecurity: accepted for hashlib compatibility; ignored.");
+
+static PyObject *
+fc_new(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+       PyObject *kwnames)
+{
+    static const char *const names[] = {"name", "data", "seed",
+                                        "usedforsecurity", NULL};
+    fc_state *st = fc_get_state(module);
+    PyObject *a[4];
+    uint64_t seed;
+    int alg;
+    if (fc_parse_args("new", args, nargs, kwnames, names, 2, 1, a) < 0 ||
+        (alg = lookup_alg(hash_state(st), a[0])) < 0 ||
+        parse_seed(alg, a[2], &seed) < 0) {
+        return NULL;
+    }
+    return hash_make(st, alg, a[1], seed);
+}
+
+/* The per-algorithm constructors: EVP ones take (data=b'', *,
+ * usedforsecurity=True), xxHash ones (data=b'', seed=0) as python-xxhash. */
+static PyObject *
+hash_ctor(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+          PyObject *kwnames, int alg)
+{
+    static const char *const evp_names[] = {"data", "usedforsecurity", NULL};
+    static const char *const xxh_names[] = {"data", "seed", NULL};
+    fc_state *st = fc_get_state(module);
+    PyObject *a[2];
+    uint64_t seed = 0;
+    int xxh = ALGS[alg].xxh >= 0;
+    if (fc_parse_args(ALGS[alg].name, args, nargs, kwnames,
+                      xxh ? xxh_names : evp_names, xxh ? 2 : 1, 0, a) < 0 ||
+        (xxh && parse_seed(alg, a[1], &seed) < 0)) {
+        return NULL;
+    }
+    if (!xxh && hash_state(st)->md[alg] == NULL) {
+        PyErr_Format(PyExc_ValueError, "%s is not available in this "
+                     "OpenSSL", ALGS[alg].name);
+        return NULL;
+    }
+    return hash_make(st, alg, a[0], seed);
+}
+
+#define FC_CTOR(idx, fname)                                                 \
+    static PyObject *                                                       \
+    fc_ctor_##fname(PyObject *m, PyObject *const *args, Py_ssize_t nargs,   \
+                    PyObject *kwnames)                                      \
+    {                                                                       \
+        return hash_ctor(m, args, nargs, kwnames, idx);                     \
+    }
+
+FC_CTOR(0, md5)
+FC_CTOR(1, sha1)
+FC_CTOR(2, sha224)
+FC_CTOR(3, sha256)
+FC_CTOR(4, sha384)
+FC_CTOR(5, sha512)
+FC_CTOR(6, sha3_256)
+FC_CTOR(7, sha3_512)
+FC_CTOR(8, blake2b)
+FC_CTOR(9, blake2s)
+FC_CTOR(10, xxh32)
+FC_CTOR(11, xxh64)
+FC_CTOR(12, xxh3_64)
+FC_CTOR(13, xxh3_128)
+
+/* --- one-shot digest ------------------------------------------------------ */
+
+typedef struct {
+    hasher *h;
+    const unsigned char *data;
+    Py_ssize_t len;
+    Py_ssize_t chunk;
+    int failed;
+} seq_job;
+
+/* Chunks of one input, in order on the calling thread. */
+static void
+seq_task(void *arg, int64_t i)
+{
+    seq_job *job = arg;
+    Py_ssize_t off = (Py_ssize_t)i * job->chunk;
+    Py_ssize_t n = job->len - off < job->chunk ? job->len - off : job->chunk;
+    if (hasher_update(job->h, job->data + off, (size_t)n) < 0) {
+        job->failed = 1;
+    }
+}
+
+PyDoc_STRVAR(fc_digest__doc__,
+"digest($module, name, data, *, seed=None, release_gil=None)\n--\n\n"
+"Return the digest of data in one call (bytes), as\n"
+"hashlib.new(name, data).digest().\n"
+"\n"
+"  name: one of algorithms_available.\n"
+"  data: a bytes-like object.\n"
+"  seed: xxHash only: the seed.\n"
+"  release_gil: None releases the GIL from GIL_THRESHOLD bytes on.");
+
+static PyObject *
+fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+          PyObject *kwnames)
+{
+    static const char *const names[] = {"name", "data", "seed",
+                                        "release_gil", NULL};
+    fc_state *st = fc_get_state(module);
+    PyObject *a[4], *result = NULL;
+    Py_buffer view = {0};
+    hasher h;
+    seq_job job = {0};
+    unsigned char out[FC_MAX_DIGEST];
+    uint64_t seed;
+    int alg, release, rc = 0;
+
+    memset(&h, 0, sizeof(h));
+    if (fc_parse_args("digest", args, nargs, kwnames, names, 2, 2, a) < 0 ||
+        (alg = lookup_alg(hash_state(st), a[0])) < 0 ||
+        parse_seed(alg, a[2], &seed) < 0 ||
+        fc_parse_release(a[3], &release) < 0 ||
+        fc_get_buffer(a[1], &view, "data") < 0) {
+        return NULL;
+    }
+    release = fc_should_release(st, release, view.len);
+    hasher_setup(&h, hash_state(st), alg, seed);
+
+    Py_ssize_t seq_chunk = h.md == NULL ? XXH_SEQ_CHUNK : HASH_SEQ_CHUNK;
+    if (h.md == NULL && view.len <= seq_chunk) {
+        /* xxHash one-shot: no state at all. */
+        if (release) {
+            Py_BEGIN_ALLOW_THREADS   /* view pinned until we release it */
+            h.xk->oneshot(ALGS[alg].xxh, view.buf, (size_t)view.len, seed,
+                          out);
+            Py_END_ALLOW_THREADS
+        }
+        else {
+            h.xk->oneshot(ALGS[alg].xxh, view.buf, (size_t)view.len, seed,
+                          out);
+        }
+        result = PyBytes_FromStringAndSize((const char *)out,
+                                           hasher_size(&h));
+        goto exit;
+    }
+    if (hasher_open(&h) < 0) {
+        ssl_error("hash initialisation");
+        goto exit;
+    }
+    if (view.len <= seq_chunk) {
+        if (release) {
+            Py_BEGIN_ALLOW_THREADS   /* view pinned; h is ours alone */
+            rc = hasher_update(&h, view.buf, (size_t)view.len);
+            Py_END_ALLOW_THREADS
+        }
+        else {
+            rc = hasher_update(&h, view.buf, (size_t)view.len);
+        }
+    }
+    else {
+        job.h = &h;
+        job.data = view.buf;
+        job.len = view.len;
+        job.chunk = seq_chunk;
+        if (fc_run(seq_task, &job, (view.len + seq_chunk - 1) / seq_chunk, 1,
+                   release) < 0) {
+            goto exit;
+        }
+        rc = job.failed ? -1 : 0;
+    }
+    if (rc < 0 || hasher_final(&h, out) < 0) {
+        ssl_error("digest");
+        goto exit;
+    }
+    result = PyBytes_FromStringAndSize((const char *)out, hasher_size(&h));
+exit:
+    hasher_close(&h);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* --- hash_many ------------------------------------------------------------ */
+
+/* The items of a batch, held while the GIL is released.  bytes (immutable)
+ * are held by a reference and read in place; anything else through the
+ * buffer protocol.  One pointer per item keeps the pass over a large batch
+ * cheap. */
+typedef struct {
+    Py_ssize_t n;
+    Py_ssize_t total;
+    PyObject **held;        /* held[k]: the bytes object, or NULL */
+    Py_buffer *views;       /* allocated at the first non-bytes item */
+} pinned_items;
+
+/* Item k's bytes.  Only reads fields of objects we hold (a bytes object's
+ * size and data never change), so it needs no GIL. */
+static inline const unsigned char *
+pinned_buf(const pinned_items *p, Py_ssize_t k, Py_ssize_t *len)
+{
+    PyObject *b = p->held[k];
+    if (b != NULL) {
+        *len = PyBytes_GET_SIZE(b);
+        return (const unsigned char *)PyBytes_AS_STRING(b);
+    }
+    *len = p->views[k].len;
+    return p->views[k].buf;
+}
+
+static void
+pinned_release(pinned_items *p)
+{
+    for (Py_ssize_t k = 0; k < p->n; k++) {
+        if (p->held[k] != NULL) {
+            Py_DECREF(p->held[k]);
+        }
+        else if (p->views != NULL && p->views[k].obj != NULL) {
+            PyBuffer_Release(&p->views[k]);
+        }
+    }
+    PyMem_Free(p->held);
+    PyMem_Free(p->views);
+    memset(p, 0, sizeof(*p));
+}
+
+static int
+pin_items(PyObject *items, pinned_items *p)
+{
+    PyObject *seq = NULL;
+    int rc = -1;
+    memset(p, 0, sizeof(*p));
+    if (PyUnicode_Check(items) || PyObject_CheckBuffer(items)) {
+        PyErr_Format(PyExc_TypeError,
+                     "items must be an iterable of bytes-like objects, "
+                     "not a single '%.100s'", Py_TYPE(items)->tp_name);
+        return -1;
+    }
+    seq = PySequence_Fast(items, "items must be an iterable");
+    if (seq == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    size_t cap = n > 0 ? (size_t)n : 1;
+    p->held = PyMem_Malloc(cap * sizeof(*p->held));
+    if (p->held == NULL) {
+        PyErr_NoMemory();
+        goto exit;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, k);
+        if (PyBytes_CheckExact(item)) {
+            p->held[k] = Py_NewRef(item);
+            p->total += PyBytes_GET_SIZE(item);
+        }
+        else {
+            p->held[k] = NULL;
+            if (p->views == NULL) {
+                p->views = PyMem_Calloc(cap, sizeof(Py_buffer));
+                if (p->views == NULL) {
+                    PyErr_NoMemory();
+                    goto exit;
+                }
+            }
+            if (fc_get_buffer(item, &p->views[k], "items") < 0) {
+                goto exit;
+            }
+            p->total += p->views[k].len;
+        }
+        p->n = k + 1;
+    }
+    rc = 0;
+exit:
+    if (rc < 0) {
+        pinned_release(p);
+    }
+    Py_DECREF(seq);
+    return rc;
+}
+
+typedef struct {
+    int alg;
+    const EVP_MD *md;
+    oneshot_fn oneshot;
+    const fc_xxh_kernels *xk;
+    uint64_t seed;
+    const pinned_items *items;
+    const Py_ssize_t *starts;   /* chunk i = items [starts[i], starts[i+1]) */
+    PyObject *const *out;       /* the result's bytes objects (ours alone) */
+    int size;
+    int failed;                 /* set (atomically) on an OpenSSL failure */
+} many_job;
+
+/* Where item k's digest goes: the data of the k-th result bytes object,
+ * made with the GIL held and not yet visible to Python. */
+#define MANY_DST(job, k) ((unsigned char *)PyBytes_AS_STRING((job)->out[k]))
+
+static void
+many_task(void *arg, int64_t i)
+{
+    many_job *job = arg;
+    Py_ssize_t k = job->starts[i], end = job->starts[i + 1], len;
+    const pinned_items *items = job->items;
+    if (job->md == NULL) {
+        int x = ALGS[job->alg].xxh;
+        for (; k < end; k++) {
+            const unsigned char *buf = pinned_buf(items, k, &len);
+            job->xk->oneshot(x, buf, (size_t)len, job->seed,
+                             MANY_DST(job, k));
+        }
+        return;
+    }
+    if (job->oneshot != NULL) {
+        for (; k < end; k++) {
+            const unsigned char *buf = pinned_buf(items, k, &len);
+            job->oneshot(buf, (size_t)len, MANY_DST(job, k));
+        }
+        return;
+    }
+    /* One context per chunk, reset per item: no allocation per item. */
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL) {
+        __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    for (; k < end; k++) {
+        const unsigned char *buf = pinned_buf(items, k, &len);
+        if (!EVP_DigestInit_ex2(ctx, job->md, NULL) ||
+            !EVP_DigestUpdate(ctx, buf, (size_t)len) ||
+            !EVP_DigestFinal_ex(ctx, MANY_DST(job, k), NULL)) {
+            __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
+            break;
+        }
+    }
+    EVP_MD_CTX_free(ctx);
+}
+
+PyDoc_STRVAR(fc_hash_many__doc__,
+"hash_many($module, name, items, *, threads=None, seed=None)\n--\n\n"
+"Return [digest(name, x) for x in items], computed in C on the pool with\n"
+"the GIL released once.\n"
+"\n"
+"  name: one of algorithms_available.\n"
+"  items: an iterable of bytes-like objects (all held until the end).\n"
+"  threads: threads to use (None: the pool size for large batches).\n"
+"  seed: xxHash only: the seed.");
+
+static PyObject *
+fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+             PyObject *kwnames)
+{
+    static const char *const names[] = {"name", "items", "threads", "seed",
+                                        NULL};
+    fc_state *st = fc_get_state(module);
+    PyObject *a[4], *result = NULL, *list = NULL;
+    pinned_items items;
+    many_job job;
+    Py_ssize_t *starts = NULL;
+    uint64_t seed;
+    int alg, threads;
+
+    memset(&job, 0, sizeof(job));
+    memset(&items, 0, sizeof(items));
+    if (fc_parse_args("hash_many", args, nargs, kwnames, names, 2, 2, a) < 0 ||
+        (alg = lookup_alg(hash_state(st), a[0])) < 0 ||
+        fc_parse_threads(a[2], &threads) < 0 ||
+        parse_seed(alg, a[3], &seed) < 0 ||
+        pin_items(a[1], &items) < 0) {
+        return NULL;
+    }
+    Py_ssize_t n = items.n;
+    Py_ssize_t work = items.total + n * FC_ITEM_COST;
+    threads = fc_resolve_threads(threads, work, MANY_PARALLEL_MIN);
+    if (threads > n) {
+        threads = n > 0 ? (int)n : 1;
+    }
+
+    job.alg = alg;
+    job.md = hash_state(st)->md[alg];
+    job.xk = hash_state(st)->xxh;
+    job.seed = seed;
+    job.oneshot = hash_state(st)->oneshot[alg];
+    job.items = &items;
+    job.size = job.md ? EVP_MD_get_size(job.md) : ALGS[alg].digest_size;
+
+    /* Chunks balanced by bytes (plus a per-item cost): several per thread
+     * so a thread that finishes early takes more, and none much over 4 MiB
+     * so Ctrl-C stays prompt. */
+    int64_t nchunks = threads > 1 ? (int64_t)threads * 8 : 1;
+    int64_t by_size = work / ((Py_ssize_t)4 << 20) + 1;
+    if (nchunks < by_size) {
+        nchunks = by_size;
+    }
+    if (nchunks > n) {
+        nchunks = n > 0 ? n : 1;
+    }
+    starts = PyMem_Malloc((size_t)(nchunks + 1) * sizeof(Py_ssize_t));
+    if (starts == NULL) {
+        PyErr_NoMemory();
+        goto exit;
+    }
+    /* The result's bytes objects are made first and filled in place by the
+     * workers: nothing to copy afterwards. */
+    list = PyList_New(n);
+    if (list == NULL) {
+        goto exit;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *b = PyBytes_FromStringAndSize(NULL, job.size);
+        if (b == NULL) {
+            goto exit;
+        }
+        PyList_SET_ITEM(list, k, b);
+    }
+    job.out = PySequence_Fast_ITEMS(list);
+    {
+        Py_ssize_t target = work / nchunks + 1, acc = 0, k = 0;
+        int64_t c = 0;
+        starts[0] = 0;
+        for (k = 0; k < n && c < nchunks - 1; k++) {
+            Py_ssize_t len;
+            (void)pinned_buf(&items, k, &len);
+            acc += len + FC_ITEM_COST;
+            if (acc >= target) {
+                starts[++c] = k + 1;
+                acc = 0;
+            }
+        }
+        nchunks = c + 1;
+        starts[nchunks] = n;
+    }
+    job.starts = starts;
+    if (n > 0) {
+        int release = fc_should_release(st, -1, work);
+        /* Safe without the GIL: every item is pinned in items, the result
+         * bytes are ours (not visible to Python yet) and each chunk writes
+         * only its own items' digests. */
+        if (fc_run(many_task, &job, nchunks, threads, release) < 0) {
+            goto exit;
+        }
+    }
+    if (job.failed) {
+        ssl_error("hash_many");
+        goto exit;
+    }
+    result = Py_NewRef(list);
+exit:
+    Py_XDECREF(list);
+    PyMem_Free(starts);
+    pinned_release(&items);
+    return result;
+}
+
+/* --- files ---------------------------------------------------------------- */
+
+/* Read fd to EOF (or until `slice` bytes were read, when slice > 0) into h,
+ * adding the bytes read to *nread.  Returns 1 at EOF, 0 when the slice is
+ * used up or a signal interrupted read(), -1 with *err = errno on a read
+ * error or -2 on a hash error.  No Python API. */
+static int
+hash_fd(hasher *h, int fd, unsigned char *buf, Py_ssize_t slice, int *err,
+        Py_ssize_t *nread)
+{
+    Py_ssize_t done = 0;
+    int rc;
+    for (;;) {
+        ssize_t r = read(fd, buf, FILE_BUF);
+        if (r < 0) {
+            if (errno == EINTR) {
+                rc = 0;   /* let the caller run the signal handlers */
+                break;
+            }
+            *err = errno;
+            rc = -1;
+            break;
+        }
+        if (r == 0) {
+            rc = 1;
+            break;
+        }
+        if (hasher_update(h, buf, (size_t)r) < 0) {
+            rc = -2;
+            break;
+        }
+        done += r;
+        if (slice > 0 && done >= slice) {
+            rc = 0;
+            break;
+        }
+    }
+    *nread += done;
+    return rc;
+}
+
+/* open() for reading.  Pool threads retry on EINTR (signals are the main
+ * thread's business); the caller of hash_file() passes retry=0 to get
+ * EINTR back and run the signal handlers (a FIFO may block in open()). */
+static int
+open_file(const char *path, int *err, int retry)
+{
+    int fd;
+    do {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    } while (retry && fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        *err = errno;
+    }
+    return fd;
+}
+
+/* path -> (fspath result, encoded bytes), both new references. */
+static int
+convert_path(PyObject *path, PyObject **fspath, PyObject **encoded)
+{
+    *fspath = PyOS_FSPath(path);
+    if (*fspath == NULL) {
+        return -1;
+    }
+    if (!PyUnicode_FSConverter(*fspath, encoded)) {
+        Py_CLEAR(*fspath);
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(fc_hash_file__doc__,
+"hash_file($module, name, path, *, seed=None)\n--\n\n"
+"Return the digest (bytes) of the file at path, read with the GIL\n"
+"released.  A missing or unreadable file raises OSError naming it.\n"
+"\n"
+"  name: one of algorithms_available.\n"
+"  path: str, bytes or os.PathLike.\n"
+"  seed: xxHash only: the seed.");
+
+static PyObject *
+fc_hash_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+             PyObject *kwnames)
+{
+    static const char *const names[] = {"name", "path", "seed", NULL};
+    fc_state *st = fc_get_state(module);
+    PyObject *a[3], *result = NULL, *fspath = NULL, *encoded = NULL;
+    unsigned char *buf = NULL;
+    unsigned char out[FC_MAX_DIGEST];
+    hasher h;
+    uint64_t seed;
+    int alg, fd = -1, err = 0, rc = 0;
+
+    memset(&h, 0, sizeof(h));
+    if (fc_parse_args("hash_file", args, nargs, kwnames, names, 2, 2, a) < 0 ||
+        (alg = lookup_alg(hash_state(st), a[0])) < 0 ||
+        parse_seed(alg, a[2], &seed) < 0 ||
+        convert_path(a[1], &fspath, &encoded) < 0) {
+        return NULL;
+    }
+    hasher_setup(&h, hash_state(st), alg, seed);
+    buf = PyMem_RawMalloc(FILE_BUF);
+    if (buf == NULL) {
+        PyErr_NoMemory();
+        goto exit;
+    }
+    if (hasher_open(&h) < 0) {
+        ssl_error("hash initialisation");
+        goto exit;
+    }
+    const char *cpath = PyBytes_AS_STRING(encoded);
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS   /* open() may block (FIFOs, network mounts) */
+        fd = open_file(cpath, &err, 0);
+        Py_END_ALLOW_THREADS
+        if (fd >= 0 || err != EINTR) {
+            break;
+        }
+        if (PyErr_CheckSignals() < 0) {
+            goto exit;
+        }
+    }
+    if (fd < 0) {
+        errno = err;
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, fspath);
+        goto exit;
+    }
+    /* Read in slices, taking the GIL back between them to run signal
+     * handlers, so Ctrl-C interrupts a large file promptly. */
+    while (rc == 0) {
+        Py_BEGIN_ALLOW_THREADS   /* buf and h are ours; encoded is held */
+        Py_ssize_t nread = 0;
+        rc = hash_fd(&h, fd, buf, FILE_SLICE, &err, &nread);
+        Py_END_ALLOW_THREADS
+        if (PyErr_CheckSignals() < 0) {
+            goto exit;
+        }
+    }
+    if (rc == -1) {
+        errno = err;
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, fspath);
+        goto exit;
+    }
+    if (rc == -2 || hasher_final(&h, out) < 0) {
+        ssl_error("digest");
+        goto exit;
+    }
+    result = PyBytes_FromStringAndSize((const char *)out, hasher_size(&h));
+exit:
+    if (fd >= 0) {
+        close(fd);
+    }
+    hasher_close(&h);
+    PyMem_RawFree(buf);
+    Py_XDECREF(encoded);
+    Py_XDECREF(fspath);
+    return result;
+}
+
+/* A group of consecutive files, hashed by one task at a time with one
+ * buffer and one hasher.  A task reads at most FILE_SLICE * 2 bytes, then
+ * returns leaving its place (an open fd) here; the caller runs rounds until
+ * every group is done, so Ctrl-C is seen between rounds even when one file
+ * is huge (or endless, like a pipe). */
+typedef struct {
+    hasher h;
+    unsigned char *buf;
+    Py_ssize_t next;            /* next file to start or finish */
+    Py_ssize_t end;
+    int fd;                     /* file `next`, open, or -1 */
+    int ready;                  /* h and buf allocated */
+} files_group;
+
+typedef struct {
+    hasher proto;               /* algorithm, md, kernels, seed */
+    const char *const *paths;   /* encoded paths, held by the caller */
+    files_group *groups;
+    const int64_t *pending;     /* this round's chunk i = groups[pending[i]] */
+    unsigned char *out;
+    int *errs;                  /* errno per file, 0 = fine, -1 = hash error */
+    int size;
+} files_job;
+
+static void
+files_task(void *arg, int64_t i)
+{
+    files_job *job = arg;
+    files_group *g = &job->groups[job->pending[i]];
+    Py_ssize_t budget = 2 * FILE_SLICE, nread = 0;
+    if (!g->ready) {
+        g->h = job->proto;
+        g->h.ctx = NULL;
+        g->h.xs = NULL;
+        g->buf = PyMem_RawMalloc(FILE_BUF);
+        if (g->buf == NULL || hasher_open(&g->h) < 0) {
+            for (; g->next < g->end; g->next++) {
+                job->errs[g->next] = ENOMEM;
+            }
+            return;
+        }
+        g->ready = 1;
+    }
+    while (g->next < g->end && nread < budget) {
+        Py_ssize_t k = g->next;
+        int err = 0, rc;
+        if (g->fd < 0) {
+            if (hasher_reset(&g->h) < 0) {
+                job->errs[k] = -1;
+                g->next++;
+                continue;
+            }
+            g->fd = open_file(job->paths[k], &err, 1);
+            if (g->fd < 0) {
+                job->errs[k] = err;
+                g->next++;
+                continue;
+            }
+        }
+        rc = hash_fd(&g->h, g->fd, g->buf, budget - nread, &err, &nread);
+        if (rc == 0) {
+            return;   /* slice used up (or EINTR): resume next round */
+        }
+        close(g->fd);
+        g->fd = -1;
+        if (rc == -1) {
+            job->errs[k] = err;
+        }
+        else if (rc == -2 ||
+                 hasher_final(&g->h, job->out + k * job->size) < 0) {
+            job->errs[k] = -1;
+        }
+        g->next++;
+    }
+}
+
+PyDoc_STRVAR(fc_hash_files__doc__,
+"hash_files($module, name, paths, *, threads=None, seed=None)\n--\n\n"
+"Return the digests (list of bytes) of the files at paths, read and\n"
+"hashed in parallel on the pool with the GIL released.  The first missing\n"
+"or unreadable file (in the order given) raises OSError naming it.\n"
+"\n"
+"  name: one of algorithms_available.\n"
+"  paths: an iterable of str, bytes or os.PathLike.\n"
+"  threads: threads to use (None: the pool size).\n"
+"  seed: xxHash only: the seed.");
+
+static PyObject *
+fc_hash_files(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+              PyObject *kwnames)
+{
+    static const char *const names[] = {"name", "paths", "threads", "seed",
+                                        NULL};
+    fc_state *st = fc_get_state(module);
+    PyObject *a[4], *result = NULL, *list = NULL, *seq = NULL;
+    PyObject **fspaths = NULL, **encoded = NULL;
+    const char **cpaths = NULL;
+    Py_ssize_t n = 0, converted = 0;
+    int64_t ngroups = 0, *pending = NULL;
+    files_job job;
+    uint64_t seed;
+    int alg, threads;
+
+    memset(&job, 0, sizeof(job));
+    if (fc_parse_args("hash_files", args, nargs, kwnames, names, 2, 2, a) < 0 ||
+        (alg = lookup_alg(hash_state(st), a[0])) < 0 ||
+        fc_parse_threads(a[2], &threads) < 0 ||
+        parse_seed(alg, a[3], &seed) < 0) {
+        return NULL;
+    }
+    if (PyUnicode_Check(a[1]) || PyBytes_Check(a[1])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "paths must be an iterable of paths, not a single "
+                        "path");
+        return NULL;
+    }
+    seq = PySequence_Fast(a[1], "paths must be an iterable");
+    if (seq == NULL) {
+        return NULL;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    size_t cap = n > 0 ? (size_t)n : 1;
+    fspaths = PyMem_Calloc(cap, sizeof(PyObject *));
+    encoded = PyMem_Calloc(cap, sizeof(PyObject *));
+    cpaths = PyMem_Calloc(cap, sizeof(char *));
+    job.errs = PyMem_Calloc(cap, sizeof(int));
+    hasher_setup(&job.proto, hash_state(st), alg, seed);
+    job.size = hasher_size(&job.proto);
+    job.out = PyMem_Malloc(cap * (size_t)job.size);
+    if (!fspaths || !encoded || !cpaths || !job.errs || !job.out) {
+        PyErr_NoMemory();
+        goto exit;
+    }
+    for (; converted < n; converted++) {
+        Py_ssize_t k = converted;
+        if (convert_path(PySequence_Fast_GET_ITEM(seq, k), &fspaths[k],
+                         &encoded[k]) < 0) {
+            goto exit;
+        }
+        cpaths[k] = PyBytes_AS_STRING(encoded[k]);
+    }
+    threads = fc_resolve_threads(threads, n, 2);
+    if (threads > n) {
+        threads = n > 0 ? (int)n : 1;
+    }
+    /* Groups of files: many per thread so the load balances. */
+    ngroups = threads > 1 ? (int64_t)threads * 16 : 1;
+    if (ngroups > n) {
+        ngroups = n > 0 ? n : 1;
+    }
+    job.groups = PyMem_Calloc((size_t)ngroups, sizeof(files_group));
+    pending = PyMem_Malloc((size_t)ngroups * sizeof(int64_t));
+    if (job.groups == NULL || pending == NULL) {
+        PyErr_NoMemory();
+        goto exit;
+    }
+    for (int64_t g = 0; g < ngroups; g++) {
+        job.groups[g].next = (Py_ssize_t)(g * n / ngroups);
+        job.groups[g].end = (Py_ssize_t)((g + 1) * n / ngroups);
+        job.groups[g].fd = -1;
+    }
+    job.paths = cpaths;
+    job.pending = pending;
+    for (;;) {
+        int64_t npending = 0;
+        for (int64_t g = 0; g < ngroups; g++) {
+            if (job.groups[g].next < job.groups[g].end) {
+                pending[npending++] = g;
+            }
+        }
+        if (npending == 0) {
+            break;
+        }
+        /* Safe without the GIL: the encoded paths are held in `encoded`;
+         * each group is run by one task at a time and writes only its own
+         * files' slots. */
+        if (fc_run(files_task, &job, npending,
+                   threads < npending ? threads : (int)npending, 1) < 0) {
+            goto exit;
+        }
+        /* A round of one chunk runs inline without polling: check here. */
+        if (PyErr_CheckSignals() < 0) {
+            goto exit;
+        }
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (job.errs[k] > 0) {
+            errno = job.errs[k];
+            PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, fspaths[k]);
+            goto exit;
+        }
+        if (job.errs[k] < 0) {
+            ssl_error("digest");
+            goto exit;
+        }
+    }
+    list = PyList_New(n);
+    if (list == NULL) {
+        goto exit;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *b = PyBytes_FromStringAndSize(
+            (const char *)job.out + k * job.size, job.size);
+        if (b == NULL) {
+            goto exit;
+        }
+        PyList_SET_ITEM(list, k, b);
+    }
+    result = Py_NewRef(list);
+exit:
+    Py_XDECREF(list);
+    for (Py_ssize_t k = 0; k < converted; k++) {
+        Py_XDECREF(fspaths[k]);
+        Py_XDECREF(encoded[k]);
+    }
+    PyMem_Free(fspaths);
+    PyMem_Free(encoded);
+    PyMem_Free(cpaths);
+    if (job.groups != NULL) {
+        for (int64_t g = 0; g < ngroups; g++) {
+            if (job.groups[g].fd >= 0) {
+                close(job.groups[g].fd);
+            }
+            hasher_close(&job.groups[g].h);
+            PyMem_RawFree(job.groups[g].buf);
+        }
+        PyMem_Free(job.groups);
+    }
+    PyMem_Free(pending);
+    PyMem_Free(job.errs);
+    PyMem_Free(job.out);
+    Py_XDECREF(seq);
+    return result;
+}
+
+/* --- the area -------------------------------------------------------------- */
+
+#define CTOR_DEF(fname, doc)                                                \
+    {#fname, FC_CFUNC(fc_ctor_##fname), METH_FASTCALL | METH_KEYWORDS, doc}
+
+PyDoc_STRVAR(ctor_evp__doc__,
+"Return a new hash object (like the hashlib constructor of this name).\n"
+"\n"
+"  data: bytes-like object hashed first.\n"
+"  usedforsecurity: accepted for hashlib compatibility; ignored.");
+
+PyDoc_STRVAR(ctor_xxh__doc__,
+"Return a new xxHash object (like the python-xxhash constructor).\n"
+"\n"
+"  data: bytes-like object hashed first.\n"
+"  seed: an int (taken modulo 2**64, or 2**32 for xxh32).");
+
+static PyMethodDef hash_methods[] = {
+    {"new", FC_CFUNC(fc_new), METH_FASTCALL | METH_KEYWORDS, fc_new__doc__},
+    {"digest", FC_CFUNC(fc_digest), METH_FASTCALL | METH_KEYWORDS,
+     fc_digest__doc__},
+    {"hash_many", FC_CFUNC(fc_hash_many), METH_FASTCALL | METH_KEYWORDS,
+     fc_hash_many__doc__},
+    {"hash_file", FC_CFUNC(fc_hash_file), METH_FASTCALL | METH_KEYWORDS,
+     fc_hash_file__doc__},
+    {"hash_files", FC_CFUNC(fc_hash_files), METH_FASTCALL | METH_KEYWORDS,
+     fc_hash_files__doc__},
+    CTOR_DEF(md5, ctor_evp__doc__),
+    CTOR_DEF(sha1, ctor_evp__doc__),
+    CTOR_DEF(sha224, ctor_evp__doc__),
+    CTOR_DEF(sha256, ctor_evp__doc__),
+    CTOR_DEF(sha384, ctor_evp__doc__),
+    CTOR_DEF(sha512, ctor_evp__doc__),
+    CTOR_DEF(sha3_256, ctor_evp__doc__),
+    CTOR_DEF(sha3_512, ctor_evp__doc__),
+    CTOR_DEF(blake2b, ctor_evp__doc__),
+    CTOR_DEF(blake2s, ctor_evp__doc__),
+    CTOR_DEF(xxh32, ctor_xxh__doc__),
+    CTOR_DEF(xxh64, ctor_xxh__doc__),
+    CTOR_DEF(xxh3_64, ctor_xxh__doc__),
+    CTOR_DEF(xxh3_128, ctor_xxh__doc__),
+    {NULL, NULL, 0, NULL},
+};
+
+static const fc_xxh_kernels *
+pick_xxh(const fc_state *st)
+{
+#if defined(__x86_64__) || defined(_M_X64)
+    if (st->simd_level >= FC_SIMD_AVX512) {
+        return &fc_xxh_avx512;
+    }
+    if (st->simd_level >= FC_SIMD_AVX2) {
+        return &fc_xxh_avx2;
+    }
+    if (st->simd_level >= FC_SIMD_SSE42) {
+        return &fc_xxh_sse2;
+    }
+#endif
+    return &fc_xxh_scalar;
+}
+
+static void
+hash_set_simd(fc_state *st)
+{
+    if (st->hash) {
+        st->hash->xxh = pick_xxh(st);
+    }
+}
+
+static int
+hash_init(PyObject *m, fc_state *st)
+{
+    struct fc_hash_state *hs = PyMem_Calloc(1, sizeof(*hs));
+    PyObject *names = NULL;
+    int rc = -1;
+    if (hs == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    st->hash = hs;
+    hs->xxh = pick_xxh(st);
+    names = PySet_New(NULL);
+    if (names == NULL) {
+        goto exit;
+    }
+    for (int i = 0; i < N_ALGS; i++) {
+        if (ALGS[i].ossl != NULL) {
+            /* Fetched once here, not per call; a missing one (a FIPS
+             * provider without MD5, say) is left out of
+             * algorithms_available. */
+            hs->md[i] = EVP_MD_fetch(NULL, ALGS[i].ossl, NULL);
+            if (hs->md[i] == NULL) {
+                continue;
+            }
+            const OSSL_PROVIDER *prov = EVP_MD_get0_provider(hs->md[i]);
+            const char *pname = prov ? OSSL_PROVIDER_get0_name(prov) : NULL;
+            if (pname != NULL && strcmp(pname, "default") == 0) {
+                hs->oneshot[i] = ONESHOT[i];
+            }
+        }
+        PyObject *s = PyUnicode_FromString(ALGS[i].name);
+        if (s == NULL || PySet_Add(names, s) < 0) {
+            Py_XDECREF(s);
+            goto exit;
+        }
+        Py_DECREF(s);
+    }
+    hs->available = PyFrozenSet_New(names);
+    if (hs->available == NULL ||
+        PyModule_AddObjectRef(m, "algorithms_available", hs->available) < 0) {
+        goto exit;
+    }
+    hs->HashType = (PyTypeObject *)PyType_FromModuleAndSpec(
+        m, &FcHash_spec, NULL);
+    hs->XXHashType = (PyTypeObject *)PyType_FromModuleAndSpec(
+        m, &FcXXHash_spec, NULL);
+    if (hs->HashType == NULL || hs->XXHashType == NULL) {
+        goto exit;
+    }
+#if PY_VERSION_HEX < 0x030A0000
+    /* No Py_TPFLAGS_DISALLOW_INSTANTIATION before 3.10: a NULL tp_new makes
+     * type() refuse to create instances. */
+    hs->HashType->tp_new = NULL;
+    hs->XXHashType->tp_new = NULL;
+#endif
+    if (PyModule_AddObjectRef(m, "Hash", (PyObject *)hs->HashType) < 0 ||
+        PyModule_AddObjectRef(m, "XXHash", (PyObject *)hs->XXHashType) < 0 ||
+        PyModule_AddFunctions(m, hash_methods) < 0) {
+        goto exit;
+    }
+    rc = 0;
+exit:
+    Py_XDECREF(names);
+    return rc;
+}
+
+static int
+hash_traverse(fc_state *st, visitproc visit, void *arg)
+{
+    if (st->hash) {
+        Py_VISIT(st->hash->HashType);
+        Py_VISIT(st->hash->XXHashType);
+        Py_VISIT(st->hash->available);
+    }
+    return 0;
+}
+
+static void
+hash_clear(fc_state *st)
+{
+    struct fc_hash_state *hs = st->hash;
+    if (hs == NULL) {
+        return;
+    }
+    Py_CLEAR(hs->HashType);
+    Py_CLEAR(hs->XXHashType);
+    Py_CLEAR(hs->available);
+    for (int i = 0; i < N_ALGS; i++) {
+        /* Live contexts hold their own reference to the EVP_MD. */
+        EVP_MD_free(hs->md[i]);
+        hs->md[i] = NULL;
+    }
+    st->hash = NULL;
+    PyMem_Free(hs);
+}
+
+static int
+hash_info(fc_state *st, PyObject *d)
+{
+    struct fc_hash_state *hs = st->hash;
+    PyObject *backends = PyDict_GetItemString(d, "backends");
+    PyObject *parallel = PyDict_GetItemString(d, "parallel");
+    if (hs == NULL || backends == NULL || parallel == NULL) {
+        return 0;
+    }
+    for (int i = 0; i < N_ALGS; i++) {
+        PyObject *s;
+        if (ALGS[i].xxh >= 0) {
+            s = PyUnicode_FromFormat("xxHash %d.%d.%d (%s)", XXH_VERSION_MAJOR,
+                                     XXH_VERSION_MINOR, XXH_VERSION_RELEASE,
+                                     hs->xxh->impl);
+        }
+        else if (hs->md[i] != NULL) {
+            s = PyUnicode_FromString(OpenSSL_version(OPENSSL_VERSION));
+        }
+        else {
+            continue;
+        }
+        /* One digest is a sequential computation; hash_many/hash_files
+         * spread many of them over the pool. */
+        if (s == NULL || PyDict_SetItemString(backends, ALGS[i].name, s) < 0 ||
+            PyDict_SetItemString(parallel, ALGS[i].name, Py_False) < 0) {
+            Py_XDECREF(s);
+            return -1;
+        }
+        Py_DECREF(s);
+    }
+    if (PyDict_SetItemString(parallel, "hash_many", Py_True) < 0 ||
+        PyDict_SetItemString(parallel, "hash_files", Py_True) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+const fc_area fc_area_hash = {
+    "hash", hash_init, hash_traverse, hash_clear, hash_info, hash_set_simd,
+};

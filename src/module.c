@@ -14,6 +14,8 @@ static const fc_area *const areas[] = {
     &fc_area_hash,
     &fc_area_codec,
     &fc_area_pmap,
+    &fc_area_blake3,
+    &fc_area_stream,
 };
 #define N_AREAS ((int)(sizeof(areas) / sizeof(areas[0])))
 

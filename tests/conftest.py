@@ -20,3 +20,14 @@ def simd_level(request):
         yield request.param
     finally:
         fastconc._core._set_simd_level(old)
+
+
+@pytest.fixture
+def simd_portable():
+    """Pin the portable kernels (slow, for tests that need long calls)."""
+    old = fastconc._core._get_simd_level()
+    fastconc._core._set_simd_level("portable")
+    try:
+        yield
+    finally:
+        fastconc._core._set_simd_level(old)

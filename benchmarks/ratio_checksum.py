@@ -1,0 +1,79 @@
+"""Interleaved best-of-N ratios of fastconc's checksums to the fastest
+installed peer, one process, as BENCH.md asks (not a pytest file).
+
+    python3 benchmarks/ratio_checksum.py [--size MiB] [--rounds N]
+
+Each round calls every contender in turn (A B C A B C ...) and keeps each
+one's best time; the ratio is peer time / fastconc time (> 1: fastconc is
+faster).  Random (incompressible) input, single-threaded unless noted.
+"""
+import argparse
+import importlib
+import os
+import time
+import zlib
+
+import fastconc
+
+PEERS = {
+    "crc32": [("zlib", "zlib", "crc32"), ("isal", "isal.isal_zlib", "crc32"),
+              ("zlib_ng", "zlib_ng.zlib_ng", "crc32")],
+    "crc32c": [("crc32c", "crc32c", "crc32c"),
+               ("google_crc32c", "google_crc32c", "value")],
+    "adler32": [("zlib", "zlib", "adler32"),
+                ("isal", "isal.isal_zlib", "adler32"),
+                ("zlib_ng", "zlib_ng.zlib_ng", "adler32")],
+}
+
+
+def peers(kernel):
+    out = {}
+    for label, module, attr in PEERS[kernel]:
+        try:
+            out[label] = getattr(importlib.import_module(module), attr)
+        except ImportError:
+            print(f"  ({label} not installed: skipped)")
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=float, default=1.0, help="MiB")
+    ap.add_argument("--rounds", type=int, default=0,
+                    help="rounds (default 40, 12 from 4 MiB on)")
+    args = ap.parse_args()
+    n = int(args.size * (1 << 20))
+    data = os.urandom(n)
+    reps = max(1, (4 << 20) // n)   # calls per timing, for small sizes
+    rounds = args.rounds or (40 if n <= 4 << 20 else 12)
+    print(f"{n} bytes, {rounds} rounds x {reps} calls, "
+          f"backends {fastconc.info()['backends']}, zlib {zlib.ZLIB_VERSION}")
+    for kernel in PEERS:
+        ours = getattr(fastconc, kernel)
+        who = {"fastconc": lambda d, f=ours: f(d, threads=1)}
+        if n >= 4 << 20:
+            who["fastconc-2t"] = lambda d, f=ours: f(d, threads=2)
+        who.update(peers(kernel))
+        best = dict.fromkeys(who, float("inf"))
+        for _ in range(rounds):
+            for label, fn in who.items():
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    fn(data)
+                best[label] = min(best[label],
+                                  (time.perf_counter() - t0) / reps)
+        peer_best = min((t, label) for label, t in best.items()
+                        if not label.startswith("fastconc"))
+        cells = ", ".join(f"{label} {n / t / 1e9:.1f} GB/s"
+                          for label, t in best.items())
+        print(f"{kernel}: {cells}")
+        for label in ("fastconc", "fastconc-2t"):
+            if label in best:
+                print(f"  {label} / {peer_best[1]}: "
+                      f"{peer_best[0] / best[label]:.2f}x")
+        if "zlib" in best:
+            print(f"  fastconc / zlib: {best['zlib'] / best['fastconc']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""parallel_map and map_array: the Python side of fastconc's parallel map.
+
+The work is done in C (``_core._pmap_window``, ``_core._map_array``); this
+module validates arguments, cuts the input into windows (``buffersize``),
+and checks a native kernel's signature against the array's dtype.
+"""
+from __future__ import annotations
+
+import ctypes
+import itertools
+from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar
+
+from . import _core
+
+__all__ = ["parallel_map", "map_array"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Without buffersize, a sized input is done in one C call; an unsized one
+# is read in windows of this many items.
+_WINDOW = 1 << 16
+
+
+def _check_positive(name: str, value: Optional[int]) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int or None, "
+                        f"not {type(value).__name__!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1 or None")
+
+
+def _pmap_iter(fn: Callable[[T], R], it: Iterator[T], threads: Optional[int],
+               chunksize: Optional[int], ordered: bool,
+               window: int) -> Iterator[R]:
+    pool = threads if threads is not None else _core.get_threads()
+    while True:
+        items = list(itertools.islice(it, window))
+        if not items:
+            return
+        size = chunksize or max(1, min(1024, -(-len(items) // (pool * 4))))
+        results, order, err, exc = _core._pmap_window(fn, items, threads,
+                                                      size, ordered)
+        del items
+        if order is None:
+            stop = err if err >= 0 else len(results)
+            for i in range(stop):
+                r = results[i]
+                results[i] = None
+                yield r
+        else:
+            for i in order:
+                r = results[i]
+                results[i] = None
+                yield r
+        if err >= 0:
+            try:
+                raise exc
+            finally:
+                exc = None
+        if len(results) < window:
+            return
+
+
+def parallel_map(fn: Callable[[T], R], iterable: Iterable[T], *,
+                 threads: Optional[int] = None,
+                 chunksize: Optional[int] = None, ordered: bool = True,
+                 buffersize: Optional[int] = None) -> Iterator[R]:
+    """Apply fn to every item of iterable on fastconc's native pool.
+
+    Items are handed to the threads in chunks from C (each thread takes the
+    GIL once per chunk), so the cost per item is close to a plain loop's;
+    the calls run in parallel where fn releases the GIL (or on a
+    free-threaded build).  Returns an iterator of the results, in input
+    order, or in completion order when ordered is false.
+
+      threads: threads to use (None: the pool size).
+      chunksize: items per task (None: picked from the number of items).
+      ordered: yield in input order (True) or in completion order.
+      buffersize: take at most this many items from iterable ahead of the
+        consumer (infinite iterables work); None reads the whole input
+        first.
+
+    The first exception raised by fn stops the remaining work and is
+    re-raised, with its traceback, at its position in the results.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, not {type(fn).__name__!r}")
+    _check_positive("threads", threads)
+    _check_positive("chunksize", chunksize)
+    _check_positive("buffersize", buffersize)
+    if buffersize is not None:
+        it: Iterator[Any] = iter(iterable)
+        window = buffersize
+    else:
+        if not hasattr(iterable, "__len__"):
+            iterable = list(iterable)
+        it = iter(iterable)
+        window = max(1, len(iterable))  # type: ignore[arg-type]
+    return _pmap_iter(fn, it, threads, chunksize, bool(ordered), window)
+
+
+# dtype name -> (ctypes element type, _core code)
+_DTYPES = {
+    "float64": (ctypes.c_double, "d"),
+    "float32": (ctypes.c_float, "f"),
+    "int64": (ctypes.c_int64, "q"),
+    "int32": (ctypes.c_int32, "i"),
+}
+
+
+def _same_ctype(a: Any, b: Any) -> bool:
+    return (a is b or (isinstance(a, type) and isinstance(b, type)
+                       and issubclass(a, ctypes._SimpleCData)
+                       and issubclass(b, ctypes._SimpleCData)
+                       and a._type_ == b._type_))
+
+
+def _is_pointer_to(t: Any, elem: Any) -> bool:
+    return (isinstance(t, type) and issubclass(t, ctypes._Pointer)
+            and _same_ctype(t._type_, elem))
+
+
+def _kernel_signature(kernel: Any) -> tuple:
+    """Return (address, argtypes, restype) of a ctypes function pointer or
+    an object with .address and a ctypes signature (numba cfunc)."""
+    if isinstance(kernel, ctypes._CFuncPtr):
+        address = ctypes.cast(kernel, ctypes.c_void_p).value
+        proto = kernel
+    elif hasattr(kernel, "address"):
+        address = kernel.address
+        proto = getattr(kernel, "ctypes", None)
+        if proto is None:
+            proto = kernel
+    else:
+        raise TypeError("kernel must be a ctypes function pointer or an "
+                        "object with .address and a ctypes signature (such "
+                        f"as numba.cfunc), not {type(kernel).__name__!r}")
+    argtypes = getattr(proto, "argtypes", None)
+    restype = getattr(proto, "restype", None)
+    if argtypes is None:
+        raise TypeError("kernel has no ctypes signature: set its argtypes "
+                        "and restype")
+    if not isinstance(address, int) or address == 0:
+        raise TypeError("kernel has no valid function address")
+    return address, list(argtypes), restype
+
+
+def map_array(kernel: Any, array: Any, *, out: Any = None,
+              threads: Optional[int] = None) -> Any:
+    """Apply a native kernel to every element of a numpy array, on the pool,
+    with the GIL released for the whole call.
+
+      kernel: a ctypes function pointer, or an object with .address and a
+        ctypes signature (numba's cfunc gives both).  Element form T(T), or
+        block form void(const T *in, T *out, int64 n), with T the array's
+        dtype: float64, float32, int64 or int32.
+      array: a numpy array (a non-contiguous one is copied first).
+      out: where to write (same shape and dtype, C-contiguous); None
+        allocates a new array.
+      threads: threads to use (None: the pool size).
+
+    Returns out.  A kernel whose signature does not match the dtype is
+    refused with TypeError.
+    """
+    import numpy as np
+
+    _check_positive("threads", threads)
+    if not isinstance(array, np.ndarray):
+        raise TypeError("array must be a numpy array, not "
+                        f"{type(array).__name__!r}")
+    entry = _DTYPES.get(array.dtype.name)
+    if entry is None or not array.dtype.isnative:
+        raise TypeError(f"map_array supports float64, float32, int64 and "
+                        f"int32 arrays in native byte order, not "
+                        f"{array.dtype}")
+    elem, code = entry
+    address, argtypes, restype = _kernel_signature(kernel)
+    if (len(argtypes) == 1 and _same_ctype(argtypes[0], elem)
+            and _same_ctype(restype, elem)):
+        block = False
+    elif (len(argtypes) == 3 and restype is None
+          and _is_pointer_to(argtypes[0], elem)
+          and _is_pointer_to(argtypes[1], elem)
+          and _same_ctype(argtypes[2], ctypes.c_int64)):
+        block = True
+    else:
+        names = [getattr(t, "__name__", repr(t)) for t in argtypes]
+        rname = getattr(restype, "__name__", repr(restype))
+        raise TypeError(
+            f"kernel signature {rname}({', '.join(names)}) does not match "
+            f"a {array.dtype} array: expected {elem.__name__}"
+            f"({elem.__name__}) or None(LP_{elem.__name__}, "
+            f"LP_{elem.__name__}, c_int64)")
+    src = np.ascontiguousarray(array)
+    if out is None:
+        out = np.empty_like(src)
+    else:
+        if not isinstance(out, np.ndarray):
+            raise TypeError("out must be a numpy array or None")
+        if out.dtype != array.dtype or out.shape != array.shape:
+            raise ValueError(f"out must have shape {array.shape} and dtype "
+                             f"{array.dtype}, not {out.shape} {out.dtype}")
+        if not out.flags.c_contiguous or not out.flags.writeable:
+            raise ValueError("out must be a writable C-contiguous array")
+    _core._map_array(address, code, block, src.reshape(-1),
+                     out.reshape(-1), threads)
+    return out

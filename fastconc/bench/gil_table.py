@@ -1,0 +1,115 @@
+"""The GIL table: one kernel at 1..N plain ``threading.Thread``s.
+
+Every thread calls the kernel on its share of the 1 MiB chunks.  fastconc
+runs twice with identical code, ``release_gil=False`` (the GIL stays held,
+so the threads take turns) and ``release_gil=True`` (the threads run at the
+same time), always with ``threads=1`` so that fastconc's own pool cannot
+add parallelism of its own.  The stdlib or PyPI function that does the same
+work runs in the same way, with whatever its authors chose for the GIL.
+speed-up = time(1 thread) / time(N threads) for the same total work.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+from .kernels import Kernel
+from .timing import Samples, run_threads, time_once
+
+CHUNK = 1 << 20
+
+
+def _impls(k: Kernel) -> tuple[list[tuple[str, str, str, Callable[[Any], object]]],
+                               list[dict[str, str]]]:
+    """(label, gil, package, fn) for everything measurable, plus skips."""
+    out = []
+    skipped = []
+    if k.fc is None:
+        skipped.append({"kernel": k.name, "impl": "fastconc",
+                        "reason": k.fc_note or "not built"})
+    else:
+        fc = k.fc
+        out.append(("fastconc", "held", "fastconc",
+                    lambda d: fc(d, False, 1)))
+        out.append(("fastconc", "released", "fastconc",
+                    lambda d: fc(d, True, 1)))
+    for p in k.peers:
+        if p.fn is None:
+            if p.threads_fn is None or p.note:
+                skipped.append({"kernel": k.name, "impl": p.label,
+                                "reason": p.note or "not installed"})
+            continue
+        out.append((p.label, "stdlib" if p.stdlib else "peer", p.package,
+                    p.fn))
+    return out, skipped
+
+
+def measure(k: Kernel, inputs: list[Any], nbytes: int, thread_counts: list[int],
+            repeat: int, budget: float,
+            tick: Callable[[], None] | None = None) -> tuple[list[dict[str, Any]],
+                                                             list[dict[str, str]]]:
+    impls, skipped = _impls(k)
+    # Calibrate on the slowest implementation so one pass of it at one
+    # thread takes about ``budget`` seconds.  An implementation that fails
+    # (an API that changed, say) is reported, not fatal.
+    costs = []
+    working = []
+    for impl in impls:
+        try:
+            call = functools.partial(impl[3], inputs[0])
+            costs.append(min(time_once(call) for _ in range(2)))
+            working.append(impl)
+        except Exception as exc:  # noqa: BLE001 - reported as skipped
+            skipped.append({"kernel": k.name, "impl": impl[0],
+                            "reason": f"failed: {type(exc).__name__}: {exc}"})
+    impls = working
+    if not impls:
+        return [], skipped
+    slowest = max(costs)
+    nmax = max(thread_counts)
+    calls = max(nmax, round(budget / max(slowest, 1e-9)))
+    calls = min(calls, 64 * len(inputs))
+    calls = math.ceil(calls / nmax) * nmax
+    work = [inputs[i % len(inputs)] for i in range(calls)]
+
+    def job(fn: Callable[[Any], object], t: int) -> Callable[[], float]:
+        shares = [work[i::t] for i in range(t)]
+
+        def one(share: list[Any]) -> Callable[[], None]:
+            def body() -> None:
+                for item in share:
+                    fn(item)
+            return body
+        return lambda: run_threads([one(s) for s in shares])
+
+    contenders: dict[str, Callable[[], float]] = {}
+    for idx, (_, _, _, fn) in enumerate(impls):
+        for t in thread_counts:
+            contenders[f"{idx}/{t}"] = job(fn, t)
+    # run_threads returns the time between the barrier and the last join,
+    # which leaves out thread creation; keep that, not the outer timing.
+    results: dict[str, Samples] = {name: Samples() for name in contenders}
+    for _ in range(repeat):
+        for name, pass_ in contenders.items():
+            results[name].times.append(pass_())
+            if tick is not None:
+                tick()
+    rows = []
+    total = calls * nbytes
+    for idx, (label, gil, pkg, _) in enumerate(impls):
+        per_t = {t: results[f"{idx}/{t}"] for t in thread_counts}
+        row = {
+            "kernel": k.name, "family": k.family, "impl": label, "gil": gil,
+            "package": pkg, "calls": calls, "bytes_per_call": nbytes,
+            "total_bytes": total,
+            "threads": {str(t): s.as_json() for t, s in per_t.items()},
+            "throughput": {str(t): total / s.best for t, s in per_t.items()},
+            "speedup": {str(t): per_t[1].best / s.best
+                        for t, s in per_t.items()},
+        }
+        rows.append(row)
+    return rows, skipped
+
+

@@ -1,0 +1,100 @@
+"""Interleaved best-of-N timing.
+
+Contenders are run in turn, A B C A B C ..., so that a burst of load from
+elsewhere on a shared machine hits all of them alike; each keeps every
+sample and is summarised by its minimum (the best estimate of what the
+code costs) and its median.
+"""
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+clock = time.perf_counter
+
+
+@dataclass
+class Samples:
+    """Wall-clock seconds of each repeat of one measurement."""
+    times: list[float] = field(default_factory=list)
+
+    @property
+    def best(self) -> float:
+        return min(self.times)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"min": self.best, "median": self.median,
+                "samples": list(self.times)}
+
+
+def time_once(fn: Callable[[], object]) -> float:
+    t0 = clock()
+    fn()
+    return clock() - t0
+
+
+def interleaved(contenders: dict[str, Callable[[], object]], repeat: int,
+                tick: Callable[[], None] | None = None) -> dict[str, Samples]:
+    """Run each contender ``repeat`` times, alternating; return samples."""
+    out = {name: Samples() for name in contenders}
+    for _ in range(repeat):
+        for name, fn in contenders.items():
+            out[name].times.append(time_once(fn))
+            if tick is not None:
+                tick()
+    return out
+
+
+def run_threads(work: Sequence[Callable[[], object]]) -> float:
+    """Start one plain ``threading.Thread`` per callable, release them
+    together and return the wall time until the last one finishes."""
+    n = len(work)
+    if n == 1:
+        return time_once(work[0])
+    barrier = threading.Barrier(n + 1)
+    errors: list[BaseException] = []
+
+    def body(fn: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            fn()
+        except BaseException as exc:  # re-raised on the caller below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=body, args=(fn,)) for fn in work]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    t0 = clock()
+    for t in threads:
+        t.join()
+    elapsed = clock() - t0
+    if errors:
+        raise errors[0]
+    return elapsed
+
+
+def fmt_rate(nbytes: float, seconds: float) -> str:
+    """Throughput in MB/s or GB/s, three significant figures."""
+    rate = nbytes / seconds
+    if rate >= 1e9:
+        return f"{rate / 1e9:.3g} GB/s"
+    return f"{rate / 1e6:.3g} MB/s"
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3g} ms"
+    if seconds >= 1e-6:
+        return f"{seconds * 1e6:.3g} µs"
+    return f"{seconds * 1e9:.3g} ns"

@@ -1,0 +1,541 @@
+/* blake3.c - the fastconc.blake3 hash object (hashlib style) on top of the
+ * in-house BLAKE3 core (blake3_impl.c): hash, keyed_hash and derive_key
+ * modes, extendable output, and large updates hashed as subtrees on the
+ * pool.  This file parses arguments, owns the lock and the GIL policy; the
+ * hashing itself never touches Python.
+ */
+#include "fastconc.h"
+#include "blake3_impl.h"
+
+/* threads=None goes parallel from this update size on. */
+#define B3_PARALLEL_MIN ((Py_ssize_t)1 << 20)
+/* Updates from this size on run as subtree tasks through fc_run, even on
+ * one thread, so Ctrl-C is checked between them. */
+#define B3_TASKS_MIN ((Py_ssize_t)4 << 20)
+/* Chunks per task: at most 1 MiB (about 0.3 ms on one core), at least
+ * 16 KiB, and at least 4 tasks per thread when the input allows. */
+#define B3_TASK_MAX_CHUNKS 1024
+#define B3_TASK_MIN_CHUNKS 16
+
+typedef struct {
+    PyObject_HEAD
+    /* Guards h: update/digest/copy from several threads. */
+    FC_LOCK_FIELD;
+    int threads;            /* 0 = auto */
+    fc_blake3_hasher h;
+} FcBlake3Object;
+
+static const fc_blake3_kernels *
+b3_kernels(fc_state *st)
+{
+    return fc_blake3_kernels_for(st->cpu_features, st->simd_level);
+}
+
+typedef struct {
+    int threads;
+    int release;
+} b3_run_ctx;
+
+static int
+b3_run(void *ctx, fc_blake3_task_fn task, void *arg, int64_t n)
+{
+    b3_run_ctx *c = ctx;
+    return fc_run(task, arg, n, c->threads, c->release) < 0 ? -1 : 0;
+}
+
+static uint64_t
+b3_task_chunks(Py_ssize_t len, int threads)
+{
+    uint64_t want = (uint64_t)len / FC_BLAKE3_CHUNK_LEN / 4 /
+                    (uint64_t)threads;
+    uint64_t s = B3_TASK_MIN_CHUNKS;
+    while (s * 2 <= want && s < B3_TASK_MAX_CHUNKS) {
+        s *= 2;
+    }
+    return s;
+}
+
+/* Feed len bytes.  Called with the GIL held and self's lock taken.
+ * Returns -1 with an exception set (the hasher is then unchanged). */
+static int
+b3_feed(FcBlake3Object *self, const void *buf, Py_ssize_t len,
+        int threads, int release)
+{
+    threads = fc_resolve_threads(threads, len, B3_PARALLEL_MIN);
+    if (threads > 1 &&
+        len < (Py_ssize_t)2 * B3_TASK_MIN_CHUNKS * FC_BLAKE3_CHUNK_LEN) {
+        threads = 1;    /* not even two tasks */
+    }
+    if (threads <= 1 && len < B3_TASKS_MIN) {
+        if (release) {
+            /* Safe: buf is pinned by the caller, h is guarded by our lock. */
+            Py_BEGIN_ALLOW_THREADS
+            fc_blake3_update(&self->h, buf, (size_t)len);
+            Py_END_ALLOW_THREADS
+        }
+        else {
+            fc_blake3_update(&self->h, buf, (size_t)len);
+        }
+        return 0;
+    }
+    fc_blake3_hasher *saved = PyMem_Malloc(sizeof(fc_blake3_hasher));
+    if (saved == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *saved = self->h;
+    b3_run_ctx ctx = {threads, release};
+    int rc = fc_blake3_update_parallel(&self->h, buf, (size_t)len,
+                                       b3_task_chunks(len, threads), b3_run,
+                                       &ctx);
+    if (rc < 0) {
+        self->h = *saved;   /* interrupted: as if update never ran */
+    }
+    PyMem_Free(saved);
+    return rc;
+}
+
+static int
+b3_update_obj(FcBlake3Object *self, PyObject *data, int release_flag)
+{
+    fc_state *st = fc_type_state((PyObject *)self);
+    Py_buffer view = {0};
+    int rc = -1;
+    if (fc_get_buffer(data, &view, "data") < 0) {
+        return -1;
+    }
+    int release = fc_should_release(st, release_flag, view.len);
+    FC_LOCK_ACQUIRE(self);
+    rc = b3_feed(self, view.buf, view.len, self->threads, release);
+    FC_LOCK_RELEASE(self);
+    PyBuffer_Release(&view);
+    return rc;
+}
+
+static int
+b3_get_key(PyObject *obj, uint8_t key[32])
+{
+    Py_buffer view = {0};
+    int rc = -1;
+    if (fc_get_buffer(obj, &view, "key") < 0) {
+        return -1;
+    }
+    if (view.len != FC_BLAKE3_KEY_LEN) {
+        PyErr_Format(PyExc_ValueError, "key must be exactly 32 bytes, not %zd",
+                     view.len);
+        goto exit;
+    }
+    memcpy(key, view.buf, FC_BLAKE3_KEY_LEN);
+    rc = 0;
+exit:
+    PyBuffer_Release(&view);
+    return rc;
+}
+
+static PyObject *
+FcBlake3_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"data", "key", "derive_key_context", "threads",
+                             "release_gil", "usedforsecurity", NULL};
+    PyObject *data = NULL, *key = Py_None, *ctx = Py_None;
+    PyObject *threads_obj = Py_None, *release_obj = Py_None;
+    int usedforsecurity = 1;
+    fc_state *st = PyType_GetModuleState(type);
+    FcBlake3Object *self = NULL;
+    Py_buffer ctx_view = {0};
+    uint8_t keybytes[32];
+    int threads, release;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$OOOOp:blake3", kwlist,
+                                     &data, &key, &ctx, &threads_obj,
+                                     &release_obj, &usedforsecurity)) {
+        return NULL;
+    }
+    (void)usedforsecurity;  /* BLAKE3 is fine for security uses */
+    if (fc_parse_threads(threads_obj, &threads) < 0 ||
+        fc_parse_release(release_obj, &release) < 0) {
+        return NULL;
+    }
+    if (key != Py_None && ctx != Py_None) {
+        PyErr_SetString(PyExc_ValueError,
+                        "key and derive_key_context cannot both be given");
+        return NULL;
+    }
+    if (key != Py_None && b3_get_key(key, keybytes) < 0) {
+        return NULL;
+    }
+    if (ctx != Py_None) {
+        if (PyUnicode_Check(ctx)) {
+            PyObject *enc = PyUnicode_AsUTF8String(ctx);
+            if (enc == NULL) {
+                return NULL;
+            }
+            int r = PyObject_GetBuffer(enc, &ctx_view, PyBUF_SIMPLE);
+            Py_DECREF(enc);     /* the view keeps its own reference */
+            if (r < 0) {
+                return NULL;
+            }
+        }
+        else if (fc_get_buffer(ctx, &ctx_view, "derive_key_context") < 0) {
+            return NULL;
+        }
+    }
+
+    self = (FcBlake3Object *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        goto exit;
+    }
+    (void)FC_LOCK_INIT(self);
+    self->threads = threads;
+    const fc_blake3_kernels *k = b3_kernels(st);
+    if (key != Py_None) {
+        fc_blake3_init_keyed(&self->h, keybytes, k);
+    }
+    else if (ctx != Py_None) {
+        fc_blake3_init_derive(&self->h, ctx_view.buf, (size_t)ctx_view.len,
+                              k);
+    }
+    else {
+        fc_blake3_init(&self->h, k);
+    }
+    if (data != NULL) {
+        /* No other thread can see self yet; the lock is taken anyway (it
+         * is uncontended) so b3_feed has one calling convention. */
+        Py_buffer view = {0};
+        if (fc_get_buffer(data, &view, "data") < 0) {
+            Py_CLEAR(self);
+            goto exit;
+        }
+        int rel = fc_should_release(st, release, view.len);
+        int rc = b3_feed(self, view.buf, view.len, threads, rel);
+        PyBuffer_Release(&view);
+        if (rc < 0) {
+            Py_CLEAR(self);
+            goto exit;
+        }
+    }
+exit:
+    if (ctx_view.obj) {
+        PyBuffer_Release(&ctx_view);
+    }
+    return (PyObject *)self;
+}
+
+static void
+FcBlake3_dealloc(FcBlake3Object *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    FC_LOCK_FREE(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static int
+FcBlake3_traverse(FcBlake3Object *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+PyDoc_STRVAR(FcBlake3_update__doc__,
+"update($self, data, /)\n--\n\n"
+"Add data to the hash (large inputs are hashed on several threads, as\n"
+"set by threads= at construction).");
+
+static PyObject *
+FcBlake3_update(FcBlake3Object *self, PyObject *data)
+{
+    if (b3_update_obj(self, data, -1) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static int
+b3_parse_out(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+             const char *fname, Py_ssize_t *length, uint64_t *seek)
+{
+    static const char *const names[] = {"length", "seek", NULL};
+    PyObject *a[2];
+    *length = FC_BLAKE3_OUT_LEN;
+    *seek = 0;
+    if (fc_parse_args(fname, args, nargs, kwnames, names, 1, 0, a) < 0) {
+        return -1;
+    }
+    if (a[0]) {
+        if (!PyLong_Check(a[0])) {
+            PyErr_Format(PyExc_TypeError, "length must be an int, not "
+                         "'%.100s'", Py_TYPE(a[0])->tp_name);
+            return -1;
+        }
+        *length = PyLong_AsSsize_t(a[0]);
+        if (*length == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (*length < 0) {
+            PyErr_SetString(PyExc_ValueError, "length must be >= 0");
+            return -1;
+        }
+    }
+    if (a[1]) {
+        if (!PyLong_Check(a[1])) {
+            PyErr_Format(PyExc_TypeError, "seek must be an int, not "
+                         "'%.100s'", Py_TYPE(a[1])->tp_name);
+            return -1;
+        }
+        unsigned long long v = PyLong_AsUnsignedLongLong(a[1]);
+        if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+            if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
+                PyErr_SetString(PyExc_ValueError,
+                                "seek must be >= 0 and < 2**64");
+            }
+            return -1;
+        }
+        *seek = (uint64_t)v;
+    }
+    return 0;
+}
+
+/* Write length output bytes at seek into out. */
+static void
+b3_output(fc_state *st, FcBlake3Object *self, uint64_t seek, uint8_t *out,
+          Py_ssize_t length)
+{
+    int release = fc_should_release(st, -1, length);
+    FC_LOCK_ACQUIRE(self);
+    if (release) {
+        /* Safe: out is a fresh object no one else sees; h is locked. */
+        Py_BEGIN_ALLOW_THREADS
+        fc_blake3_finalize_seek(&self->h, seek, out, (size_t)length);
+        Py_END_ALLOW_THREADS
+    }
+    else {
+        fc_blake3_finalize_seek(&self->h, seek, out, (size_t)length);
+    }
+    FC_LOCK_RELEASE(self);
+}
+
+PyDoc_STRVAR(FcBlake3_digest__doc__,
+"digest($self, /, length=32, *, seek=0)\n--\n\n"
+"Return the digest: length bytes of output (any length: BLAKE3 is an\n"
+"extendable-output function), starting at byte seek of the output.");
+
+static PyObject *
+FcBlake3_digest(FcBlake3Object *self, PyObject *const *args,
+                Py_ssize_t nargs, PyObject *kwnames)
+{
+    Py_ssize_t length;
+    uint64_t seek;
+    if (b3_parse_out(args, nargs, kwnames, "digest", &length, &seek) < 0) {
+        return NULL;
+    }
+    PyObject *res = PyBytes_FromStringAndSize(NULL, length);
+    if (res == NULL) {
+        return NULL;
+    }
+    b3_output(fc_type_state((PyObject *)self), self, seek,
+              (uint8_t *)PyBytes_AS_STRING(res), length);
+    return res;
+}
+
+PyDoc_STRVAR(FcBlake3_hexdigest__doc__,
+"hexdigest($self, /, length=32, *, seek=0)\n--\n\n"
+"Like digest(), as a string of 2 * length hexadecimal digits.");
+
+static PyObject *
+FcBlake3_hexdigest(FcBlake3Object *self, PyObject *const *args,
+                   Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char hexdig[] = "0123456789abcdef";
+    Py_ssize_t length;
+    uint64_t seek;
+    PyObject *raw = NULL, *res = NULL;
+    if (b3_parse_out(args, nargs, kwnames, "hexdigest", &length, &seek) < 0) {
+        return NULL;
+    }
+    if (length > PY_SSIZE_T_MAX / 2) {
+        PyErr_SetString(PyExc_OverflowError, "length is too large");
+        return NULL;
+    }
+    raw = PyBytes_FromStringAndSize(NULL, length);
+    if (raw == NULL) {
+        goto exit;
+    }
+    const uint8_t *p = (const uint8_t *)PyBytes_AS_STRING(raw);
+    b3_output(fc_type_state((PyObject *)self), self, seek, (uint8_t *)p,
+              length);
+    res = PyUnicode_New(2 * length, 127);
+    if (res == NULL) {
+        goto exit;
+    }
+    Py_UCS1 *s = PyUnicode_1BYTE_DATA(res);
+    for (Py_ssize_t i = 0; i < length; i++) {
+        s[2 * i] = (Py_UCS1)hexdig[p[i] >> 4];
+        s[2 * i + 1] = (Py_UCS1)hexdig[p[i] & 15];
+    }
+exit:
+    Py_XDECREF(raw);
+    return res;
+}
+
+PyDoc_STRVAR(FcBlake3_copy__doc__,
+"copy($self, /)\n--\n\n"
+"Return an independent copy of the hash object.");
+
+static PyObject *
+FcBlake3_copy(FcBlake3Object *self, PyObject *Py_UNUSED(ignored))
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    FcBlake3Object *c = (FcBlake3Object *)tp->tp_alloc(tp, 0);
+    if (c == NULL) {
+        return NULL;
+    }
+    (void)FC_LOCK_INIT(c);
+    c->threads = self->threads;
+    FC_LOCK_ACQUIRE(self);
+    c->h = self->h;
+    FC_LOCK_RELEASE(self);
+    return (PyObject *)c;
+}
+
+PyDoc_STRVAR(FcBlake3_reset__doc__,
+"reset($self, /)\n--\n\n"
+"Forget the data hashed so far (the key and mode are kept).");
+
+static PyObject *
+FcBlake3_reset(FcBlake3Object *self, PyObject *Py_UNUSED(ignored))
+{
+    FC_LOCK_ACQUIRE(self);
+    fc_blake3_reset(&self->h);
+    FC_LOCK_RELEASE(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+FcBlake3_reduce(FcBlake3Object *self, PyObject *Py_UNUSED(ignored))
+{
+    PyErr_Format(PyExc_TypeError, "cannot pickle '%.100s' object",
+                 Py_TYPE(self)->tp_name);
+    return NULL;
+}
+
+static PyObject *
+FcBlake3_get_name(FcBlake3Object *self, void *closure)
+{
+    (void)self;
+    (void)closure;
+    return PyUnicode_FromString("blake3");
+}
+
+static PyObject *
+FcBlake3_get_digest_size(FcBlake3Object *self, void *closure)
+{
+    (void)self;
+    (void)closure;
+    return PyLong_FromLong(FC_BLAKE3_OUT_LEN);
+}
+
+static PyObject *
+FcBlake3_get_block_size(FcBlake3Object *self, void *closure)
+{
+    (void)self;
+    (void)closure;
+    return PyLong_FromLong(FC_BLAKE3_BLOCK_LEN);
+}
+
+static PyObject *
+FcBlake3_get_key_size(FcBlake3Object *self, void *closure)
+{
+    (void)self;
+    (void)closure;
+    return PyLong_FromLong(FC_BLAKE3_KEY_LEN);
+}
+
+static PyMethodDef FcBlake3_methods[] = {
+    {"update", (PyCFunction)FcBlake3_update, METH_O, FcBlake3_update__doc__},
+    {"digest", FC_CFUNC(FcBlake3_digest), METH_FASTCALL | METH_KEYWORDS,
+     FcBlake3_digest__doc__},
+    {"hexdigest", FC_CFUNC(FcBlake3_hexdigest), METH_FASTCALL | METH_KEYWORDS,
+     FcBlake3_hexdigest__doc__},
+    {"copy", (PyCFunction)FcBlake3_copy, METH_NOARGS, FcBlake3_copy__doc__},
+    {"reset", (PyCFunction)FcBlake3_reset, METH_NOARGS,
+     FcBlake3_reset__doc__},
+    {"__reduce__", (PyCFunction)FcBlake3_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef FcBlake3_getset[] = {
+    {"name", (getter)FcBlake3_get_name, NULL, "Always 'blake3'.", NULL},
+    {"digest_size", (getter)FcBlake3_get_digest_size, NULL,
+     "Default digest length in bytes (32).", NULL},
+    {"block_size", (getter)FcBlake3_get_block_size, NULL,
+     "Internal block size in bytes (64).", NULL},
+    {"key_size", (getter)FcBlake3_get_key_size, NULL,
+     "Key length in bytes for keyed hashing (32).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyDoc_STRVAR(FcBlake3__doc__,
+"blake3(data=b'', *, key=None, derive_key_context=None, threads=None, "
+"release_gil=None, usedforsecurity=True)\n--\n\n"
+"Return a BLAKE3 hash object, optionally fed with data.\n"
+"\n"
+"  key: 32 bytes, for the keyed_hash mode.\n"
+"  derive_key_context: str or bytes, for the derive_key mode (the data is\n"
+"    then the key material).\n"
+"  threads: threads for large updates (None: the pool size for updates of\n"
+"    1 MiB and more, else 1); every value gives the same digest.\n"
+"  release_gil: for data given here; None releases it from GIL_THRESHOLD\n"
+"    bytes on.");
+
+static PyType_Slot FcBlake3_slots[] = {
+    {Py_tp_new, FcBlake3_new},
+    {Py_tp_dealloc, FcBlake3_dealloc},
+    {Py_tp_traverse, FcBlake3_traverse},
+    {Py_tp_methods, FcBlake3_methods},
+    {Py_tp_getset, FcBlake3_getset},
+    {Py_tp_doc, (void *)FcBlake3__doc__},
+    {0, NULL},
+};
+
+static PyType_Spec FcBlake3_spec = {
+    .name = "fastconc.blake3",
+    .basicsize = sizeof(FcBlake3Object),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = FcBlake3_slots,
+};
+
+static int
+blake3_init(PyObject *m, fc_state *st)
+{
+    (void)st;
+    PyObject *tp = PyType_FromModuleAndSpec(m, &FcBlake3_spec, NULL);
+    if (tp == NULL) {
+        return -1;
+    }
+    int rc = PyModule_AddObjectRef(m, "blake3", tp);
+    Py_DECREF(tp);
+    return rc;
+}
+
+static int
+blake3_info(fc_state *st, PyObject *d)
+{
+    PyObject *backends = PyDict_GetItemString(d, "backends");
+    PyObject *parallel = PyDict_GetItemString(d, "parallel");
+    PyObject *s = PyUnicode_FromFormat("fastconc %s", b3_kernels(st)->name);
+    if (s == NULL || PyDict_SetItemString(backends, "blake3", s) < 0) {
+        Py_XDECREF(s);
+        return -1;
+    }
+    Py_DECREF(s);
+    return PyDict_SetItemString(parallel, "blake3", Py_True);
+}
+
+/* No set_simd hook: every hash object picks its kernels from
+ * st->cpu_features and st->simd_level when it is created. */
+const fc_area fc_area_blake3 = {
+    "blake3", blake3_init, NULL, NULL, blake3_info, NULL,
+};

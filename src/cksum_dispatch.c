@@ -1,0 +1,49 @@
+/* cksum_dispatch.c - fc_cksum_pick(): the fastest checksum kernels the CPU
+ * runs within a SIMD level.  No Python API.
+ */
+#include "checksum.h"
+#include "cpu.h"
+#include "simd/cksum_simd.h"
+
+void
+fc_cksum_pick(fc_cksum_kernels *k, unsigned features, int level)
+{
+    k->crc32 = fc_crc32_portable;
+    k->crc32c = fc_crc32c_portable;
+    k->adler32 = fc_adler32_portable;
+    k->crc32_impl = k->crc32c_impl = k->adler32_impl = "portable";
+#if defined(__x86_64__)
+    const unsigned sse42 = FC_CPU_SSE42 | FC_CPU_SSSE3 | FC_CPU_PCLMUL;
+    const unsigned avx2 = sse42 | FC_CPU_AVX | FC_CPU_AVX2;
+    const unsigned vpclmul = avx2 | FC_CPU_VPCLMULQDQ;
+    const unsigned avx512vp = vpclmul | FC_CPU_AVX512F | FC_CPU_AVX512VL;
+
+    if (level >= FC_SIMD_SSE42 && (features & sse42) == sse42) {
+        k->crc32 = fc_crc32_pclmul;
+        k->crc32_impl = "pclmul-sse4.2";
+        k->crc32c = fc_crc32c_pclmul;
+        k->crc32c_impl = "pclmul-sse4.2";
+        k->adler32 = fc_adler32_sse42;
+        k->adler32_impl = "ssse3";
+    }
+    if (level >= FC_SIMD_AVX2 && (features & avx2) == avx2) {
+        k->adler32 = fc_adler32_avx2;
+        k->adler32_impl = "avx2";
+    }
+    if (level >= FC_SIMD_AVX2 && (features & vpclmul) == vpclmul) {
+        k->crc32 = fc_crc32_vpclmul;
+        k->crc32_impl = "vpclmul-avx2";
+        k->crc32c = fc_crc32c_vpclmul;
+        k->crc32c_impl = "vpclmul-avx2";
+    }
+    /* FC_SIMD_AVX512: CRC-32 folds on 512 bits; CRC-32C and Adler-32 keep
+     * the 256-bit kernels. */
+    if (level >= FC_SIMD_AVX512 && (features & avx512vp) == avx512vp) {
+        k->crc32 = fc_crc32_avx512vp;
+        k->crc32_impl = "vpclmul-avx512";
+    }
+#else
+    (void)features;
+    (void)level;
+#endif
+}

@@ -1,0 +1,766 @@
+/* executor.c - the C half of fastconc.ThreadPoolExecutor.
+ *
+ * Provides WorkQueue, a FIFO with the API of queue.SimpleQueue (put, get,
+ * get_nowait, qsize, empty) that also counts the threads waiting in get()
+ * (the executor's idle workers) and lets a worker that just finished a task
+ * spin briefly with the GIL released before it sleeps, so that a task
+ * submitted right after does not pay a thread wake-up; and _worker_loop(),
+ * the executor's worker: take a work item, run it, set its future, repeat,
+ * all without a Python frame per task.
+ *
+ * A work item is a tuple (future, fn, args, kwargs) with kwargs a dict or
+ * None.  The queue's mutex is a pthread mutex because getters wait on it
+ * without the GIL; it is held only for a few instructions and nobody takes
+ * the GIL while holding it.
+ */
+#include "executor.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#define WQ_POLL_MS 50
+#define WQ_GIL_HOLDOFF_NS 20000
+
+typedef struct {
+    PyObject_HEAD
+    pthread_mutex_t mu;     /* guards ring, head, len, cap, sleepers, idle */
+    pthread_cond_t cv;      /* getters sleep here while the queue is empty */
+    PyObject **ring;        /* strong references, FIFO from head */
+    Py_ssize_t cap, head;
+    atomic_long len;        /* written under mu, read by spinners without */
+    int sleepers;           /* getters blocked on cv */
+    atomic_long idle;       /* threads inside get() (idle workers) */
+    long spin_ns;           /* how long a getter spins before sleeping */
+    atomic_int *gil_free_waiters;   /* in the module state (outlives us) */
+    int holdoff;            /* wait for a GIL-free waiter before taking it */
+    PyObject *empty_exc;    /* queue.Empty */
+} FcWorkQueueObject;
+
+static int64_t
+mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* A DoneFlag is set by the worker once a task is finished and the worker
+ * has let go of the GIL, so that a thread waiting in Future.result() can
+ * spin for it with the GIL released and then take the GIL uncontended,
+ * instead of sleeping and paying a second thread wake-up. */
+typedef struct {
+    PyObject_HEAD
+    atomic_int set;
+} FcDoneFlagObject;
+
+static inline void
+flag_set(PyObject *flag)
+{
+    if (flag != NULL) {
+        atomic_store_explicit(&((FcDoneFlagObject *)flag)->set, 1,
+                              memory_order_release);
+    }
+}
+
+/* mu held: take the oldest item (the reference moves to the caller). */
+static PyObject *
+wq_pop_locked(FcWorkQueueObject *q)
+{
+    PyObject *item = q->ring[q->head];
+    q->ring[q->head] = NULL;
+    q->head = (q->head + 1) % q->cap;
+    atomic_store(&q->len, atomic_load(&q->len) - 1);
+    return item;
+}
+
+/* GIL held.  Appends a new reference to item. */
+static int
+wq_push(FcWorkQueueObject *q, PyObject *item)
+{
+    int rc = 0, wake = 0;
+    pthread_mutex_lock(&q->mu);
+    Py_ssize_t len = atomic_load(&q->len);
+    if (len == q->cap) {
+        Py_ssize_t ncap = q->cap ? q->cap * 2 : 16;
+        /* Raw allocator: getters touch the ring without the GIL (under mu). */
+        PyObject **nr = PyMem_RawMalloc((size_t)ncap * sizeof(PyObject *));
+        if (nr == NULL) {
+            rc = -1;
+            goto unlock;
+        }
+        for (Py_ssize_t i = 0; i < len; i++) {
+            nr[i] = q->ring[(q->head + i) % q->cap];
+        }
+        PyMem_RawFree(q->ring);
+        q->ring = nr;
+        q->cap = ncap;
+        q->head = 0;
+    }
+    q->ring[(q->head + len) % q->cap] = Py_NewRef(item);
+    atomic_store(&q->len, len + 1);
+    wake = q->sleepers > 0;
+unlock:
+    pthread_mutex_unlock(&q->mu);
+    /* Signal after unlocking, so the woken getter does not at once block
+     * on the mutex we still hold. */
+    if (wake) {
+        pthread_cond_signal(&q->cv);
+    }
+    if (rc < 0) {
+        PyErr_NoMemory();
+    }
+    return rc;
+}
+
+/* GIL held.  Returns a new reference, or NULL with queue.Empty set on
+ * timeout (timeout_ns < 0: wait forever) or another exception (a signal
+ * handler raised while waiting in the main thread, with poll_signals).
+ * flag (may be NULL): the DoneFlag of the task the caller just finished,
+ * set as soon as the GIL is let go of (or at once if we keep it). */
+static PyObject *
+wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag,
+       int poll_signals)
+{
+    PyObject *item = NULL;
+    pthread_mutex_lock(&q->mu);
+    if (atomic_load(&q->len) > 0) {
+        item = wq_pop_locked(q);
+        pthread_mutex_unlock(&q->mu);
+        flag_set(flag);     /* we keep the GIL: no point in waiting */
+        return item;
+    }
+    pthread_mutex_unlock(&q->mu);
+    if (!block || timeout_ns == 0) {
+        flag_set(flag);
+        PyErr_SetNone(q->empty_exc);
+        return NULL;
+    }
+
+    atomic_fetch_add(&q->idle, 1);
+    int64_t start = mono_ns();
+    int64_t deadline = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
+    int timed_out = 0;
+    for (;;) {
+        PyThreadState *ts = PyEval_SaveThread();
+        /* Without the GIL: only the ring (under mu) and atomics are
+         * touched; the queue object and the flag are kept alive by our
+         * caller. */
+        flag_set(flag);
+        flag = NULL;
+        if (q->spin_ns > 0) {
+            int64_t spin_end = start + q->spin_ns;
+            while (atomic_load_explicit(&q->len, memory_order_acquire) == 0) {
+                if (mono_ns() >= spin_end) {
+                    break;
+                }
+                for (int k = 0; k < 32; k++) {
+                    cpu_relax();
+                }
+            }
+        }
+        pthread_mutex_lock(&q->mu);
+        /* The worker loop sleeps until work arrives; a get() called from
+         * Python wakes every WQ_POLL_MS so the main thread can run signal
+         * handlers. */
+        int64_t slice_end = poll_signals
+            ? mono_ns() + (int64_t)WQ_POLL_MS * 1000000 : INT64_MAX;
+        if (slice_end > deadline) {
+            slice_end = deadline;
+        }
+        while (atomic_load(&q->len) == 0) {
+            if (slice_end == INT64_MAX) {
+                q->sleepers++;
+                pthread_cond_wait(&q->cv, &q->mu);
+                q->sleepers--;
+                continue;
+            }
+            if (mono_ns() >= slice_end) {
+                break;
+            }
+            struct timespec abs;
+            clock_gettime(CLOCK_REALTIME, &abs);
+            int64_t left = slice_end - mono_ns();
+            if (left <= 0) {
+                break;
+            }
+            abs.tv_sec += left / 1000000000;
+            abs.tv_nsec += left % 1000000000;
+            if (abs.tv_nsec >= 1000000000) {
+                abs.tv_sec++;
+                abs.tv_nsec -= 1000000000;
+            }
+            q->sleepers++;
+            pthread_cond_timedwait(&q->cv, &q->mu, &abs);
+            q->sleepers--;
+        }
+        if (atomic_load(&q->len) > 0) {
+            item = wq_pop_locked(q);
+        }
+        else if (mono_ns() >= deadline) {
+            timed_out = 1;
+        }
+        pthread_mutex_unlock(&q->mu);
+        if (item != NULL && q->holdoff) {
+            /* The submitter most likely still holds the GIL and is about
+             * to wait for this very task: give it a moment to let go. */
+            int64_t until = mono_ns() + WQ_GIL_HOLDOFF_NS;
+            while (atomic_load(q->gil_free_waiters) == 0 &&
+                   mono_ns() < until) {
+                for (int k = 0; k < 16; k++) {
+                    cpu_relax();
+                }
+            }
+        }
+        PyEval_RestoreThread(ts);
+        if (item != NULL) {
+            break;
+        }
+        if (timed_out) {
+            PyErr_SetNone(q->empty_exc);
+            break;
+        }
+        /* A 50 ms slice passed: let the main thread run signal handlers. */
+        if (PyErr_CheckSignals() < 0) {
+            break;
+        }
+        start = mono_ns();
+    }
+    atomic_fetch_sub(&q->idle, 1);
+    return item;
+}
+
+static int
+parse_timeout(PyObject *obj, int64_t *out)
+{
+    if (obj == NULL || obj == Py_None) {
+        *out = -1;
+        return 0;
+    }
+    double t = PyFloat_AsDouble(obj);
+    if (t == -1.0 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (t < 0) {
+        PyErr_SetString(PyExc_ValueError, "'timeout' must be a non-negative "
+                        "number");
+        return -1;
+    }
+    *out = t > 1e9 ? INT64_MAX / 2 : (int64_t)(t * 1e9);
+    return 0;
+}
+
+/* --- WorkQueue methods ------------------------------------------------ */
+
+static PyObject *
+wq_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"spin_us", "holdoff", NULL};
+    long spin_us = 0;
+    int holdoff = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$lp:WorkQueue", kwlist,
+                                     &spin_us, &holdoff)) {
+        return NULL;
+    }
+    if (spin_us < 0 || spin_us > 1000000) {
+        PyErr_SetString(PyExc_ValueError, "spin_us must be in [0, 1000000]");
+        return NULL;
+    }
+    PyObject *mod = PyType_GetModule(type);
+    if (mod == NULL) {
+        return NULL;
+    }
+    FcWorkQueueObject *q = (FcWorkQueueObject *)type->tp_alloc(type, 0);
+    if (q == NULL) {
+        return NULL;
+    }
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+    q->ring = NULL;
+    q->cap = q->head = 0;
+    atomic_init(&q->len, 0);
+    atomic_init(&q->idle, 0);
+    q->sleepers = 0;
+    q->spin_ns = spin_us * 1000;
+    q->holdoff = holdoff;
+    q->empty_exc = NULL;
+    q->empty_exc = Py_NewRef(fc_get_state(mod)->pmap->QueueEmpty);
+    q->gil_free_waiters = &fc_get_state(mod)->pmap->gil_free_waiters;
+    return (PyObject *)q;
+}
+
+static int
+wq_traverse(FcWorkQueueObject *q, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(q));
+    Py_VISIT(q->empty_exc);
+    /* The GC runs with the GIL; getters only remove items, under mu. */
+    pthread_mutex_lock(&q->mu);
+    Py_ssize_t len = atomic_load(&q->len);
+    int rc = 0;
+    for (Py_ssize_t i = 0; i < len && rc == 0; i++) {
+        PyObject *o = q->ring[(q->head + i) % q->cap];
+        if (o) {
+            rc = visit(o, arg);
+        }
+    }
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
+static void
+wq_drop_items(FcWorkQueueObject *q)
+{
+    for (;;) {
+        PyObject *o = NULL;
+        pthread_mutex_lock(&q->mu);
+        if (atomic_load(&q->len) > 0) {
+            o = wq_pop_locked(q);
+        }
+        pthread_mutex_unlock(&q->mu);
+        if (o == NULL) {
+            break;
+        }
+        Py_DECREF(o);   /* outside mu: may run arbitrary code */
+    }
+}
+
+static int
+wq_clear(FcWorkQueueObject *q)
+{
+    wq_drop_items(q);
+    Py_CLEAR(q->empty_exc);
+    return 0;
+}
+
+static void
+wq_dealloc(FcWorkQueueObject *q)
+{
+    PyTypeObject *tp = Py_TYPE(q);
+    PyObject_GC_UnTrack(q);
+    wq_clear(q);
+    PyMem_RawFree(q->ring);
+    pthread_cond_destroy(&q->cv);
+    pthread_mutex_destroy(&q->mu);
+    tp->tp_free((PyObject *)q);
+    Py_DECREF(tp);
+}
+
+PyDoc_STRVAR(wq_put__doc__,
+"put($self, item, block=True, timeout=None)\n--\n\n"
+"Put item at the end of the queue (never blocks: the queue is unbounded).");
+
+static PyObject *
+wq_put(FcWorkQueueObject *q, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"item", "block", "timeout", NULL};
+    PyObject *item, *block = NULL, *timeout = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OO:put", kwlist, &item,
+                                     &block, &timeout)) {
+        return NULL;
+    }
+    if (wq_push(q, item) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(wq_put_nowait__doc__,
+"put_nowait($self, item, /)\n--\n\n"
+"Put item at the end of the queue.");
+
+static PyObject *
+wq_put_nowait(FcWorkQueueObject *q, PyObject *item)
+{
+    if (wq_push(q, item) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(wq_get__doc__,
+"get($self, block=True, timeout=None)\n--\n\n"
+"Remove and return the oldest item; raise queue.Empty if none arrives\n"
+"(at once when block is false, else after timeout seconds).");
+
+static PyObject *
+wq_get_py(FcWorkQueueObject *q, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"block", "timeout", NULL};
+    int block = 1;
+    PyObject *timeout = NULL;
+    int64_t tns;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|pO:get", kwlist, &block,
+                                     &timeout)) {
+        return NULL;
+    }
+    if (parse_timeout(timeout, &tns) < 0) {
+        return NULL;
+    }
+    return wq_get(q, block, tns, NULL, 1);
+}
+
+PyDoc_STRVAR(wq_get_nowait__doc__,
+"get_nowait($self, /)\n--\n\n"
+"Remove and return the oldest item, or raise queue.Empty.");
+
+static PyObject *
+wq_get_nowait(FcWorkQueueObject *q, PyObject *Py_UNUSED(ignored))
+{
+    return wq_get(q, 0, 0, NULL, 1);
+}
+
+static PyObject *
+wq_qsize(FcWorkQueueObject *q, PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromLong(atomic_load(&q->len));
+}
+
+static PyObject *
+wq_empty(FcWorkQueueObject *q, PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(atomic_load(&q->len) == 0);
+}
+
+PyDoc_STRVAR(wq_needs_worker__doc__,
+"needs_worker($self, /)\n--\n\n"
+"True when more items wait than threads wait in get().");
+
+static PyObject *
+wq_needs_worker(FcWorkQueueObject *q, PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(atomic_load(&q->len) > atomic_load(&q->idle));
+}
+
+static PyObject *
+wq_get_idle(FcWorkQueueObject *q, void *Py_UNUSED(closure))
+{
+    return PyLong_FromLong(atomic_load(&q->idle));
+}
+
+static PyObject *
+wq_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    PyErr_Format(PyExc_TypeError, "cannot pickle '%.100s' object",
+                 Py_TYPE(self)->tp_name);
+    return NULL;
+}
+
+static PyMethodDef wq_methods[] = {
+    {"put", FC_CFUNC(wq_put), METH_VARARGS | METH_KEYWORDS, wq_put__doc__},
+    {"put_nowait", (PyCFunction)wq_put_nowait, METH_O, wq_put_nowait__doc__},
+    {"get", FC_CFUNC(wq_get_py), METH_VARARGS | METH_KEYWORDS, wq_get__doc__},
+    {"get_nowait", (PyCFunction)wq_get_nowait, METH_NOARGS,
+     wq_get_nowait__doc__},
+    {"qsize", (PyCFunction)wq_qsize, METH_NOARGS, NULL},
+    {"empty", (PyCFunction)wq_empty, METH_NOARGS, NULL},
+    {"needs_worker", (PyCFunction)wq_needs_worker, METH_NOARGS,
+     wq_needs_worker__doc__},
+    {"__reduce__", wq_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef wq_getset[] = {
+    {"idle", (getter)wq_get_idle, NULL, "threads waiting in get()", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyDoc_STRVAR(wq_doc,
+"WorkQueue(*, spin_us=0, holdoff=False)\n--\n\n"
+"The unbounded FIFO of fastconc.ThreadPoolExecutor (queue.SimpleQueue's\n"
+"API).  A getter that finds it empty spins up to spin_us microseconds with\n"
+"the GIL released before it sleeps; with holdoff, a getter woken for an\n"
+"item waits up to 20 us for a thread to wait in DoneFlag.wait() (so\n"
+"without the GIL) before it takes the GIL.");
+
+static PyType_Slot wq_slots[] = {
+    {Py_tp_new, wq_new},
+    {Py_tp_dealloc, wq_dealloc},
+    {Py_tp_traverse, wq_traverse},
+    {Py_tp_clear, wq_clear},
+    {Py_tp_methods, wq_methods},
+    {Py_tp_getset, wq_getset},
+    {Py_tp_doc, (void *)wq_doc},
+    {0, NULL},
+};
+
+static PyType_Spec wq_spec = {
+    .name = "fastconc._core.WorkQueue",
+    .basicsize = sizeof(FcWorkQueueObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = wq_slots,
+};
+
+/* --- DoneFlag ----------------------------------------------------------- */
+
+static PyObject *
+flag_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kw && PyDict_GET_SIZE(kw) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "DoneFlag() takes no arguments");
+        return NULL;
+    }
+    FcDoneFlagObject *f = (FcDoneFlagObject *)type->tp_alloc(type, 0);
+    if (f != NULL) {
+        atomic_init(&f->set, 0);
+    }
+    return (PyObject *)f;
+}
+
+static void
+flag_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+PyDoc_STRVAR(flag_wait__doc__,
+"wait($self, spin_us, /)\n--\n\n"
+"Spin up to spin_us microseconds, with the GIL released, until the flag\n"
+"is set; return whether it is.");
+
+static PyObject *
+flag_wait(PyObject *self, PyObject *arg)
+{
+    FcDoneFlagObject *f = (FcDoneFlagObject *)self;
+    long us = PyLong_AsLong(arg);
+    if (us == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (atomic_load_explicit(&f->set, memory_order_acquire)) {
+        Py_RETURN_TRUE;
+    }
+    int got = 0;
+    atomic_int *hint =
+        &((fc_state *)PyType_GetModuleState(Py_TYPE(self)))->pmap
+            ->gil_free_waiters;
+    Py_BEGIN_ALLOW_THREADS
+    /* Only an atomic of self (kept alive by our caller) and one of the
+     * module state are touched. */
+    atomic_fetch_add(hint, 1);
+    int64_t end = mono_ns() + (int64_t)us * 1000;
+    for (int round = 0;; round++) {
+        if (atomic_load_explicit(&f->set, memory_order_acquire)) {
+            got = 1;
+            break;
+        }
+        if (mono_ns() >= end) {
+            break;
+        }
+        if (round < 64) {
+            for (int k = 0; k < 16; k++) {
+                cpu_relax();
+            }
+        }
+        else {
+            sched_yield();  /* let the worker have this core if it needs it */
+        }
+    }
+    atomic_fetch_sub(hint, 1);
+    Py_END_ALLOW_THREADS
+    return PyBool_FromLong(got);
+}
+
+static PyObject *
+flag_set_py(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    flag_set(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+flag_is_set(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(atomic_load(&((FcDoneFlagObject *)self)->set));
+}
+
+static PyMethodDef flag_methods[] = {
+    {"wait", flag_wait, METH_O, flag_wait__doc__},
+    {"set", flag_set_py, METH_NOARGS, NULL},
+    {"is_set", flag_is_set, METH_NOARGS, NULL},
+    {"__reduce__", wq_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot flag_slots[] = {
+    {Py_tp_new, flag_new},
+    {Py_tp_dealloc, flag_dealloc},
+    {Py_tp_methods, flag_methods},
+    {Py_tp_doc, (void *)"DoneFlag()\n--\n\nSet by the executor's worker "
+                        "when a task is done and the GIL is free."},
+    {0, NULL},
+};
+
+static PyType_Spec flag_spec = {
+    .name = "fastconc._core.DoneFlag",
+    .basicsize = sizeof(FcDoneFlagObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = flag_slots,
+};
+
+/* --- the worker loop --------------------------------------------------- */
+
+/* Run one work item (future, fn, args, kwargs) as the stdlib's _WorkItem
+ * does.  Returns -1 only when setting the future itself failed. */
+static int
+run_item(struct fc_pmap_state *ps, PyObject *item)
+{
+    static const char bad[] = "work item must be (future, fn, args, kwargs, "
+                              "flag)";
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 5 ||
+        !PyTuple_Check(PyTuple_GET_ITEM(item, 2))) {
+        PyErr_SetString(PyExc_TypeError, bad);
+        return -1;
+    }
+    PyObject *future = PyTuple_GET_ITEM(item, 0);
+    PyObject *fn = PyTuple_GET_ITEM(item, 1);
+    PyObject *args = PyTuple_GET_ITEM(item, 2);
+    PyObject *kwargs = PyTuple_GET_ITEM(item, 3);
+    PyObject *ok = NULL, *res = NULL, *done = NULL;
+    int rc = -1;
+
+    ok = PyObject_CallMethodNoArgs(future, ps->str_set_running);
+    if (ok == NULL) {
+        goto exit;
+    }
+    if (!PyObject_IsTrue(ok)) {
+        rc = 0;
+        goto exit;
+    }
+    res = PyObject_Call(fn, args, kwargs == Py_None ? NULL : kwargs);
+    if (res == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_BaseException)) {
+            goto exit;
+        }
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (tb != NULL) {
+            PyException_SetTraceback(value, tb);
+        }
+        done = PyObject_CallMethodOneArg(future, ps->str_set_exception,
+                                         value);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+    }
+    else {
+        done = PyObject_CallMethodOneArg(future, ps->str_set_result, res);
+    }
+    if (done != NULL) {
+        rc = 0;
+    }
+exit:
+    Py_XDECREF(ok);
+    Py_XDECREF(res);
+    Py_XDECREF(done);
+    return rc;
+}
+
+PyDoc_STRVAR(fc_worker_loop__doc__,
+"_worker_loop($module, queue, on_none, /)\n--\n\n"
+"Run work items from queue until on_none() (called for each None taken)\n"
+"returns true.");
+
+static PyObject *
+fc_worker_loop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    fc_state *st = fc_get_state(module);
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_worker_loop(queue, on_none)");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(args[0],
+                            (PyTypeObject *)st->pmap->WorkQueueType)) {
+        PyErr_SetString(PyExc_TypeError, "queue must be a WorkQueue");
+        return NULL;
+    }
+    FcWorkQueueObject *q = (FcWorkQueueObject *)args[0];
+    PyObject *on_none = args[1];
+    PyObject *done = NULL;      /* flag of the task just run */
+    for (;;) {
+        PyObject *item = wq_get(q, 1, -1, done, 0);
+        Py_CLEAR(done);
+        if (item == NULL) {
+            return NULL;
+        }
+        if (item == Py_None) {
+            Py_DECREF(item);
+            PyObject *r = PyObject_CallNoArgs(on_none);
+            if (r == NULL) {
+                return NULL;
+            }
+            int stop = PyObject_IsTrue(r);
+            Py_DECREF(r);
+            if (stop) {
+                Py_RETURN_NONE;
+            }
+            continue;
+        }
+        int rc = run_item(st->pmap, item);
+        PyObject *flag = PyTuple_GET_ITEM(item, 4);
+        if (flag != Py_None &&
+            Py_IS_TYPE(flag, (PyTypeObject *)st->pmap->DoneFlagType)) {
+            done = Py_NewRef(flag);
+        }
+        Py_DECREF(item);
+        if (rc < 0) {
+            flag_set(done);
+            Py_XDECREF(done);
+            return NULL;
+        }
+    }
+}
+
+static PyMethodDef executor_methods[] = {
+    {"_worker_loop", FC_CFUNC(fc_worker_loop), METH_FASTCALL,
+     fc_worker_loop__doc__},
+    {NULL, NULL, 0, NULL},
+};
+
+int
+fc_executor_init(PyObject *m, fc_state *st)
+{
+    PyObject *queue_mod = PyImport_ImportModule("queue");
+    if (queue_mod == NULL) {
+        return -1;
+    }
+    st->pmap->QueueEmpty = PyObject_GetAttrString(queue_mod, "Empty");
+    Py_DECREF(queue_mod);
+    if (st->pmap->QueueEmpty == NULL) {
+        return -1;
+    }
+    st->pmap->str_set_running =
+        PyUnicode_InternFromString("set_running_or_notify_cancel");
+    st->pmap->str_set_result = PyUnicode_InternFromString("set_result");
+    st->pmap->str_set_exception = PyUnicode_InternFromString("set_exception");
+    if (st->pmap->str_set_running == NULL || st->pmap->str_set_result == NULL ||
+        st->pmap->str_set_exception == NULL) {
+        return -1;
+    }
+    st->pmap->WorkQueueType = PyType_FromModuleAndSpec(m, &wq_spec, NULL);
+    if (st->pmap->WorkQueueType == NULL ||
+        PyModule_AddObjectRef(m, "WorkQueue", st->pmap->WorkQueueType) < 0) {
+        return -1;
+    }
+    st->pmap->DoneFlagType = PyType_FromModuleAndSpec(m, &flag_spec, NULL);
+    if (st->pmap->DoneFlagType == NULL ||
+        PyModule_AddObjectRef(m, "DoneFlag", st->pmap->DoneFlagType) < 0) {
+        return -1;
+    }
+    return PyModule_AddFunctions(m, executor_methods);
+}

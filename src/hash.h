@@ -1,0 +1,37 @@
+/* hash.h - what the files of the hash area share: the xxHash kernel tables
+ * (one per instruction set, each in its own translation unit) and the
+ * helpers for xxHash streaming states.  Nothing here uses the Python API.
+ */
+#ifndef FC_HASH_H
+#define FC_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The xxHash family members. */
+enum { FC_XXH32 = 0, FC_XXH64 = 1, FC_XXH3_64 = 2, FC_XXH3_128 = 3 };
+
+/* Digests are written in xxHash's canonical (big-endian) byte order, as
+ * python-xxhash and xxhsum print them. */
+typedef struct fc_xxh_kernels {
+    const char *impl;   /* "scalar", "sse2", "avx2", "avx512" */
+    void (*oneshot)(int alg, const void *data, size_t len, uint64_t seed,
+                    unsigned char *out);
+    void (*reset)(int alg, void *state, uint64_t seed);
+    void (*update)(int alg, void *state, const void *data, size_t len);
+    void (*digest)(int alg, const void *state, unsigned char *out);
+} fc_xxh_kernels;
+
+extern const fc_xxh_kernels fc_xxh_scalar;
+extern const fc_xxh_kernels fc_xxh_sse2;
+extern const fc_xxh_kernels fc_xxh_avx2;
+extern const fc_xxh_kernels fc_xxh_avx512;
+
+/* Streaming states (hash_xxh.c): allocated suitably aligned with the raw
+ * allocator (callable without the GIL); NULL on failure.  The layout is the
+ * same for every kernel table, so any table can work on any state. */
+void *fc_xxh_state_new(int alg);
+void fc_xxh_state_free(int alg, void *state);
+void fc_xxh_state_copy(int alg, void *dst, const void *src);
+
+#endif

@@ -1,0 +1,72 @@
+/* hash_xxh.c - the baseline xxHash kernels (SSE2, part of every x86-64 CPU)
+ * and the streaming-state helpers shared by all kernel tables.  No Python
+ * API except the raw allocator, so everything here may run without the GIL.
+ */
+#if defined(__x86_64__) || defined(_M_X64)
+#define XXH_VECTOR 1    /* XXH_SSE2 */
+#endif
+#define FC_XXH_TABLE fc_xxh_sse2
+#define FC_XXH_IMPL "sse2"
+#include "simd/xxh_impl.h"
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* XXH3 states must be 64-byte aligned (the accumulators are loaded with
+ * aligned vector loads); the others are happy with any malloc alignment.
+ * The raw allocator gives 16 bytes, so over-allocate and keep the offset
+ * in the byte just before the aligned block. */
+#define STATE_ALIGN 64
+
+static size_t
+state_size(int alg)
+{
+    switch (alg) {
+    case FC_XXH32:
+        return sizeof(XXH32_state_t);
+    case FC_XXH64:
+        return sizeof(XXH64_state_t);
+    default:
+        return sizeof(XXH3_state_t);
+    }
+}
+
+void *
+fc_xxh_state_new(int alg)
+{
+    unsigned char *raw = PyMem_RawMalloc(state_size(alg) + STATE_ALIGN);
+    if (raw == NULL) {
+        return NULL;
+    }
+    size_t off = STATE_ALIGN - ((uintptr_t)raw & (STATE_ALIGN - 1));
+    unsigned char *p = raw + off;   /* 1 <= off <= STATE_ALIGN */
+    p[-1] = (unsigned char)off;
+    memset(p, 0, state_size(alg));
+    return p;
+}
+
+void
+fc_xxh_state_free(int alg, void *state)
+{
+    (void)alg;
+    if (state != NULL) {
+        unsigned char *p = state;
+        PyMem_RawFree(p - p[-1]);
+    }
+}
+
+void
+fc_xxh_state_copy(int alg, void *dst, const void *src)
+{
+    switch (alg) {
+    case FC_XXH32:
+        XXH32_copyState(dst, src);
+        break;
+    case FC_XXH64:
+        XXH64_copyState(dst, src);
+        break;
+    default:
+        XXH3_copyState(dst, src);
+        break;
+    }
+}

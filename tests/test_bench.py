@@ -1,0 +1,217 @@
+"""The benchmark command: it runs, its JSON is complete, its plot is a PNG,
+and piped output is plain text.  The full ``--quick`` run is marked
+``bench`` (deselect with ``-m 'not bench'``); the pieces are tested fast."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zlib
+
+import pytest
+
+import fastconc
+from fastconc.bench import corpus, kernels, timing
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _run_bench(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep
+               + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "fastconc", "bench", *args],
+                          cwd=ROOT, env=env, capture_output=True,
+                          timeout=timeout)
+
+
+def _check_gil_rows(data: dict, names: list[str]) -> None:
+    rows = data["gil_table"]
+    built = {k.name for k in kernels.all_kernels() if k.fc is not None}
+    for name in names:
+        if name not in built:
+            continue
+        for gil in ("held", "released"):
+            mine = [r for r in rows if r["kernel"] == name
+                    and r["impl"] == "fastconc" and r["gil"] == gil]
+            assert len(mine) == 1, (name, gil)
+            row = mine[0]
+            for t in data["config"]["thread_counts"]:
+                samples = row["threads"][str(t)]["samples"]
+                assert len(samples) == data["config"]["repeat"]
+                assert all(s > 0 for s in samples)
+                assert row["throughput"][str(t)] > 0
+
+
+@pytest.mark.bench
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_bench_quick_json_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    out_json = tmp_path / "bench.json"
+    out_png = tmp_path / "bench.png"
+    proc = _run_bench("--quick", "--json", str(out_json),
+                      "--plot", str(out_png))
+    assert proc.returncode == 0, proc.stderr.decode()
+    stdout = proc.stdout.decode()
+    # piped: plain Markdown, no progress bar or colour escape codes
+    assert "\x1b" not in stdout and "\r" not in stdout
+    assert "| kernel | implementation | GIL |" in stdout
+    data = json.loads(out_json.read_text())
+    assert data["machine"]["python"] == sys.version.split()[0]
+    _check_gil_rows(data, [k.name for k in kernels.all_kernels() if k.quick])
+    for section in ("large", "small_items", "executor", "countdown",
+                    "convoy", "memory"):
+        assert data[section], section
+    png = out_png.read_bytes()
+    assert png.startswith(PNG_MAGIC) and b"IEND" in png[-16:]
+    assert len(png) < 150_000
+
+
+@pytest.mark.timeout(300)
+def test_bench_only_checksums(tmp_path):
+    """A short run of two kernels: same checks, no plot library needed."""
+    out_json = tmp_path / "b.json"
+    proc = _run_bench("--quick", "--only", "crc32,adler32,convoy",
+                      "--repeat", "2", "--size", "4M", "--json", str(out_json))
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "\x1b" not in proc.stdout.decode()
+    data = json.loads(out_json.read_text())
+    assert {r["kernel"] for r in data["gil_table"]} == {"crc32", "adler32"}
+    _check_gil_rows(data, ["crc32", "adler32"])
+    # the stdlib peer sits in the same table, with its own speed-up
+    assert any(r["impl"] == "zlib.crc32" and r["speedup"]["2"] > 0
+               for r in data["gil_table"])
+    cv = data["convoy"]
+    assert cv["switch_interval"] == pytest.approx(sys.getswitchinterval())
+    assert cv["held"]["call_seconds"] > 0 and cv["released"]["runs"]
+
+
+def test_bench_rejects_unknown_kernel():
+    proc = _run_bench("--only", "nosuchkernel")
+    assert proc.returncode == 2
+    assert b"crc32" in proc.stderr  # the valid names are listed
+
+
+def test_corpus_is_real_and_not_repeated():
+    data, info = corpus.build_corpus(8 << 20)
+    assert len(data) == 8 << 20
+    assert info["bytes_by_kind"]["python sources"] > 0
+    assert info["bytes_by_kind"]["binaries"] > 0
+    # a repeated string would compress to almost nothing
+    ratio = len(zlib.compress(data, 1)) / len(data)
+    assert 0.1 < ratio < 0.9
+    # no 1 MiB chunk equals another
+    pieces = corpus.chunks(data, 1 << 20)
+    assert len(set(pieces)) == len(pieces)
+
+
+def test_interleaved_order_and_samples():
+    order = []
+    res = timing.interleaved({"a": lambda: order.append("a"),
+                              "b": lambda: order.append("b")}, 5)
+    assert order == ["a", "b"] * 5
+    assert all(len(s.times) == 5 and s.best <= s.median
+               for s in res.values())
+
+
+def test_run_threads_runs_every_share():
+    seen = []
+    elapsed = timing.run_threads([lambda i=i: seen.append(i)
+                                  for i in range(4)])
+    assert sorted(seen) == [0, 1, 2, 3] and elapsed >= 0
+
+
+def test_kernel_table_marks_missing_honestly():
+    for k in kernels.all_kernels():
+        if k.fc is None:
+            assert k.fc_note == "not built"
+        for p in k.peers:
+            if p.fn is None and p.threads_fn is None:
+                assert p.note == "not installed"
+    names = [k.name for k in kernels.all_kernels()]
+    assert {"crc32", "crc32c", "adler32", "sha256", "xxh3_64",
+            "zstd-3 compress", "gzip-6 compress"} <= set(names)
+    assert [k.name for k in kernels.select(kernels.all_kernels(), "zstd")] == [
+        "zstd-3 compress", "zstd decompress"]
+
+
+def test_checksum_kernels_agree_with_peers():
+    """The kernels compute what their peers compute (so the race is fair)."""
+    data = os.urandom(1 << 16)
+    for k in kernels.all_kernels():
+        if k.family != "checksum" or k.fc is None:
+            continue
+        want = k.fc(data, True, 1)
+        assert k.fc(data, False, 1) == want
+        for p in k.peers:
+            if p.fn is not None:
+                assert p.fn(data) == want, (k.name, p.label)
+
+
+def test_fastconc_has_checksums():
+    assert callable(fastconc.crc32)
+
+
+@pytest.mark.timeout(120)
+def test_progress_bar_only_on_a_terminal():
+    """On a terminal (stdout and stderr a tty) rich draws a bar."""
+    pytest.importorskip("rich")
+    pty = pytest.importorskip("pty")
+    master, slave = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep
+               + os.environ.get("PYTHONPATH", ""), TERM="xterm",
+               COLUMNS="100")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fastconc", "bench", "--quick", "--only",
+         "crc32", "--repeat", "1", "--size", "2M"],
+        cwd=ROOT, env=env, stdout=slave, stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    out = b"".join(chunks)
+    assert b"| crc32 |" in out
+    assert b"\x1b[" in out  # the bar's cursor and colour codes
+
+
+@pytest.mark.timeout(120)
+def test_plot_without_matplotlib_says_so(tmp_path):
+    out_png = tmp_path / "p.png"
+    code = ("import sys; sys.modules['matplotlib'] = None\n"
+            "from fastconc.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep
+               + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "bench", "--quick", "--only", "crc32",
+         "--repeat", "1", "--size", "2M", "--plot", str(out_png)],
+        cwd=ROOT, env=env, capture_output=True, timeout=100)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"matplotlib is not installed" in proc.stderr
+    assert not out_png.exists()
+    assert b"| crc32 |" in proc.stdout
+
+
+def test_update_readme_rewrites_only_the_marked_section(tmp_path):
+    from fastconc.bench import END, START, update_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{START}\nold table\n{END}\noutro\n")
+    (tmp_path / "docs").mkdir()
+    update_readme(str(readme), "# fastconc bench\n\n## The GIL table\n\n| a |",
+                  str(tmp_path / "docs" / "bench.png"))
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("\noutro\n")
+    assert "old table" not in text
+    assert "![held vs released, per kernel](docs/bench.png)" in text
+    assert "#### The GIL table" in text and "| a |" in text

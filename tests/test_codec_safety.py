@@ -1,0 +1,187 @@
+"""Safety of decompression: bombs stop at max_output_size before memory
+grows; corrupt, truncated or wrong-codec input raises DecompressionError
+(never a crash, never silently truncated output)."""
+import gzip
+import os
+import random
+import subprocess
+import sys
+import textwrap
+import zlib
+
+import pytest
+from codec_data import corpus, mixed
+
+import fastconc
+
+CODECS = ["zlib", "deflate", "gzip", "zstd", "lz4"]
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_max_output_size_bounds(codec):
+    data = corpus(3 << 20)
+    comp = fastconc.compress(data, codec)
+    assert fastconc.decompress(comp, codec, max_output_size=len(data)) == data
+    with pytest.raises(fastconc.OutputSizeError) as e:
+        fastconc.decompress(comp, codec, max_output_size=len(data) - 1)
+    assert codec in str(e.value)
+    assert isinstance(e.value, fastconc.DecompressionError)
+    assert isinstance(e.value, ValueError)
+    with pytest.raises(fastconc.OutputSizeError):
+        fastconc.decompress(comp, codec, max_output_size=0)
+    assert fastconc.decompress(fastconc.compress(b"", codec), codec,
+                               max_output_size=0) == b""
+    # Foreign streams too.
+    if codec == "gzip":
+        with pytest.raises(fastconc.OutputSizeError):
+            fastconc.decompress(gzip.compress(data), max_output_size=1000)
+    if codec == "zlib":
+        with pytest.raises(fastconc.OutputSizeError):
+            fastconc.decompress(zlib.compress(data), max_output_size=1000)
+
+
+BOMB = textwrap.dedent("""
+    import resource, sys
+    import fastconc
+    codec = sys.argv[1]
+    level = {"gzip": 1, "zlib": 1, "zstd": 3, "lz4": 0}[codec]
+    comp = fastconc.compress(bytes(1 << 30), codec, level, threads=2)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        fastconc.decompress(comp, max_output_size=10 << 20)
+    except fastconc.OutputSizeError:
+        pass
+    else:
+        raise SystemExit("no OutputSizeError")
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print((after - before) * 1024)
+""")
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("codec", ["gzip", "zlib", "zstd", "lz4"])
+def test_bomb_peak_rss(codec):
+    out = subprocess.run([sys.executable, "-c", BOMB, codec],
+                         capture_output=True, text=True, timeout=280,
+                         check=False,
+                         cwd=os.path.dirname(os.path.dirname(
+                             os.path.abspath(fastconc.__file__))))
+    assert out.returncode == 0, out.stderr
+    growth = int(out.stdout.strip())
+    assert growth < 64 << 20, growth     # far below 1 GiB
+
+
+def corrupt_outcome(codec, blob, expected):
+    """Decoding must raise DecompressionError or give the exact data (a
+    flip inside a stored block's payload can't be seen without a
+    checksum, which only some formats carry)."""
+    try:
+        out = fastconc.decompress(blob, codec)
+    except fastconc.DecompressionError as e:
+        assert codec in str(e)
+        return "error"
+    assert out == expected or codec in ("deflate", "lz4", "zstd")
+    return "ok" if out == expected else "undetected"
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_flipped_bytes(codec):
+    rnd = random.Random(11)
+    data = corpus(40_000)
+    comp = fastconc.compress(data, codec)
+    for _ in range(300):
+        blob = bytearray(comp)
+        at = rnd.randrange(len(blob))
+        blob[at] ^= 1 << rnd.randrange(8)
+        for threads in (1, 2):
+            corrupt_outcome(codec, bytes(blob), data)
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_checksummed_formats_detect_flips(codec):
+    if codec not in ("zlib", "gzip"):
+        pytest.skip("no content checksum in this format by default")
+    rnd = random.Random(12)
+    data = corpus(20_000)
+    comp = fastconc.compress(data, codec)
+    for _ in range(200):
+        blob = bytearray(comp)
+        blob[rnd.randrange(len(blob))] ^= 0xFF
+        if gzip and codec == "gzip" and blob[3] != comp[3]:
+            continue      # FLG byte flip may only add optional fields
+        with pytest.raises(fastconc.DecompressionError):
+            if fastconc.decompress(bytes(blob), codec) != data:
+                raise fastconc.DecompressionError("wrong output")
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_truncation_at_every_offset(codec):
+    data = mixed(5000, seed=2)
+    for threads in (1, 2):
+        comp = fastconc.compress(data, codec, threads=threads)
+        for cut in range(len(comp)):
+            with pytest.raises(fastconc.DecompressionError):
+                fastconc.decompress(comp[:cut], codec, threads=threads)
+
+
+@pytest.mark.parametrize("codec", ["gzip", "zstd", "lz4"])
+def test_truncated_parallel_layout(codec):
+    data = mixed(9 << 20, seed=8)
+    comp = fastconc.compress(data, codec, threads=2)
+    rnd = random.Random(1)
+    for cut in [1, 20, len(comp) // 2, len(comp) - 9, len(comp) - 1] + \
+            [rnd.randrange(len(comp)) for _ in range(5)]:
+        with pytest.raises(fastconc.DecompressionError):
+            fastconc.decompress(comp[:cut], codec, threads=2)
+
+
+def test_trailing_garbage_is_an_error():
+    data = corpus(10_000)
+    for codec in CODECS:
+        comp = fastconc.compress(data, codec)
+        with pytest.raises(fastconc.DecompressionError):
+            fastconc.decompress(comp + b"garbage!", codec)
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_wrong_codec(codec):
+    data = corpus(10_000)
+    comp = fastconc.compress(data, codec)
+    for other in CODECS:
+        if other == codec:
+            continue
+        try:
+            out = fastconc.decompress(comp, other)
+        except fastconc.DecompressionError as e:
+            assert other in str(e)
+        else:
+            # Only raw deflate can mistake a header for data by chance.
+            assert other == "deflate" and out != data
+
+
+def test_error_names_codec_and_offset():
+    data = corpus(100_000)
+    comp = bytearray(fastconc.compress(data, "zlib", threads=1))
+    comp[len(comp) // 2] ^= 0xFF
+    with pytest.raises(fastconc.DecompressionError, match=r"zlib: .*offset"):
+        fastconc.decompress(bytes(comp), "zlib")
+
+
+def test_random_garbage_never_crashes():
+    rnd = random.Random(5)
+    for _ in range(300):
+        blob = rnd.randbytes(rnd.randrange(1, 300))
+        for codec in CODECS:
+            try:
+                fastconc.decompress(blob, codec, max_output_size=1 << 20)
+            except fastconc.DecompressionError:
+                pass
+    # Valid headers followed by garbage.
+    for codec in ("gzip", "zstd", "lz4", "zlib"):
+        head = fastconc.compress(b"abc" * 10, codec)[:12]
+        for _ in range(100):
+            blob = head + rnd.randbytes(rnd.randrange(0, 200))
+            try:
+                fastconc.decompress(blob, codec, max_output_size=1 << 20)
+            except fastconc.DecompressionError:
+                pass

@@ -1,0 +1,466 @@
+"""fastconc.ThreadPoolExecutor: stdlib compatibility, map with chunksize /
+buffersize / timeout / exceptions, shutdown, asyncio, interpreter exit.
+
+CPython's own suite runs against it in tests/cpython_futures/."""
+import asyncio
+import concurrent.futures as cf
+import gc
+import itertools
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import tracemalloc
+import weakref
+
+import pytest
+
+import fastconc
+from fastconc import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_child(code, timeout=60):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                          capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def test_is_stdlib_subclass_and_real_futures():
+    with ThreadPoolExecutor(2) as ex:
+        assert isinstance(ex, cf.ThreadPoolExecutor)
+        assert isinstance(ex, cf.Executor)
+        f = ex.submit(pow, 2, 10)
+        assert isinstance(f, cf.Future)
+        assert f.result() == 1024
+
+
+def test_submit_kwargs_and_exception_traceback():
+    def boom(x, *, y):
+        raise KeyError(x + y)
+
+    with ThreadPoolExecutor(2) as ex:
+        assert ex.submit(dict, a=1).result() == {"a": 1}
+        f = ex.submit(boom, 1, y=2)
+        with pytest.raises(KeyError) as ei:
+            f.result()
+        assert ei.value.args == (3,)
+        # The worker's frame is in the traceback.
+        assert any(tb.name == "boom" for tb in ei.traceback)
+
+
+def test_wait_and_as_completed():
+    ev = threading.Event()
+    with ThreadPoolExecutor(4) as ex:
+        fs = [ex.submit(time.sleep, 0.01 * i) for i in range(5)]
+        slow = ex.submit(ev.wait)
+        done, pending = cf.wait(fs, timeout=10)
+        assert done == set(fs) and not pending
+        assert set(cf.as_completed(fs)) == set(fs)
+        done, pending = cf.wait(fs + [slow], timeout=0.05,
+                                return_when=cf.ALL_COMPLETED)
+        assert slow in pending
+        ev.set()
+        assert slow.result(timeout=10) is True
+
+
+@pytest.mark.parametrize("chunksize", [1, 3, 1000])
+def test_map_matches_builtin(chunksize):
+    with ThreadPoolExecutor(3) as ex:
+        got = list(ex.map(pow, range(50), range(50), chunksize=chunksize))
+    assert got == list(map(pow, range(50), range(50)))
+
+
+@pytest.mark.parametrize("buffersize", [1, 2, 7, 100])
+def test_map_buffersize_matches_builtin(buffersize):
+    with ThreadPoolExecutor(3) as ex:
+        got = list(ex.map(divmod, range(100), itertools.repeat(7),
+                          buffersize=buffersize))
+    assert got == [divmod(i, 7) for i in range(100)]
+
+
+def test_map_argument_checks():
+    with ThreadPoolExecutor(1) as ex:
+        with pytest.raises(ValueError):
+            ex.map(abs, [1], buffersize=0)
+        with pytest.raises(TypeError):
+            ex.map(abs, [1], buffersize=1.5)
+        with pytest.raises(ValueError):
+            ex.map(abs, [1], chunksize=0)
+
+
+def test_map_does_not_create_a_future_per_item(monkeypatch):
+    created = []
+    orig = cf.Future.__init__
+
+    def counting_init(self):
+        created.append(1)
+        orig(self)
+
+    monkeypatch.setattr(cf.Future, "__init__", counting_init)
+    with ThreadPoolExecutor(2) as ex:
+        assert sum(ex.map(lambda x: x, range(10000))) == sum(range(10000))
+    assert len(created) < 100
+
+
+@pytest.mark.timeout(60)
+def test_map_buffersize_infinite_input_bounded():
+    taken = []
+
+    def source():
+        for i in itertools.count():
+            taken.append(i)
+            yield i
+
+    ex = ThreadPoolExecutor(2)
+    it = ex.map(lambda x: x * 2, source(), buffersize=16)
+    assert [next(it) for _ in range(100)] == [2 * i for i in range(100)]
+    # Never more than buffersize items taken ahead of what was consumed.
+    assert len(taken) <= 100 + 16
+    time.sleep(0.05)
+    assert len(taken) <= 100 + 16
+    ex.shutdown(wait=True)
+    assert all(not t.is_alive() for t in ex._threads)
+    del it
+    gc.collect()
+
+
+@pytest.mark.timeout(60)
+def test_map_buffersize_memory_stays_bounded():
+    with ThreadPoolExecutor(2) as ex:
+        it = ex.map(lambda x: bytes(1000), itertools.count(), buffersize=8)
+        for _ in range(2000):       # warm up
+            next(it)
+        tracemalloc.start()
+        try:
+            for _ in range(20000):
+                next(it)
+            size, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        it.close()
+    assert peak < 2_000_000     # not 20 MB of results held
+
+
+@pytest.mark.timeout(60)
+def test_map_timeout_raises_and_cancels():
+    ran = []
+    ev = threading.Event()
+
+    def f(x):
+        if x == 2:
+            ev.wait(5)
+        ran.append(x)
+        return x
+
+    with ThreadPoolExecutor(1) as ex:
+        it = ex.map(f, range(6), timeout=0.3)
+        assert next(it) == 0
+        assert next(it) == 1
+        with pytest.raises(cf.TimeoutError):
+            next(it)
+        ev.set()
+    # Items after the one that timed out were cancelled.
+    assert 5 not in ran
+
+
+@pytest.mark.parametrize("k", [0, 1, 5, 37, 99])
+@pytest.mark.parametrize("chunksize", [1, 4, 64])
+def test_map_exception_surfaces_at_position(k, chunksize):
+    def f(x):
+        if x == k:
+            raise ValueError(x)
+        return x
+
+    with ThreadPoolExecutor(3) as ex:
+        got = []
+        with pytest.raises(ValueError) as ei:
+            for r in ex.map(f, range(100), chunksize=chunksize):
+                got.append(r)
+    assert got == list(range(k))
+    assert ei.value.args == (k,)
+    assert any(tb.name == "f" for tb in ei.traceback)
+
+
+def test_map_free_reference():
+    class Obj:
+        pass
+
+    with ThreadPoolExecutor(2) as ex:
+        for obj in ex.map(lambda _: Obj(), range(20)):
+            wr = weakref.ref(obj)
+            del obj
+            gc.collect()
+            assert wr() is None
+
+
+def test_map_submits_without_iteration():
+    done = []
+    ex = ThreadPoolExecutor(2)
+    ex.map(done.append, range(100))
+    ex.shutdown(wait=True)
+    assert sorted(done) == list(range(100))
+
+
+@pytest.mark.timeout(60)
+def test_shutdown_with_pending_work_runs_it():
+    ev = threading.Event()
+    ex = ThreadPoolExecutor(1)
+    first = ex.submit(ev.wait, 5)
+    rest = [ex.submit(pow, 2, i) for i in range(10)]
+    threading.Timer(0.05, ev.set).start()
+    ex.shutdown(wait=True)
+    assert first.result() is True
+    assert [f.result() for f in rest] == [2 ** i for i in range(10)]
+
+
+@pytest.mark.timeout(60)
+def test_shutdown_cancel_futures():
+    ev = threading.Event()
+    ex = ThreadPoolExecutor(1)
+    first = ex.submit(ev.wait, 5)
+    while not first.running():
+        time.sleep(0.001)
+    rest = [ex.submit(pow, 2, i) for i in range(10)]
+    threading.Timer(0.05, ev.set).start()
+    ex.shutdown(wait=True, cancel_futures=True)
+    assert first.result() is True
+    assert all(f.cancelled() for f in rest)
+
+
+def test_submit_after_shutdown():
+    ex = ThreadPoolExecutor(1)
+    ex.shutdown()
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        ex.submit(abs, 1)
+    with pytest.raises(RuntimeError):
+        ex.map(abs, [1])
+
+
+@pytest.mark.timeout(60)
+def test_initializer_failure_breaks_pool():
+    def bad_init():
+        raise OSError("no")
+
+    ex = ThreadPoolExecutor(2, initializer=bad_init)
+    f = ex.submit(abs, 1)
+    with pytest.raises(cf.BrokenExecutor):
+        f.result(timeout=10)
+    assert isinstance(f.exception(), fastconc.executor.BrokenThreadPool)
+    with pytest.raises(fastconc.executor.BrokenThreadPool):
+        ex.submit(abs, 1)
+    ex.shutdown()
+
+
+@pytest.mark.timeout(60)
+def test_initializer_runs_per_thread():
+    local = threading.local()
+
+    def init(v):
+        local.v = v
+
+    with ThreadPoolExecutor(3, initializer=init, initargs=(7,)) as ex:
+        assert set(ex.map(lambda _: local.v, range(20))) == {7}
+
+
+def test_idle_thread_reuse():
+    ex = ThreadPoolExecutor()
+    for i in range(20):
+        assert ex.submit(abs, -i).result() == i
+    assert len(ex._threads) == 1
+    ex.shutdown()
+
+
+def test_thread_names():
+    with ThreadPoolExecutor(2, thread_name_prefix="fcpool") as ex:
+        names = set(ex.map(lambda _: threading.current_thread().name,
+                           range(4), chunksize=1))
+    assert names and all(n.startswith("fcpool_") for n in names)
+
+
+@pytest.mark.timeout(60)
+def test_asyncio_default_executor_and_wrap_future():
+    async def main():
+        loop = asyncio.get_running_loop()
+        ex = ThreadPoolExecutor(2)
+        loop.set_default_executor(ex)
+        a = await loop.run_in_executor(None, pow, 3, 4)
+        b = await loop.run_in_executor(ex, sum, [1, 2, 3])
+        c = await asyncio.wrap_future(ex.submit(divmod, 17, 5))
+        d = await asyncio.gather(*(asyncio.to_thread(abs, -i)
+                                   for i in range(5)))
+        return a, b, c, d
+
+    assert asyncio.run(main()) == (81, 6, (3, 2), [0, 1, 2, 3, 4])
+
+
+@pytest.mark.timeout(60)
+def test_interpreter_exit_runs_queued_work(tmp_path):
+    out = tmp_path / "out.txt"
+    r = run_child(f"""
+        import time
+        from fastconc import ThreadPoolExecutor
+        def write(i):
+            time.sleep(0.01)
+            with open({str(out)!r}, "a") as f:
+                f.write(f"{{i}}\\n")
+        ex = ThreadPoolExecutor(2)
+        for i in range(20):
+            ex.submit(write, i)
+        # no shutdown: the exit hook must still run the queued work
+        """)
+    assert r.returncode == 0, r.stderr
+    assert sorted(int(x) for x in out.read_text().split()) == list(range(20))
+
+
+@pytest.mark.timeout(60)
+def test_interpreter_exit_with_abandoned_executor():
+    r = run_child("""
+        import itertools
+        from fastconc import ThreadPoolExecutor
+        ex = ThreadPoolExecutor(2)
+        it = ex.map(abs, itertools.count(), buffersize=4)
+        print(next(it), next(it))
+        """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0", "1"]
+
+
+@pytest.mark.timeout(60)
+def test_many_threads_submitting():
+    with ThreadPoolExecutor(4) as ex:
+        def client(n):
+            return sum(ex.submit(abs, -i).result() for i in range(n))
+
+        threads = []
+        res = []
+        for _ in range(4):
+            t = threading.Thread(target=lambda: res.append(client(300)))
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join()
+    assert res == [sum(range(300))] * 4
+
+
+def test_work_queue_api():
+    import queue
+
+    q = fastconc._core.WorkQueue()
+    assert q.empty() and q.qsize() == 0
+    for i in range(100):
+        q.put(i)
+    q.put_nowait(None)
+    assert q.qsize() == 101
+    assert [q.get() for _ in range(100)] == list(range(100))
+    assert q.get_nowait() is None
+    with pytest.raises(queue.Empty):
+        q.get_nowait()
+    with pytest.raises(queue.Empty):
+        q.get(timeout=0.01)
+    with pytest.raises(queue.Empty):
+        q.get(block=False)
+    with pytest.raises(TypeError):
+        import pickle
+        pickle.dumps(q)
+
+
+class _InlineExecutor(cf.Executor):
+    """A minimal third-party Executor: runs each task at submit()."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.calls += 1
+        f = cf.Future()
+        try:
+            f.set_result(fn(*args, **kwargs))
+        except BaseException as e:
+            f.set_exception(e)
+        return f
+
+
+@pytest.mark.parametrize("kind", ["stdlib", "fastconc", "inline"])
+def test_run_batches_any_executor(kind):
+    import zlib
+
+    from fastconc.executor import run_batches
+
+    items = [bytes([i % 256]) * (i * 37 % 5000) for i in range(300)]
+    batch_calls = []
+
+    def batch(b):
+        batch_calls.append(len(b))
+        return [fastconc.crc32(x) for x in b]
+
+    ex = {"stdlib": lambda: cf.ThreadPoolExecutor(3),
+          "fastconc": lambda: ThreadPoolExecutor(3),
+          "inline": _InlineExecutor}[kind]()
+    got = run_batches(ex, batch, items, batch_size=32)
+    assert got == [zlib.crc32(x) for x in items]
+    assert sorted(batch_calls) == sorted([32] * 9 + [12])
+    got = run_batches(ex, batch, items, weight=len, batch_weight=100_000)
+    assert got == [zlib.crc32(x) for x in items]
+    assert run_batches(ex, batch, []) == []
+    with pytest.raises(ZeroDivisionError):
+        run_batches(ex, lambda b: [1 / 0 for _ in b], items)
+    ex.shutdown()
+    with pytest.raises(TypeError):
+        run_batches(object(), batch, items)
+
+
+@pytest.mark.timeout(60)
+def test_spinning_modes_are_correct(monkeypatch):
+    # The spins are off by default (see executor.py); they must still be
+    # correct when switched on.
+    import fastconc.executor as fe
+
+    monkeypatch.setattr(fe, "_SPIN_US", 20)
+    monkeypatch.setattr(fe, "_HOLDOFF", True)
+    monkeypatch.setattr(fe, "_RESULT_SPIN_US", 30)
+    with ThreadPoolExecutor(2) as ex:
+        assert [ex.submit(pow, 2, i).result() for i in range(200)] == \
+            [2 ** i for i in range(200)]
+        f = ex.submit(time.sleep, 0.2)
+        with pytest.raises(cf.TimeoutError):
+            f.result(timeout=0.01)
+        assert f.result(timeout=10) is None
+    flag = fastconc._core.DoneFlag()
+    assert not flag.is_set() and not flag.wait(10)
+    flag.set()
+    assert flag.is_set() and flag.wait(0)
+
+
+def test_future_timeout_and_cancel_wake_waiters():
+    ev = threading.Event()
+    with ThreadPoolExecutor(1) as ex:
+        blocker = ex.submit(ev.wait, 10)
+        queued = ex.submit(abs, -3)
+        with pytest.raises(cf.TimeoutError):
+            queued.result(timeout=0.05)
+        waiter_result = []
+
+        def wait_it():
+            try:
+                queued.result()
+            except cf.CancelledError:
+                waiter_result.append("cancelled")
+
+        t = threading.Thread(target=wait_it)
+        t.start()
+        time.sleep(0.05)
+        assert queued.cancel()
+        t.join(10)
+        assert waiter_result == ["cancelled"]
+        assert queued.cancelled() and queued.done()
+        ev.set()
+        assert blocker.result(timeout=10) is True
+        with pytest.raises(cf.CancelledError):
+            queued.result()
+        with pytest.raises(cf.CancelledError):
+            queued.exception()

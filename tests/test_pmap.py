@@ -1,0 +1,276 @@
+"""fastconc.parallel_map and fastconc.map_array."""
+import ctypes
+import ctypes.util
+import itertools
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+import fastconc
+
+np = pytest.importorskip("numpy")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# --- parallel_map ------------------------------------------------------------
+
+@pytest.mark.parametrize("threads", [None, 1, 2, 4])
+@pytest.mark.parametrize("chunksize", [None, 1, 7, 1000])
+def test_parallel_map_matches_map(threads, chunksize):
+    data = list(range(-500, 500))
+    got = list(fastconc.parallel_map(lambda x: x * x - 3, data,
+                                     threads=threads, chunksize=chunksize))
+    assert got == [x * x - 3 for x in data]
+
+
+def test_parallel_map_unordered_and_generators():
+    got = list(fastconc.parallel_map(str, (i for i in range(300)),
+                                     ordered=False, threads=2, chunksize=5))
+    assert sorted(got, key=int) == [str(i) for i in range(300)]
+    assert list(fastconc.parallel_map(abs, [])) == []
+    assert list(fastconc.parallel_map(abs, iter([]), buffersize=3)) == []
+
+
+@pytest.mark.parametrize("buffersize", [1, 3, 64, 1000])
+def test_parallel_map_buffersize(buffersize):
+    got = list(fastconc.parallel_map(hex, range(777), buffersize=buffersize,
+                                     threads=2))
+    assert got == [hex(i) for i in range(777)]
+
+
+@pytest.mark.timeout(60)
+def test_parallel_map_infinite_input_bounded():
+    taken = []
+
+    def source():
+        for i in itertools.count():
+            taken.append(i)
+            yield i
+
+    it = fastconc.parallel_map(lambda x: -x, source(), buffersize=50)
+    assert [next(it) for _ in range(120)] == [-i for i in range(120)]
+    assert len(taken) <= 150
+    it.close()
+
+
+@pytest.mark.parametrize("k", [0, 1, 63, 64, 999])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_parallel_map_exception_at_position(k, threads):
+    calls = []
+
+    def f(x):
+        calls.append(x)
+        if x == k:
+            raise ZeroDivisionError(f"item {x}")
+        return x
+
+    got = []
+    with pytest.raises(ZeroDivisionError) as ei:
+        for r in fastconc.parallel_map(f, range(1000), threads=threads,
+                                       chunksize=16):
+            got.append(r)
+    assert got == list(range(k))
+    assert str(ei.value) == f"item {k}"
+    assert any(tb.name == "f" for tb in ei.traceback)
+    # The rest was stopped: far fewer than all items ran.
+    if k < 500:
+        assert len(calls) < 1000
+
+
+def test_parallel_map_runs_in_parallel():
+    # Two items that each wait for the other: only possible on 2 threads.
+    barrier = threading.Barrier(2, timeout=20)
+    got = list(fastconc.parallel_map(lambda x: (barrier.wait(), x)[1],
+                                     [1, 2], threads=2, chunksize=1))
+    assert got == [1, 2]
+
+
+def test_parallel_map_argument_errors():
+    with pytest.raises(TypeError):
+        fastconc.parallel_map(42, [1])
+    for kw in ({"threads": 0}, {"chunksize": 0}, {"buffersize": 0}):
+        with pytest.raises(ValueError):
+            fastconc.parallel_map(abs, [1], **kw)
+    with pytest.raises(TypeError):
+        fastconc.parallel_map(abs, [1], chunksize=1.5)
+
+
+@pytest.mark.timeout(120)
+def test_parallel_map_nested_calls_do_not_deadlock():
+    code = textwrap.dedent("""
+        import fastconc, zlib
+        data = bytes(range(256)) * 40000
+        def inner(x):
+            return sum(fastconc.parallel_map(abs, range(x, x + 50),
+                                             threads=2, chunksize=5))
+        def outer(x):
+            # a threaded C call and a nested parallel_map from a pool task
+            assert fastconc.crc32(data, threads=2) == zlib.crc32(data)
+            return inner(x)
+        got = list(fastconc.parallel_map(outer, range(40), threads=2,
+                                         chunksize=1))
+        assert got == [sum(range(x, x + 50)) for x in range(40)], got
+        with fastconc.ThreadPoolExecutor(2) as ex:
+            r = list(ex.map(outer, range(10)))
+            assert r == got[:10]
+        print("ok")
+        """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, timeout=100,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
+
+
+# --- map_array -----------------------------------------------------------------
+
+libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+
+
+def cfn(lib, name, restype, *argtypes):
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+    return f
+
+
+@pytest.mark.parametrize("threads", [None, 1, 2, 3])
+def test_map_array_ctypes_elementwise(threads):
+    x = np.linspace(0, 100, 100_003)
+    sqrt = cfn(libm, "sqrt", ctypes.c_double, ctypes.c_double)
+    np.testing.assert_array_equal(fastconc.map_array(sqrt, x,
+                                                     threads=threads),
+                                  np.sqrt(x))
+    xf = x.astype(np.float32)
+    sqrtf = cfn(libm, "sqrtf", ctypes.c_float, ctypes.c_float)
+    np.testing.assert_array_equal(fastconc.map_array(sqrtf, xf), np.sqrt(xf))
+    xi = np.arange(-50_000, 50_000, dtype=np.int64)
+    labs = cfn(libc, "labs", ctypes.c_int64, ctypes.c_int64)
+    np.testing.assert_array_equal(fastconc.map_array(labs, xi), np.abs(xi))
+    x32 = xi.astype(np.int32)
+    cabs = cfn(libc, "abs", ctypes.c_int32, ctypes.c_int32)
+    np.testing.assert_array_equal(fastconc.map_array(cabs, x32),
+                                  np.abs(x32))
+
+
+def test_map_array_cfunctype_block_form_and_out():
+    proto = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_double),
+                             ctypes.POINTER(ctypes.c_double), ctypes.c_int64)
+    sizes = []
+
+    def block(src, dst, n):
+        sizes.append(n)
+        for i in range(n):
+            dst[i] = src[i] * 3.0 + 1.0
+
+    k = proto(block)
+    x = np.arange(20_000, dtype=np.float64)
+    out = np.zeros_like(x)
+    r = fastconc.map_array(k, x, out=out, threads=2)
+    assert r is out
+    np.testing.assert_array_equal(out, x * 3.0 + 1.0)
+    assert sum(sizes) == x.size
+
+
+def test_map_array_countdown_kernel():
+    addr = fastconc._core._countdown_kernel_address()
+    k = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(addr)
+    a = np.array([0, 1, 10, 100_000, -5, 7], dtype=np.int64)
+    np.testing.assert_array_equal(fastconc.map_array(k, a, threads=2),
+                                  np.minimum(a, 0))
+
+
+def test_map_array_non_contiguous_and_shapes():
+    sqrt = cfn(libm, "sqrt", ctypes.c_double, ctypes.c_double)
+    x = np.arange(400, dtype=np.float64).reshape(20, 20)
+    np.testing.assert_array_equal(fastconc.map_array(sqrt, x[:, ::3]),
+                                  np.sqrt(x[:, ::3]))
+    np.testing.assert_array_equal(fastconc.map_array(sqrt, x), np.sqrt(x))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        fastconc.map_array(sqrt, x, out=np.empty((20, 20)).T)
+    with pytest.raises(ValueError):
+        fastconc.map_array(sqrt, x, out=np.empty(400))
+    assert fastconc.map_array(sqrt, np.empty(0)).size == 0
+
+
+def test_map_array_refuses_mismatches():
+    sqrt = cfn(libm, "sqrt", ctypes.c_double, ctypes.c_double)
+    with pytest.raises(TypeError, match="does not match"):
+        fastconc.map_array(sqrt, np.arange(10, dtype=np.int64))
+    with pytest.raises(TypeError, match="does not match"):
+        fastconc.map_array(sqrt, np.arange(10, dtype=np.float32))
+    with pytest.raises(TypeError):
+        fastconc.map_array(sqrt, np.arange(10, dtype=np.int16))
+    with pytest.raises(TypeError):
+        fastconc.map_array(sqrt, [1.0, 2.0])
+    with pytest.raises(TypeError, match="signature"):
+        fastconc.map_array(libm.cos, np.ones(3))    # no argtypes set
+    with pytest.raises(TypeError):
+        fastconc.map_array(abs, np.ones(3))
+    with pytest.raises(ValueError):
+        fastconc.map_array(sqrt, np.ones(3), threads=0)
+
+
+def test_map_array_with_numba_cfunc():
+    numba = pytest.importorskip("numba")
+
+    @numba.cfunc("float64(float64)")
+    def poly(x):
+        return x * x - 2.0 * x + 0.5
+
+    x = np.linspace(-10, 10, 50_001)
+    np.testing.assert_allclose(fastconc.map_array(poly, x, threads=2),
+                               x * x - 2.0 * x + 0.5, rtol=0, atol=1e-12)
+    with pytest.raises(TypeError):
+        fastconc.map_array(poly, np.arange(10, dtype=np.int64))
+
+    sig = numba.types.void(numba.types.CPointer(numba.types.int32),
+                           numba.types.CPointer(numba.types.int32),
+                           numba.types.int64)
+
+    @numba.cfunc(sig)
+    def twice(src, dst, n):
+        for i in range(n):
+            dst[i] = src[i] * 2
+
+    a = np.arange(-1000, 1000, dtype=np.int32)
+    np.testing.assert_array_equal(fastconc.map_array(twice, a), a * 2)
+    with pytest.raises(TypeError):
+        fastconc.map_array(twice, a.astype(np.int64))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("what", ["parallel_map", "map_array"])
+def test_ctrl_c_interrupts(what):
+    code = textwrap.dedent(f"""
+        import ctypes, os, signal, threading, time
+        import numpy as np
+        import fastconc
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        try:
+            if {what!r} == "parallel_map":
+                list(fastconc.parallel_map(time.sleep, [0.01] * 5000,
+                                           threads=2, chunksize=2))
+            else:
+                k = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(
+                    fastconc._core._countdown_kernel_address())
+                fastconc.map_array(k, np.full(64, 200_000_000, np.int64),
+                                   threads=2)
+        except KeyboardInterrupt:
+            # the pool still works afterwards
+            assert list(fastconc.parallel_map(abs, [-1, -2])) == [1, 2]
+            print("interrupted")
+        else:
+            print("finished")
+        """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, timeout=100,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "interrupted"
