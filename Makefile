@@ -35,12 +35,15 @@ build:
 	$(PYTHON) setup.py -q build_ext --inplace
 
 # One command for everything; the ordinary unit run comes first.  Each step
-# is its own make call so that they run in this order even under -j.
+# is its own make call so that they run in this order even under -j; every
+# step runs even when an earlier one failed, and the failures are named.
+TEST_STEPS = unit lint asan fuzz-ci
 test: deps
-	$(MAKE) --no-print-directory unit
-	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory asan
-	$(MAKE) --no-print-directory fuzz-ci
+	@failed=; for step in $(TEST_STEPS); do \
+		echo "==== make $$step"; \
+		$(MAKE) --no-print-directory $$step || failed="$$failed $$step"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi
 
 unit:
 	$(PYTHON) -m pytest -q -ra $(PYTEST_ARGS) tests
@@ -48,11 +51,17 @@ unit:
 
 # ruff on all Python code, mypy --strict on the package, stubtest keeps
 # fastconc/_core.pyi true to the compiled module (needs the in-place build).
+# All three run; the step fails if any did.  stubtest uses a plain mypy
+# config (tests/stubtest_mypy.ini) so that --strict findings in .py files,
+# reported by the line above, do not stop it from checking the stubs.
 lint:
-	$(PYTHON) -m ruff check fastconc tests setup.py
-	$(PYTHON) -m mypy --strict fastconc
+	@rc=0; \
+	$(PYTHON) -m ruff check fastconc tests benchmarks setup.py || rc=1; \
+	$(PYTHON) -m mypy --strict fastconc || rc=1; \
 	$(PYTHON) -m mypy.stubtest fastconc._core \
-		--allowlist tests/stubtest_allowlist.txt
+		--allowlist tests/stubtest_allowlist.txt \
+		--mypy-config-file tests/stubtest_mypy.ini || rc=1; \
+	exit $$rc
 
 # Rebuild the extension with -fsanitize=address,undefined in build/asan (the
 # in-place .so is left alone) and run the test subset there.
