@@ -602,6 +602,15 @@ zdec_run(fc_dec *d, const unsigned char *in, size_t in_len, size_t *in_pos,
             }
             z->start = *in_pos;
             z->in_stream = 1;
+            /* RFC 1952: a reader must reject reserved FLG bits (isa-l
+             * would skip them). */
+            if (z->codec == FC_CODEC_GZIP && in_len - *in_pos >= 4 &&
+                (in[*in_pos + 3] & 0xe0)) {
+                fc_codec_err_set(err, FC_CERR_CORRUPT, z->codec, 0,
+                                 "reserved gzip header flags set",
+                                 (int64_t)*in_pos);
+                return FC_DEC_ERR;
+            }
 #ifdef FC_HAVE_ISAL
             isal_inflate_reset(&z->is);
             z->is.crc_flag = (uint32_t)zdec_crc_flag(z->codec);

@@ -119,7 +119,8 @@ int fc_resolve_threads(int requested, Py_ssize_t nbytes,
                        Py_ssize_t min_parallel);
 
 /* Run fn(arg, i) for i in [0, n) on `threads` threads (caller included),
- * with the GIL released when `release`.  Called with the GIL held.  Wakes
+ * with the GIL released when `release` (always when threads > 1: pool
+ * threads may need the GIL for allocator hooks such as tracemalloc's).  Called with the GIL held.  Wakes
  * every 50 ms to run signal handlers; if one raises (Ctrl-C), the chunks not
  * started are cancelled and -1 is returned with the exception set.
  * Returns 0 when every chunk ran. */

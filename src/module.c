@@ -71,6 +71,14 @@ run_poll(void *p)
 int
 fc_run(fc_task_fn fn, void *arg, int64_t n, int threads, int release)
 {
+    /* Pool threads may need the GIL even in "C only" tasks: with
+     * tracemalloc on, PyMem_RawMalloc's hook takes it.  A caller that held
+     * the GIL while waiting for them would deadlock, so work spread over
+     * the pool always runs detached; release_gil=False keeps its meaning
+     * for single-threaded calls (what the benchmarks' held rows use). */
+    if (threads > 1 && n > 1) {
+        release = 1;
+    }
     run_ctx ctx = {NULL, release};
     if (release) {
         ctx.tstate = PyEval_SaveThread();

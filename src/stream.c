@@ -933,8 +933,10 @@ dec_init_ctx(FcDecompressorObject *self, const unsigned char *head)
 {
     self->ctx_ready = 1;
 #ifdef FC_HAVE_ISAL
+    /* isa-l misreads FHCRC headers fed in pieces and skips reserved FLG
+     * bits; zlib handles (or rejects, as RFC 1952 asks) those members. */
     if (self->codec <= FC_CODEC_GZIP &&
-        !(self->codec == FC_CODEC_GZIP && (head[3] & 0x02))) {
+        !(self->codec == FC_CODEC_GZIP && (head[3] & 0xe2))) {
         self->is = PyMem_RawMalloc(sizeof(*self->is));
         if (self->is == NULL) {
             PyErr_NoMemory();
@@ -1336,7 +1338,8 @@ FcDecompressor_decompress(FcDecompressorObject *self, PyObject *const *args,
                         "earlier error");
     }
     else if (self->eof) {
-        PyErr_SetString(PyExc_ValueError,
+        /* EOFError, as bz2's and lzma's decompressors raise. */
+        PyErr_SetString(PyExc_EOFError,
                         "Decompressor: end of stream already reached "
                         "(the rest is in unused_data; start a new "
                         "Decompressor for it)");

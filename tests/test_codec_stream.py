@@ -351,7 +351,7 @@ def test_eof_and_unused_data(codec):
     assert d.eof and d.unused_data == tail and not d.needs_input
     # Fed in pieces, the tail is collected across calls only up to the
     # end; afterwards the object refuses more data with a clear error.
-    with pytest.raises(ValueError, match="end of stream"):
+    with pytest.raises(EOFError, match="end of stream"):
         d.decompress(b"more")
     d = Decompressor(codec)
     out, rest = stream_decompress(blob + tail, codec, step=1000)

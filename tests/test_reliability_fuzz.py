@@ -15,13 +15,9 @@ NAMES = sorted(f[5:-3] for f in os.listdir(FUZZ_DIR)
 
 # Saved inputs that still fail, with the bug they show.  Remove an entry when
 # the bug is fixed (the test then guards the fix).
-KNOWN_BUGS = {
-    "checksum/adler32-empty-unreduced-start":
-        "adler32(b'', v) returns v unreduced; zlib.adler32(b'', 0xffff) == 0xe",
-    "gzip/reserved-flag-bits-accepted":
-        "decompress(..., 'gzip') accepts a header with reserved FLG bits set "
-        "(RFC 1952 says reject; zlib does)",
-}
+# Regressions whose bug is still open (none now: the adler32 empty-input
+# start value and gzip's reserved FLG bits are fixed).
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def harness(name):
@@ -59,8 +55,6 @@ def test_regression(name, fname):
 @pytest.mark.parametrize("name", NAMES)
 def test_seeds_and_random_inputs(name):
     mod = harness(name)
-    if name == "checksum":
-        mod.KNOWN_ADLER32_EMPTY_BUG = True
     for s in mod.seeds():
         mod.test_one_input(s)
     rng = random.Random(int(os.environ.get("FASTCONC_TEST_SEED", "1234")))

@@ -18,11 +18,10 @@ try:
 except ImportError:   # the check then covers chaining and combine only
     _crc32c_ref = None  # type: ignore[assignment]
 
-# Known bug (regressions/checksum/adler32-empty-unreduced-start, xfail in
-# tests/test_reliability_fuzz.py): adler32(b"", v) returns v as given while
-# zlib reduces each half mod 65521 (zlib.adler32(b"", 0xffff) == 0xe).
-# Set to False once fixed.
-KNOWN_ADLER32_EMPTY_BUG = True
+# Fixed bug (regressions/checksum/adler32-empty-unreduced-start):
+# adler32(b"", v) returned v as given while zlib reduces each half mod 65521
+# (zlib.adler32(b"", 0xffff) == 0xe).
+KNOWN_ADLER32_EMPTY_BUG = False
 
 REFS = {"crc32": zlib.crc32, "adler32": zlib.adler32, "crc32c": _crc32c_ref}
 START = {"crc32": 0, "crc32c": 0, "adler32": 1}
