@@ -502,12 +502,17 @@ FcHash_traverse(FcHashObject *self, visitproc visit, void *arg)
     return 0;
 }
 
+static int hash_feed_big(FcHashObject *self, Py_buffer *view);
+
 /* Feed a pinned buffer to the object: big inputs release the GIL and then
  * take the lock; small ones keep the GIL and take the lock. */
 static int
 hash_feed(FcHashObject *self, Py_buffer *view, int release)
 {
     int rc;
+    if (release && view->len > HASH_SEQ_CHUNK) {
+        return hash_feed_big(self, view);
+    }
     if (release) {
         if (HASH_LOCK_PREPARE(self) < 0) {
             return -1;
@@ -1000,6 +1005,49 @@ seq_task(void *arg, int64_t i)
     }
 }
 
+/* A large update in chunks through fc_run, so that Ctrl-C is seen between
+ * them; on interruption the object is put back as it was before the call
+ * (no half-absorbed input).  The object lock is held throughout; it is
+ * taken with the GIL released, as everywhere. */
+static int
+hash_feed_big(FcHashObject *self, Py_buffer *view)
+{
+    hasher backup;
+    seq_job job = {0};
+    int rc = -1;
+    memset(&backup, 0, sizeof(backup));
+    if (HASH_LOCK_PREPARE(self) < 0) {
+        return -1;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    HASH_LOCK_NOGIL(self);
+    Py_END_ALLOW_THREADS
+    if (hasher_copy(&backup, &self->h) < 0) {
+        hasher_close(&backup);
+        ssl_error("update");
+        goto exit;
+    }
+    job.h = &self->h;
+    job.data = view->buf;
+    job.len = view->len;
+    job.chunk = self->h.md == NULL ? XXH_SEQ_CHUNK : HASH_SEQ_CHUNK;
+    if (fc_run(seq_task, &job, (view->len + job.chunk - 1) / job.chunk, 1,
+               1) < 0) {
+        hasher_close(&self->h);
+        self->h = backup;       /* interrupted: as before the call */
+        goto exit;
+    }
+    hasher_close(&backup);
+    if (job.failed) {
+        ssl_error("update");
+        goto exit;
+    }
+    rc = 0;
+exit:
+    HASH_UNLOCK_NOGIL(self);
+    return rc;
+}
+
 PyDoc_STRVAR(fc_digest__doc__,
 "digest($module, name, data, *, seed=None, release_gil=None)\n--\n\n"
 "Return the digest of data in one call (bytes), as\n"
@@ -1200,6 +1248,7 @@ typedef struct {
     const pinned_items *items;
     const Py_ssize_t *starts;   /* chunk i = items [starts[i], starts[i+1]) */
     PyObject *const *out;       /* the result's bytes objects (ours alone) */
+    struct fc_hash_state *hs;   /* for the streaming path of big items */
     int size;
     int failed;                 /* set (atomically) on an OpenSSL failure */
 } many_job;
@@ -1208,12 +1257,45 @@ typedef struct {
  * made with the GIL held and not yet visible to Python. */
 #define MANY_DST(job, k) ((unsigned char *)PyBytes_AS_STRING((job)->out[k]))
 
-static void
-many_task(void *arg, int64_t i)
+/* An item over HASH_SEQ_CHUNK is streamed in pieces so that Ctrl-C is
+ * seen between them (the batch is then cancelled and the result thrown
+ * away).  Returns -1 on an allocation or OpenSSL failure. */
+static int
+many_big_item(const many_job *job, const unsigned char *buf, Py_ssize_t len,
+              unsigned char *dst)
 {
-    many_job *job = arg;
-    Py_ssize_t k = job->starts[i], end = job->starts[i + 1], len;
+    hasher h;
+    int rc = -1;
+    hasher_setup(&h, job->hs, job->alg, job->seed);
+    if (hasher_open(&h) < 0) {
+        goto exit;
+    }
+    for (Py_ssize_t off = 0; off < len; off += HASH_SEQ_CHUNK) {
+        if (fc_pool_should_stop()) {
+            rc = 0;
+            goto exit;
+        }
+        Py_ssize_t n = len - off < HASH_SEQ_CHUNK ? len - off
+                                                  : HASH_SEQ_CHUNK;
+        if (hasher_update(&h, buf + off, (size_t)n) < 0) {
+            goto exit;
+        }
+    }
+    rc = hasher_final(&h, dst);
+exit:
+    hasher_close(&h);
+    return rc;
+}
+
+/* Items [k, end), none over HASH_SEQ_CHUNK, in one go. */
+static void
+many_small(many_job *job, Py_ssize_t k, Py_ssize_t end)
+{
+    Py_ssize_t len;
     const pinned_items *items = job->items;
+    if (k >= end) {
+        return;
+    }
     if (job->bk != NULL) {
         for (; k < end; k++) {
             const unsigned char *buf = pinned_buf(items, k, &len);
@@ -1253,6 +1335,24 @@ many_task(void *arg, int64_t i)
         }
     }
     EVP_MD_CTX_free(ctx);
+}
+
+static void
+many_task(void *arg, int64_t i)
+{
+    many_job *job = arg;
+    Py_ssize_t k = job->starts[i], end = job->starts[i + 1], run = k, len;
+    for (; k < end; k++) {
+        const unsigned char *buf = pinned_buf(job->items, k, &len);
+        if (len > HASH_SEQ_CHUNK) {
+            many_small(job, run, k);
+            if (many_big_item(job, buf, len, MANY_DST(job, k)) < 0) {
+                __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
+            }
+            run = k + 1;
+        }
+    }
+    many_small(job, run, end);
 }
 
 PyDoc_STRVAR(fc_hash_many__doc__,
@@ -1302,6 +1402,7 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     job.seed = seed;
     job.oneshot = hash_state(st)->oneshot[alg];
     job.items = &items;
+    job.hs = hash_state(st);
     job.size = job.md ? EVP_MD_get_size(job.md) : ALGS[alg].digest_size;
 
     /* Chunks balanced by bytes (plus a per-item cost): several per thread

@@ -51,6 +51,20 @@ static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static pthread_condattr_t mono_attr;
 static _Thread_local int in_worker;
 
+/* The calling thread of fc_pool_run: how to poll, and whether it stopped.
+ * Shared by the caller's own loop and by fc_pool_should_stop() called from
+ * inside a long task on that thread. */
+typedef struct {
+    fc_poll_fn poll;
+    void *ctx;
+    int64_t last;
+    int stopped;
+    atomic_int *cancelled;      /* the batch's flag, or NULL inline */
+} caller_tls;
+
+static _Thread_local caller_tls *cur_caller;   /* set on the caller */
+static _Thread_local fc_batch *cur_batch;      /* set on helping workers */
+
 static void
 pool_atfork_prepare(void)
 {
@@ -94,11 +108,47 @@ now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int
+caller_poll(caller_tls *c, int64_t now)
+{
+    if (c->stopped) {
+        return 1;
+    }
+    if (c->poll && now - c->last >= FC_POLL_MS) {
+        c->last = now;
+        if (c->poll(c->ctx)) {
+            c->stopped = 1;
+            if (c->cancelled) {
+                atomic_store(c->cancelled, 1);
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+fc_pool_should_stop(void)
+{
+    if (cur_caller) {
+        return caller_poll(cur_caller, now_ms());
+    }
+    if (cur_batch) {
+        return atomic_load_explicit(&cur_batch->cancelled,
+                                    memory_order_relaxed);
+    }
+    return 0;
+}
+
 /* Claim and run chunks until none is left; returns how many were claimed. */
 static int64_t
 batch_drain(fc_batch *b)
 {
     int64_t count = 0;
+    fc_batch *prev = cur_batch;
+    caller_tls *prev_caller = cur_caller;
+    cur_batch = b;
+    cur_caller = NULL;    /* a worker never polls for the batch's caller */
     for (;;) {
         int64_t i = atomic_fetch_add(&b->next, 1);
         if (i >= b->n) {
@@ -109,6 +159,8 @@ batch_drain(fc_batch *b)
         }
         count++;
     }
+    cur_batch = prev;
+    cur_caller = prev_caller;
     return count;
 }
 
@@ -209,20 +261,20 @@ pool_grow(int want)
 static int
 run_inline(fc_task_fn fn, void *arg, int64_t n, fc_poll_fn poll, void *ctx)
 {
-    int64_t last = now_ms();
-    for (int64_t i = 0; i < n; i++) {
+    caller_tls me = {poll, ctx, now_ms(), 0, NULL};
+    caller_tls *prev = cur_caller;
+    fc_batch *prev_batch = cur_batch;
+    cur_caller = &me;
+    cur_batch = NULL;
+    for (int64_t i = 0; i < n && !me.stopped; i++) {
         fn(arg, i);
-        if (poll && i + 1 < n) {
-            int64_t t = now_ms();
-            if (t - last >= FC_POLL_MS) {
-                last = t;
-                if (poll(ctx)) {
-                    return 1;
-                }
-            }
+        if (i + 1 < n) {
+            caller_poll(&me, now_ms());
         }
     }
-    return 0;
+    cur_caller = prev;
+    cur_batch = prev_batch;
+    return me.stopped;
 }
 
 int
@@ -263,9 +315,14 @@ fc_pool_run(fc_task_fn fn, void *arg, int64_t n, int threads,
     pthread_cond_broadcast(&pool.work_cv);
     pthread_mutex_unlock(&pool.mu);
 
-    /* The caller works too, polling between its own chunks. */
-    int stop = 0;
-    int64_t count = 0, last = now_ms();
+    /* The caller works too, polling between its own chunks (and, through
+     * fc_pool_should_stop, inside long ones). */
+    caller_tls me = {poll, ctx, now_ms(), 0, &b.cancelled};
+    caller_tls *prev = cur_caller;
+    fc_batch *prev_batch = cur_batch;
+    cur_caller = &me;
+    cur_batch = NULL;
+    int64_t count = 0;
     for (;;) {
         int64_t i = atomic_fetch_add(&b.next, 1);
         if (i >= n) {
@@ -275,14 +332,10 @@ fc_pool_run(fc_task_fn fn, void *arg, int64_t n, int threads,
             fn(arg, i);
         }
         count++;
-        if (poll && !stop && now_ms() - last >= FC_POLL_MS) {
-            last = now_ms();
-            if (poll(ctx)) {
-                stop = 1;
-                atomic_store(&b.cancelled, 1);
-            }
-        }
+        caller_poll(&me, now_ms());
     }
+    cur_caller = prev;
+    cur_batch = prev_batch;
 
     pthread_mutex_lock(&pool.mu);
     b.done += count;
@@ -296,18 +349,15 @@ fc_pool_run(fc_task_fn fn, void *arg, int64_t n, int threads,
             ts.tv_nsec -= 1000000000L;
         }
         int rc = pthread_cond_timedwait(&b.cv, &pool.mu, &ts);
-        if (rc == ETIMEDOUT && poll && !stop) {
+        if (rc == ETIMEDOUT && !me.stopped) {
             pthread_mutex_unlock(&pool.mu);
-            if (poll(ctx)) {
-                stop = 1;
-                atomic_store(&b.cancelled, 1);
-            }
+            caller_poll(&me, now_ms());
             pthread_mutex_lock(&pool.mu);
         }
     }
     pthread_mutex_unlock(&pool.mu);
     pthread_cond_destroy(&b.cv);
-    return stop;
+    return me.stopped;
 }
 
 int

@@ -33,6 +33,12 @@ typedef int (*fc_poll_fn)(void *ctx);
 int fc_pool_run(fc_task_fn fn, void *arg, int64_t n, int threads,
                 fc_poll_fn poll, void *ctx);
 
+/* For long tasks: call between pieces of work (every few ms); returns
+ * non-zero when the batch was cancelled (Ctrl-C), and the task should then
+ * give up.  On the calling thread it also does the caller's 50 ms poll, so
+ * a task running there for long still sees Ctrl-C in time. */
+int fc_pool_should_stop(void);
+
 /* Default number of threads (os.cpu_count() unless set). */
 int fc_pool_get_size(void);
 void fc_pool_set_size(int n);
