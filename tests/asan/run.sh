@@ -33,7 +33,7 @@ export FASTCONC_WERROR=${FASTCONC_WERROR:-1}
 rm -rf "$tree"
 mkdir -p "$tree"
 # Only what the build and the tests need; no compiled objects.
-cp -a setup.py pyproject.toml src fastconc tests "$tree"/
+cp -a setup.py pyproject.toml README.md src fastconc tests "$tree"/
 [ -d vectors ] && cp -a vectors "$tree"/
 rm -f "$tree"/fastconc/*.so
 echo "asan: building in $tree"
@@ -54,6 +54,8 @@ export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:abort_on_error=0:
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=98:suppressions=$root/tests/asan/ubsan.supp
 export FASTCONC_STRESS_SECONDS=${FASTCONC_STRESS_SECONDS:-5}
 export FASTCONC_ASAN=1
+# Published vectors next to the real clone, not the copy.
+[ -d "$root/../shared" ] && export FASTCONC_SHARED=${FASTCONC_SHARED:-$(cd "$root/.." && pwd)/shared}
 
 if [ $# -eq 0 ]; then
     set -- "${ASAN_DEFAULT[@]}"
