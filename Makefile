@@ -1,5 +1,8 @@
-# make test  - install what is missing (Debian packages, pip), run the suite
+# make test  - install what is missing (Debian packages, pip), then run, in
+#              order: the unit suite, lint (ruff, mypy --strict, stubtest),
+#              the ASan/UBSan run and the short fuzz runs
 # make bench - same set-up, then the side-by-side benchmark
+# make asan / make fuzz / make lint - one part on its own (no set-up)
 PYTHON ?= python3
 APT_PACKAGES = pkg-config gcc libssl-dev zlib1g-dev libzstd-dev liblz4-dev \
 	libxxhash-dev libisal-dev libdeflate-dev gzip pigz zstd lz4 xxhash
@@ -7,7 +10,14 @@ APT_PACKAGES = pkg-config gcc libssl-dev zlib1g-dev libzstd-dev liblz4-dev \
 export FASTCONC_WERROR ?= 1
 PYTEST_ARGS ?=
 
-.PHONY: deps build test bench clean
+.PHONY: deps build test unit lint asan fuzz fuzz-ci bench clean
+
+# ASan run: which tests (a fast subset, see tests/asan/run.sh) and flags.
+ASAN_TESTS ?=
+# Fuzzing: seconds per harness (make fuzz) and in CI (make test).
+FUZZ_SECONDS ?= 300
+FUZZ_CI_SECONDS ?= 60
+FUZZ_JOBS ?= 2
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do \
@@ -24,9 +34,37 @@ deps:
 build:
 	$(PYTHON) setup.py -q build_ext --inplace
 
+# One command for everything; the ordinary unit run comes first.  Each step
+# is its own make call so that they run in this order even under -j.
 test: deps
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory asan
+	$(MAKE) --no-print-directory fuzz-ci
+
+unit:
 	$(PYTHON) -m pytest -q -ra $(PYTEST_ARGS) tests
 	$(MAKE) test-cpython-futures
+
+# ruff on all Python code, mypy --strict on the package, stubtest keeps
+# fastconc/_core.pyi true to the compiled module (needs the in-place build).
+lint:
+	$(PYTHON) -m ruff check fastconc tests setup.py
+	$(PYTHON) -m mypy --strict fastconc
+	$(PYTHON) -m mypy.stubtest fastconc._core \
+		--allowlist tests/stubtest_allowlist.txt
+
+# Rebuild the extension with -fsanitize=address,undefined in build/asan (the
+# in-place .so is left alone) and run the test subset there.
+asan:
+	PYTHON=$(PYTHON) tests/asan/run.sh $(ASAN_TESTS)
+
+# atheris harnesses in tests/fuzz, each for FUZZ_SECONDS (fuzz-ci: 60 s).
+fuzz:
+	$(PYTHON) tests/fuzz/run.py --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS)
+
+fuzz-ci:
+	$(PYTHON) tests/fuzz/run.py --seconds $(FUZZ_CI_SECONDS) --jobs $(FUZZ_JOBS)
 
 bench: deps
 	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[peers,plot]'

@@ -41,9 +41,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"threads   {data['threads']} (cpu_count {data['cpu_count']})")
     print(f"simd      {data['simd_level']} (best {data['simd_best']})")
     print(f"cpu       {' '.join(data['cpu_features'])}")  # type: ignore[arg-type]
+    backends, parallel = data["backends"], data["parallel"]
+    assert isinstance(backends, dict) and isinstance(parallel, dict)
     print("backends:")
-    for name, backend in sorted(data["backends"].items()):  # type: ignore[union-attr]
-        par = data["parallel"].get(name)  # type: ignore[union-attr]
+    for name, backend in sorted(backends.items()):
+        par = parallel.get(name)
         flag = "parallel" if par else "single-thread"
         print(f"  {name:<10} {backend}  [{flag}]")
     return 0

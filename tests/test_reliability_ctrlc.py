@@ -1,0 +1,104 @@
+"""Ctrl-C: SIGINT during each long call raises KeyboardInterrupt within 1 s,
+leaves no thread running our code (the process stops using CPU), and the
+pool still works.  Each case runs in its own interpreter."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import fastconc
+
+# Inputs are untouched zero pages (bytes(n) is calloc), so 16 GiB costs
+# no memory; the portable kernels keep even checksums seconds long.
+ZEROS = "data = bytes(16 << 30)"
+
+# label -> (names needed, set-up code, the long call)
+CASES = {
+    "crc32 threads=1": (("crc32",), ZEROS, "fastconc.crc32(data, threads=1)"),
+    "crc32 threads=2": (("crc32",), ZEROS, "fastconc.crc32(data, threads=2)"),
+    "crc32c": (("crc32c",), ZEROS, "fastconc.crc32c(data, threads=2)"),
+    "adler32": (("adler32",), ZEROS, "fastconc.adler32(data, threads=2)"),
+    "digest sha256": (("digest",), ZEROS, "fastconc.digest('sha256', data)"),
+    "hash object": (("sha512",), ZEROS, "fastconc.sha512().update(data)"),
+    "hash_many": (("hash_many",), "data = [bytes(1 << 30)] * 16",
+                  "fastconc.hash_many('sha256', data, threads=2)"),
+    "compress gzip": (("compress",), "data = bytes(4 << 30)",
+                      "fastconc.compress(data, 'gzip', threads=2)"),
+    "compress zstd": (("compress",), ZEROS,
+                      "fastconc.compress(data, 'zstd', 19, threads=2)"),
+    "decompress gzip": (("decompress",), """
+        import zlib
+        # 4 GiB of zeros as one gzip member, made in a second: a raw deflate
+        # part ending in a full flush is self-contained, so it can repeat.
+        part = zlib.compressobj(1, zlib.DEFLATED, -15)
+        part = part.compress(bytes(64 << 20)) + part.flush(zlib.Z_FULL_FLUSH)
+        end = zlib.compressobj(1, zlib.DEFLATED, -15).flush()
+        crc, c64 = 0, zlib.crc32(bytes(64 << 20))
+        for _ in range(64):
+            crc = fastconc.crc32_combine(crc, c64, 64 << 20)
+        data = (b"\\x1f\\x8b\\x08\\x00\\x00\\x00\\x00\\x00\\x00\\x03" + part * 64 + end
+                + crc.to_bytes(4, "little") + (0).to_bytes(4, "little"))
+        """, "fastconc.decompress(data, 'gzip', threads=1)"),
+    "map_array": (("map_array",), """
+        import ctypes
+        import numpy as np
+        data = np.zeros(1 << 28)
+        sin = ctypes.CDLL("libm.so.6").sin
+        sin.restype, sin.argtypes = ctypes.c_double, [ctypes.c_double]
+        kernel = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)(
+            ctypes.cast(sin, ctypes.c_void_p).value)
+        """, "fastconc.map_array(kernel, data, threads=2)"),
+    "parallel_map": (("parallel_map",), "data = range(10 ** 8)",
+                     "list(fastconc.parallel_map(lambda x: sum(range(50)), data))"),
+    "executor map": (("ThreadPoolExecutor",), """
+        ex = fastconc.ThreadPoolExecutor(max_workers=2)
+        """, "list(ex.map(lambda x: sum(range(50)), range(10 ** 8)))"),
+}
+
+SCRIPT = """
+import json, os, signal, threading, time, zlib
+import fastconc
+fastconc._core._set_simd_level("portable")
+{setup}
+fired = [0.0]
+def fire():
+    fired[0] = time.monotonic()
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Timer(0.5, fire).start()
+result = {{}}
+try:
+    {call}
+    result["interrupted"] = False
+except KeyboardInterrupt:
+    result["interrupted"] = True
+    result["latency"] = time.monotonic() - fired[0]
+# No thread may still run our code: the process must go quiet.
+time.sleep(0.2)
+cpu0, t0 = time.process_time(), time.monotonic()
+time.sleep(0.5)
+result["busy"] = (time.process_time() - cpu0) / (time.monotonic() - t0)
+small = os.urandom(9 << 20)
+result["pool_ok"] = fastconc.crc32(small, threads=2) == zlib.crc32(small)
+print(json.dumps(result))
+os._exit(0)
+"""
+
+
+@pytest.mark.timeout(200)
+@pytest.mark.parametrize("label", list(CASES))
+def test_ctrl_c(label):
+    names, setup, call = CASES[label]
+    missing = [n for n in names if not hasattr(fastconc, n)]
+    if missing:
+        pytest.skip(f"not in this build: {', '.join(missing)}")
+    code = SCRIPT.format(setup=textwrap.dedent(setup).strip(), call=call)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["interrupted"], f"{label}: the call ended before SIGINT (0.5 s)"
+    assert result["latency"] < 1.0, result
+    assert result["busy"] < 0.2, f"{label}: threads still busy after Ctrl-C: {result}"
+    assert result["pool_ok"], result

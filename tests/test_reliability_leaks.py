@@ -1,0 +1,160 @@
+"""Leaks: every public call of reliability_calls.TABLE (good input and
+error paths) and interrupted calls, run many times; neither the Python heap
+(tracemalloc, which sees PyMem_Raw* too) nor the resident set may grow past
+a small bound, and no input's reference count may change."""
+import gc
+import os
+import random
+import signal
+import sys
+import threading
+import time
+import tracemalloc
+
+import pytest
+import reliability_calls as rc
+
+import fastconc
+
+ROUNDS = int(os.environ.get("FASTCONC_LEAK_ROUNDS", "400"))
+HEAP_BOUND = 64 << 10       # Python heap growth allowed over ROUNDS calls
+RSS_BOUND = 24 << 20        # resident set growth (allocator slack, caches)
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure(calls, rounds=ROUNDS):
+    """Run the calls `rounds` times in a loop, twice, with tracemalloc on;
+    return (heap growth, rss growth) over the second loop.  (The first loop
+    absorbs one-time growth: caches, free lists, the pool, and tables that
+    resize once after tracemalloc starts.)"""
+    for c in calls * 3:
+        c()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for i in range(rounds):
+            calls[i % len(calls)]()
+        gc.collect()
+        heap0, rss0 = tracemalloc.get_traced_memory()[0], rss()
+        for i in range(rounds):
+            calls[i % len(calls)]()
+        gc.collect()
+        heap1, rss1 = tracemalloc.get_traced_memory()[0], rss()
+    finally:
+        tracemalloc.stop()
+    return heap1 - heap0, rss1 - rss0
+
+
+@pytest.mark.timeout(600, method="thread")   # a deadlock in C blocks signals
+@pytest.mark.parametrize("entry", rc.available(), ids=lambda e: e[0])
+def test_no_leak(entry):
+    label, _, make = entry
+    rng = random.Random(7)
+    calls = [make(rng) for _ in range(8)]
+    heap, grown = measure(calls)
+    assert heap < HEAP_BOUND, f"{label}: Python heap grew {heap} bytes"
+    assert grown < RSS_BOUND, f"{label}: RSS grew {grown >> 20} MiB"
+
+
+def test_table_lists_absent_apis():
+    """Not a check: records which table entries this build cannot run."""
+    absent = rc.absent()
+    if absent:
+        pytest.skip("not in this build: " + ", ".join(absent))
+
+
+def _refcount_inputs():
+    data = os.urandom(100_000)
+    out = [(lambda x, f=f: getattr(fastconc, f)(x, threads=2), data)
+           for f in ("crc32", "crc32c", "adler32")]
+    out.append((lambda x: fastconc.crc32(x, release_gil=True), bytearray(data)))
+    if hasattr(fastconc, "digest"):
+        out.append((lambda x: fastconc.digest("sha256", x), data))
+    if hasattr(fastconc, "new"):
+        out.append((lambda x: fastconc.new("sha256", x).update(x), data))
+    if hasattr(fastconc, "hash_many"):
+        out.append((lambda x: fastconc.hash_many("sha256", x), [data, data]))
+    if hasattr(fastconc, "compress"):
+        out.append((lambda x: fastconc.compress(x, "zstd"), data))
+    if hasattr(fastconc, "decompress") and hasattr(fastconc, "compress"):
+        blob = fastconc.compress(data, "gzip")
+        out.append((lambda x: fastconc.decompress(x), blob))
+    if hasattr(fastconc, "Decompressor"):
+        out.append((lambda x: fastconc.Decompressor().decompress(x[:50]), data))
+    if hasattr(fastconc, "parallel_map"):
+        out.append((lambda x: list(fastconc.parallel_map(len, x)), [data] * 10))
+    return out
+
+
+def test_refcounts_of_inputs_unchanged():
+    for fn, obj in _refcount_inputs():
+        members = list(obj) if isinstance(obj, list) else []
+        before = sys.getrefcount(obj), [sys.getrefcount(m) for m in members]
+        for _ in range(50):
+            try:
+                fn(obj)
+            except (ValueError, TypeError):
+                pass    # an error path must not keep references either
+        gc.collect()
+        after = sys.getrefcount(obj), [sys.getrefcount(m) for m in members]
+        assert before == after, fn
+
+
+def test_refcounts_on_error_paths():
+    bad = "text"
+    good = b"x" * 10
+    before = sys.getrefcount(bad), sys.getrefcount(good)
+    for _ in range(100):
+        for f in (fastconc.crc32, fastconc.crc32c, fastconc.adler32):
+            with pytest.raises(TypeError):
+                f(bad)
+            with pytest.raises(TypeError):
+                f(good, bogus=good)
+    assert (sys.getrefcount(bad), sys.getrefcount(good)) == before
+
+
+@pytest.mark.timeout(300, method="thread")
+def test_interrupted_calls_do_not_leak():
+    """SIGINT lands in long calls again and again: each raises
+    KeyboardInterrupt or completes, and memory stays flat."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals need the main thread")
+    data = bytes(256 << 20)
+    level = fastconc._core._get_simd_level()
+    fastconc._core._set_simd_level("portable")   # slow enough to interrupt
+    calls = [lambda: fastconc.crc32(data, threads=2, release_gil=True),
+             lambda: fastconc.adler32(data, threads=1, release_gil=True)]
+    if hasattr(fastconc, "digest"):
+        calls.append(lambda: fastconc.digest("sha512", data))
+    if hasattr(fastconc, "compress"):
+        calls.append(lambda: fastconc.compress(data[: 64 << 20], "gzip", threads=2))
+
+    hits = [0]
+
+    def interrupted(fn):
+        timer = threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT))
+        try:
+            try:
+                timer.start()
+                fn()
+            finally:
+                timer.join()        # the signal has been sent by now
+            time.sleep(0.05)        # and is handled here if the call ended first
+        except KeyboardInterrupt:
+            hits[0] += 1
+
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        wrapped = [lambda f=f: interrupted(f) for f in calls]
+        heap, grown = measure(wrapped, rounds=max(40, ROUNDS // 10))
+    finally:
+        signal.signal(signal.SIGINT, old)
+        fastconc._core._set_simd_level(level)
+    assert heap < HEAP_BOUND, f"Python heap grew {heap} bytes"
+    assert grown < RSS_BOUND, f"RSS grew {grown >> 20} MiB"
+    assert hits[0] > 0
+    assert fastconc.crc32(data[:1 << 20], threads=2) == fastconc.crc32(data[:1 << 20])
