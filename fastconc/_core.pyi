@@ -1,7 +1,6 @@
 # Type stubs for fastconc._core (checked by mypy.stubtest).
 import os
 from collections.abc import Iterable
-from os import PathLike
 from typing import Any, Callable, Final, Union, final
 
 from typing_extensions import Buffer, TypeAlias
@@ -44,12 +43,6 @@ class blake3:
                 threads: int | None = None,
                 release_gil: bool | None = None,
                 usedforsecurity: bool = True) -> blake3: ...
-# --- hashing (src/hash.c) --------------------------------------------------
-algorithms_available: frozenset[str]
-
-@final
-class Hash:
-    """An OpenSSL EVP hash object (hashlib-compatible)."""
     @property
     def name(self) -> str: ...
     @property
@@ -63,6 +56,19 @@ class Hash:
     def hexdigest(self, length: int = 32, *, seek: int = 0) -> str: ...
     def copy(self) -> blake3: ...
     def reset(self) -> None: ...
+
+# --- hashing (src/hash.c) --------------------------------------------------
+algorithms_available: frozenset[str]
+
+@final
+class Hash:
+    """An OpenSSL EVP hash object (hashlib-compatible)."""
+    @property
+    def name(self) -> str: ...
+    @property
+    def digest_size(self) -> int: ...
+    @property
+    def block_size(self) -> int: ...
     def update(self, data: Buffer, /) -> None: ...
     def digest(self) -> bytes: ...
     def hexdigest(self) -> str: ...
@@ -141,8 +147,6 @@ def _pmap_window(fn: Callable[[Any], Any], items: list[Any],
 def _map_array(address: int, code: str, block: bool, src: Buffer, dst: Buffer,
                threads: int | None, /) -> None: ...
 def _countdown_kernel_address() -> int: ...
-# --- compression (one-shot and batch) ---------------------------------------
-
 
 # --- compression (one-shot and batch) ---------------------------------------
 codecs_available: Final[tuple[str, ...]]
@@ -160,7 +164,6 @@ def decompress_many(items: Iterable[Buffer], codec: str | None = None, *,
                     threads: int | None = None,
                     max_output_size: int | None = None,
                     release_gil: bool | None = None) -> list[bytes]: ...
-def _codec_from_filename(path: str | bytes | PathLike[str], /) -> str | None: ...
 
 # --- streaming compression (stream.c) --------------------------------------
 
