@@ -37,7 +37,7 @@ def adler32_combine(adler1: int, adler2: int, len2: int, /) -> int: ...
 
 # --- blake3 ----------------------------------------------------------------
 @final
-class blake3:
+class blake3:  # noqa: N801 - the C type's name, as hashlib's constructors
     def __new__(cls, data: Buffer = b"", *, key: Buffer | None = None,
                 derive_key_context: str | Buffer | None = None,
                 threads: int | None = None,
