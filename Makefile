@@ -47,7 +47,8 @@ unit:
 	$(MAKE) test-cpython-futures
 
 # ruff on all Python code, mypy --strict on the package, stubtest keeps
-# fastconc/_core.pyi true to the compiled module (needs the in-place build).
+# fastconc/_core.pyi true to the compiled module (needs the in-place build
+# and the extras `make deps` installs: mypy checks against their types).
 lint:
 	$(PYTHON) -m ruff check fastconc tests setup.py
 	$(PYTHON) -m mypy --strict fastconc
