@@ -75,7 +75,7 @@ def _progress(total: int, desc: str, quiet: bool) -> Callable[[int], None]:
     if quiet or total < PROGRESS_MIN or not sys.stderr.isatty():
         return lambda n: None
     try:
-        from tqdm import tqdm  # type: ignore[import-untyped]
+        from tqdm import tqdm
     except ImportError:
         pass
     else:

@@ -1,7 +1,6 @@
 # Type stubs for fastconc._core (checked by mypy.stubtest).
 import os
 from collections.abc import Iterable
-from os import PathLike
 from typing import Any, Callable, Final, Union, final
 
 from typing_extensions import Buffer, TypeAlias
@@ -38,7 +37,7 @@ def adler32_combine(adler1: int, adler2: int, len2: int, /) -> int: ...
 
 # --- blake3 ----------------------------------------------------------------
 @final
-class blake3:
+class blake3:  # noqa: N801 - the C type's name, as hashlib's constructors
     def __new__(cls, data: Buffer = b"", *, key: Buffer | None = None,
                 derive_key_context: str | Buffer | None = None,
                 threads: int | None = None,
@@ -149,8 +148,6 @@ def _pmap_window(fn: Callable[[Any], Any], items: list[Any],
 def _map_array(address: int, code: str, block: bool, src: Buffer, dst: Buffer,
                threads: int | None, /) -> None: ...
 def _countdown_kernel_address() -> int: ...
-# --- compression (one-shot and batch) ---------------------------------------
-
 
 # --- compression (one-shot and batch) ---------------------------------------
 codecs_available: Final[tuple[str, ...]]
@@ -168,7 +165,6 @@ def decompress_many(items: Iterable[Buffer], codec: str | None = None, *,
                     threads: int | None = None,
                     max_output_size: int | None = None,
                     release_gil: bool | None = None) -> list[bytes]: ...
-def _codec_from_filename(path: str | bytes | PathLike[str], /) -> str | None: ...
 
 # --- streaming compression (stream.c) --------------------------------------
 

@@ -24,7 +24,7 @@ import io
 import os
 import sys
 import threading
-from typing import IO, Any, Union
+from typing import IO, Any, Literal, Union, overload
 
 from . import _core
 from ._core import Compressor, DecompressionError, Decompressor
@@ -32,6 +32,8 @@ from ._core import Compressor, DecompressionError, Decompressor
 __all__ = ["CompressedFile", "codec_from_filename", "open"]
 
 _StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+_BinaryMode = Literal["r", "rb", "w", "wb", "x", "xb", "a", "ab"]
+_TextMode = Literal["rt", "wt", "xt", "at"]
 
 _EXTENSIONS = {
     ".gz": "gzip", ".gzip": "gzip", ".tgz": "gzip",
@@ -451,6 +453,29 @@ class CompressedFile(io.BufferedIOBase):
         state = "closed " if self.closed else ""
         return (f"<{state}fastconc.CompressedFile name={self._name!r} "
                 f"mode={self._mode!r} codec={self._codec!r}>")
+
+
+@overload
+def open(filename: _StrPath | IO[bytes], mode: _BinaryMode = "rb",
+         codec: str | None = None, level: int | None = None,
+         threads: int | None = None, *, encoding: None = None,
+         errors: None = None, newline: None = None) -> CompressedFile: ...
+
+
+@overload
+def open(filename: _StrPath | IO[bytes], mode: _TextMode,
+         codec: str | None = None, level: int | None = None,
+         threads: int | None = None, *, encoding: str | None = None,
+         errors: str | None = None, newline: str | None = None
+         ) -> io.TextIOWrapper: ...
+
+
+@overload
+def open(filename: _StrPath | IO[bytes], mode: str = "rb",
+         codec: str | None = None, level: int | None = None,
+         threads: int | None = None, *, encoding: str | None = None,
+         errors: str | None = None, newline: str | None = None
+         ) -> CompressedFile | io.TextIOWrapper: ...
 
 
 def open(filename: _StrPath | IO[bytes], mode: str = "rb",

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import ctypes
 import itertools
-from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar
+from _ctypes import CFuncPtr  # what ctypes exports as _CFuncPtr
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, TypeVar, cast
 
 from . import _core
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 __all__ = ["parallel_map", "map_array"]
 
@@ -56,6 +60,7 @@ def _pmap_iter(fn: Callable[[T], R], it: Iterator[T], threads: Optional[int],
                 results[i] = None
                 yield r
         if err >= 0:
+            assert exc is not None      # _pmap_window sets both or neither
             try:
                 raise exc
             finally:
@@ -115,7 +120,9 @@ def _same_ctype(a: Any, b: Any) -> bool:
     return (a is b or (isinstance(a, type) and isinstance(b, type)
                        and issubclass(a, ctypes._SimpleCData)
                        and issubclass(b, ctypes._SimpleCData)
-                       and a._type_ == b._type_))
+                       # (typeshed does not declare _SimpleCData._type_,
+                       # the type code every concrete ctypes type has)
+                       and a._type_ == b._type_))  # type: ignore[attr-defined]
 
 
 def _is_pointer_to(t: Any, elem: Any) -> bool:
@@ -123,10 +130,11 @@ def _is_pointer_to(t: Any, elem: Any) -> bool:
             and _same_ctype(t._type_, elem))
 
 
-def _kernel_signature(kernel: Any) -> tuple:
+def _kernel_signature(kernel: Any) -> tuple[int, list[Any], Any]:
     """Return (address, argtypes, restype) of a ctypes function pointer or
     an object with .address and a ctypes signature (numba cfunc)."""
-    if isinstance(kernel, ctypes._CFuncPtr):
+    proto: Any
+    if isinstance(kernel, CFuncPtr):
         address = ctypes.cast(kernel, ctypes.c_void_p).value
         proto = kernel
     elif hasattr(kernel, "address"):
@@ -205,6 +213,7 @@ def map_array(kernel: Any, array: Any, *, out: Any = None,
                              f"{array.dtype}, not {out.shape} {out.dtype}")
         if not out.flags.c_contiguous or not out.flags.writeable:
             raise ValueError("out must be a writable C-contiguous array")
-    _core._map_array(address, code, block, src.reshape(-1),
-                     out.reshape(-1), threads)
+    # (numpy's stubs declare ndarray.__buffer__ only for Python >= 3.12)
+    _core._map_array(address, code, block, cast("Buffer", src.reshape(-1)),
+                     cast("Buffer", out.reshape(-1)), threads)
     return out

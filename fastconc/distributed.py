@@ -125,7 +125,8 @@ def _file_batch(fn: Callable[..., str], jobs: list[tuple[Any, ...]]
 
 
 def _run(client: distributed.Client, paths: Sequence[str], batch_bytes: int,
-         progress: bool, submit: Callable[[list[int]], distributed.Future]
+         progress: bool,
+         submit: Callable[[list[int]], distributed.Future[list[Any]]]
          ) -> list[Any]:
     if batch_bytes < 1:
         raise ValueError("batch_bytes must be >= 1")
@@ -175,10 +176,10 @@ def hash_files(name: str, paths: Iterable[str | os.PathLike[str]],
     if name not in fastconc.algorithms_available:
         raise ValueError(f"unknown algorithm {name!r}; available: "
                          f"{', '.join(sorted(fastconc.algorithms_available))}")
-    paths = [os.fspath(p) for p in paths]
-    return _run(client, paths, batch_bytes, progress,
+    names = [os.fspath(p) for p in paths]
+    return _run(client, names, batch_bytes, progress,
                 lambda b: client.submit(_hash_batch, name,
-                                        [paths[i] for i in b], pure=False))
+                                        [names[i] for i in b], pure=False))
 
 
 def compress_files(paths: Iterable[str | os.PathLike[str]], codec: str,
@@ -193,9 +194,9 @@ def compress_files(paths: Iterable[str | os.PathLike[str]], codec: str,
         raise ValueError(f"unknown codec {codec!r}; available: "
                          f"{', '.join(sorted(SUFFIXES))}")
     suffix = SUFFIXES[codec] if suffix is None else suffix
-    paths = [os.fspath(p) for p in paths]
-    jobs = [(p, p + suffix, codec, level) for p in paths]
-    return _run(client, paths, batch_bytes, progress,
+    names = [os.fspath(p) for p in paths]
+    jobs = [(p, p + suffix, codec, level) for p in names]
+    return _run(client, names, batch_bytes, progress,
                 lambda b: client.submit(_file_batch, _compress_one,
                                         [jobs[i] for i in b], pure=False))
 
@@ -207,16 +208,16 @@ def decompress_files(paths: Iterable[str | os.PathLike[str]],
                      progress: bool = False) -> list[str]:
     """Decompress each file on the cluster to its name without the suffix
     (``suffix``, or the codec's usual one).  Returns the output paths."""
-    paths = [os.fspath(p) for p in paths]
+    names = [os.fspath(p) for p in paths]
     jobs = []
     known = [suffix] if suffix else list(SUFFIXES.values())
-    for p in paths:
+    for p in names:
         ext = next((s for s in known if p.endswith(s) and len(p) > len(s)),
                    None)
         if ext is None:
             raise ValueError(f"{p}: no known suffix to strip "
                              f"({', '.join(known)})")
         jobs.append((p, p[: -len(ext)], codec))
-    return _run(client, paths, batch_bytes, progress,
+    return _run(client, names, batch_bytes, progress,
                 lambda b: client.submit(_file_batch, _decompress_one,
                                         [jobs[i] for i in b], pure=False))

@@ -27,9 +27,24 @@ import time
 import weakref
 from concurrent.futures import _base
 from concurrent.futures import thread as _thread
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Iterable,
+    Iterator,
+    Optional,
+    Sequence,
+    TypeVar,
+    Union,
+)
 
 from . import _core
+
+if TYPE_CHECKING:
+    from typing_extensions import ParamSpec
+
+    _P = ParamSpec("_P")
 
 __all__ = ["ThreadPoolExecutor", "BrokenThreadPool", "run_batches"]
 
@@ -57,10 +72,17 @@ _allocate_lock = threading.Lock
 _allocate_rlock = threading.RLock
 _DoneFlag = _core.DoneFlag
 
+_T = TypeVar("_T")
+_I = TypeVar("_I")
+_R = TypeVar("_R")
+# A map() work item: the arguments of one call of fn.
+_Args = tuple[Any, ...]
+
 
 def _worker(executor_reference: "weakref.ref[ThreadPoolExecutor]",
-            work_queue: Any, initializer: Optional[Callable[..., object]],
-            initargs: tuple) -> None:
+            work_queue: _core.WorkQueue,
+            initializer: Optional[Callable[..., object]],
+            initargs: tuple[Any, ...]) -> None:
     if initializer is not None:
         try:
             initializer(*initargs)
@@ -96,17 +118,19 @@ class _MapChunk:
     __slots__ = ("fn", "items", "results", "exc", "stop", "waiter", "future",
                  "__weakref__")
 
-    def __init__(self, fn: Callable[..., object], items: list) -> None:
-        self.fn = fn
+    def __init__(self, fn: Callable[..., object], items: list[_Args]) -> None:
+        self.fn: Optional[Callable[..., object]] = fn
         self.items = items
-        self.results: list = []
+        self.results: list[object] = []
         self.exc: Optional[BaseException] = None
         self.stop = False
-        self.waiter: Optional[Any] = None
-        self.future: Optional[_base.Future] = None
+        self.waiter: Optional[threading.Lock] = None
+        self.future: Optional[_base.Future[None]] = None
 
     def run(self) -> None:
         fn = self.fn
+        if fn is None:      # already run (each chunk is submitted once)
+            return
         append = self.results.append
         for args in self.items:
             if self.stop:
@@ -189,7 +213,7 @@ _DONE_STATES = frozenset((_CANCELLED, _CANCELLED_AND_NOTIFIED, _FINISHED))
 _cond_create_lock = threading.Lock()
 
 
-class _Future(_base.Future):
+class _Future(_base.Future[Any]):
     """A concurrent.futures.Future that costs less per task.
 
     The stdlib future builds a threading.Condition at creation and takes it
@@ -206,19 +230,25 @@ class _Future(_base.Future):
     thread wake-up.
     """
 
-    def __init__(self, flag: Any = None) -> None:
+    if TYPE_CHECKING:
+        # Defined by the stdlib Future (every version we support), but not
+        # declared in its stubs.
+        def _invoke_callbacks(self) -> None: ...
+
+    def __init__(self, flag: Optional[_core.DoneFlag] = None) -> None:
         # No super().__init__(): it would build the Condition.  An RLock,
         # as the stdlib's: wait() calls f.exception() with the condition of
         # every future held.
         self._fc_lock = _allocate_rlock()
         self._fc_cond: Optional[threading.Condition] = None
         self._fc_flag = flag
-        self._fc_wakers: Optional[list] = None    # locks of result() waiters
+        # locks of result() waiters
+        self._fc_wakers: Optional[list[threading.Lock]] = None
         self._state = _PENDING
         self._result: Any = None
         self._exception: Optional[BaseException] = None
-        self._waiters: list = []
-        self._done_callbacks: list = []
+        self._waiters: list[_base._Waiter] = []
+        self._done_callbacks: list[Callable[[_base.Future[Any]], object]] = []
 
     @property
     def _condition(self) -> threading.Condition:  # type: ignore[override]
@@ -261,7 +291,8 @@ class _Future(_base.Future):
     def done(self) -> bool:
         return self._state in _DONE_STATES
 
-    def add_done_callback(self, fn: Callable[[Any], object]) -> None:
+    def add_done_callback(self,
+                          fn: Callable[[_base.Future[Any]], object]) -> None:
         with self._fc_lock:
             if self._state not in _DONE_STATES:
                 self._done_callbacks.append(fn)
@@ -372,17 +403,25 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
     """concurrent.futures.ThreadPoolExecutor with a C task queue and worker
     loop, and a batching map().  Same constructor and semantics."""
 
+    # The stdlib's stubs give these private attributes narrower types than
+    # the stdlib (and this class) really store: its _broken holds the
+    # reason string, _threads is a set, and our queue is the C WorkQueue
+    # (items are (future, fn, args, kwargs, flag) tuples, not _WorkItem).
+    _work_queue: _core.WorkQueue  # type: ignore[assignment]
+    _broken: Union[bool, str]  # type: ignore[assignment]
+    _threads: set[threading.Thread]
+
     def __init__(self, max_workers: Optional[int] = None,
                  thread_name_prefix: str = "",
                  initializer: Optional[Callable[..., object]] = None,
-                 initargs: tuple = ()) -> None:
+                 initargs: tuple[Any, ...] = ()) -> None:
         super().__init__(max_workers, thread_name_prefix, initializer,
                          initargs)
         self._work_queue = _core.WorkQueue(spin_us=_SPIN_US,
                                            holdoff=_HOLDOFF)
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any,
-               **kwargs: Any) -> _base.Future:
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args,
+               **kwargs: _P.kwargs) -> _base.Future[_T]:
         with self._shutdown_lock, _thread._global_shutdown_lock:
             if self._broken:
                 raise BrokenThreadPool(self._broken)
@@ -402,7 +441,7 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
     def _adjust_thread_count(self) -> None:
         # Called with more queued items than idle workers.  When the
         # executor gets lost, the weakref callback wakes the workers up.
-        def weakref_cb(_: object, q: Any = self._work_queue) -> None:
+        def weakref_cb(_: object, q: _core.WorkQueue = self._work_queue) -> None:
             q.put(None)
 
         num_threads = len(self._threads)
@@ -416,7 +455,8 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
                                        self._initargs))
             t.start()
             self._threads.add(t)
-            _thread._threads_queues[t] = self._work_queue
+            # (a WeakKeyDictionary; its stub says read-only Mapping)
+            _thread._threads_queues[t] = self._work_queue  # type: ignore[index]
 
     def _initializer_failed(self) -> None:
         with self._shutdown_lock:
@@ -452,9 +492,9 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
                 t.join()
     shutdown.__doc__ = _base.Executor.shutdown.__doc__
 
-    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any],
+    def map(self, fn: Callable[..., _T], *iterables: Iterable[Any],
             timeout: Optional[float] = None, chunksize: int = 1,
-            buffersize: Optional[int] = None) -> Iterator[Any]:
+            buffersize: Optional[int] = None) -> Iterator[_T]:
         """Return an iterator equivalent to map(fn, *iterables), computed on
         the pool.
 
@@ -500,7 +540,8 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
         return self._map_results(chunks, end_time, (fn, args_iter, size),
                                  weakref.ref(self), buffersize, taken)
 
-    def _submit_chunk(self, fn: Callable[..., Any], items: list) -> _MapChunk:
+    def _submit_chunk(self, fn: Callable[..., object],
+                      items: list[_Args]) -> _MapChunk:
         ch = _MapChunk(fn, items)
         fut = self.submit(ch.run)
         ch.future = fut
@@ -509,7 +550,9 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
 
     @staticmethod
     def _map_results(chunks: "collections.deque[_MapChunk]",
-                     end_time: Optional[float], refill: Optional[tuple],
+                     end_time: Optional[float],
+                     refill: Optional[tuple[Callable[..., object],
+                                            Iterator[_Args], int]],
                      executor_ref: Optional["weakref.ref[ThreadPoolExecutor]"],
                      buffersize: Optional[int], ahead: int) -> Iterator[Any]:
         try:
@@ -527,11 +570,11 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
                     assert buffersize is not None
                     if ahead + size <= buffersize:
                         ex = executor_ref() if executor_ref else None
-                        part = (list(itertools.islice(args_iter, size))
-                                if ex is not None else [])
-                        if part:
-                            chunks.append(ex._submit_chunk(fn, part))
-                            ahead += len(part)
+                        if ex is not None:
+                            part = list(itertools.islice(args_iter, size))
+                            if part:
+                                chunks.append(ex._submit_chunk(fn, part))
+                                ahead += len(part)
                         del ex
                 chunks.popleft()
         finally:
@@ -539,10 +582,11 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
                 ch.cancel()
 
 
-def run_batches(executor: _base.Executor, batch_fn: Callable[[list], list],
-                items: Iterable[Any], *, batch_size: Optional[int] = None,
-                weight: Optional[Callable[[Any], int]] = None,
-                batch_weight: Optional[int] = None) -> list:
+def run_batches(executor: _base.Executor,
+                batch_fn: Callable[[list[_I]], Sequence[_R]],
+                items: Iterable[_I], *, batch_size: Optional[int] = None,
+                weight: Optional[Callable[[_I], int]] = None,
+                batch_weight: Optional[int] = None) -> list[_R]:
     """Run batch_fn over items in batches on any concurrent.futures.Executor
     and return the concatenated results in input order.
 
@@ -564,9 +608,9 @@ def run_batches(executor: _base.Executor, batch_fn: Callable[[list], list],
     items = list(items)
     if not items:
         return []
-    batches: list = []
+    batches: list[list[_I]] = []
     if weight is not None and batch_weight is not None:
-        cur: list = []
+        cur: list[_I] = []
         acc = 0
         for it in items:
             cur.append(it)
@@ -585,7 +629,7 @@ def run_batches(executor: _base.Executor, batch_fn: Callable[[list], list],
         batches = [items[i:i + batch_size]
                    for i in range(0, len(items), batch_size)]
     futures = [executor.submit(batch_fn, b) for b in batches]
-    out: list = []
+    out: list[_R] = []
     try:
         for b, f in zip(batches, futures):
             res = f.result()

@@ -71,12 +71,12 @@ def test_bomb_peak_rss(codec):
     assert growth < 64 << 20, growth     # far below 1 GiB
 
 
-def corrupt_outcome(codec, blob, expected):
+def corrupt_outcome(codec, blob, expected, threads=1):
     """Decoding must raise DecompressionError or give the exact data (a
     flip inside a stored block's payload can't be seen without a
     checksum, which only some formats carry)."""
     try:
-        out = fastconc.decompress(blob, codec)
+        out = fastconc.decompress(blob, codec, threads=threads)
     except fastconc.DecompressionError as e:
         assert codec in str(e)
         return "error"
@@ -94,7 +94,7 @@ def test_flipped_bytes(codec):
         at = rnd.randrange(len(blob))
         blob[at] ^= 1 << rnd.randrange(8)
         for threads in (1, 2):
-            corrupt_outcome(codec, bytes(blob), data)
+            corrupt_outcome(codec, bytes(blob), data, threads)
 
 
 @pytest.mark.parametrize("codec", CODECS)

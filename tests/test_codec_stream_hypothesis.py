@@ -17,7 +17,7 @@ from fastconc import Compressor, Decompressor
 
 hypothesis = pytest.importorskip("hypothesis")
 st = pytest.importorskip("hypothesis.strategies")
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 
 EXAMPLES = int(os.environ.get("FASTCONC_HYPOTHESIS_EXAMPLES", "25"))
 CODECS = ["zlib", "deflate", "gzip", "zstd", "lz4"]

@@ -122,7 +122,7 @@ def native_countdown() -> tuple[Any, str]:
     Uses the kernel of ``fastconc.bench.kernels_executor`` when it has one,
     otherwise compiles the C above with the system C compiler."""
     try:
-        from . import kernels_executor  # type: ignore[attr-defined]
+        from . import kernels_executor
         k = getattr(kernels_executor, "countdown_kernel", None)
         if callable(k):
             return k(), ("fastconc's own native countdown kernel "

@@ -159,7 +159,7 @@ def _fc_compress(codec: str, level: int | None) -> tuple[Any, str]:
 
 def _parallel_layout(codec: str, level: int | None
                      ) -> Callable[[bytes, int], bytes] | None:
-    compress = _fc_attr("compress")
+    compress: Callable[..., bytes] | None = _fc_attr("compress")
     if compress is None:
         return None
 
@@ -260,7 +260,8 @@ def _zstd_frame(c: bytes) -> bytes:
     zstandard = _module("zstandard")
     if zstandard is None:
         raise RuntimeError("zstandard is needed to prepare zstd input")
-    return zstandard.ZstdCompressor(level=3).compress(c)
+    frame: bytes = zstandard.ZstdCompressor(level=3).compress(c)
+    return frame
 
 
 def _zstd_kernels() -> list[Kernel]:
@@ -274,7 +275,7 @@ def _zstd_kernels() -> list[Kernel]:
     ])
     fc, note = _fc_decompress("zstd")
     prep = _zstd_frame if _module("zstandard") is not None else (
-        lambda c: fastconc.compress(c, "zstd", 3))  # type: ignore[attr-defined]
+        lambda c: fastconc.compress(c, "zstd", 3))
     dec = Kernel("zstd decompress", "codec", fc, note, data="corpus",
                  prepare=prep, prepare_parallel=_parallel_layout("zstd", 3),
                  peers=[
@@ -292,7 +293,7 @@ def _lz4_kernels() -> list[Kernel]:
     fc, note = _fc_decompress("lz4")
     lz4f = _module("lz4.frame")
     prep = lz4f.compress if lz4f is not None else (
-        lambda c: fastconc.compress(c, "lz4"))  # type: ignore[attr-defined]
+        lambda c: fastconc.compress(c, "lz4"))
     dec = Kernel("lz4 decompress", "codec", fc, note, data="corpus",
                  prepare=prep, prepare_parallel=_parallel_layout("lz4", None),
                  peers=[

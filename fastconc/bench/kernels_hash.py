@@ -81,7 +81,11 @@ def _small(name: str) -> dict[str, Any]:
             one = getattr(xxhash, f"{name}_digest")
     else:
         ctor = getattr(hashlib, name)
-        one = lambda x: ctor(x).digest()
+
+        def hashlib_one(x: bytes) -> bytes:
+            d: bytes = ctor(x).digest()
+            return d
+        one = hashlib_one
     many = fastconc.hash_many
     contenders: dict[str, Callable[[Sequence[bytes]], list[bytes]]] = {}
     if one is not None:
