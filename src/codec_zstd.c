@@ -98,7 +98,33 @@ fc_zstd_block_task(void *arg, int64_t i)
          * it a flipped bit in literals decodes to wrong bytes silently. */
         r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
     }
-    if (!ZSTD_isError(r)) {
+    if (!ZSTD_isError(r) && job->level >= FC_ZSTD_SLICE_LEVEL &&
+        n > FC_ZSTD_SLICE) {
+        /* A slow level: a 32 MiB frame can take seconds, so it is fed in
+         * slices with a look at Ctrl-C between them (the batch is then
+         * cancelled and the output thrown away). */
+        r = ZSTD_CCtx_setPledgedSrcSize(cctx, (unsigned long long)n);
+        ZSTD_inBuffer in = {src, 0, 0};
+        ZSTD_outBuffer out = {fc_cjob_dst(job, i), (size_t)job->slot, 0};
+        while (!ZSTD_isError(r) && !fc_pool_should_stop()) {
+            size_t left = (size_t)n - in.size;
+            int end = left <= (size_t)FC_ZSTD_SLICE;
+            in.size += end ? left : (size_t)FC_ZSTD_SLICE;
+            do {
+                r = ZSTD_compressStream2(cctx, &out, &in,
+                                         end ? ZSTD_e_end : ZSTD_e_continue);
+            } while (!ZSTD_isError(r) && (in.pos < in.size || (end && r)));
+            if (end) {
+                r = ZSTD_isError(r) ? r : out.pos;
+                break;
+            }
+        }
+        if (!ZSTD_isError(r) && in.pos < (size_t)n) {
+            fc_ctx_put(job->cache, FC_CTX_ZSTD_C, cctx, free_cctx);
+            return;     /* stopped */
+        }
+    }
+    else if (!ZSTD_isError(r)) {
         /* One-shot (faster and smaller than streaming the same frame);
          * the frame records its content size. */
         r = ZSTD_compress2(cctx, fc_cjob_dst(job, i), (size_t)job->slot,
