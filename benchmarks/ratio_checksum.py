@@ -36,6 +36,23 @@ def peers(kernel):
     return out
 
 
+def read_bandwidth(data, rounds):
+    """The ceiling for a memory-bound checksum: one core reading the same
+    buffer (numpy's vectorised sum of uint64 words), best of `rounds`."""
+    try:
+        import numpy as np
+    except ImportError:
+        print("  (numpy not installed: read bandwidth not measured)")
+        return
+    words = np.frombuffer(data, dtype=np.uint64, count=len(data) // 8)
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        words.sum()
+        best = min(best, time.perf_counter() - t0)
+    print(f"memory read, one core (numpy sum): {len(data) / best / 1e9:.1f} GB/s")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=float, default=1.0, help="MiB")
@@ -48,6 +65,8 @@ def main():
     rounds = args.rounds or (40 if n <= 4 << 20 else 12)
     print(f"{n} bytes, {rounds} rounds x {reps} calls, "
           f"backends {fastconc.info()['backends']}, zlib {zlib.ZLIB_VERSION}")
+    if n >= 4 << 20:
+        read_bandwidth(data, rounds)
     for kernel in PEERS:
         ours = getattr(fastconc, kernel)
         who = {"fastconc": lambda d, f=ours: f(d, threads=1)}
