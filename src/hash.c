@@ -1144,41 +1144,48 @@ exit:
 /* --- hash_many ------------------------------------------------------------ */
 
 /* The items of a batch, held while the GIL is released.  bytes (immutable)
- * are held by a reference and read in place; anything else through the
- * buffer protocol.  One pointer per item keeps the pass over a large batch
- * cheap. */
+ * are read in place: the sequence itself keeps them alive when nobody else
+ * can change it (a tuple, or the list PySequence_Fast made from an
+ * iterator), else each gets a reference.  Anything else is held through
+ * the buffer protocol.  Each item's pointer and length are copied into one
+ * array, so the passes over a large batch (cutting it into chunks,
+ * hashing) read that array and the data, not the item objects. */
+typedef struct {
+    const unsigned char *buf;
+    Py_ssize_t len;
+} fc_span;
+
 typedef struct {
     Py_ssize_t n;
     Py_ssize_t total;
-    PyObject **held;        /* held[k]: the bytes object, or NULL */
+    PyObject *seq;          /* the sequence (a reference) */
+    fc_span *span;          /* span[k]: item k's bytes */
+    PyObject **held;        /* held[k]: a reference to item k, or NULL;
+                             * the array is NULL when seq holds them */
     Py_buffer *views;       /* allocated at the first non-bytes item */
 } pinned_items;
 
-/* Item k's bytes.  Only reads fields of objects we hold (a bytes object's
- * size and data never change), so it needs no GIL. */
+/* Item k's bytes.  Reads our own array only, so it needs no GIL. */
 static inline const unsigned char *
 pinned_buf(const pinned_items *p, Py_ssize_t k, Py_ssize_t *len)
 {
-    PyObject *b = p->held[k];
-    if (b != NULL) {
-        *len = PyBytes_GET_SIZE(b);
-        return (const unsigned char *)PyBytes_AS_STRING(b);
-    }
-    *len = p->views[k].len;
-    return p->views[k].buf;
+    *len = p->span[k].len;
+    return p->span[k].buf;
 }
 
 static void
 pinned_release(pinned_items *p)
 {
     for (Py_ssize_t k = 0; k < p->n; k++) {
-        if (p->held[k] != NULL) {
+        if (p->held != NULL && p->held[k] != NULL) {
             Py_DECREF(p->held[k]);
         }
         else if (p->views != NULL && p->views[k].obj != NULL) {
             PyBuffer_Release(&p->views[k]);
         }
     }
+    Py_XDECREF(p->seq);
+    PyMem_Free(p->span);
     PyMem_Free(p->held);
     PyMem_Free(p->views);
     memset(p, 0, sizeof(*p));
@@ -1187,8 +1194,6 @@ pinned_release(pinned_items *p)
 static int
 pin_items(PyObject *items, pinned_items *p)
 {
-    PyObject *seq = NULL;
-    int rc = -1;
     memset(p, 0, sizeof(*p));
     if (PyUnicode_Check(items) || PyObject_CheckBuffer(items)) {
         PyErr_Format(PyExc_TypeError,
@@ -1196,46 +1201,56 @@ pin_items(PyObject *items, pinned_items *p)
                      "not a single '%.100s'", Py_TYPE(items)->tp_name);
         return -1;
     }
-    seq = PySequence_Fast(items, "items must be an iterable");
+    PyObject *seq = p->seq = PySequence_Fast(items,
+                                             "items must be an iterable");
     if (seq == NULL) {
         return -1;
     }
+    /* Another thread can change the caller's list while the GIL is
+     * released; a tuple or a list of our own cannot change. */
+    int shared = seq == items && !PyTuple_CheckExact(seq);
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     size_t cap = n > 0 ? (size_t)n : 1;
-    p->held = PyMem_Malloc(cap * sizeof(*p->held));
-    if (p->held == NULL) {
+    p->span = PyMem_Malloc(cap * sizeof(*p->span));
+    if (p->span == NULL ||
+        (shared && (p->held = PyMem_Malloc(cap * sizeof(*p->held))) == NULL)) {
         PyErr_NoMemory();
-        goto exit;
+        goto fail;
     }
+    PyObject **objs = PySequence_Fast_ITEMS(seq);
     for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *item = PySequence_Fast_GET_ITEM(seq, k);
+        PyObject *item = objs[k];
         if (PyBytes_CheckExact(item)) {
-            p->held[k] = Py_NewRef(item);
-            p->total += PyBytes_GET_SIZE(item);
+            if (shared) {
+                p->held[k] = Py_NewRef(item);
+            }
+            p->span[k].buf = (const unsigned char *)PyBytes_AS_STRING(item);
+            p->span[k].len = PyBytes_GET_SIZE(item);
         }
         else {
-            p->held[k] = NULL;
+            if (shared) {
+                p->held[k] = NULL;
+            }
             if (p->views == NULL) {
                 p->views = PyMem_Calloc(cap, sizeof(Py_buffer));
                 if (p->views == NULL) {
                     PyErr_NoMemory();
-                    goto exit;
+                    goto fail;
                 }
             }
             if (fc_get_buffer(item, &p->views[k], "items") < 0) {
-                goto exit;
+                goto fail;
             }
-            p->total += p->views[k].len;
+            p->span[k].buf = p->views[k].buf;
+            p->span[k].len = p->views[k].len;
         }
+        p->total += p->span[k].len;
         p->n = k + 1;
     }
-    rc = 0;
-exit:
-    if (rc < 0) {
-        pinned_release(p);
-    }
-    Py_DECREF(seq);
-    return rc;
+    return 0;
+fail:
+    pinned_release(p);
+    return -1;
 }
 
 typedef struct {
