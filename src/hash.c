@@ -90,7 +90,7 @@ static const hash_alg ALGS[] = {
 /* libcrypto's low-level functions: the same code the default provider
  * runs, without EVP's per-call set-up (which costs more than hashing a 64-byte
  * item, and SHA256() in OpenSSL 3 goes through a fetch each call).  Used by
- * hash_many only, and only when the EVP_MD comes from the default provider,
+ * hash_many and digest(), and only when the EVP_MD comes from the default provider,
  * so a FIPS or other configured provider is never bypassed. */
 typedef void (*oneshot_fn)(const unsigned char *, size_t, unsigned char *);
 
@@ -122,6 +122,9 @@ struct fc_hash_state {
     PyTypeObject *HashType;     /* EVP digests */
     PyTypeObject *XXHashType;   /* xxHash, with seed and intdigest() */
     PyObject *available;        /* frozenset of names */
+    PyObject *names[N_ALGS];    /* interned ALGS[i].name: lookup_alg tries
+                                 * identity first (a literal in the
+                                 * caller's code is the same object) */
     EVP_MD *md[N_ALGS];         /* NULL for xxHash or when not available */
     oneshot_fn oneshot[N_ALGS]; /* ONESHOT[i] if md[i] is the default's */
     const fc_xxh_kernels *xxh;  /* kernels for the current SIMD level */
@@ -368,6 +371,12 @@ lookup_alg(struct fc_hash_state *hs, PyObject *name)
                      "hash name must be a str, not '%.100s'",
                      Py_TYPE(name)->tp_name);
         return -1;
+    }
+    for (int i = 0; i < N_ALGS; i++) {
+        if (name == hs->names[i] &&
+            (ALGS[i].xxh >= 0 || ALGS[i].b3 || hs->md[i] != NULL)) {
+            return i;
+        }
     }
     const char *s = PyUnicode_AsUTF8(name);
     if (s == NULL) {
@@ -1100,6 +1109,21 @@ fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         else {
             h.xk->oneshot(ALGS[alg].xxh, view.buf, (size_t)view.len, seed,
                           out);
+        }
+        result = PyBytes_FromStringAndSize((const char *)out,
+                                           hasher_size(&h));
+        goto exit;
+    }
+    oneshot_fn oneshot = hash_state(st)->oneshot[alg];
+    if (oneshot != NULL && view.len <= seq_chunk) {
+        /* libcrypto's one-call digest: no EVP context to set up. */
+        if (release) {
+            Py_BEGIN_ALLOW_THREADS   /* view pinned until we release it */
+            oneshot(view.buf, (size_t)view.len, out);
+            Py_END_ALLOW_THREADS
+        }
+        else {
+            oneshot(view.buf, (size_t)view.len, out);
         }
         result = PyBytes_FromStringAndSize((const char *)out,
                                            hasher_size(&h));
@@ -2288,12 +2312,10 @@ hash_init(PyObject *m, fc_state *st)
                 hs->oneshot[i] = ONESHOT[i];
             }
         }
-        PyObject *s = PyUnicode_FromString(ALGS[i].name);
+        PyObject *s = hs->names[i] = PyUnicode_InternFromString(ALGS[i].name);
         if (s == NULL || PySet_Add(names, s) < 0) {
-            Py_XDECREF(s);
             goto exit;
         }
-        Py_DECREF(s);
     }
     hs->available = PyFrozenSet_New(names);
     if (hs->available == NULL ||
@@ -2331,6 +2353,9 @@ hash_traverse(fc_state *st, visitproc visit, void *arg)
         Py_VISIT(st->hash->HashType);
         Py_VISIT(st->hash->XXHashType);
         Py_VISIT(st->hash->available);
+        for (int i = 0; i < N_ALGS; i++) {
+            Py_VISIT(st->hash->names[i]);
+        }
     }
     return 0;
 }
@@ -2346,6 +2371,7 @@ hash_clear(fc_state *st)
     Py_CLEAR(hs->XXHashType);
     Py_CLEAR(hs->available);
     for (int i = 0; i < N_ALGS; i++) {
+        Py_CLEAR(hs->names[i]);
         /* Live contexts hold their own reference to the EVP_MD. */
         EVP_MD_free(hs->md[i]);
         hs->md[i] = NULL;

@@ -70,7 +70,9 @@ def test_random_update_splits(name, rng):
 @pytest.mark.parametrize("name", XXH)
 def test_xxhash_seeds_every_simd_path(name, rng, simd_level):
     for seed in [0, 1, 2**32 - 1, 2**63, 2**64 - 1]:
-        for n in [0, 1, 3, 4, 8, 16, 17, 128, 129, 240, 241, 1000, 100_000]:
+        # 1024: one XXH3 block of 16 stripes; 1088 adds a stripe.
+        for n in [0, 1, 3, 4, 8, 16, 17, 128, 129, 240, 241, 1000, 1023,
+                  1024, 1025, 1087, 1088, 1089, 2048, 2049, 100_000]:
             data = rng.randbytes(n)
             peer = _peer(name, data, seed)
             assert fastconc.new(name, data, seed=seed).intdigest() == \

@@ -9,6 +9,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #define XXH_VECTOR 2    /* XXH_AVX2 */
 #endif
+#define FC_XXH3_FUSED_AVX2 1
 #define FC_XXH_TABLE fc_xxh_avx2
 #define FC_XXH_IMPL "avx2"
 #include "simd/xxh_impl.h"
