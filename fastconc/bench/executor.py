@@ -126,7 +126,7 @@ def native_countdown() -> tuple[Any, str]:
         k = getattr(kernels_executor, "countdown_kernel", None)
         if callable(k):
             return k(), ("fastconc's own native countdown kernel "
-                         "(a loop on a volatile counter)")
+                         "(a register loop the compiler cannot fold)")
     except (ImportError, AttributeError):  # not built in: compile one
         pass
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]

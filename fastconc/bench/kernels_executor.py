@@ -133,8 +133,8 @@ def executor_overhead(n: int = 100_000, repeat: int = 5, threads: int = 2,
 
 def countdown_kernel() -> Any:
     """The countdown as a native int64(int64) kernel: exported by _core (a
-    loop on a volatile counter; a compiler, numba's included, would fold a
-    plain countdown loop to nothing)."""
+    register loop behind an empty asm barrier; a compiler, numba's
+    included, would fold a plain countdown loop to nothing)."""
     addr = fastconc._core._countdown_kernel_address()
     return ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(addr)
 
@@ -195,7 +195,7 @@ def countdown(n: int = 50_000_000, repeat: int = 3,
     return {
         "n": n,
         "threads": threads,
-        "kernel": "fastconc._core countdown (volatile counter)",
+        "kernel": "fastconc._core countdown (register loop)",
         "results": res,
         "speedups": {
             f"python {threads} threads vs sequential":
