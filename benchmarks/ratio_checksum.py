@@ -53,6 +53,36 @@ def read_bandwidth(data, rounds):
     print(f"memory read, one core (numpy sum): {len(data) / best / 1e9:.1f} GB/s")
 
 
+def gil_scaling(kernel, data, rounds, calls=64):
+    """2 Python threads each make `calls` calls on the same buffer (cache
+    resident from 1 MiB down), GIL held and released; speed-up = time of
+    one thread doing one share / time of two threads doing two shares."""
+    import threading
+    f = getattr(fastconc, kernel)
+
+    def share(release):
+        for _ in range(calls):
+            f(data, threads=1, release_gil=release)
+
+    def run(nthreads, release):
+        ts = [threading.Thread(target=share, args=(release,))
+              for _ in range(nthreads)]
+        t0 = time.perf_counter()
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return time.perf_counter() - t0
+
+    best = {}
+    for _ in range(rounds):
+        for key in ((1, False), (2, False), (1, True), (2, True)):
+            best[key] = min(best.get(key, float("inf")), run(*key))
+    for release, label in ((False, "held"), (True, "released")):
+        print(f"  2 threads / 1 thread, GIL {label}: "
+              f"{2 * best[1, release] / best[2, release]:.2f}x")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=float, default=1.0, help="MiB")
@@ -92,6 +122,8 @@ def main():
                       f"{peer_best[0] / best[label]:.2f}x")
         if "zlib" in best:
             print(f"  fastconc / zlib: {best['zlib'] / best['fastconc']:.2f}x")
+        if n <= 4 << 20:
+            gil_scaling(kernel, data, max(5, rounds // 4))
 
 
 if __name__ == "__main__":
