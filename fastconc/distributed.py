@@ -115,13 +115,19 @@ def _decompress_one(src: str, dst: str, codec: str | None) -> str:
 
 def _file_batch(fn: Callable[..., str], jobs: list[tuple[Any, ...]]
                 ) -> list[str]:
-    out = []
-    for job in jobs:
+    # One stream per file, the files of the batch spread over this worker's
+    # native threads (a stream of a few MiB is one zstd frame or gzip
+    # member: one core).  Reads, writes and compression release the GIL.
+    import fastconc
+
+    def run(job: tuple[Any, ...]) -> str:
         try:
-            out.append(fn(*job))
+            return fn(*job)
         except OSError as exc:
             raise _reraise_naming_worker(exc) from None
-    return out
+
+    return list(fastconc.parallel_map(run, jobs, threads=fastconc.get_threads(),
+                                      chunksize=1))
 
 
 def _run(client: distributed.Client, paths: Sequence[str], batch_bytes: int,
