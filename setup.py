@@ -38,15 +38,6 @@ ISA_FLAGS = {
 }
 
 
-# file name -> extra flags for that file alone (after -O3, before the
-# user's FASTCONC_CFLAGS).  xxHash's AVX2 loop: GCC's -O3 vectoriser turns
-# the stripe loop into slower code for inputs not 32-byte aligned (the data
-# of every large bytes object); measured with benchmarks/bench_hash.py.
-FILE_FLAGS = {
-    "xxh_avx2.c": ["-O2"],
-}
-
-
 def fail(msg):
     sys.stderr.write(f"fastconc build error: {msg}\n")
     sys.exit(1)
@@ -101,7 +92,6 @@ class BuildExt(build_ext):
             # Off x86 the files compile to nothing (their code is guarded),
             # so they get no ISA flags.
             flags = ISA_FLAGS[isa_of(src)] if X86 else []
-            flags = flags + FILE_FLAGS.get(os.path.basename(src), []) + extra
             objects += self.compiler.compile(
                 [src], output_dir=self.build_temp, macros=ext.define_macros,
                 include_dirs=ext.include_dirs,

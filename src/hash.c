@@ -1003,6 +1003,20 @@ b3_digest(struct fc_hash_state *hs, const Py_buffer *view, int release)
 }
 
 /* Chunks of one input, in order on the calling thread. */
+/* digest() of a whole buffer in one call, for xxHash (h->md == NULL) or
+ * an algorithm with a libcrypto one-call function.  No Python API. */
+static void
+one_call(const hasher *h, oneshot_fn oneshot, const void *buf, size_t len,
+         unsigned char *out)
+{
+    if (h->md == NULL) {
+        h->xk->oneshot(ALGS[h->alg].xxh, buf, len, h->seed, out);
+    }
+    else {
+        oneshot(buf, len, out);
+    }
+}
+
 static void
 seq_task(void *arg, int64_t i)
 {
@@ -1098,32 +1112,17 @@ fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     hasher_setup(&h, hash_state(st), alg, seed);
 
     Py_ssize_t seq_chunk = h.md == NULL ? XXH_SEQ_CHUNK : HASH_SEQ_CHUNK;
-    if (h.md == NULL && view.len <= seq_chunk) {
-        /* xxHash one-shot: no state at all. */
-        if (release) {
-            Py_BEGIN_ALLOW_THREADS   /* view pinned until we release it */
-            h.xk->oneshot(ALGS[alg].xxh, view.buf, (size_t)view.len, seed,
-                          out);
-            Py_END_ALLOW_THREADS
-        }
-        else {
-            h.xk->oneshot(ALGS[alg].xxh, view.buf, (size_t)view.len, seed,
-                          out);
-        }
-        result = PyBytes_FromStringAndSize((const char *)out,
-                                           hasher_size(&h));
-        goto exit;
-    }
     oneshot_fn oneshot = hash_state(st)->oneshot[alg];
-    if (oneshot != NULL && view.len <= seq_chunk) {
-        /* libcrypto's one-call digest: no EVP context to set up. */
+    if ((h.md == NULL || oneshot != NULL) && view.len <= seq_chunk) {
+        /* One call and no state: xxHash, or libcrypto's one-call digest
+         * (no EVP context to set up). */
         if (release) {
             Py_BEGIN_ALLOW_THREADS   /* view pinned until we release it */
-            oneshot(view.buf, (size_t)view.len, out);
+            one_call(&h, oneshot, view.buf, (size_t)view.len, out);
             Py_END_ALLOW_THREADS
         }
         else {
-            oneshot(view.buf, (size_t)view.len, out);
+            one_call(&h, oneshot, view.buf, (size_t)view.len, out);
         }
         result = PyBytes_FromStringAndSize((const char *)out,
                                            hasher_size(&h));

@@ -139,19 +139,18 @@ fused_long(int alg, const void *data, size_t len, uint64_t seed,
                               ~((xxh_u64)len * XXH_PRIME64_2));
     put_128(out, h);
 }
-#define FUSED_LONG(alg, data, len, seed, out)                           \
-    if ((len) > XXH3_MIDSIZE_MAX) {                                     \
-        fused_long((alg), (data), (len), (seed), (out));                \
-        break;                                                          \
-    }
-#else
-#define FUSED_LONG(alg, data, len, seed, out)
 #endif
 
 static void
 kernel_oneshot(int alg, const void *data, size_t len, uint64_t seed,
                unsigned char *out)
 {
+#if defined(FC_XXH3_FUSED_AVX2) && defined(__AVX2__)
+    if ((alg == FC_XXH3_64 || alg == FC_XXH3_128) && len > XXH3_MIDSIZE_MAX) {
+        fused_long(alg, data, len, seed, out);
+        return;
+    }
+#endif
     switch (alg) {
     case FC_XXH32:
         put_be32(out, XXH32(data, len, (uint32_t)seed));
@@ -160,11 +159,9 @@ kernel_oneshot(int alg, const void *data, size_t len, uint64_t seed,
         put_be64(out, XXH64(data, len, seed));
         break;
     case FC_XXH3_64:
-        FUSED_LONG(alg, data, len, seed, out)
         put_be64(out, XXH3_64bits_withSeed(data, len, seed));
         break;
     default:
-        FUSED_LONG(alg, data, len, seed, out)
         put_128(out, XXH3_128bits_withSeed(data, len, seed));
         break;
     }
