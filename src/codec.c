@@ -91,6 +91,23 @@ fc_djob_fail(fc_djob *job, int kind, long long code, const char *msg,
     }
 }
 
+/* Room for n pieces (at least one) in job; -1 on no memory (nothing held). */
+int
+fc_djob_alloc(fc_djob *job, int64_t n)
+{
+    size_t sz = (size_t)(n > 0 ? n : 1) * sizeof(Py_ssize_t);
+    job->in_off = PyMem_RawMalloc(sz);
+    job->in_len = PyMem_RawMalloc(sz);
+    job->out_off = PyMem_RawMalloc(sz);
+    job->out_len = PyMem_RawMalloc(sz);
+    if (!job->in_off || !job->in_len || !job->out_off || !job->out_len) {
+        fc_djob_free(job);
+        return -1;
+    }
+    job->n = n;
+    return 0;
+}
+
 void
 fc_djob_free(fc_djob *job)
 {

@@ -303,6 +303,7 @@ void fc_lz4_piece_task(void *job, int64_t i);
 int fc_lz4_scan_finish(fc_djob *job, const unsigned char *in,
                        Py_ssize_t len, const unsigned char *out,
                        Py_ssize_t out_len);
+int fc_djob_alloc(fc_djob *job, int64_t n);
 void fc_djob_free(fc_djob *job);
 
 /* Frame header of a lz4 frame with independent blocks of FC_LZ4_BLOCK and

@@ -198,16 +198,9 @@ fc_lz4_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
     if (pos + (f.csum ? 4 : 0) != total) {
         return 0;
     }
-    size_t sz = (size_t)(n > 0 ? n : 1) * sizeof(Py_ssize_t);
-    job->in_off = PyMem_RawMalloc(sz);
-    job->in_len = PyMem_RawMalloc(sz);
-    job->out_off = PyMem_RawMalloc(sz);
-    job->out_len = PyMem_RawMalloc(sz);
-    if (!job->in_off || !job->in_len || !job->out_off || !job->out_len) {
-        fc_djob_free(job);
+    if (fc_djob_alloc(job, n) < 0) {
         return -1;
     }
-    job->n = n;
     job->lz4_max = (int)f.bmax;
     pos = f.header;
     for (int64_t i = 0; i < n; i++) {

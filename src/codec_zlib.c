@@ -411,22 +411,6 @@ fc_member_size(const unsigned char *p, size_t avail)
     return size;
 }
 
-static int
-djob_alloc(fc_djob *job, int64_t n)
-{
-    size_t sz = (size_t)(n > 0 ? n : 1) * sizeof(Py_ssize_t);
-    job->in_off = PyMem_RawMalloc(sz);
-    job->in_len = PyMem_RawMalloc(sz);
-    job->out_off = PyMem_RawMalloc(sz);
-    job->out_len = PyMem_RawMalloc(sz);
-    if (!job->in_off || !job->in_len || !job->out_off || !job->out_len) {
-        fc_djob_free(job);
-        return -1;
-    }
-    job->n = n;
-    return 0;
-}
-
 int64_t
 fc_gzip_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
 {
@@ -441,7 +425,7 @@ fc_gzip_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
         n++;
     }
     if (n > 0 && pos == total) {
-        if (djob_alloc(job, n) < 0) {
+        if (fc_djob_alloc(job, n) < 0) {
             return -1;
         }
         pos = 0;
@@ -467,7 +451,7 @@ fc_gzip_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
         uint32_t isize = get_le32(in + len - 4);
         if (isize <= ((uint32_t)32 << 20) &&
             (uint64_t)isize <= (uint64_t)len * 1032) {
-            if (djob_alloc(job, 1) < 0) {
+            if (fc_djob_alloc(job, 1) < 0) {
                 return -1;
             }
             job->in_off[0] = 0;

@@ -231,16 +231,9 @@ fc_zstd_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
     if (n == 0 || out_total > (unsigned long long)total * 64 + (1u << 20)) {
         return 0;
     }
-    size_t sz = (size_t)n * sizeof(Py_ssize_t);
-    job->in_off = PyMem_RawMalloc(sz);
-    job->in_len = PyMem_RawMalloc(sz);
-    job->out_off = PyMem_RawMalloc(sz);
-    job->out_len = PyMem_RawMalloc(sz);
-    if (!job->in_off || !job->in_len || !job->out_off || !job->out_len) {
-        fc_djob_free(job);
+    if (fc_djob_alloc(job, n) < 0) {
         return -1;
     }
-    job->n = n;
     pos = 0;
     for (int64_t i = 0; i < n; i++) {
         size_t fsize = ZSTD_findFrameCompressedSize(in + pos, total - pos);
