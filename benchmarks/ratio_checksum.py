@@ -53,34 +53,27 @@ def read_bandwidth(data, rounds):
     print(f"memory read, one core (numpy sum): {len(data) / best / 1e9:.1f} GB/s")
 
 
-def gil_scaling(kernel, data, rounds, calls=64):
-    """2 Python threads each make `calls` calls on the same buffer (cache
+def gil_scaling(kernel, data, rounds):
+    """2 Python threads each make the same calls on the same buffer (cache
     resident from 1 MiB down), GIL held and released; speed-up = time of
-    one thread doing one share / time of two threads doing two shares."""
-    import threading
+    one thread doing one share / time of two threads doing two shares.  A
+    share is 2.5 GiB (about 70 ms of crc32c): with a few milliseconds the
+    second thread's wake-up is a large part of the time (64 calls of 1 MiB
+    measured 0.9x where 2,560 calls measure 1.9x)."""
+    calls = max(64, (2560 << 20) // len(data))
+    from fastconc.bench.timing import interleaved, run_threads
     f = getattr(fastconc, kernel)
 
     def share(release):
         for _ in range(calls):
             f(data, threads=1, release_gil=release)
 
-    def run(nthreads, release):
-        ts = [threading.Thread(target=share, args=(release,))
-              for _ in range(nthreads)]
-        t0 = time.perf_counter()
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-        return time.perf_counter() - t0
-
-    best = {}
-    for _ in range(rounds):
-        for key in ((1, False), (2, False), (1, True), (2, True)):
-            best[key] = min(best.get(key, float("inf")), run(*key))
+    res = interleaved({(n, release): lambda n=n, r=release:
+                       run_threads([lambda: share(r)] * n)
+                       for n in (1, 2) for release in (False, True)}, rounds)
     for release, label in ((False, "held"), (True, "released")):
         print(f"  2 threads / 1 thread, GIL {label}: "
-              f"{2 * best[1, release] / best[2, release]:.2f}x")
+              f"{2 * min(res[1, release].times) / min(res[2, release].times):.2f}x")
 
 
 def main():
