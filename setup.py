@@ -33,6 +33,7 @@ ISA_FLAGS = {
     "avx2": ["-mavx2", "-mbmi2"],
     "vpclmul": ["-mavx2", "-mbmi2", "-mpclmul", "-mvpclmulqdq"],
     "avx512": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx2", "-mbmi2"],
+    "shani": ["-msha", "-msse4.1", "-mssse3"],
     "avx512vp": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx2", "-mbmi2",
                  "-mpclmul", "-mvpclmulqdq"],
 }

@@ -126,4 +126,11 @@ int fc_resolve_threads(int requested, Py_ssize_t nbytes,
  * Returns 0 when every chunk ran. */
 int fc_run(fc_task_fn fn, void *arg, int64_t n, int threads, int release);
 
+/* fc_run, except that the calling thread first runs lead(lead_arg) with
+ * the GIL held while the pool threads start on the chunks, then takes
+ * chunks itself.  lead returns -1 with an exception set to fail the call
+ * (the chunks still run to the end; fc_run_led then returns -1). */
+int fc_run_led(fc_task_fn fn, void *arg, int64_t n, int threads, int release,
+               int (*lead)(void *), void *lead_arg);
+
 #endif

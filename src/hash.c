@@ -11,6 +11,7 @@
 #include "fastconc.h"
 #include "hash.h"
 #include "blake3_impl.h"
+#include "simd/sha_simd.h"
 
 /* hash_many uses libcrypto's low-level SHA/MD5 functions for small items
  * (see LOWLEVEL below); they are deprecated in OpenSSL 3 but present unless
@@ -129,6 +130,22 @@ struct fc_hash_state {
     oneshot_fn oneshot[N_ALGS]; /* ONESHOT[i] if md[i] is the default's */
     const fc_xxh_kernels *xxh;  /* kernels for the current SIMD level */
     const fc_blake3_kernels *b3k;   /* likewise, for BLAKE3 */
+    int sha_ni;                 /* hash_many may use fc_sha256_pair_shani */
+    struct fc_scratch *scratch; /* hash_many's kept scratch block, or NULL */
+};
+
+typedef void (*sha_pair_fn)(const uint32_t *, int, const unsigned char *,
+                            size_t, unsigned char *, const unsigned char *,
+                            size_t, unsigned char *);
+
+/* SHA-256's and SHA-224's initial words (FIPS 180-4, 5.3.3 and 5.3.2). */
+static const uint32_t SHA256_IV[8] = {
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+};
+static const uint32_t SHA224_IV[8] = {
+    0xc1059ed8, 0x367cd507, 0x3070dd17, 0xf70e5939,
+    0xffc00b31, 0x68581511, 0x64f98fa7, 0xbefa4fa4,
 };
 
 /* --- the hasher: one digest in progress, C types only ------------------- */
@@ -143,6 +160,12 @@ typedef struct {
     void *xs;                   /* xxHash state */
     fc_blake3_hasher *b3;       /* BLAKE3 state (no pointers inside) */
 } hasher;
+
+static int
+alg_digest_size(const struct fc_hash_state *hs, int alg)
+{
+    return hs->md[alg] ? EVP_MD_get_size(hs->md[alg]) : ALGS[alg].digest_size;
+}
 
 static int
 hasher_size(const hasher *h)
@@ -1167,24 +1190,104 @@ exit:
 /* --- hash_many ------------------------------------------------------------ */
 
 /* The items of a batch, held while the GIL is released.  bytes (immutable)
- * are read in place: the sequence itself keeps them alive when nobody else
- * can change it (a tuple, or the list PySequence_Fast made from an
- * iterator), else each gets a reference.  Anything else is held through
- * the buffer protocol.  Each item's pointer and length are copied into one
- * array, so the passes over a large batch (cutting it into chunks,
- * hashing) read that array and the data, not the item objects. */
+ * are read in place when the sequence itself keeps them alive because
+ * nobody else can change it (a tuple, or the list PySequence_Fast made
+ * from an iterator).  In a list the caller could change, a small bytes
+ * item (up to PIN_COPY_MAX) is copied, which costs less than a reference
+ * taken and dropped (two more visits to the item when the batch is larger
+ * than the caches); a larger one gets a reference.  Anything else is held
+ * through the buffer protocol.
+ *
+ * Each item's pointer and length go into one array, so the passes over a
+ * large batch (cutting it into chunks, hashing) read that array and the
+ * data, not the item objects.  That array, the references and the copies
+ * live in one scratch block that the module keeps between calls (up to
+ * SCRATCH_KEEP): fresh memory costs a page fault per 4 KiB, which on the
+ * machines measured took longer than hashing the 64-byte items it holds. */
 typedef struct {
     const unsigned char *buf;
     Py_ssize_t len;
 } fc_span;
 
+#define PIN_COPY_MAX 256
+#define PIN_ROOM_MAX ((size_t)64 << 20)
+#define SCRATCH_KEEP ((size_t)16 << 20)
+
+/* memcpy for n <= PIN_COPY_MAX: GCC turns a memcpy of a bounded size into
+ * rep movs, whose start-up costs more than copying 64 bytes. */
+static inline void
+copy_small(unsigned char *d, const unsigned char *s, size_t n)
+{
+    for (; n >= 16; n -= 16, d += 16, s += 16) {
+        memcpy(d, s, 16);
+    }
+    if (n >= 8) {
+        memcpy(d, s, 8);
+        n -= 8, d += 8, s += 8;
+    }
+    if (n >= 4) {
+        memcpy(d, s, 4);
+        n -= 4, d += 4, s += 4;
+    }
+    for (; n > 0; n--) {
+        *d++ = *s++;
+    }
+}
+
+struct fc_scratch {
+    size_t size;                /* bytes in data */
+    size_t touched;             /* how many of them were ever written */
+    unsigned char data[];
+};
+
+/* A scratch block of at least size bytes: the module's kept one when it
+ * is free and large enough, else a new one.  NULL with MemoryError set. */
+static struct fc_scratch *
+scratch_take(struct fc_hash_state *hs, size_t size)
+{
+    struct fc_scratch *b = __atomic_exchange_n(&hs->scratch, NULL,
+                                               __ATOMIC_ACQ_REL);
+    if (b != NULL && b->size >= size) {
+        return b;
+    }
+    PyMem_RawFree(b);
+    b = PyMem_RawMalloc(sizeof(*b) + size);
+    if (b == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    b->size = size;
+    b->touched = 0;
+    return b;
+}
+
+/* Give b back, `used` bytes of it written this time: kept for the next
+ * call when what was ever written (its memory in use) is small enough, and
+ * the module keeps one block at most; else freed. */
+static void
+scratch_give(struct fc_hash_state *hs, struct fc_scratch *b, size_t used)
+{
+    if (b != NULL && used > b->touched) {
+        b->touched = used;
+    }
+    if (b != NULL && b->touched <= SCRATCH_KEEP) {
+        b = __atomic_exchange_n(&hs->scratch, b, __ATOMIC_ACQ_REL);
+    }
+    PyMem_RawFree(b);
+}
+
 typedef struct {
     Py_ssize_t n;
     Py_ssize_t total;
     PyObject *seq;          /* the sequence (a reference) */
+    struct fc_hash_state *hs;
+    struct fc_scratch *scratch;  /* holds span, held and the copies */
     fc_span *span;          /* span[k]: item k's bytes */
     PyObject **held;        /* held[k]: a reference to item k, or NULL;
                              * the array is NULL when seq holds them */
+    Py_ssize_t nheld;       /* references in held */
+    size_t used;            /* bytes of scratch written */
+    unsigned char *extra;   /* n * extra_per_item bytes for the caller */
     Py_buffer *views;       /* allocated at the first non-bytes item */
 } pinned_items;
 
@@ -1199,7 +1302,8 @@ pinned_buf(const pinned_items *p, Py_ssize_t k, Py_ssize_t *len)
 static void
 pinned_release(pinned_items *p)
 {
-    for (Py_ssize_t k = 0; k < p->n; k++) {
+    for (Py_ssize_t k = 0; (p->nheld > 0 || p->views != NULL) && k < p->n;
+         k++) {
         if (p->held != NULL && p->held[k] != NULL) {
             Py_DECREF(p->held[k]);
         }
@@ -1208,14 +1312,16 @@ pinned_release(pinned_items *p)
         }
     }
     Py_XDECREF(p->seq);
-    PyMem_Free(p->span);
-    PyMem_Free(p->held);
+    if (p->hs != NULL) {
+        scratch_give(p->hs, p->scratch, p->used);
+    }
     PyMem_Free(p->views);
     memset(p, 0, sizeof(*p));
 }
 
 static int
-pin_items(PyObject *items, pinned_items *p)
+pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
+          size_t extra_per_item)
 {
     memset(p, 0, sizeof(*p));
     if (PyUnicode_Check(items) || PyObject_CheckBuffer(items)) {
@@ -1229,33 +1335,57 @@ pin_items(PyObject *items, pinned_items *p)
     if (seq == NULL) {
         return -1;
     }
+    p->hs = hs;
     /* Another thread can change the caller's list while the GIL is
      * released; a tuple or a list of our own cannot change. */
     int shared = seq == items && !PyTuple_CheckExact(seq);
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    size_t cap = n > 0 ? (size_t)n : 1;
-    p->span = PyMem_Malloc(cap * sizeof(*p->span));
-    if (p->span == NULL ||
-        (shared && (p->held = PyMem_Malloc(cap * sizeof(*p->held))) == NULL)) {
-        PyErr_NoMemory();
+    PyObject **objs = PySequence_Fast_ITEMS(seq);
+    /* The scratch block: the spans, then (shared only) held, then the
+     * caller's extra bytes, then room
+     * for the copies.  The room is sized for the largest copies but only
+     * what is written gets pages; items past it get references. */
+    size_t arrays = (size_t)n * sizeof(fc_span) +
+                    (shared ? (size_t)n * sizeof(PyObject *) : 0) +
+                    (size_t)n * extra_per_item;
+    size_t room = shared ? (size_t)n * PIN_COPY_MAX : 0;
+    if (room > PIN_ROOM_MAX) {
+        room = PIN_ROOM_MAX;
+    }
+    p->scratch = scratch_take(hs, arrays + room);
+    if (p->scratch == NULL) {
         goto fail;
     }
-    PyObject **objs = PySequence_Fast_ITEMS(seq);
+    p->span = (fc_span *)p->scratch->data;
+    p->held = shared ? (PyObject **)(p->span + n) : NULL;
+    p->extra = (unsigned char *)(p->span + n) +
+               (shared ? (size_t)n * sizeof(PyObject *) : 0);
+    unsigned char *copy = p->scratch->data + arrays;
+    unsigned char *room_end = copy + room;
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *item = objs[k];
+        if (shared) {
+            p->held[k] = NULL;
+        }
         if (PyBytes_CheckExact(item)) {
-            if (shared) {
-                p->held[k] = Py_NewRef(item);
+            const unsigned char *buf =
+                (const unsigned char *)PyBytes_AS_STRING(item);
+            Py_ssize_t len = PyBytes_GET_SIZE(item);
+            if (shared && len <= PIN_COPY_MAX && room_end - copy >= len) {
+                copy_small(copy, buf, (size_t)len);
+                buf = copy;
+                copy += len;
             }
-            p->span[k].buf = (const unsigned char *)PyBytes_AS_STRING(item);
-            p->span[k].len = PyBytes_GET_SIZE(item);
+            else if (shared) {
+                p->held[k] = Py_NewRef(item);
+                p->nheld++;
+            }
+            p->span[k].buf = buf;
+            p->span[k].len = len;
         }
         else {
-            if (shared) {
-                p->held[k] = NULL;
-            }
             if (p->views == NULL) {
-                p->views = PyMem_Calloc(cap, sizeof(Py_buffer));
+                p->views = PyMem_Calloc(n, sizeof(Py_buffer));
                 if (p->views == NULL) {
                     PyErr_NoMemory();
                     goto fail;
@@ -1270,6 +1400,7 @@ pin_items(PyObject *items, pinned_items *p)
         p->total += p->span[k].len;
         p->n = k + 1;
     }
+    p->used = (size_t)(copy - p->scratch->data);
     return 0;
 fail:
     pinned_release(p);
@@ -1280,20 +1411,28 @@ typedef struct {
     int alg;
     const EVP_MD *md;
     oneshot_fn oneshot;
+    sha_pair_fn pair;           /* SHA-256/224 two items at a time, or NULL */
+    const uint32_t *iv;         /* for pair */
     const fc_xxh_kernels *xk;
     const fc_blake3_kernels *bk;    /* BLAKE3 only, else NULL */
     uint64_t seed;
     const pinned_items *items;
     const Py_ssize_t *starts;   /* chunk i = items [starts[i], starts[i+1]) */
     PyObject *const *out;       /* the result's bytes objects (ours alone) */
+    unsigned char *digests;     /* or, when not NULL, item k's digest goes
+                                 * at digests + k * size */
     struct fc_hash_state *hs;   /* for the streaming path of big items */
     int size;
     int failed;                 /* set (atomically) on an OpenSSL failure */
 } many_job;
 
-/* Where item k's digest goes: the data of the k-th result bytes object,
- * made with the GIL held and not yet visible to Python. */
-#define MANY_DST(job, k) ((unsigned char *)PyBytes_AS_STRING((job)->out[k]))
+/* Where item k's digest goes: the digest array, or the data of the k-th
+ * result bytes object, made with the GIL held and not yet visible to
+ * Python. */
+#define MANY_DST(job, k)                                                   \
+    ((job)->digests != NULL                                                \
+         ? (job)->digests + (size_t)(k) * (size_t)(job)->size              \
+         : (unsigned char *)PyBytes_AS_STRING((job)->out[k]))
 
 /* An item over HASH_SEQ_CHUNK is streamed in pieces so that Ctrl-C is
  * seen between them (the batch is then cancelled and the result thrown
@@ -1350,6 +1489,23 @@ many_small(many_job *job, Py_ssize_t k, Py_ssize_t end)
         }
         return;
     }
+    if (job->pair != NULL) {
+        /* Two items at a time (see simd/sha256_shani.c); an odd last one
+         * alone. */
+        for (; k < end; k += 2) {
+            Py_ssize_t len2 = 0;
+            const unsigned char *buf = pinned_buf(items, k, &len);
+            const unsigned char *buf2 = NULL;
+            unsigned char *dst2 = NULL;
+            if (k + 1 < end) {
+                buf2 = pinned_buf(items, k + 1, &len2);
+                dst2 = MANY_DST(job, k + 1);
+            }
+            job->pair(job->iv, job->size, buf, (size_t)len, MANY_DST(job, k),
+                      buf2, (size_t)len2, dst2);
+        }
+        return;
+    }
     if (job->oneshot != NULL) {
         for (; k < end; k++) {
             const unsigned char *buf = pinned_buf(items, k, &len);
@@ -1393,6 +1549,60 @@ many_task(void *arg, int64_t i)
     many_small(job, run, end);
 }
 
+/* SHA-256 and SHA-224 with the SHA extensions, two items at a time: only
+ * where the one-call path is allowed (the EVP_MD is the default provider's,
+ * so a FIPS provider is never bypassed) and the SIMD level allows it. */
+static sha_pair_fn
+pick_sha_pair(const struct fc_hash_state *hs, int alg, const uint32_t **iv)
+{
+#if defined(__x86_64__)
+    if (hs->sha_ni && hs->oneshot[alg] != NULL) {
+        if (strcmp(ALGS[alg].name, "sha256") == 0) {
+            *iv = SHA256_IV;
+            return fc_sha256_pair_shani;
+        }
+        if (strcmp(ALGS[alg].name, "sha224") == 0) {
+            *iv = SHA224_IV;
+            return fc_sha256_pair_shani;
+        }
+    }
+#else
+    (void)hs;
+    (void)alg;
+#endif
+    *iv = NULL;
+    return NULL;
+}
+
+/* hash_many's result: a list of n bytes objects of `size` bytes, their
+ * contents not yet written.  Run with the GIL held (first, or as
+ * fc_run_led's lead while the pool hashes).  -1 with an exception set. */
+typedef struct {
+    Py_ssize_t n;
+    int size;
+    PyObject *list;
+} many_result;
+
+static int
+many_lead(void *arg)
+{
+    many_result *res = arg;
+    PyObject *list = PyList_New(res->n);
+    if (list == NULL) {
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < res->n; k++) {
+        PyObject *b = PyBytes_FromStringAndSize(NULL, res->size);
+        if (b == NULL) {
+            Py_DECREF(list);
+            return -1;
+        }
+        PyList_SET_ITEM(list, k, b);
+    }
+    res->list = list;
+    return 0;
+}
+
 PyDoc_STRVAR(fc_hash_many__doc__,
 "hash_many($module, name, items, *, threads=None, seed=None)\n--\n\n"
 "Return [digest(name, x) for x in items], computed in C on the pool with\n"
@@ -1415,7 +1625,7 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     many_job job;
     Py_ssize_t *starts = NULL;
     uint64_t seed;
-    int alg, threads;
+    int alg, threads, size;
 
     memset(&job, 0, sizeof(job));
     memset(&items, 0, sizeof(items));
@@ -1423,7 +1633,8 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         (alg = lookup_alg(hash_state(st), a[0])) < 0 ||
         fc_parse_threads(a[2], &threads) < 0 ||
         parse_seed(alg, a[3], &seed) < 0 ||
-        pin_items(a[1], &items) < 0) {
+        (size = alg_digest_size(hash_state(st), alg)) < 0 ||
+        pin_items(a[1], &items, hash_state(st), (size_t)size) < 0) {
         return NULL;
     }
     Py_ssize_t n = items.n;
@@ -1439,9 +1650,10 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     job.bk = ALGS[alg].b3 ? hash_state(st)->b3k : NULL;
     job.seed = seed;
     job.oneshot = hash_state(st)->oneshot[alg];
+    job.pair = pick_sha_pair(hash_state(st), alg, &job.iv);
     job.items = &items;
     job.hs = hash_state(st);
-    job.size = job.md ? EVP_MD_get_size(job.md) : ALGS[alg].digest_size;
+    job.size = size;
 
     /* Chunks balanced by bytes (plus a per-item cost): several per thread
      * so a thread that finishes early takes more, and none much over 4 MiB
@@ -1459,20 +1671,22 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         PyErr_NoMemory();
         goto exit;
     }
-    /* The result's bytes objects are made first and filled in place by the
-     * workers: nothing to copy afterwards. */
-    list = PyList_New(n);
-    if (list == NULL) {
-        goto exit;
-    }
-    for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *b = PyBytes_FromStringAndSize(NULL, job.size);
-        if (b == NULL) {
+    /* Single-threaded, the result's bytes objects are made first and
+     * filled in place.  With threads, the caller makes them while the
+     * pool threads hash into the digest array (many_lead), and copies the
+     * digests in at the end: making 100k objects costs as much as hashing
+     * them, so doing it first left the other threads waiting. */
+    many_result res = {n, job.size, NULL};
+    if (threads <= 1) {
+        if (many_lead(&res) < 0) {
             goto exit;
         }
-        PyList_SET_ITEM(list, k, b);
+        list = res.list;
+        job.out = PySequence_Fast_ITEMS(list);
     }
-    job.out = PySequence_Fast_ITEMS(list);
+    else {
+        job.digests = items.extra;
+    }
     {
         Py_ssize_t target = work / nchunks + 1, acc = 0, k = 0;
         int64_t c = 0;
@@ -1495,13 +1709,30 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         /* Safe without the GIL: every item is pinned in items, the result
          * bytes are ours (not visible to Python yet) and each chunk writes
          * only its own items' digests. */
-        if (fc_run(many_task, &job, nchunks, threads, release) < 0) {
+        int rc = job.digests != NULL
+            ? fc_run_led(many_task, &job, nchunks, threads, release,
+                         many_lead, &res)
+            : fc_run(many_task, &job, nchunks, threads, release);
+        list = res.list;
+        if (rc < 0) {
             goto exit;
         }
     }
+    else if (list == NULL && many_lead(&res) < 0) {
+        goto exit;
+    }
+    list = res.list;
     if (job.failed) {
         ssl_error("hash_many");
         goto exit;
+    }
+    if (job.digests != NULL) {
+        PyObject **objs = PySequence_Fast_ITEMS(list);
+        for (Py_ssize_t k = 0; k < n; k++) {
+            memcpy(PyBytes_AS_STRING(objs[k]),
+                   job.digests + (size_t)k * (size_t)job.size,
+                   (size_t)job.size);
+        }
     }
     result = Py_NewRef(list);
 exit:
@@ -2269,6 +2500,16 @@ pick_xxh(const fc_state *st)
     return &fc_xxh_scalar;
 }
 
+/* The SHA extensions, used from the sse4.2 level up (so a forced
+ * "portable" level runs OpenSSL's code instead). */
+static int
+pick_sha_ni(const fc_state *st)
+{
+    const uint32_t need = FC_CPU_SHA | FC_CPU_SSE41 | FC_CPU_SSSE3;
+    return st->simd_level >= FC_SIMD_SSE42 &&
+           (st->cpu_features & need) == need;
+}
+
 static void
 hash_set_simd(fc_state *st)
 {
@@ -2276,6 +2517,7 @@ hash_set_simd(fc_state *st)
         st->hash->xxh = pick_xxh(st);
         st->hash->b3k = fc_blake3_kernels_for(st->cpu_features,
                                               st->simd_level);
+        st->hash->sha_ni = pick_sha_ni(st);
     }
 }
 
@@ -2292,6 +2534,7 @@ hash_init(PyObject *m, fc_state *st)
     st->hash = hs;
     hs->xxh = pick_xxh(st);
     hs->b3k = fc_blake3_kernels_for(st->cpu_features, st->simd_level);
+    hs->sha_ni = pick_sha_ni(st);
     names = PySet_New(NULL);
     if (names == NULL) {
         goto exit;
@@ -2375,6 +2618,7 @@ hash_clear(fc_state *st)
         EVP_MD_free(hs->md[i]);
         hs->md[i] = NULL;
     }
+    PyMem_RawFree(hs->scratch);
     st->hash = NULL;
     PyMem_Free(hs);
 }
@@ -2413,6 +2657,21 @@ hash_info(fc_state *st, PyObject *d)
     if (PyDict_SetItemString(parallel, "hash_many", Py_True) < 0 ||
         PyDict_SetItemString(parallel, "hash_files", Py_True) < 0) {
         return -1;
+    }
+    /* hash_many's SHA-256/224 items, when not OpenSSL's. */
+    const uint32_t *iv;
+    int sha256 = 0;
+    while (strcmp(ALGS[sha256].name, "sha256") != 0) {
+        sha256++;
+    }
+    if (pick_sha_pair(hs, sha256, &iv) != NULL) {
+        PyObject *s = PyUnicode_FromString("fastconc SHA-NI, two at a time");
+        if (s == NULL ||
+            PyDict_SetItemString(backends, "hash_many sha256/sha224", s) < 0) {
+            Py_XDECREF(s);
+            return -1;
+        }
+        Py_DECREF(s);
     }
     return 0;
 }

@@ -281,10 +281,23 @@ int
 fc_pool_run(fc_task_fn fn, void *arg, int64_t n, int threads,
             fc_poll_fn poll, void *ctx)
 {
+    return fc_pool_run_led(fn, arg, n, threads, poll, ctx, NULL);
+}
+
+int
+fc_pool_run_led(fc_task_fn fn, void *arg, int64_t n, int threads,
+                fc_poll_fn poll, void *ctx, fc_lead_fn lead)
+{
     if (n <= 0) {
+        if (lead != NULL) {
+            lead(ctx);
+        }
         return 0;
     }
     if (threads <= 1 || n == 1) {
+        if (lead != NULL) {
+            lead(ctx);
+        }
         return run_inline(fn, arg, n, poll, ctx);
     }
     pthread_once(&pool_once, pool_init_once);
@@ -314,6 +327,12 @@ fc_pool_run(fc_task_fn fn, void *arg, int64_t n, int threads,
     pool.tail = &b;
     pthread_cond_broadcast(&pool.work_cv);
     pthread_mutex_unlock(&pool.mu);
+
+    /* The helpers have started on the chunks: the caller's own work
+     * first, then it takes chunks too. */
+    if (lead != NULL) {
+        lead(ctx);
+    }
 
     /* The caller works too, polling between its own chunks (and, through
      * fc_pool_should_stop, inside long ones). */

@@ -33,6 +33,14 @@ typedef int (*fc_poll_fn)(void *ctx);
 int fc_pool_run(fc_task_fn fn, void *arg, int64_t n, int threads,
                 fc_poll_fn poll, void *ctx);
 
+/* fc_pool_run, except that the caller first runs lead(ctx) while the pool
+ * threads start on the chunks, then takes chunks itself as usual: for work
+ * only the calling thread can do (Python objects) that can overlap with the
+ * chunks.  With threads <= 1, lead runs before the chunks. */
+typedef void (*fc_lead_fn)(void *ctx);
+int fc_pool_run_led(fc_task_fn fn, void *arg, int64_t n, int threads,
+                    fc_poll_fn poll, void *ctx, fc_lead_fn lead);
+
 /* For long tasks: call between pieces of work (every few ms); returns
  * non-zero when the batch was cancelled (Ctrl-C), and the task should then
  * give up.  On the calling thread it also does the caller's 50 ms poll, so

@@ -92,3 +92,35 @@ def test_bad_items():
         fastconc.hash_many("sha256", [b"a"], threads=0)
     with pytest.raises(ValueError, match="available"):
         fastconc.hash_many("sha257", [b"a"])
+
+
+@pytest.mark.parametrize("name", ["sha256", "sha224"])
+def test_sha2_two_at_a_time_every_level(name, rng, simd_level):
+    # From the sse4.2 level up, on a CPU with the SHA extensions, SHA-256
+    # and SHA-224 items are hashed two at a time by our own code; the
+    # portable level runs OpenSSL's.  Lengths around the padding edges
+    # (55/56 bytes go to one or two final blocks), pairs of unequal block
+    # counts, and an odd count so one item goes alone.
+    edges = [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 1000]
+    sizes = edges + [rng.randrange(0, 3000) for _ in range(101)]
+    items = [rng.randbytes(n) for n in sizes]
+    want = [hashlib.new(name, x).digest() for x in items]
+    for threads in [1, 2, 3]:
+        assert fastconc.hash_many(name, items, threads=threads) == want
+        assert fastconc.hash_many(name, items[::-1], threads=threads) == \
+            want[::-1]
+        assert fastconc.hash_many(name, tuple(items), threads=threads) == \
+            want
+
+
+def test_list_changed_after_call_and_large_batches(rng):
+    # A shared list's small items are copied and its large ones referenced:
+    # both read right, over batches larger than the scratch the module
+    # keeps and smaller ones after them (the kept block reused), and the
+    # caller may change the list and its items' lifetimes afterwards.
+    for n, size in [(50000, 64), (3000, 300), (200000, 16), (10, 256)]:
+        items = [rng.randbytes(size) for _ in range(n)]
+        want = [hashlib.sha1(x).digest() for x in items]
+        got = fastconc.hash_many("sha1", items, threads=2)
+        items.clear()
+        assert got == want
