@@ -51,30 +51,34 @@ def measure(k: Kernel, inputs: list[Any], nbytes: int, thread_counts: list[int],
             tick: Callable[[], None] | None = None) -> tuple[list[dict[str, Any]],
                                                              list[dict[str, str]]]:
     impls, skipped = _impls(k)
-    # Calibrate on the slowest implementation so one pass of it at one
-    # thread takes about ``budget`` seconds.  An implementation that fails
-    # (an API that changed, say) is reported, not fatal.
-    costs = []
+    # Calibrate each implementation on its own, so that one pass of it at
+    # one thread takes about ``budget`` seconds.  (Sizing every pass by the
+    # slowest one gave a fast kernel a few milliseconds per pass, where the
+    # second thread's wake-up is a visible part of the time.)  An
+    # implementation that fails (an API that changed, say) is reported, not
+    # fatal.
+    nmax = max(thread_counts)
+    counts = []
     working = []
     for impl in impls:
         try:
             call = functools.partial(impl[3], inputs[0])
-            costs.append(min(time_once(call) for _ in range(2)))
-            working.append(impl)
+            cost = min(time_once(call) for _ in range(2))
         except Exception as exc:  # noqa: BLE001 - reported as skipped
             skipped.append({"kernel": k.name, "impl": impl[0],
                             "reason": f"failed: {type(exc).__name__}: {exc}"})
+            continue
+        calls = max(nmax, round(budget / max(cost, 1e-9)))
+        calls = min(calls, 64 * len(inputs))
+        counts.append(math.ceil(calls / nmax) * nmax)
+        working.append(impl)
     impls = working
     if not impls:
         return [], skipped
-    slowest = max(costs)
-    nmax = max(thread_counts)
-    calls = max(nmax, round(budget / max(slowest, 1e-9)))
-    calls = min(calls, 64 * len(inputs))
-    calls = math.ceil(calls / nmax) * nmax
-    work = [inputs[i % len(inputs)] for i in range(calls)]
 
-    def job(fn: Callable[[Any], object], t: int) -> Callable[[], float]:
+    def job(fn: Callable[[Any], object], calls: int,
+            t: int) -> Callable[[], float]:
+        work = [inputs[i % len(inputs)] for i in range(calls)]
         shares = [work[i::t] for i in range(t)]
 
         def one(share: list[Any]) -> Callable[[], None]:
@@ -87,7 +91,7 @@ def measure(k: Kernel, inputs: list[Any], nbytes: int, thread_counts: list[int],
     contenders: dict[str, Callable[[], float]] = {}
     for idx, (_, _, _, fn) in enumerate(impls):
         for t in thread_counts:
-            contenders[f"{idx}/{t}"] = job(fn, t)
+            contenders[f"{idx}/{t}"] = job(fn, counts[idx], t)
     # run_threads returns the time between the barrier and the last join,
     # which leaves out thread creation; keep that, not the outer timing.
     results: dict[str, Samples] = {name: Samples() for name in contenders}
@@ -97,8 +101,9 @@ def measure(k: Kernel, inputs: list[Any], nbytes: int, thread_counts: list[int],
             if tick is not None:
                 tick()
     rows = []
-    total = calls * nbytes
     for idx, (label, gil, pkg, _) in enumerate(impls):
+        calls = counts[idx]
+        total = calls * nbytes
         per_t = {t: results[f"{idx}/{t}"] for t in thread_counts}
         row = {
             "kernel": k.name, "family": k.family, "impl": label, "gil": gil,
