@@ -90,6 +90,100 @@ transpose8(__m256i r[8])
     r[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
 }
 
+#if defined(__x86_64__)
+/* --- the 7 rounds in assembly (x86-64: 16 ymm registers) ---------------
+ *
+ * GCC, given the rounds as intrinsics, spills state vectors around every
+ * G function.  Here the allocation is fixed: state word k lives in %ymm k
+ * for k != 8, word 8 lives in memory (s[8]) and %ymm8 is the scratch
+ * register.  Each half of a step runs the four independent G functions
+ * side by side, one operation for all four, so every instruction has three
+ * independent neighbours.  Word 8 is a "c" input in every step (the first
+ * G of a half-step below is always the one with c = 8): "c += d" loads it
+ * into the scratch register (c = d + s[8]), "b ^= c" uses it there, and it
+ * is stored back before the rotations need the scratch register.  Message
+ * word x of the block is a memory operand at m + 32 x, so the permutation
+ * of each round is only a choice of offsets. */
+#define B3_V(k) "%%ymm" #k
+#define B3_ONE(op, src, k) op " " src ", " B3_V(k) ", " B3_V(k) "\n\t"
+#define B3_MW(x) "32*" #x "(%[m])"
+#define B3_SLOT "256(%[s])"
+#define B3_ROT(b, r, l)                                                     \
+    "vpsrld $" #r ", " B3_V(b) ", %%ymm8\n\t"                               \
+    "vpslld $" #l ", " B3_V(b) ", " B3_V(b) "\n\t"                          \
+    B3_ONE("vpor", "%%ymm8", b)
+
+/* Half a step: for the four G's (a_i, b_i, c_i, d_i), c_0 = word 8 and
+ * x_i their message words: a += x; a += b; d = rot(d ^ a) by a byte
+ * shuffle; c += d; b = rot(b ^ c) by r bits (l = 32 - r). */
+#define B3_HALF(a0, b0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3, \
+                x0, x1, x2, x3, mask, r, l)                                 \
+    B3_ONE("vpaddd", B3_MW(x0), a0) B3_ONE("vpaddd", B3_MW(x1), a1)         \
+    B3_ONE("vpaddd", B3_MW(x2), a2) B3_ONE("vpaddd", B3_MW(x3), a3)         \
+    B3_ONE("vpaddd", B3_V(b0), a0) B3_ONE("vpaddd", B3_V(b1), a1)           \
+    B3_ONE("vpaddd", B3_V(b2), a2) B3_ONE("vpaddd", B3_V(b3), a3)           \
+    B3_ONE("vpxor", B3_V(a0), d0) B3_ONE("vpxor", B3_V(a1), d1)             \
+    B3_ONE("vpxor", B3_V(a2), d2) B3_ONE("vpxor", B3_V(a3), d3)             \
+    B3_ONE("vpshufb", mask, d0) B3_ONE("vpshufb", mask, d1)                 \
+    B3_ONE("vpshufb", mask, d2) B3_ONE("vpshufb", mask, d3)                 \
+    "vpaddd " B3_SLOT ", " B3_V(d0) ", %%ymm8\n\t"                          \
+    B3_ONE("vpaddd", B3_V(d1), c1) B3_ONE("vpaddd", B3_V(d2), c2)           \
+    B3_ONE("vpaddd", B3_V(d3), c3)                                          \
+    B3_ONE("vpxor", "%%ymm8", b0) B3_ONE("vpxor", B3_V(c1), b1)             \
+    B3_ONE("vpxor", B3_V(c2), b2) B3_ONE("vpxor", B3_V(c3), b3)             \
+    "vmovdqa %%ymm8, " B3_SLOT "\n\t"                                       \
+    B3_ROT(b0, r, l) B3_ROT(b1, r, l) B3_ROT(b2, r, l) B3_ROT(b3, r, l)
+
+/* One round; s0..s15 is the round's row of fc_b3_sched.  Columns
+ * G(0,4,8,12) G(1,5,9,13) G(2,6,10,14) G(3,7,11,15), then diagonals with
+ * G(2,7,8,13) first: G(0,5,10,15) G(1,6,11,12) G(3,4,9,14). */
+#define B3_ROUND(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12,    \
+                 s13, s14, s15)                                             \
+    B3_HALF(0, 4, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,              \
+            s0, s2, s4, s6, "%[r16]", 12, 20)                               \
+    B3_HALF(0, 4, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,              \
+            s1, s3, s5, s7, "%[r8]", 7, 25)                                 \
+    B3_HALF(2, 7, 13, 0, 5, 10, 15, 1, 6, 11, 12, 3, 4, 9, 14,              \
+            s12, s8, s10, s14, "%[r16]", 12, 20)                            \
+    B3_HALF(2, 7, 13, 0, 5, 10, 15, 1, 6, 11, 12, 3, 4, 9, 14,              \
+            s13, s9, s11, s15, "%[r8]", 7, 25)
+
+#define B3_LOAD(k) "vmovdqa 32*" #k "(%[s]), " B3_V(k) "\n\t"
+#define B3_STORE(k) "vmovdqa " B3_V(k) ", 32*" #k "(%[s])\n\t"
+
+/* s[0..7] the chaining values, s[8..15] the rest of the initial state;
+ * m[16] the transposed message.  Afterwards s[0..7] holds the next
+ * chaining values (s[8..15] is clobbered). */
+static inline void
+rounds8(__m256i s[16], const __m256i m[16])
+{
+    __asm__ volatile(
+        B3_LOAD(0) B3_LOAD(1) B3_LOAD(2) B3_LOAD(3) B3_LOAD(4) B3_LOAD(5)
+        B3_LOAD(6) B3_LOAD(7) B3_LOAD(9) B3_LOAD(10) B3_LOAD(11)
+        B3_LOAD(12) B3_LOAD(13) B3_LOAD(14) B3_LOAD(15)
+        /* The rows of fc_b3_sched. */
+        B3_ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        B3_ROUND(2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8)
+        B3_ROUND(3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1)
+        B3_ROUND(10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6)
+        B3_ROUND(12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4)
+        B3_ROUND(9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7)
+        B3_ROUND(11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13)
+        /* Feed-forward: cv word i = state word i ^ state word i + 8. */
+        B3_ONE("vpxor", B3_SLOT, 0) B3_ONE("vpxor", B3_V(9), 1)
+        B3_ONE("vpxor", B3_V(10), 2) B3_ONE("vpxor", B3_V(11), 3)
+        B3_ONE("vpxor", B3_V(12), 4) B3_ONE("vpxor", B3_V(13), 5)
+        B3_ONE("vpxor", B3_V(14), 6) B3_ONE("vpxor", B3_V(15), 7)
+        B3_STORE(0) B3_STORE(1) B3_STORE(2) B3_STORE(3) B3_STORE(4)
+        B3_STORE(5) B3_STORE(6) B3_STORE(7)
+        :
+        : [s] "r"(s), [m] "r"(m), [r16] "m"(b3_rot16.v), [r8] "m"(b3_rot8.v)
+        : "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
+          "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
+          "xmm14", "xmm15");
+}
+#endif
+
 void
 fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
                       const uint32_t key[8], uint64_t counter,
@@ -137,10 +231,14 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
         v[13] = ctr_hi;
         v[14] = _mm256_set1_epi32(64);
         v[15] = _mm256_set1_epi32((int)f);
+#if defined(__x86_64__)
+        rounds8(v, m);
+#else
         FC_B3_ROUNDS();
         for (int i = 0; i < 8; i++) {
             v[i] = XOR(v[i], v[i + 8]);
         }
+#endif
     }
     /* Back to one 32-byte chaining value per lane.  All loads are done, so
      * out may overlap the input (parents reduced in place). */
