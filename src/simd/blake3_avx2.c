@@ -91,27 +91,57 @@ transpose8(__m256i r[8])
 }
 
 #if defined(__x86_64__)
-/* --- the 7 rounds in assembly (x86-64: 16 ymm registers) ---------------
+/* --- one block in assembly (x86-64: 16 ymm registers) ------------------
  *
  * GCC, given the rounds as intrinsics, spills state vectors around every
- * G function.  Here the allocation is fixed: state word k lives in %ymm k
- * for k != 8, word 8 lives in memory (s[8]) and %ymm8 is the scratch
- * register.  Each half of a step runs the four independent G functions
- * side by side, one operation for all four, so every instruction has three
- * independent neighbours.  Word 8 is a "c" input in every step (the first
- * G of a half-step below is always the one with c = 8): "c += d" loads it
- * into the scratch register (c = d + s[8]), "b ^= c" uses it there, and it
- * is stored back before the rotations need the scratch register.  Message
- * word x of the block is a memory operand at m + 32 x, so the permutation
- * of each round is only a choice of offsets. */
+ * G function.  Here the allocation is fixed.  The chaining values h0..h7
+ * stay in %ymm0-7 from block to block (register variables, operands of the
+ * asm).  A block first transposes the eight lanes' message into w[0..15]
+ * with %ymm8-15 as scratch: for each 16-byte quarter, lane i and lane i+4
+ * share a register (a 16-byte load and an insert), so one 4x4 transpose of
+ * 32-bit words inside both 128-bit halves gives words of lanes 0..7 in
+ * order.  Then the rounds: state word k lives in %ymm k for k != 8, word 8
+ * lives in memory (w[16]) and %ymm8 is the scratch register.  Each half of
+ * a step runs the four independent G functions side by side, one
+ * operation for all four, so every instruction has three independent
+ * neighbours.  Word 8 is a "c" input in every step (the first G of a
+ * half-step below is always the one with c = 8): "c += d" loads it into
+ * the scratch register (c = d + w[16]), "b ^= c" uses it there, and it is
+ * stored back before the rotations need the scratch register.  Message
+ * word x is a memory operand at w + 32 x, so the permutation of each round
+ * is only a choice of offsets.  w[17..23] holds IV1-3, the counters' low
+ * and high words, the block length and IV0. */
 #define B3_V(k) "%%ymm" #k
 #define B3_ONE(op, src, k) op " " src ", " B3_V(k) ", " B3_V(k) "\n\t"
-#define B3_MW(x) "32*" #x "(%[m])"
-#define B3_SLOT "256(%[s])"
+#define B3_MW(x) "32*" #x "(%[w])"
+#define B3_SLOT "32*16(%[w])"
 #define B3_ROT(b, r, l)                                                     \
     "vpsrld $" #r ", " B3_V(b) ", %%ymm8\n\t"                               \
     "vpslld $" #l ", " B3_V(b) ", " B3_V(b) "\n\t"                          \
     B3_ONE("vpor", "%%ymm8", b)
+
+/* Message words 4q..4q+3 of the eight lanes into w[4q..4q+3]. */
+#define B3_QUARTER(q)                                                       \
+    "vmovdqu 16*" #q "(%[p]), %%xmm8\n\t"                                   \
+    "vinserti128 $1, 16*" #q "(%[p4]), %%ymm8, %%ymm8\n\t"                  \
+    "vmovdqu 16*" #q "(%[p],%[st]), %%xmm9\n\t"                             \
+    "vinserti128 $1, 16*" #q "(%[p4],%[st]), %%ymm9, %%ymm9\n\t"            \
+    "vmovdqu 16*" #q "(%[p],%[st],2), %%xmm10\n\t"                          \
+    "vinserti128 $1, 16*" #q "(%[p4],%[st],2), %%ymm10, %%ymm10\n\t"        \
+    "vmovdqu 16*" #q "(%[p],%[st3]), %%xmm11\n\t"                           \
+    "vinserti128 $1, 16*" #q "(%[p4],%[st3]), %%ymm11, %%ymm11\n\t"         \
+    "vpunpckldq %%ymm9, %%ymm8, %%ymm12\n\t"                                \
+    "vpunpckhdq %%ymm9, %%ymm8, %%ymm13\n\t"                                \
+    "vpunpckldq %%ymm11, %%ymm10, %%ymm14\n\t"                              \
+    "vpunpckhdq %%ymm11, %%ymm10, %%ymm15\n\t"                              \
+    "vpunpcklqdq %%ymm14, %%ymm12, %%ymm8\n\t"                              \
+    "vpunpckhqdq %%ymm14, %%ymm12, %%ymm9\n\t"                              \
+    "vpunpcklqdq %%ymm15, %%ymm13, %%ymm10\n\t"                             \
+    "vpunpckhqdq %%ymm15, %%ymm13, %%ymm11\n\t"                             \
+    "vmovdqa %%ymm8, 32*(4*" #q ")(%[w])\n\t"                               \
+    "vmovdqa %%ymm9, 32*(4*" #q "+1)(%[w])\n\t"                             \
+    "vmovdqa %%ymm10, 32*(4*" #q "+2)(%[w])\n\t"                            \
+    "vmovdqa %%ymm11, 32*(4*" #q "+3)(%[w])\n\t"
 
 /* Half a step: for the four G's (a_i, b_i, c_i, d_i), c_0 = word 8 and
  * x_i their message words: a += x; a += b; d = rot(d ^ a) by a byte
@@ -124,8 +154,9 @@ transpose8(__m256i r[8])
     B3_ONE("vpaddd", B3_V(b2), a2) B3_ONE("vpaddd", B3_V(b3), a3)           \
     B3_ONE("vpxor", B3_V(a0), d0) B3_ONE("vpxor", B3_V(a1), d1)             \
     B3_ONE("vpxor", B3_V(a2), d2) B3_ONE("vpxor", B3_V(a3), d3)             \
-    B3_ONE("vpshufb", mask, d0) B3_ONE("vpshufb", mask, d1)                 \
-    B3_ONE("vpshufb", mask, d2) B3_ONE("vpshufb", mask, d3)                 \
+    "vmovdqa " mask ", %%ymm8\n\t"                                          \
+    B3_ONE("vpshufb", "%%ymm8", d0) B3_ONE("vpshufb", "%%ymm8", d1)         \
+    B3_ONE("vpshufb", "%%ymm8", d2) B3_ONE("vpshufb", "%%ymm8", d3)         \
     "vpaddd " B3_SLOT ", " B3_V(d0) ", %%ymm8\n\t"                          \
     B3_ONE("vpaddd", B3_V(d1), c1) B3_ONE("vpaddd", B3_V(d2), c2)           \
     B3_ONE("vpaddd", B3_V(d3), c3)                                          \
@@ -148,40 +179,31 @@ transpose8(__m256i r[8])
     B3_HALF(2, 7, 13, 0, 5, 10, 15, 1, 6, 11, 12, 3, 4, 9, 14,              \
             s13, s9, s11, s15, "%[r8]", 7, 25)
 
-#define B3_LOAD(k) "vmovdqa 32*" #k "(%[s]), " B3_V(k) "\n\t"
-#define B3_STORE(k) "vmovdqa " B3_V(k) ", 32*" #k "(%[s])\n\t"
-
-/* s[0..7] the chaining values, s[8..15] the rest of the initial state;
- * m[16] the transposed message.  Afterwards s[0..7] holds the next
- * chaining values (s[8..15] is clobbered). */
-static inline void
-rounds8(__m256i s[16], const __m256i m[16])
-{
-    __asm__ volatile(
-        B3_LOAD(0) B3_LOAD(1) B3_LOAD(2) B3_LOAD(3) B3_LOAD(4) B3_LOAD(5)
-        B3_LOAD(6) B3_LOAD(7) B3_LOAD(9) B3_LOAD(10) B3_LOAD(11)
-        B3_LOAD(12) B3_LOAD(13) B3_LOAD(14) B3_LOAD(15)
-        /* The rows of fc_b3_sched. */
-        B3_ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-        B3_ROUND(2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8)
-        B3_ROUND(3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1)
-        B3_ROUND(10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6)
-        B3_ROUND(12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4)
-        B3_ROUND(9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7)
-        B3_ROUND(11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13)
-        /* Feed-forward: cv word i = state word i ^ state word i + 8. */
-        B3_ONE("vpxor", B3_SLOT, 0) B3_ONE("vpxor", B3_V(9), 1)
-        B3_ONE("vpxor", B3_V(10), 2) B3_ONE("vpxor", B3_V(11), 3)
-        B3_ONE("vpxor", B3_V(12), 4) B3_ONE("vpxor", B3_V(13), 5)
-        B3_ONE("vpxor", B3_V(14), 6) B3_ONE("vpxor", B3_V(15), 7)
-        B3_STORE(0) B3_STORE(1) B3_STORE(2) B3_STORE(3) B3_STORE(4)
-        B3_STORE(5) B3_STORE(6) B3_STORE(7)
-        :
-        : [s] "r"(s), [m] "r"(m), [r16] "m"(b3_rot16.v), [r8] "m"(b3_rot8.v)
-        : "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
-          "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
-          "xmm14", "xmm15");
-}
+/* The whole block: message, state, 7 rounds, feed-forward into h. */
+#define B3_BLOCK_ASM                                                        \
+    B3_QUARTER(0) B3_QUARTER(1) B3_QUARTER(2) B3_QUARTER(3)                 \
+    "vmovdqa 32*23(%[w]), %%ymm8\n\t"                                       \
+    "vmovdqa %%ymm8, " B3_SLOT "\n\t"                                       \
+    "vmovdqa 32*17(%[w]), %%ymm9\n\t"                                       \
+    "vmovdqa 32*18(%[w]), %%ymm10\n\t"                                      \
+    "vmovdqa 32*19(%[w]), %%ymm11\n\t"                                      \
+    "vmovdqa 32*20(%[w]), %%ymm12\n\t"                                      \
+    "vmovdqa 32*21(%[w]), %%ymm13\n\t"                                      \
+    "vmovdqa 32*22(%[w]), %%ymm14\n\t"                                      \
+    "vpbroadcastd %[f], %%ymm15\n\t"                                        \
+    /* The rows of fc_b3_sched. */                                          \
+    B3_ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)          \
+    B3_ROUND(2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8)          \
+    B3_ROUND(3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1)          \
+    B3_ROUND(10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6)          \
+    B3_ROUND(12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4)          \
+    B3_ROUND(9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7)          \
+    B3_ROUND(11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13)          \
+    /* Feed-forward: cv word i = state word i ^ state word i + 8. */        \
+    B3_ONE("vpxor", B3_SLOT, 0) B3_ONE("vpxor", B3_V(9), 1)                 \
+    B3_ONE("vpxor", B3_V(10), 2) B3_ONE("vpxor", B3_V(11), 3)               \
+    B3_ONE("vpxor", B3_V(12), 4) B3_ONE("vpxor", B3_V(13), 5)               \
+    B3_ONE("vpxor", B3_V(14), 6) B3_ONE("vpxor", B3_V(15), 7)
 #endif
 
 void
@@ -190,8 +212,7 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
                       uint64_t counter_step, unsigned flags,
                       unsigned flags_start, unsigned flags_end, uint8_t *out)
 {
-    /* v[0..7] carry the chaining value from block to block. */
-    __m256i v[16], m[16];
+    __m256i v[16];
     uint32_t lo[8], hi[8];
     for (int i = 0; i < 8; i++) {
         uint64_t c = counter + (uint64_t)i * counter_step;
@@ -200,6 +221,60 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
     }
     const __m256i ctr_lo = _mm256_loadu_si256((const __m256i *)lo);
     const __m256i ctr_hi = _mm256_loadu_si256((const __m256i *)hi);
+#if defined(__x86_64__)
+    /* Operands of the asm pinned to %ymm0-7 (see above); nothing between
+     * the asm statements uses vector registers. */
+    register __m256i h0 __asm__("ymm0") = _mm256_set1_epi32((int)key[0]);
+    register __m256i h1 __asm__("ymm1") = _mm256_set1_epi32((int)key[1]);
+    register __m256i h2 __asm__("ymm2") = _mm256_set1_epi32((int)key[2]);
+    register __m256i h3 __asm__("ymm3") = _mm256_set1_epi32((int)key[3]);
+    register __m256i h4 __asm__("ymm4") = _mm256_set1_epi32((int)key[4]);
+    register __m256i h5 __asm__("ymm5") = _mm256_set1_epi32((int)key[5]);
+    register __m256i h6 __asm__("ymm6") = _mm256_set1_epi32((int)key[6]);
+    register __m256i h7 __asm__("ymm7") = _mm256_set1_epi32((int)key[7]);
+    __m256i w[24];
+    w[17] = _mm256_set1_epi32((int)FC_B3_IV1);
+    w[18] = _mm256_set1_epi32((int)FC_B3_IV2);
+    w[19] = _mm256_set1_epi32((int)FC_B3_IV3);
+    w[20] = ctr_lo;
+    w[21] = ctr_hi;
+    w[22] = _mm256_set1_epi32(64);
+    w[23] = _mm256_set1_epi32((int)FC_B3_IV0);
+    const size_t st3 = 3 * stride;
+    for (size_t b = 0; b < nblocks; b++) {
+        const uint8_t *p = base + 64 * b;
+        /* The same block of the next group of lanes: eight short streams
+         * 1 KiB long train the hardware prefetcher poorly.  A prefetch
+         * never faults, even past the input. */
+        for (int i = 8; i < 16; i++) {
+            _mm_prefetch((const char *)(p + (size_t)i * stride), _MM_HINT_T0);
+        }
+        uint32_t f = flags;
+        if (b == 0) {
+            f |= flags_start;
+        }
+        if (b + 1 == nblocks) {
+            f |= flags_end;
+        }
+        __asm__ volatile(B3_BLOCK_ASM
+            : "+x"(h0), "+x"(h1), "+x"(h2), "+x"(h3), "+x"(h4), "+x"(h5),
+              "+x"(h6), "+x"(h7)
+            : [p] "r"(p), [p4] "r"(p + 4 * stride), [st] "r"(stride),
+              [st3] "r"(st3), [w] "r"(w), [f] "m"(f),
+              [r16] "m"(b3_rot16.v), [r8] "m"(b3_rot8.v)
+            : "memory", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
+              "xmm14", "xmm15");
+    }
+    v[0] = h0;
+    v[1] = h1;
+    v[2] = h2;
+    v[3] = h3;
+    v[4] = h4;
+    v[5] = h5;
+    v[6] = h6;
+    v[7] = h7;
+#else
+    __m256i m[16];
     for (int i = 0; i < 8; i++) {
         v[i] = _mm256_set1_epi32((int)key[i]);
     }
@@ -209,9 +284,6 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
             const uint8_t *q = p + (size_t)i * stride;
             m[i] = _mm256_loadu_si256((const __m256i *)q);
             m[8 + i] = _mm256_loadu_si256((const __m256i *)(q + 32));
-            /* The same block of the next group of lanes: eight short
-             * streams 1 KiB long train the hardware prefetcher poorly.
-             * A prefetch never faults, even past the input. */
             _mm_prefetch((const char *)(q + 8 * stride), _MM_HINT_T0);
         }
         transpose8(m);
@@ -231,15 +303,12 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
         v[13] = ctr_hi;
         v[14] = _mm256_set1_epi32(64);
         v[15] = _mm256_set1_epi32((int)f);
-#if defined(__x86_64__)
-        rounds8(v, m);
-#else
         FC_B3_ROUNDS();
         for (int i = 0; i < 8; i++) {
             v[i] = XOR(v[i], v[i + 8]);
         }
-#endif
     }
+#endif
     /* Back to one 32-byte chaining value per lane.  All loads are done, so
      * out may overlap the input (parents reduced in place). */
     transpose8(v);
