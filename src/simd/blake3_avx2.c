@@ -102,12 +102,11 @@ transpose8(__m256i r[8])
  * 32-bit words inside both 128-bit halves gives words of lanes 0..7 in
  * order.  Then the rounds: state word k lives in %ymm k for k != 8, word 8
  * lives in memory (w[16]) and %ymm8 is the scratch register.  Each half of
- * a step runs the four independent G functions side by side, one
- * operation for all four, so every instruction has three independent
- * neighbours.  Word 8 is a "c" input in every step (the first G of a
- * half-step below is always the one with c = 8): "c += d" loads it into
- * the scratch register (c = d + w[16]), "b ^= c" uses it there, and it is
- * stored back before the rotations need the scratch register.  Message
+ * a step runs the four independent G functions (see B3_HALF).  Word 8 is
+ * a "c" input in every step (the first G of a half-step below is always
+ * the one with c = 8): "c += d" loads it into the scratch register
+ * (c = d + w[16]), "b ^= c" uses it there, and it is stored back before
+ * the rotations need the scratch register.  Message
  * word x is a memory operand at w + 32 x, so the permutation of each round
  * is only a choice of offsets.  w[17..23] holds IV1-3, the counters' low
  * and high words, the block length and IV0. */
@@ -145,25 +144,28 @@ transpose8(__m256i r[8])
 
 /* Half a step: for the four G's (a_i, b_i, c_i, d_i), c_0 = word 8 and
  * x_i their message words: a += x; a += b; d = rot(d ^ a) by a byte
- * shuffle; c += d; b = rot(b ^ c) by r bits (l = 32 - r). */
+ * shuffle (the mask in %ymm8); then c += d; b = rot(b ^ c) by r bits
+ * (l = 32 - r), %ymm8 the scratch.  Each part runs G after G rather than
+ * one operation for all four: a G's chain then reaches its rotation
+ * sooner (the CPU still overlaps the four), which measured ~1.5% faster. */
+#define B3_G1(a, b, d, x)                                                   \
+    B3_ONE("vpaddd", B3_MW(x), a) B3_ONE("vpaddd", B3_V(b), a)              \
+    B3_ONE("vpxor", B3_V(a), d) B3_ONE("vpshufb", "%%ymm8", d)
 #define B3_HALF(a0, b0, d0, a1, b1, c1, d1, a2, b2, c2, d2, a3, b3, c3, d3, \
                 x0, x1, x2, x3, mask, r, l)                                 \
-    B3_ONE("vpaddd", B3_MW(x0), a0) B3_ONE("vpaddd", B3_MW(x1), a1)         \
-    B3_ONE("vpaddd", B3_MW(x2), a2) B3_ONE("vpaddd", B3_MW(x3), a3)         \
-    B3_ONE("vpaddd", B3_V(b0), a0) B3_ONE("vpaddd", B3_V(b1), a1)           \
-    B3_ONE("vpaddd", B3_V(b2), a2) B3_ONE("vpaddd", B3_V(b3), a3)           \
-    B3_ONE("vpxor", B3_V(a0), d0) B3_ONE("vpxor", B3_V(a1), d1)             \
-    B3_ONE("vpxor", B3_V(a2), d2) B3_ONE("vpxor", B3_V(a3), d3)             \
     "vmovdqa " mask ", %%ymm8\n\t"                                          \
-    B3_ONE("vpshufb", "%%ymm8", d0) B3_ONE("vpshufb", "%%ymm8", d1)         \
-    B3_ONE("vpshufb", "%%ymm8", d2) B3_ONE("vpshufb", "%%ymm8", d3)         \
+    B3_G1(a0, b0, d0, x0) B3_G1(a1, b1, d1, x1)                             \
+    B3_G1(a2, b2, d2, x2) B3_G1(a3, b3, d3, x3)                             \
     "vpaddd " B3_SLOT ", " B3_V(d0) ", %%ymm8\n\t"                          \
-    B3_ONE("vpaddd", B3_V(d1), c1) B3_ONE("vpaddd", B3_V(d2), c2)           \
-    B3_ONE("vpaddd", B3_V(d3), c3)                                          \
-    B3_ONE("vpxor", "%%ymm8", b0) B3_ONE("vpxor", B3_V(c1), b1)             \
-    B3_ONE("vpxor", B3_V(c2), b2) B3_ONE("vpxor", B3_V(c3), b3)             \
+    B3_ONE("vpxor", "%%ymm8", b0)                                           \
     "vmovdqa %%ymm8, " B3_SLOT "\n\t"                                       \
-    B3_ROT(b0, r, l) B3_ROT(b1, r, l) B3_ROT(b2, r, l) B3_ROT(b3, r, l)
+    B3_ROT(b0, r, l)                                                        \
+    B3_ONE("vpaddd", B3_V(d1), c1) B3_ONE("vpxor", B3_V(c1), b1)            \
+    B3_ROT(b1, r, l)                                                        \
+    B3_ONE("vpaddd", B3_V(d2), c2) B3_ONE("vpxor", B3_V(c2), b2)            \
+    B3_ROT(b2, r, l)                                                        \
+    B3_ONE("vpaddd", B3_V(d3), c3) B3_ONE("vpxor", B3_V(c3), b3)            \
+    B3_ROT(b3, r, l)
 
 /* One round; s0..s15 is the round's row of fc_b3_sched.  Columns
  * G(0,4,8,12) G(1,5,9,13) G(2,6,10,14) G(3,7,11,15), then diagonals with
