@@ -229,8 +229,10 @@ lanes_wide(const fc_blake3_kernels *k, const uint8_t *base, size_t stride,
 
 /* --- subtrees ----------------------------------------------------------- */
 
-/* Chunks hashed in one go before reducing (8 KiB of CVs). */
-#define LEAF_CHUNKS 256
+/* Chunks hashed in one go before reducing (32 KiB of CVs): one leaf per
+ * 1 MiB, so the small top levels of the reduction (under 8 parents, one
+ * kernel call each) come once per MiB rather than once per 256 KiB. */
+#define LEAF_CHUNKS 1024
 
 static void
 parent_cv(const fc_blake3_kernels *k, const uint32_t key[8], unsigned flags,
@@ -384,8 +386,8 @@ static void
 chunk_run(fc_blake3_hasher *h, const uint8_t *p, size_t n)
 {
     uint8_t cvs[LEAF_CHUNKS * 32];
-    uint8_t done[2 * 8 + 2][32];    /* at most 2 log2(LEAF_CHUNKS) pieces */
-    size_t orig[2 * 8 + 2], cur[2 * 8 + 2];
+    uint8_t done[2 * 10 + 2][32];   /* at most 2 log2(LEAF_CHUNKS) pieces */
+    size_t orig[2 * 10 + 2], cur[2 * 10 + 2];
     size_t np = 0, off = 0, t = 0;
 
     lanes_wide(h->kernels, p, FC_BLAKE3_CHUNK_LEN, FC_BLAKE3_CHUNK_LEN / 64,
