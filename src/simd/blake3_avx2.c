@@ -269,13 +269,10 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
                 q += stride;
             }
         }
-        uint32_t f = flags;
-        if (b == 0) {
-            f |= flags_start;
-        }
-        if (b + 1 == nblocks) {
-            f |= flags_end;
-        }
+        /* Without branches: GCC would split the loop on b + 1 == nblocks
+         * and emit the block's asm twice (14 KB of code). */
+        uint32_t f = flags | (flags_start & (0u - (uint32_t)(b == 0))) |
+                     (flags_end & (0u - (uint32_t)(b + 1 == nblocks)));
         __asm__ volatile(B3_BLOCK_ASM
             : "+x"(h0), "+x"(h1), "+x"(h2), "+x"(h3), "+x"(h4), "+x"(h5),
               "+x"(h6), "+x"(h7)
