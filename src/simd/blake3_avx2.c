@@ -214,7 +214,30 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
                       uint64_t counter_step, unsigned flags,
                       unsigned flags_start, unsigned flags_end, uint8_t *out)
 {
+    fc_blake3_lanes8_prev_avx2(base, stride, nblocks, key, counter,
+                               counter_step, flags, flags_start, flags_end,
+                               out, NULL);
+}
+
+/* Eight chaining values, one per vector word, to 32 bytes per lane. */
+static inline void
+store_cvs(__m256i v[8], uint8_t *out)
+{
+    transpose8(v);
+    for (int i = 0; i < 8; i++) {
+        _mm256_storeu_si256((__m256i *)(out + 32 * i), v[i]);
+    }
+}
+
+void
+fc_blake3_lanes8_prev_avx2(const uint8_t *base, size_t stride, size_t nblocks,
+                           const uint32_t key[8], uint64_t counter,
+                           uint64_t counter_step, unsigned flags,
+                           unsigned flags_start, unsigned flags_end,
+                           uint8_t *out, uint8_t *prev)
+{
     __m256i v[16];
+    __m256i save[8];    /* the chaining values before the last block */
     __m256i ctr_lo, ctr_hi;
     if (counter_step <= 1 && (uint32_t)counter <= UINT32_MAX - 7) {
         /* Chunks and parents: no carry into the high words (one parent
@@ -273,13 +296,28 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
          * and emit the block's asm twice (14 KB of code). */
         uint32_t f = flags | (flags_start & (0u - (uint32_t)(b == 0))) |
                      (flags_end & (0u - (uint32_t)(b + 1 == nblocks)));
-        __asm__ volatile(B3_BLOCK_ASM
+        /* Before the last block, h goes to save (a branch inside the asm:
+         * GCC would split the loop on one in C). */
+        __m256i *sv = b + 1 == nblocks ? save : NULL;
+        __asm__ volatile(
+            "test %[sv], %[sv]\n\t"
+            "jz 1f\n\t"
+            "vmovdqa %%ymm0, 0(%[sv])\n\t"
+            "vmovdqa %%ymm1, 32(%[sv])\n\t"
+            "vmovdqa %%ymm2, 64(%[sv])\n\t"
+            "vmovdqa %%ymm3, 96(%[sv])\n\t"
+            "vmovdqa %%ymm4, 128(%[sv])\n\t"
+            "vmovdqa %%ymm5, 160(%[sv])\n\t"
+            "vmovdqa %%ymm6, 192(%[sv])\n\t"
+            "vmovdqa %%ymm7, 224(%[sv])\n"
+            "1:\n\t"
+            B3_BLOCK_ASM
             : "+x"(h0), "+x"(h1), "+x"(h2), "+x"(h3), "+x"(h4), "+x"(h5),
               "+x"(h6), "+x"(h7)
             : [p] "r"(p), [p4] "r"(p + 4 * stride), [st] "r"(stride),
               [st3] "r"(st3), [w] "r"(w), [f] "m"(f),
-              [r16] "m"(b3_rot16.v), [r8] "m"(b3_rot8.v)
-            : "memory", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
+              [r16] "m"(b3_rot16.v), [r8] "m"(b3_rot8.v), [sv] "r"(sv)
+            : "cc", "memory", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
               "xmm14", "xmm15");
     }
     v[0] = h0;
@@ -312,6 +350,11 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
         if (b + 1 == nblocks) {
             f |= flags_end;
         }
+        if (b + 1 == nblocks) {
+            for (int i = 0; i < 8; i++) {
+                save[i] = v[i];
+            }
+        }
         v[8] = _mm256_set1_epi32((int)FC_B3_IV0);
         v[9] = _mm256_set1_epi32((int)FC_B3_IV1);
         v[10] = _mm256_set1_epi32((int)FC_B3_IV2);
@@ -328,8 +371,8 @@ fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride, size_t nblocks,
 #endif
     /* Back to one 32-byte chaining value per lane.  All loads are done, so
      * out may overlap the input (parents reduced in place). */
-    transpose8(v);
-    for (int i = 0; i < 8; i++) {
-        _mm256_storeu_si256((__m256i *)(out + 32 * i), v[i]);
+    store_cvs(v, out);
+    if (prev != NULL && nblocks >= 2) {
+        store_cvs(save, prev);
     }
 }
