@@ -444,14 +444,18 @@ chunk_run(fc_blake3_hasher *h, const uint8_t *p, size_t n, uint8_t *prev)
         off += m;
     }
     /* Pack the pieces of two or more chunks at the front; single chunks
-     * are done already.  Moving left only, so memmove in place. */
+     * are done already.  Moving left only, so memmove in place (and only
+     * once a piece has left a gap: most of 1 MiB of chaining values would
+     * otherwise be copied onto itself at every level). */
     off = 0;
     for (size_t i = 0; i < np; i++) {
         if (cur[i] == 1) {
             memcpy(done[i], cvs + 32 * off, 32);
         }
         else {
-            memmove(cvs + 32 * t, cvs + 32 * off, 32 * cur[i]);
+            if (t != off) {
+                memmove(cvs + 32 * t, cvs + 32 * off, 32 * cur[i]);
+            }
             t += cur[i];
         }
         off += orig[i];
@@ -470,7 +474,9 @@ chunk_run(fc_blake3_hasher *h, const uint8_t *p, size_t n, uint8_t *prev)
                 memcpy(done[i], cvs + 32 * pos, 32);
             }
             else {
-                memmove(cvs + 32 * nt, cvs + 32 * pos, 32 * cur[i]);
+                if (nt != pos) {
+                    memmove(cvs + 32 * nt, cvs + 32 * pos, 32 * cur[i]);
+                }
                 nt += cur[i];
             }
             pos += cur[i];
