@@ -308,7 +308,7 @@ fc_blake3_lanes8_prev_avx2(const uint8_t *base, size_t stride, size_t nblocks,
                      (flags_end & (0u - (uint32_t)(b + 1 == nblocks)));
         /* Before the last block, h goes to save (a branch inside the asm:
          * GCC would split the loop on one in C). */
-        __m256i *sv = b + 1 == nblocks ? save : NULL;
+        __m256i *sv = prev != NULL && b + 1 == nblocks ? save : NULL;
         __asm__ volatile(
             "test %[sv], %[sv]\n\t"
             "jz 1f\n\t"
