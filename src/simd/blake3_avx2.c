@@ -2,19 +2,21 @@
  * avx2 flags; selected only when the CPU has AVX2).
  *
  * Each 256-bit vector holds one state word of eight independent inputs
- * (chunks or parents): the message is transposed on load (an 8x8 transpose
- * of 32-bit words for each half block) and the chaining values back on
- * store.  No Python API.
+ * (chunks or parents): the message is transposed on load and the chaining
+ * values back on store.  On x86-64 a block is one inline-asm statement
+ * with a fixed register allocation (see "one block in assembly"); the
+ * intrinsics below it are the 32-bit x86 path.  No Python API.
  */
 #include "../blake3_impl.h"
 #include "blake3_simd.h"
 
 #include <immintrin.h>
 
-/* Byte shuffles rotating each 32-bit word right by 16 and by 8.  They are
- * used as memory operands (the asm below) rather than kept in registers:
- * the 16 state vectors then fit the 16 registers with fewer spills, which
- * measured faster.  The instruction is the one the intrinsic would give. */
+/* Byte shuffles rotating each 32-bit word right by 16 and by 8.  The
+ * intrinsics path uses them as memory operands (shuffle_mem) rather than
+ * keeping them in registers: the 16 state vectors then fit the registers
+ * with fewer spills, which measured faster.  The instruction is the one the
+ * intrinsic would give. */
 typedef union {
     uint8_t b[32];
     __m256i v;
@@ -95,22 +97,44 @@ transpose8(__m256i r[8])
  *
  * GCC, given the rounds as intrinsics, spills state vectors around every
  * G function.  Here the allocation is fixed.  The chaining values h0..h7
- * stay in %ymm0-7 from block to block (register variables, operands of the
- * asm).  A block first transposes the eight lanes' message into w[0..15]
- * with %ymm8-15 as scratch: for each 16-byte quarter, lane i and lane i+4
- * share a register (a 16-byte load and an insert), so one 4x4 transpose of
- * 32-bit words inside both 128-bit halves gives words of lanes 0..7 in
- * order.  Then the rounds: state word k lives in %ymm k for k != 8, word 8
+ * are "+x" operands: with %ymm8-15 clobbered they can only get %ymm0-7,
+ * and they stay there from block to block (not register variables: GCC
+ * does not keep those across the code around the asm, which under the
+ * sanitizers' instrumentation gave wrong hashes).  A block first
+ * transposes the eight lanes' message into w[0..15] with %ymm8-15 as
+ * scratch: for each 16-byte quarter, lane i and lane i+4 share a register
+ * (a 16-byte load and an insert), so one 4x4 transpose of 32-bit words
+ * inside both 128-bit halves gives words of lanes 0..7 in order.  Then the
+ * rounds: state word k lives in h_k (k < 8) or %ymm k (k > 8), word 8
  * lives in memory (w[16]) and %ymm8 is the scratch register.  Each half of
  * a step runs the four independent G functions (see B3_HALF).  Word 8 is
  * a "c" input in every step (the first G of a half-step below is always
  * the one with c = 8): "c += d" loads it into the scratch register
  * (c = d + w[16]), "b ^= c" uses it there, and it is stored back before
- * the rotations need the scratch register.  Message
- * word x is a memory operand at w + 32 x, so the permutation of each round
- * is only a choice of offsets.  w[17..23] holds IV1-3, the counters' low
- * and high words, the block length and IV0. */
-#define B3_V(k) "%%ymm" #k
+ * the rotations need the scratch register.  Message word x is a memory
+ * operand at w + 32 x, so the permutation of each round is only a choice
+ * of offsets.  w[17..23] holds IV1-3, the counters' low and high words,
+ * the block length and IV0.  GCC's own code for the rounds (the intrinsics
+ * path) ran at ~0.9x the blake3 package's assembly; this at ~1.02x. */
+
+/* State word k: the asm operands h0..h7 (GCC can only give them %ymm0-7,
+ * the others being clobbered), then the fixed registers. */
+#define B3_V(k) B3_V_##k
+#define B3_V_0 "%[h0]"
+#define B3_V_1 "%[h1]"
+#define B3_V_2 "%[h2]"
+#define B3_V_3 "%[h3]"
+#define B3_V_4 "%[h4]"
+#define B3_V_5 "%[h5]"
+#define B3_V_6 "%[h6]"
+#define B3_V_7 "%[h7]"
+#define B3_V_9 "%%ymm9"
+#define B3_V_10 "%%ymm10"
+#define B3_V_11 "%%ymm11"
+#define B3_V_12 "%%ymm12"
+#define B3_V_13 "%%ymm13"
+#define B3_V_14 "%%ymm14"
+#define B3_V_15 "%%ymm15"
 #define B3_ONE(op, src, k) op " " src ", " B3_V(k) ", " B3_V(k) "\n\t"
 #define B3_MW(x) "32*" #x "(%[w])"
 #define B3_SLOT "32*16(%[w])"
@@ -270,16 +294,15 @@ fc_blake3_lanes8_prev_avx2(const uint8_t *base, size_t stride, size_t nblocks,
         ctr_hi = _mm256_loadu_si256((const __m256i *)hi);
     }
 #if defined(__x86_64__)
-    /* Operands of the asm pinned to %ymm0-7 (see above); nothing between
-     * the asm statements uses vector registers. */
-    register __m256i h0 __asm__("ymm0") = _mm256_set1_epi32((int)key[0]);
-    register __m256i h1 __asm__("ymm1") = _mm256_set1_epi32((int)key[1]);
-    register __m256i h2 __asm__("ymm2") = _mm256_set1_epi32((int)key[2]);
-    register __m256i h3 __asm__("ymm3") = _mm256_set1_epi32((int)key[3]);
-    register __m256i h4 __asm__("ymm4") = _mm256_set1_epi32((int)key[4]);
-    register __m256i h5 __asm__("ymm5") = _mm256_set1_epi32((int)key[5]);
-    register __m256i h6 __asm__("ymm6") = _mm256_set1_epi32((int)key[6]);
-    register __m256i h7 __asm__("ymm7") = _mm256_set1_epi32((int)key[7]);
+    /* The asm's operands (in %ymm0-7, see above). */
+    __m256i h0 = _mm256_set1_epi32((int)key[0]);
+    __m256i h1 = _mm256_set1_epi32((int)key[1]);
+    __m256i h2 = _mm256_set1_epi32((int)key[2]);
+    __m256i h3 = _mm256_set1_epi32((int)key[3]);
+    __m256i h4 = _mm256_set1_epi32((int)key[4]);
+    __m256i h5 = _mm256_set1_epi32((int)key[5]);
+    __m256i h6 = _mm256_set1_epi32((int)key[6]);
+    __m256i h7 = _mm256_set1_epi32((int)key[7]);
     __m256i w[24];
     w[17] = _mm256_set1_epi32((int)FC_B3_IV1);
     w[18] = _mm256_set1_epi32((int)FC_B3_IV2);
@@ -312,23 +335,23 @@ fc_blake3_lanes8_prev_avx2(const uint8_t *base, size_t stride, size_t nblocks,
         __asm__ volatile(
             "test %[sv], %[sv]\n\t"
             "jz 1f\n\t"
-            "vmovdqa %%ymm0, 0(%[sv])\n\t"
-            "vmovdqa %%ymm1, 32(%[sv])\n\t"
-            "vmovdqa %%ymm2, 64(%[sv])\n\t"
-            "vmovdqa %%ymm3, 96(%[sv])\n\t"
-            "vmovdqa %%ymm4, 128(%[sv])\n\t"
-            "vmovdqa %%ymm5, 160(%[sv])\n\t"
-            "vmovdqa %%ymm6, 192(%[sv])\n\t"
-            "vmovdqa %%ymm7, 224(%[sv])\n"
+            "vmovdqa %[h0], 0(%[sv])\n\t"
+            "vmovdqa %[h1], 32(%[sv])\n\t"
+            "vmovdqa %[h2], 64(%[sv])\n\t"
+            "vmovdqa %[h3], 96(%[sv])\n\t"
+            "vmovdqa %[h4], 128(%[sv])\n\t"
+            "vmovdqa %[h5], 160(%[sv])\n\t"
+            "vmovdqa %[h6], 192(%[sv])\n\t"
+            "vmovdqa %[h7], 224(%[sv])\n"
             "1:\n\t"
             B3_BLOCK_ASM
-            : "+x"(h0), "+x"(h1), "+x"(h2), "+x"(h3), "+x"(h4), "+x"(h5),
-              "+x"(h6), "+x"(h7)
+            : [h0] "+x"(h0), [h1] "+x"(h1), [h2] "+x"(h2), [h3] "+x"(h3),
+              [h4] "+x"(h4), [h5] "+x"(h5), [h6] "+x"(h6), [h7] "+x"(h7)
             : [p] "r"(p), [p4] "r"(p + 4 * stride), [st] "r"(stride),
               [st3] "r"(st3), [w] "r"(w), [f] "m"(f),
               [r16] "m"(b3_rot16.v), [r8] "m"(b3_rot8.v), [sv] "r"(sv)
-            : "cc", "memory", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
-              "xmm14", "xmm15");
+            : "cc", "memory", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
+              "xmm13", "xmm14", "xmm15");
     }
     v[0] = h0;
     v[1] = h1;
