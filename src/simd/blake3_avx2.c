@@ -30,6 +30,7 @@ static const b3_mask b3_rot8 = {{
     1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12,
 }};
 
+#if !defined(__x86_64__)
 static inline __m256i
 shuffle_mem(__m256i x, const __m256i *mask)
 {
@@ -57,6 +58,7 @@ add_msg(__m256i a, __m256i m)
     _mm256_or_si256(_mm256_srli_epi32((x), 12), _mm256_slli_epi32((x), 20))
 #define R7(x)                                                               \
     _mm256_or_si256(_mm256_srli_epi32((x), 7), _mm256_slli_epi32((x), 25))
+#endif
 
 /* r[i] holds 8 consecutive words of lane i; afterwards r[j] holds word j
  * of lanes 0..7.  Pairs, then quads inside each 128-bit half, then the
