@@ -127,20 +127,21 @@ lanes1_sse41(const uint8_t *base, size_t stride, size_t nblocks,
 /* --- kernel tables (constant) ------------------------------------------ */
 
 static const fc_blake3_kernels k_portable = {
-    "portable", compress_rounds, 1, {1}, {lanes1_portable},
+    "portable", compress_rounds, 1, {1}, {lanes1_portable}, NULL,
 };
 static const fc_blake3_kernels k_sse41 = {
     "sse4.1 x4", fc_blake3_compress_sse41, 2, {4, 1},
-    {fc_blake3_lanes4_sse41, lanes1_sse41},
+    {fc_blake3_lanes4_sse41, lanes1_sse41}, NULL,
 };
 static const fc_blake3_kernels k_avx2 = {
     "avx2 x8", fc_blake3_compress_sse41, 3, {8, 4, 1},
     {fc_blake3_lanes8_avx2, fc_blake3_lanes4_sse41, lanes1_sse41},
+    fc_blake3_lanes8_prev_avx2,
 };
 static const fc_blake3_kernels k_avx512 = {
     "avx512 x16", fc_blake3_compress_sse41, 4, {16, 8, 4, 1},
     {fc_blake3_lanes16_avx512, fc_blake3_lanes8_avx2, fc_blake3_lanes4_sse41,
-     lanes1_sse41},
+     lanes1_sse41}, NULL,
 };
 
 const fc_blake3_kernels *
@@ -227,10 +228,41 @@ lanes_wide(const fc_blake3_kernels *k, const uint8_t *base, size_t stride,
     memcpy(out, padout, 32 * r);
 }
 
+/* n chunks (n >= 1) like lanes_wide, the last of them the input's final
+ * chunk, whose chaining value before its last block goes to prev (k->prev
+ * must exist): its group, full or zero-padded, runs on k->prev. */
+static void
+lanes_final(const fc_blake3_kernels *k, const uint8_t *base,
+            const uint32_t key[8], uint64_t counter, unsigned flags,
+            uint8_t *out, size_t n, uint8_t prev[32])
+{
+    const size_t len = FC_BLAKE3_CHUNK_LEN;
+    size_t w = (size_t)k->width[0];
+    size_t last = (n - 1) / w * w;     /* first lane of the last group */
+    size_t r = n - last;
+    uint8_t pad[16 * FC_BLAKE3_CHUNK_LEN];
+    uint8_t padout[16 * 32], prevs[16 * 32];
+    const uint8_t *src = base + last * len;
+
+    lanes_all(k, base, len, len / 64, key, counter, 1, flags,
+              FC_B3_CHUNK_START, FC_B3_CHUNK_END, out, last);
+    if (r < w) {
+        memcpy(pad, src, r * len);
+        memset(pad + r * len, 0, (w - r) * len);
+        src = pad;
+    }
+    k->prev(src, len, len / 64, key, counter + last, 1, flags,
+            FC_B3_CHUNK_START, FC_B3_CHUNK_END, padout, prevs);
+    memcpy(out + 32 * last, padout, 32 * r);
+    memcpy(prev, prevs + 32 * (r - 1), 32);
+}
+
 /* --- subtrees ----------------------------------------------------------- */
 
-/* Chunks hashed in one go before reducing (8 KiB of CVs). */
-#define LEAF_CHUNKS 256
+/* Chunks hashed in one go before reducing (32 KiB of CVs): one leaf per
+ * 1 MiB, so the small top levels of the reduction (under 8 parents, one
+ * kernel call each) come once per MiB rather than once per 256 KiB. */
+#define LEAF_CHUNKS 1024
 
 static void
 parent_cv(const fc_blake3_kernels *k, const uint32_t key[8], unsigned flags,
@@ -379,18 +411,26 @@ push_subtree(fc_blake3_hasher *h, const uint8_t cv[32], uint64_t n)
  * input following: hash them side by side, then push them as the aligned
  * power-of-two subtrees ("pieces") they form.  The pieces are reduced
  * level by level together: the chaining values of the pieces not yet done
- * are kept packed, so each level is one batch of parents. */
+ * are kept packed, so each level is one batch of parents.  With prev, the
+ * input's final chunk follows and is hashed with them (lanes_final); its
+ * chaining value before its last block goes to prev. */
 static void
-chunk_run(fc_blake3_hasher *h, const uint8_t *p, size_t n)
+chunk_run(fc_blake3_hasher *h, const uint8_t *p, size_t n, uint8_t *prev)
 {
     uint8_t cvs[LEAF_CHUNKS * 32];
-    uint8_t done[2 * 8 + 2][32];    /* at most 2 log2(LEAF_CHUNKS) pieces */
-    size_t orig[2 * 8 + 2], cur[2 * 8 + 2];
+    uint8_t done[2 * 10 + 2][32];   /* at most 2 log2(LEAF_CHUNKS) pieces */
+    size_t orig[2 * 10 + 2], cur[2 * 10 + 2];
     size_t np = 0, off = 0, t = 0;
 
-    lanes_wide(h->kernels, p, FC_BLAKE3_CHUNK_LEN, FC_BLAKE3_CHUNK_LEN / 64,
-               h->key, h->chunk_counter, 1, h->flags, FC_B3_CHUNK_START,
-               FC_B3_CHUNK_END, cvs, n);
+    if (prev != NULL) {
+        lanes_final(h->kernels, p, h->key, h->chunk_counter, h->flags, cvs,
+                    n + 1, prev);
+    }
+    else {
+        lanes_wide(h->kernels, p, FC_BLAKE3_CHUNK_LEN,
+                   FC_BLAKE3_CHUNK_LEN / 64, h->key, h->chunk_counter, 1,
+                   h->flags, FC_B3_CHUNK_START, FC_B3_CHUNK_END, cvs, n);
+    }
     while (off < n) {
         size_t m = 1;
         while (m * 2 <= n - off) {
@@ -404,14 +444,18 @@ chunk_run(fc_blake3_hasher *h, const uint8_t *p, size_t n)
         off += m;
     }
     /* Pack the pieces of two or more chunks at the front; single chunks
-     * are done already.  Moving left only, so memmove in place. */
+     * are done already.  Moving left only, so memmove in place (and only
+     * once a piece has left a gap: most of 1 MiB of chaining values would
+     * otherwise be copied onto itself at every level). */
     off = 0;
     for (size_t i = 0; i < np; i++) {
         if (cur[i] == 1) {
             memcpy(done[i], cvs + 32 * off, 32);
         }
         else {
-            memmove(cvs + 32 * t, cvs + 32 * off, 32 * cur[i]);
+            if (t != off) {
+                memmove(cvs + 32 * t, cvs + 32 * off, 32 * cur[i]);
+            }
             t += cur[i];
         }
         off += orig[i];
@@ -430,7 +474,9 @@ chunk_run(fc_blake3_hasher *h, const uint8_t *p, size_t n)
                 memcpy(done[i], cvs + 32 * pos, 32);
             }
             else {
-                memmove(cvs + 32 * nt, cvs + 32 * pos, 32 * cur[i]);
+                if (nt != pos) {
+                    memmove(cvs + 32 * nt, cvs + 32 * pos, 32 * cur[i]);
+                }
                 nt += cur[i];
             }
             pos += cur[i];
@@ -521,7 +567,20 @@ fc_blake3_update(fc_blake3_hasher *h, const void *data, size_t len)
                 /* Up to the next leaf boundary, all chunks at once. */
                 uint64_t t = LEAF_CHUNKS - h->chunk_counter % LEAF_CHUNKS;
                 n = whole < t ? whole : t;
-                chunk_run(h, p, (size_t)n);
+                if (h->kernels->prev != NULL && n + 1 <= LEAF_CHUNKS &&
+                    len == (n + 1) * FC_BLAKE3_CHUNK_LEN) {
+                    /* The input ends with one whole chunk after these: it
+                     * runs in their lane groups rather than 15 serial
+                     * compressions, its last block kept open. */
+                    uint8_t prev[32];
+                    chunk_run(h, p, (size_t)n, prev);
+                    bytes_to_cv(prev, h->cv);
+                    h->blocks_done = FC_BLAKE3_CHUNK_LEN / 64 - 1;
+                    memcpy(h->buf, p + len - 64, 64);
+                    h->buf_len = 64;
+                    break;
+                }
+                chunk_run(h, p, (size_t)n, NULL);
             }
             else {
                 uint8_t cv[32];

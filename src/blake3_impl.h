@@ -60,6 +60,17 @@ typedef void (*fc_blake3_lanes_fn)(const uint8_t *base, size_t stride,
                                    unsigned flags, unsigned flags_start,
                                    unsigned flags_end, uint8_t *out);
 
+/* The same, and also lane i's chaining value before its last block to
+ * prev + 32 * i (nblocks >= 2): the hasher keeps a final chunk's last
+ * block open (it may need ROOT) while the chunk runs in a lane group. */
+typedef void (*fc_blake3_lanes_prev_fn)(const uint8_t *base, size_t stride,
+                                        size_t nblocks, const uint32_t key[8],
+                                        uint64_t counter,
+                                        uint64_t counter_step, unsigned flags,
+                                        unsigned flags_start,
+                                        unsigned flags_end, uint8_t *out,
+                                        uint8_t *prev);
+
 /* One compression: the 16 state words after the 7 rounds (before the
  * feed-forward), for a single block. */
 typedef void (*fc_blake3_compress_fn)(const uint32_t cv[8],
@@ -74,6 +85,7 @@ typedef struct fc_blake3_kernels {
     int nkernels;
     int width[4];
     fc_blake3_lanes_fn fn[4];
+    fc_blake3_lanes_prev_fn prev;   /* width[0] lanes, or NULL */
 } fc_blake3_kernels;
 
 typedef struct fc_blake3_hasher {
@@ -147,6 +159,12 @@ void fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride,
                            uint64_t counter, uint64_t counter_step,
                            unsigned flags, unsigned flags_start,
                            unsigned flags_end, uint8_t *out);
+void fc_blake3_lanes8_prev_avx2(const uint8_t *base, size_t stride,
+                                size_t nblocks, const uint32_t key[8],
+                                uint64_t counter, uint64_t counter_step,
+                                unsigned flags, unsigned flags_start,
+                                unsigned flags_end, uint8_t *out,
+                                uint8_t *prev);
 void fc_blake3_lanes16_avx512(const uint8_t *base, size_t stride,
                               size_t nblocks, const uint32_t key[8],
                               uint64_t counter, uint64_t counter_step,
