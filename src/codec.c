@@ -11,6 +11,7 @@
 #include "codec.h"
 
 #include <string.h>
+#include <sys/mman.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -27,9 +28,38 @@
 /* First output capacity of a streaming decode, and its minimum growth. */
 #define DEC_MIN_CAP ((Py_ssize_t)64 << 10)
 
+/* Outputs from this size on ask for transparent huge pages. */
+#define HUGE_MIN ((Py_ssize_t)8 << 20)
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+
 #include <pthread.h>
 
 #define CTX_SLOTS 8
+
+/* Ask the kernel to back the 2 MiB-aligned interior of a large output
+ * buffer that is about to be written whole with transparent huge pages.
+ * With 4 KiB pages a 64 MiB output costs 16k page faults while it is
+ * written and as many page frees when the caller drops it (a third of a
+ * zstd decompression's time, and the free is serial); with huge pages
+ * both are ~500x fewer.  Advice only: where THP is off or the range is
+ * not anonymous memory, madvise fails and nothing changes. */
+static void
+advise_huge(void *p, Py_ssize_t n)
+{
+#ifdef MADV_HUGEPAGE
+    if (n < HUGE_MIN) {
+        return;
+    }
+    uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    uintptr_t e = ((uintptr_t)p + (uintptr_t)n) & ~(HUGE_PAGE - 1);
+    if (e > a) {
+        (void)madvise((void *)a, (size_t)(e - a), MADV_HUGEPAGE);
+    }
+#else
+    (void)p;
+    (void)n;
+#endif
+}
 
 /* The area's state: the context cache (see codec.h). */
 struct fc_codec_state {
@@ -443,6 +473,7 @@ decode_all(fc_state *st, int codec, const unsigned char *in, Py_ssize_t len,
     if (out == NULL) {
         goto exit;
     }
+    advise_huge(PyBytes_AS_STRING(out), cap);
     for (;;) {
         unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
         size_t before_in = in_pos, before_out = out_pos;
@@ -489,6 +520,7 @@ decode_all(fc_state *st, int codec, const unsigned char *in, Py_ssize_t len,
                 out = NULL;
                 goto exit;
             }
+            advise_huge(PyBytes_AS_STRING(out) + cap, ncap - cap);
             cap = ncap;
         }
     }
@@ -550,6 +582,7 @@ decode_pieces(fc_state *st, fc_djob *job, const unsigned char *in,
     }
     job->in = in;
     job->out = (unsigned char *)PyBytes_AS_STRING(out);
+    advise_huge(job->out, total);
     if (threads > job->n) {
         threads = (int)job->n;
     }
