@@ -81,11 +81,8 @@ void
 fc_zstd_block_task(void *arg, int64_t i)
 {
     fc_cjob *job = arg;
-    const unsigned char *src = job->src + i * job->block;
-    Py_ssize_t n = job->len - i * job->block;
-    if (n > job->block) {
-        n = job->block;
-    }
+    const unsigned char *src = job->src + fc_cjob_start(job, i);
+    Py_ssize_t n = fc_cjob_size(job, i);
     ZSTD_CCtx *cctx = get_cctx(job->cache);
     if (cctx == NULL) {
         fc_cjob_fail(job, FC_CERR_NOMEM, 0, NULL);
