@@ -71,6 +71,7 @@ struct fc_codec_state {
     pthread_mutex_t mu;             /* guards n[] and ctx[]; trylock only */
     int n[FC_CTX_KINDS];
     void *ctx[FC_CTX_KINDS][CTX_SLOTS];
+    pthread_t user[FC_CTX_KINDS][CTX_SLOTS];    /* thread that put it back */
     void (*free_fn[FC_CTX_KINDS])(void *);
 };
 
@@ -81,8 +82,25 @@ fc_ctx_get(fc_codec_cache *c, int kind)
     if (c == NULL || pthread_mutex_trylock(&c->mu) != 0) {
         return NULL;
     }
-    if (c->n[kind] > 0) {
-        p = c->ctx[kind][--c->n[kind]];
+    int n = c->n[kind];
+    if (n > 0) {
+        /* Prefer the context this thread used last: its tables (a few
+         * hundred KiB for libdeflate and zstd) are still in this core's
+         * cache.  Two threads taking the latest one in turn would swap
+         * contexts, and every call would pull its tables from the other
+         * core. */
+        pthread_t me = pthread_self();
+        int k = n - 1;
+        for (int j = n - 1; j >= 0; j--) {
+            if (pthread_equal(c->user[kind][j], me)) {
+                k = j;
+                break;
+            }
+        }
+        p = c->ctx[kind][k];
+        c->ctx[kind][k] = c->ctx[kind][n - 1];
+        c->user[kind][k] = c->user[kind][n - 1];
+        c->n[kind] = n - 1;
     }
     pthread_mutex_unlock(&c->mu);
     return p;
@@ -96,6 +114,7 @@ fc_ctx_put(fc_codec_cache *c, int kind, void *ctx, void (*free_fn)(void *))
     }
     if (c != NULL && pthread_mutex_trylock(&c->mu) == 0) {
         if (c->n[kind] < CTX_SLOTS) {
+            c->user[kind][c->n[kind]] = pthread_self();
             c->ctx[kind][c->n[kind]++] = ctx;
             c->free_fn[kind] = free_fn;
             ctx = NULL;
@@ -461,7 +480,8 @@ compress_buffer(fc_state *st, int codec, int level, const unsigned char *src,
     }
     /* Safe without the GIL: the input view is pinned by the caller, the
      * bytes object is ours alone until we return it, and tasks write
-     * only into their own slot. */
+     * only into their own slot and (one at a time, under job.mu's
+     * protocol) into the packed prefix below it. */
     if (job.nblocks > 0 &&
         fc_run(block_task(codec), &job, job.nblocks, threads, release) < 0) {
         Py_CLEAR(out);
