@@ -1329,7 +1329,7 @@ codec_info(fc_state *st, PyObject *d)
     }
     if (fc_zlib_info(backends) < 0 ||
         set_str(backends, "zstd", "libzstd (one frame per block of 4x the "
-                "window, at least 4 MiB)") < 0 ||
+                "window, at least 4 MiB; the last two in halves)") < 0 ||
         set_str(backends, "zstd decompress", "libzstd") < 0 ||
         set_str(backends, "lz4", "liblz4 block API (one frame of "
                 "independent 4 MiB blocks; levels 3..12: lz4hc)") < 0 ||

@@ -4,8 +4,10 @@
  * API here; everything runs with or without the GIL.
  *
  * Frames are independent: a block is 4x the level's window (at least
- * 4 MiB, at most 32 MiB), which keeps the output within ~0.5% of one
- * frame while letting both directions run in parallel.
+ * 4 MiB, at most 32 MiB; the last two blocks' worth in halves below the
+ * slice level, see plan_blocks() in codec.c), which keeps the output
+ * within ~0.5% of one frame while letting both directions run in
+ * parallel.
  */
 #include "codec.h"
 
