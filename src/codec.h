@@ -14,6 +14,8 @@
 
 #include "fastconc.h"
 
+#include <pthread.h>
+
 typedef enum fc_codec {
     FC_CODEC_ZLIB = 0,
     FC_CODEC_DEFLATE,       /* raw deflate, no header */
@@ -194,9 +196,12 @@ int fc_zlib_dec_init(fc_dec *d, int codec, fc_codec_err *err);
 int fc_zstd_dec_init(fc_dec *d, fc_codec_err *err);
 int fc_lz4_dec_init(fc_dec *d, fc_codec_err *err);
 
-/* A compression job: the input cut into blocks of `block` bytes, block i
- * compressed (without the GIL) into dst + i * slot, its size stored in
- * out_len[i].  Layout per codec:
+/* A compression job: the input cut into blocks, block i compressed
+ * (without the GIL) into dst + i * slot, its size stored in out_len[i].
+ * Blocks 0 .. nfull-1 are `block` bytes, the rest (the end of the input,
+ * cut finer so that threads finish together) `tail` bytes, the last one
+ * possibly shorter; see fc_cjob_start()/fc_cjob_size().
+ * Layout per codec:
  *   gzip:    one member per block (FC size subfield when nblocks > 1);
  *   zlib/deflate: nblocks == 1: one stream; else pigz-style raw blocks
  *            primed with the previous 32 KiB, framed by codec.c;
@@ -210,6 +215,8 @@ typedef struct fc_cjob {
     Py_ssize_t len;
     Py_ssize_t block;
     int64_t nblocks;
+    int64_t nfull;              /* blocks of `block` bytes (<= nblocks) */
+    Py_ssize_t tail;            /* size of the blocks after them */
     unsigned char *dst;
     Py_ssize_t slot;
     Py_ssize_t *out_len;
@@ -219,11 +226,38 @@ typedef struct fc_cjob {
     fc_cksum_fn crc32;
     int packed;                 /* blocks run in order on one thread:
                                  * block i starts where i - 1 ended */
-    Py_ssize_t packed_pos;      /* packed: where the next block starts */
+    Py_ssize_t packed_pos;      /* packed: where the next block starts;
+                                 * else with `mu`: bytes moved into place */
+    /* Several threads: a finished block is moved down from its slot to
+     * its final place as soon as every block before it is there, by the
+     * thread that finished it (or the earlier one), so that no serial
+     * pass packs the output after the run.  out_len[i] < 0: not done. */
+    pthread_mutex_t *mu;        /* NULL: the caller packs (or packed) */
+    int64_t placed;             /* with mu: blocks in place */
+    int moving;                 /* with mu: a thread is moving blocks */
     void *stream;               /* zstd slices: the compression context */
     int failed;                 /* set atomically by the first error */
     fc_codec_err err;
 } fc_cjob;
+
+/* Where block i starts in the input, and its size. */
+static inline Py_ssize_t
+fc_cjob_start(const fc_cjob *job, int64_t i)
+{
+    if (i <= job->nfull) {
+        return (Py_ssize_t)i * job->block;
+    }
+    return (Py_ssize_t)job->nfull * job->block +
+           (Py_ssize_t)(i - job->nfull) * job->tail;
+}
+
+static inline Py_ssize_t
+fc_cjob_size(const fc_cjob *job, int64_t i)
+{
+    Py_ssize_t start = fc_cjob_start(job, i);
+    Py_ssize_t size = i < job->nfull ? job->block : job->tail;
+    return job->len - start < size ? job->len - start : size;
+}
 
 /* Where block i is written: its slot, or right after block i - 1 when
  * packed (never past the end of slot i, since the bounds add up). */
@@ -233,15 +267,8 @@ fc_cjob_dst(const fc_cjob *job, int64_t i)
     return job->dst + (job->packed ? job->packed_pos : i * job->slot);
 }
 
-/* Block i took n bytes. */
-static inline void
-fc_cjob_done(fc_cjob *job, int64_t i, Py_ssize_t n)
-{
-    job->out_len[i] = n;
-    if (job->packed) {
-        job->packed_pos += n;
-    }
-}
+/* Block i took n bytes (and, with job->mu, moves into place). */
+void fc_cjob_done(fc_cjob *job, int64_t i, Py_ssize_t n);
 
 /* Record an error from a pool task (thread-safe: first one wins). */
 void fc_cjob_fail(fc_cjob *job, int kind, long long code, const char *msg);

@@ -61,11 +61,8 @@ void
 fc_lz4_block_task(void *arg, int64_t i)
 {
     fc_cjob *job = arg;
-    const unsigned char *src = job->src + i * job->block;
-    Py_ssize_t n = job->len - i * job->block;
-    if (n > job->block) {
-        n = job->block;
-    }
+    const unsigned char *src = job->src + fc_cjob_start(job, i);
+    Py_ssize_t n = fc_cjob_size(job, i);
     unsigned char *dst = fc_cjob_dst(job, i);
     Py_ssize_t out = 0;
     void *hc = NULL;

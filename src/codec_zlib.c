@@ -297,11 +297,8 @@ void
 fc_zlib_block_task(void *arg, int64_t i)
 {
     fc_cjob *job = arg;
-    const unsigned char *src = job->src + i * job->block;
-    Py_ssize_t n = job->len - i * job->block;
-    if (n > job->block) {
-        n = job->block;
-    }
+    const unsigned char *src = job->src + fc_cjob_start(job, i);
+    Py_ssize_t n = fc_cjob_size(job, i);
     unsigned char *dst = fc_cjob_dst(job, i);
     size_t cap = (size_t)job->slot;
     Py_ssize_t r;
@@ -344,9 +341,8 @@ fc_zlib_block_task(void *arg, int64_t i)
         /* pigz-style: primed with the 32 KiB before the block, ended by a
          * sync flush except the last, so the pieces concatenate into one
          * stream. */
-        size_t dict_len = i == 0 ? 0
-                          : (size_t)(job->block < WINDOW ? job->block
-                                                         : WINDOW);
+        Py_ssize_t start = fc_cjob_start(job, i);
+        size_t dict_len = (size_t)(start < WINDOW ? start : WINDOW);
         const unsigned char *dict = src - dict_len;
         int last = i + 1 == job->nblocks;
 #ifdef FC_HAVE_ISAL

@@ -4,8 +4,10 @@
  * API here; everything runs with or without the GIL.
  *
  * Frames are independent: a block is 4x the level's window (at least
- * 4 MiB, at most 32 MiB), which keeps the output within ~0.5% of one
- * frame while letting both directions run in parallel.
+ * 4 MiB, at most 32 MiB; the last two blocks' worth in halves below the
+ * slice level, see plan_blocks() in codec.c), which keeps the output
+ * within ~0.5% of one frame while letting both directions run in
+ * parallel.
  */
 #include "codec.h"
 
@@ -81,11 +83,8 @@ void
 fc_zstd_block_task(void *arg, int64_t i)
 {
     fc_cjob *job = arg;
-    const unsigned char *src = job->src + i * job->block;
-    Py_ssize_t n = job->len - i * job->block;
-    if (n > job->block) {
-        n = job->block;
-    }
+    const unsigned char *src = job->src + fc_cjob_start(job, i);
+    Py_ssize_t n = fc_cjob_size(job, i);
     ZSTD_CCtx *cctx = get_cctx(job->cache);
     if (cctx == NULL) {
         fc_cjob_fail(job, FC_CERR_NOMEM, 0, NULL);

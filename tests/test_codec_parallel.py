@@ -50,7 +50,9 @@ def test_gzip_member_layout():
     data = mixed(5 << 20, seed=2)
     comp = fastconc.compress(data, "gzip", threads=2)
     members = gzip_members(comp)
-    assert len(members) == 5
+    # Members of 1 MiB, the last 2 MiB of input in 256 KiB members (so
+    # that threads finish together).
+    assert [i for _, i in members] == [1 << 20] * 3 + [256 << 10] * 8
     assert sum(i for _, i in members) == len(data)
     # Every member is a standalone gzip file.
     pos = 0
@@ -81,17 +83,19 @@ def test_zstd_independent_frames():
     zstandard = pytest.importorskip("zstandard")
     data = corpus(20 << 20)
     comp = fastconc.compress(data, "zstd", 3, threads=2)
-    frames, pos = 0, 0
+    sizes, pos = [], 0
     while pos < len(comp):
         params = zstandard.get_frame_parameters(comp[pos:pos + 18])
         assert params.content_size > 0
-        # Each frame decodes on its own (independent).
-        frame_len = len(zstandard.ZstdCompressor().compress(b""))  # noqa
-        frames += 1
+        sizes.append(params.content_size)
+        # Each frame decodes on its own (independent) to its size.
         d = zstandard.ZstdDecompressor().decompressobj()
-        d.decompress(comp[pos:])
+        assert len(d.decompress(comp[pos:])) == params.content_size
         pos = len(comp) - len(d.unused_data)
-    assert frames >= 2
+    # 8 MiB frames (4x level 3's window), the last two blocks' worth in
+    # halves; the same layout whatever the thread count.
+    assert sizes == [8 << 20] + [4 << 20] * 3
+    assert fastconc.compress(data, "zstd", 3, threads=1) == comp
 
 
 def test_lz4_independent_blocks_flagged():
