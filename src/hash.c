@@ -1357,14 +1357,16 @@ pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
         goto fail;
     }
     p->span = (fc_span *)p->scratch->data;
-    p->held = shared ? (PyObject **)(p->span + n) : NULL;
+    /* held is only written from the first reference on (items copied or
+     * held through views need no entry before that). */
+    PyObject **held = shared ? (PyObject **)(p->span + n) : NULL;
     p->extra = (unsigned char *)(p->span + n) +
                (shared ? (size_t)n * sizeof(PyObject *) : 0);
     unsigned char *copy = p->scratch->data + arrays;
     unsigned char *room_end = copy + room;
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *item = objs[k];
-        if (shared) {
+        if (p->held != NULL) {
             p->held[k] = NULL;
         }
         if (PyBytes_CheckExact(item)) {
@@ -1377,6 +1379,10 @@ pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
                 copy += len;
             }
             else if (shared) {
+                if (p->held == NULL) {
+                    p->held = held;
+                    memset(held, 0, (size_t)k * sizeof(*held));
+                }
                 p->held[k] = Py_NewRef(item);
                 p->nheld++;
             }
@@ -1574,6 +1580,29 @@ pick_sha_pair(const struct fc_hash_state *hs, int alg, const uint32_t **iv)
     return NULL;
 }
 
+/* Digest k of `digests` into objs[k], for k in [0, n).  The common sizes
+ * get a memcpy of a constant size, which the compiler inlines (this runs
+ * on the caller alone, after the pool, over 100k items or more). */
+static void
+copy_digests(PyObject *const *objs, const unsigned char *digests,
+             Py_ssize_t n, int size)
+{
+#define COPY_ALL(SIZE)                                                     \
+    for (Py_ssize_t k = 0; k < n; k++) {                                   \
+        memcpy(PyBytes_AS_STRING(objs[k]), digests + (size_t)k * (SIZE),   \
+               (SIZE));                                                    \
+    }
+    switch (size) {
+    case 8: COPY_ALL(8); break;
+    case 16: COPY_ALL(16); break;
+    case 20: COPY_ALL(20); break;
+    case 32: COPY_ALL(32); break;
+    case 64: COPY_ALL(64); break;
+    default: COPY_ALL((size_t)size); break;
+    }
+#undef COPY_ALL
+}
+
 /* hash_many's result: a list of n bytes objects of `size` bytes, their
  * contents not yet written.  Run with the GIL held (first, or as
  * fc_run_led's lead while the pool hashes).  -1 with an exception set. */
@@ -1727,12 +1756,7 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         goto exit;
     }
     if (job.digests != NULL) {
-        PyObject **objs = PySequence_Fast_ITEMS(list);
-        for (Py_ssize_t k = 0; k < n; k++) {
-            memcpy(PyBytes_AS_STRING(objs[k]),
-                   job.digests + (size_t)k * (size_t)job.size,
-                   (size_t)job.size);
-        }
+        copy_digests(PySequence_Fast_ITEMS(list), job.digests, n, job.size);
     }
     result = Py_NewRef(list);
 exit:
