@@ -147,6 +147,11 @@ static const uint32_t SHA224_IV[8] = {
     0xc1059ed8, 0x367cd507, 0x3070dd17, 0xf70e5939,
     0xffc00b31, 0x68581511, 0x64f98fa7, 0xbefa4fa4,
 };
+/* PAIR_IV[i]: the initial words when ALGS[i] is one that
+ * fc_sha256_pair_shani can hash (sha224, sha256), else NULL. */
+static const uint32_t *const PAIR_IV[N_ALGS] = {
+    NULL, NULL, SHA224_IV, SHA256_IV,
+};
 
 /* --- the hasher: one digest in progress, C types only ------------------- */
 
@@ -1342,9 +1347,9 @@ pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     PyObject **objs = PySequence_Fast_ITEMS(seq);
     /* The scratch block: the spans, then (shared only) held, then the
-     * caller's extra bytes, then room
-     * for the copies.  The room is sized for the largest copies but only
-     * what is written gets pages; items past it get references. */
+     * caller's extra bytes, then room for the copies.  The room is sized
+     * for the largest copies but only what is written gets pages; items
+     * past it get references. */
     size_t arrays = (size_t)n * sizeof(fc_span) +
                     (shared ? (size_t)n * sizeof(PyObject *) : 0) +
                     (size_t)n * extra_per_item;
@@ -1562,15 +1567,9 @@ static sha_pair_fn
 pick_sha_pair(const struct fc_hash_state *hs, int alg, const uint32_t **iv)
 {
 #if defined(__x86_64__)
-    if (hs->sha_ni && hs->oneshot[alg] != NULL) {
-        if (strcmp(ALGS[alg].name, "sha256") == 0) {
-            *iv = SHA256_IV;
-            return fc_sha256_pair_shani;
-        }
-        if (strcmp(ALGS[alg].name, "sha224") == 0) {
-            *iv = SHA224_IV;
-            return fc_sha256_pair_shani;
-        }
+    if (hs->sha_ni && hs->oneshot[alg] != NULL && PAIR_IV[alg] != NULL) {
+        *iv = PAIR_IV[alg];
+        return fc_sha256_pair_shani;
     }
 #else
     (void)hs;
@@ -1706,12 +1705,11 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
      * digests in at the end: making 100k objects costs as much as hashing
      * them, so doing it first left the other threads waiting. */
     many_result res = {n, job.size, NULL};
-    if (threads <= 1) {
+    if (threads <= 1) {     /* also when n == 0 (threads <= n) */
         if (many_lead(&res) < 0) {
             goto exit;
         }
-        list = res.list;
-        job.out = PySequence_Fast_ITEMS(list);
+        job.out = PySequence_Fast_ITEMS(res.list);
     }
     else {
         job.digests = items.extra;
@@ -1733,24 +1731,19 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         starts[nchunks] = n;
     }
     job.starts = starts;
+    int rc = 0;
     if (n > 0) {
         int release = fc_should_release(st, -1, work);
         /* Safe without the GIL: every item is pinned in items, the result
          * bytes are ours (not visible to Python yet) and each chunk writes
          * only its own items' digests. */
-        int rc = job.digests != NULL
-            ? fc_run_led(many_task, &job, nchunks, threads, release,
-                         many_lead, &res)
-            : fc_run(many_task, &job, nchunks, threads, release);
-        list = res.list;
-        if (rc < 0) {
-            goto exit;
-        }
-    }
-    else if (list == NULL && many_lead(&res) < 0) {
-        goto exit;
+        rc = fc_run_led(many_task, &job, nchunks, threads, release,
+                        job.digests != NULL ? many_lead : NULL, &res);
     }
     list = res.list;
+    if (rc < 0) {
+        goto exit;
+    }
     if (job.failed) {
         ssl_error("hash_many");
         goto exit;
@@ -2683,12 +2676,11 @@ hash_info(fc_state *st, PyObject *d)
         return -1;
     }
     /* hash_many's SHA-256/224 items, when not OpenSSL's. */
-    const uint32_t *iv;
-    int sha256 = 0;
-    while (strcmp(ALGS[sha256].name, "sha256") != 0) {
-        sha256++;
-    }
-    if (pick_sha_pair(hs, sha256, &iv) != NULL) {
+    for (int i = 0; i < N_ALGS; i++) {
+        const uint32_t *iv;
+        if (pick_sha_pair(hs, i, &iv) == NULL) {
+            continue;
+        }
         PyObject *s = PyUnicode_FromString("fastconc SHA-NI, two at a time");
         if (s == NULL ||
             PyDict_SetItemString(backends, "hash_many sha256/sha224", s) < 0) {
@@ -2696,6 +2688,7 @@ hash_info(fc_state *st, PyObject *d)
             return -1;
         }
         Py_DECREF(s);
+        break;
     }
     return 0;
 }
