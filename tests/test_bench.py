@@ -215,3 +215,42 @@ def test_update_readme_rewrites_only_the_marked_section(tmp_path):
     assert "old table" not in text
     assert "![held vs released, per kernel](docs/bench.png)" in text
     assert "#### The GIL table" in text and "| a |" in text
+
+
+
+def test_gil_table_shares_are_alike(monkeypatch):
+    """Every thread of a pass goes through the same chunks, and every pass
+    of an implementation does the same total work, whatever the thread
+    count: a thread dealt the harder chunks would understate the speed-up."""
+    import threading
+    from collections import Counter, defaultdict
+
+    from fastconc.bench import gil_table
+
+    seen: dict[tuple[int, int], list[int]] = defaultdict(list)
+    npass = [0]
+
+    def fc(item, release_gil, threads):
+        seen[npass[0], threading.get_ident()].append(item)
+
+    def counted(work):
+        npass[0] += 1
+        return timing.run_threads(work)
+
+    monkeypatch.setattr(gil_table, "run_threads", counted)
+    k = kernels.Kernel(name="fake", family="checksum", fc=fc)
+    inputs = list(range(10))
+    rows, skipped = gil_table.measure(k, inputs, 1, [1, 2, 3], 1, 1e-3)
+    assert not skipped and [r["gil"] for r in rows] == ["held", "released"]
+    seen.pop((0, threading.get_ident()))        # the calibration calls
+    by_pass: dict[int, list[list[int]]] = defaultdict(list)
+    for (p, _), items in seen.items():
+        by_pass[p].append(items)
+    assert sorted(by_pass) == list(range(1, 7))  # 2 impls x 3 counts
+    for p, lists in by_pass.items():
+        row = rows[(p - 1) // 3]
+        assert len(lists) == (p - 1) % 3 + 1     # that many threads ran
+        assert all(lst == lists[0] for lst in lists)      # alike shares
+        total = Counter(x for lst in lists for x in lst)
+        assert sum(total.values()) == row["calls"]        # same total
+        assert len(set(total.values())) == 1     # each chunk as often
