@@ -61,19 +61,26 @@ def gil_scaling(kernel, data, rounds):
     second thread's wake-up is a large part of the time (64 calls of 1 MiB
     measured 0.9x where 2,560 calls measure 1.9x)."""
     calls = max(64, (2560 << 20) // len(data))
-    from fastconc.bench.timing import interleaved, run_threads
+    from fastconc.bench.timing import control_line, interleaved, native_controls, run_threads
     f = getattr(fastconc, kernel)
 
     def share(release):
         for _ in range(calls):
             f(data, threads=1, release_gil=release)
 
-    res = interleaved({(n, release): lambda n=n, r=release:
-                       run_threads([lambda: share(r)] * n)
-                       for n in (1, 2) for release in (False, True)}, rounds)
+    contenders = {(n, release): lambda n=n, r=release:
+                  run_threads([lambda: share(r)] * n)
+                  for n in (1, 2) for release in (False, True)}
+    controls = native_controls() or {}
+    contenders.update({("control", k): f for k, f in controls.items()})
+    res = interleaved(contenders, rounds)
     for release, label in ((False, "held"), (True, "released")):
         print(f"  2 threads / 1 thread, GIL {label}: "
               f"{2 * min(res[1, release].times) / min(res[2, release].times):.2f}x")
+    if controls:
+        print("  same rounds, two native loops at once / one after the other"
+              f" (what the machine gives now): "
+              f"{control_line(res, ('control',))}")
 
 
 def main():

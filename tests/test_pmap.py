@@ -186,6 +186,37 @@ def test_map_array_countdown_kernel():
                                   np.minimum(a, 0))
 
 
+def _vector_reference(n):
+    """The benchmark's vector control kernel in Python (src/pmap.c)."""
+    m = 0xFFFFFFFF
+    k = (0x9E3779B9, 0x85EBCA6B, 0xC2B2AE35, 0x27D4EB2F)
+    a = [[(n + j) & m, 1 + j, 7, 9] for j in range(8)]
+    for _ in range(max(n, 0)):
+        a = [[((v ^ (v << 1)) + k[i]) & m for i, v in enumerate(row)]
+             for row in a]
+    x = [0, 0, 0, 0]
+    for row in a:
+        x = [p ^ q for p, q in zip(x, row)]
+    return x[0] ^ x[1] ^ x[2] ^ x[3]
+
+
+def test_map_array_vector_control_kernel():
+    from fastconc.bench import timing
+    k = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(
+        fastconc._core._vector_kernel_address())
+    a = np.array([0, 1, 2, 5, 64, 1000, -3], dtype=np.int64)
+    want = [_vector_reference(int(n)) for n in a]
+    assert len(set(want)) == len(want)        # the rounds really ran
+    np.testing.assert_array_equal(fastconc.map_array(k, a, threads=2), want)
+    # the bench's contenders built on it and on the countdown
+    controls = timing.native_controls(seconds=0.002)
+    assert sorted(controls) == ["scalar/1", "scalar/2", "vector/1",
+                                "vector/2"]
+    res = timing.interleaved(controls, 2)
+    line = timing.control_line(res)
+    assert line.startswith("vector loop ") and ", add chain " in line
+
+
 def test_map_array_non_contiguous_and_shapes():
     sqrt = cfn(libm, "sqrt", ctypes.c_double, ctypes.c_double)
     x = np.arange(400, dtype=np.float64).reshape(20, 20)

@@ -32,6 +32,7 @@ from functools import partial
 from typing import Any
 
 import fastconc
+from fastconc.bench.timing import Samples, control_line, native_controls
 
 Fn = Callable[[Any], object]
 
@@ -238,15 +239,21 @@ def main(argv: list[str]) -> int:
 
         def held(c: bytes, fn: Any = fn) -> object:
             return fn(c, False, 1)
+        controls = native_controls() or {}
         r = _best({
             "rel1": partial(_threads, released, few, 1),
             "rel2": partial(_threads, released, few, 2),
             "held1": partial(_threads, held, few, 1),
             "held2": partial(_threads, held, few, 2),
+            **controls,
         }, 5)
         _line(f"{codec}-{level} released", 2 * r["rel1"] / r["rel2"],
               ">= 1.85")
         _line(f"{codec}-{level} held", 2 * r["held1"] / r["held2"], "~1.0")
+        if controls:
+            print("    same rounds, two native loops at once / one after the"
+                  " other: " + control_line(
+                      {k: Samples([v]) for k, v in r.items()}))
 
     print("single thread, whole corpus:")
     fc = fastconc.compress

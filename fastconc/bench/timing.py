@@ -98,3 +98,52 @@ def fmt_time(seconds: float) -> str:
     if seconds >= 1e-6:
         return f"{seconds * 1e6:.3g} µs"
     return f"{seconds * 1e9:.3g} ns"
+
+
+def native_controls(seconds: float = 0.05
+                    ) -> dict[str, Callable[[], object]] | None:
+    """Contenders that tell what this machine gives two threads right now,
+    to be interleaved with a two-thread measurement: two copies of a native
+    loop through ``fastconc.map_array``, one after the other on one thread
+    (``"<kind>/1"``) and at once on two (``"<kind>/2"``); 2-thread speed-up
+    = time(/1) / time(/2).  ``vector`` is bound by the throughput of the
+    vector units (as the checksums are), ``scalar`` by the latency of one
+    add (the countdown).  None without numpy or the kernels."""
+    try:
+        import ctypes
+
+        import numpy as np
+
+        import fastconc
+        core = fastconc._core
+        addrs = {"vector": core._vector_kernel_address(),
+                 "scalar": core._countdown_kernel_address()}
+    except (ImportError, AttributeError):
+        return None
+    proto = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)
+
+    def run(kernel: Any, work: Any, threads: int) -> Callable[[], object]:
+        return lambda: fastconc.map_array(kernel, work, threads=threads)
+
+    out: dict[str, Callable[[], object]] = {}
+    for kind, addr in addrs.items():
+        kernel = proto(addr)
+        probe = run(kernel, np.full(1, 1 << 16, dtype=np.int64), 1)
+        cost = min(time_once(probe) for _ in range(3))
+        n = max(1, int((1 << 16) * seconds / max(cost, 1e-9)))
+        work = np.full(2, n, dtype=np.int64)
+        for t in (1, 2):
+            out[f"{kind}/{t}"] = run(kernel, work, t)
+    return out
+
+
+def control_line(samples: dict[Any, Samples], prefix: Any = ()) -> str:
+    """'vector loop 1.93x, add chain 1.99x' from native_controls() samples."""
+    def key(name: str) -> Any:
+        return (*prefix, name) if prefix else name
+    parts = []
+    for kind, label in (("vector", "vector loop"), ("scalar", "add chain")):
+        one, two = samples.get(key(f"{kind}/1")), samples.get(key(f"{kind}/2"))
+        if one is not None and two is not None:
+            parts.append(f"{label} {one.best / two.best:.2f}x")
+    return ", ".join(parts)
