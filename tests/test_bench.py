@@ -80,6 +80,19 @@ def test_bench_only_checksums(tmp_path):
     data = json.loads(out_json.read_text())
     assert {r["kernel"] for r in data["gil_table"]} == {"crc32", "adler32"}
     _check_gil_rows(data, ["crc32", "adler32"])
+    # the native control beside the table, before and after it
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        ctl = data["gil_control"]
+        assert set(ctl) == {"before", "after"}
+        for res in ctl.values():
+            assert set(res) == {"vector/1", "vector/2", "scalar/1",
+                                "scalar/2"}
+            assert all(len(v["samples"]) == 2 for v in res.values())
+        assert "What this machine gave 2 threads" in proc.stdout.decode()
     # the stdlib peer sits in the same table, with its own speed-up
     assert any(r["impl"] == "zlib.crc32" and r["speedup"]["2"] > 0
                for r in data["gil_table"])

@@ -129,6 +129,7 @@ def _plan(args: argparse.Namespace) -> tuple[list[Any], set[str]]:
 def run(args: argparse.Namespace) -> int:
     from . import convoy, executor, gil_table, large, report, small_items
     from .corpus import build_corpus, chunks, random_data
+    from .timing import Samples, control_line, interleaved, native_controls
 
     try:
         kernels, sections = _plan(args)
@@ -187,7 +188,8 @@ def run(args: argparse.Namespace) -> int:
 
     n_large = sum(1 for k in kernels
                   if k.large and not (quick and k.family == "codec"))
-    units = (len(kernels) * ("gil" in sections) + n_large * ("large" in sections)
+    units = ((len(kernels) + 2) * ("gil" in sections)
+             + n_large * ("large" in sections)
              + ("large" in sections) + 2 * ("small" in sections)
              + ("executor" in sections) + ("countdown" in sections)
              + ("convoy" in sections) + 1)
@@ -207,6 +209,12 @@ def run(args: argparse.Namespace) -> int:
             rows: list[dict[str, Any]] = []
             rnd_chunks = chunks(rnd, gil_table.CHUNK)
             cor_chunks = chunks(corpus, gil_table.CHUNK)
+            ctl = native_controls(0.05, nthreads) if nthreads > 1 \
+                else None
+            control: dict[str, dict[str, Samples]] = {}
+            if ctl:
+                with prog.step("native control, before"):
+                    control["before"] = interleaved(ctl, repeat)
             for k in kernels:
                 with prog.step(f"GIL table: {k.name}"):
                     base = cor_chunks if k.data == "corpus" else rnd_chunks
@@ -222,6 +230,9 @@ def run(args: argparse.Namespace) -> int:
                                              counts, repeat, budget)
                     rows += r
                     skipped += s
+            if ctl:
+                with prog.step("native control, after"):
+                    control["after"] = interleaved(ctl, repeat)
             results["gil_table"] = rows
             emit(f"## The GIL table: 1 MiB chunks shared by {nthreads} "
                  f"Python threads")
@@ -237,6 +248,19 @@ def run(args: argparse.Namespace) -> int:
             emit()
             emit(report.gil_markdown(rows, counts))
             emit()
+            if control:
+                results["gil_control"] = {
+                    when: {k: v.as_json() for k, v in res.items()}
+                    for when, res in control.items()}
+                emit(f"What this machine gave {nthreads} threads at the time: "
+                     f"{nthreads} copies of a native loop at once against one "
+                     "after the other (through `map_array`), before the "
+                     f"table: {control_line(control['before'], (), nthreads)};"
+                     f" after it: {control_line(control['after'], (), nthreads)}"
+                     ". On a shared VM the second vCPU is not always a whole "
+                     "core, and no speed-up above can beat the vector loop's"
+                     " by much.")
+                emit()
 
         if "large" in sections:
             # Checksums and the bandwidth they are compared with read at

@@ -100,13 +100,13 @@ def fmt_time(seconds: float) -> str:
     return f"{seconds * 1e9:.3g} ns"
 
 
-def native_controls(seconds: float = 0.05
+def native_controls(seconds: float = 0.05, threads: int = 2
                     ) -> dict[str, Callable[[], object]] | None:
-    """Contenders that tell what this machine gives two threads right now,
-    to be interleaved with a two-thread measurement: two copies of a native
-    loop through ``fastconc.map_array``, one after the other on one thread
-    (``"<kind>/1"``) and at once on two (``"<kind>/2"``); 2-thread speed-up
-    = time(/1) / time(/2).  ``vector`` is bound by the throughput of the
+    """Contenders that tell what this machine gives N threads right now, to
+    be interleaved with an N-thread measurement: N copies of a native loop
+    through ``fastconc.map_array``, one after the other on one thread
+    (``"<kind>/1"``) and at once on N (``"<kind>/N"``); speed-up =
+    time(/1) / time(/N).  ``vector`` is bound by the throughput of the
     vector units (as the checksums are), ``scalar`` by the latency of one
     add (the countdown).  None without numpy or the kernels."""
     try:
@@ -131,19 +131,21 @@ def native_controls(seconds: float = 0.05
         probe = run(kernel, np.full(1, 1 << 16, dtype=np.int64), 1)
         cost = min(time_once(probe) for _ in range(3))
         n = max(1, int((1 << 16) * seconds / max(cost, 1e-9)))
-        work = np.full(2, n, dtype=np.int64)
-        for t in (1, 2):
+        work = np.full(threads, n, dtype=np.int64)
+        for t in sorted({1, threads}):
             out[f"{kind}/{t}"] = run(kernel, work, t)
     return out
 
 
-def control_line(samples: dict[Any, Samples], prefix: Any = ()) -> str:
+def control_line(samples: dict[Any, Samples], prefix: Any = (),
+                 threads: int = 2) -> str:
     """'vector loop 1.93x, add chain 1.99x' from native_controls() samples."""
     def key(name: str) -> Any:
         return (*prefix, name) if prefix else name
     parts = []
     for kind, label in (("vector", "vector loop"), ("scalar", "add chain")):
-        one, two = samples.get(key(f"{kind}/1")), samples.get(key(f"{kind}/2"))
+        one = samples.get(key(f"{kind}/1"))
+        two = samples.get(key(f"{kind}/{threads}"))
         if one is not None and two is not None:
             parts.append(f"{label} {one.best / two.best:.2f}x")
     return ", ".join(parts)
