@@ -2,6 +2,7 @@
 installed peer, one process, as BENCH.md asks (not a pytest file).
 
     python3 benchmarks/ratio_checksum.py [--size MiB] [--rounds N]
+                                         [--kernels crc32,crc32c,adler32]
 
 Each round calls every contender in turn (A B C A B C ...) and keeps each
 one's best time; the ratio is peer time / fastconc time (> 1: fastconc is
@@ -88,7 +89,13 @@ def main():
     ap.add_argument("--size", type=float, default=1.0, help="MiB")
     ap.add_argument("--rounds", type=int, default=0,
                     help="rounds (default 40, 12 from 4 MiB on)")
+    ap.add_argument("--kernels", default=",".join(PEERS),
+                    help="comma-separated subset of " + ",".join(PEERS))
     args = ap.parse_args()
+    kernels = [k for k in args.kernels.split(",") if k]
+    bad = sorted(set(kernels) - set(PEERS))
+    if bad:
+        ap.error(f"unknown kernel(s) {bad}; choose from {list(PEERS)}")
     n = int(args.size * (1 << 20))
     data = os.urandom(n)
     reps = max(1, (4 << 20) // n)   # calls per timing, for small sizes
@@ -97,7 +104,7 @@ def main():
           f"backends {fastconc.info()['backends']}, zlib {zlib.ZLIB_VERSION}")
     if n >= 4 << 20:
         read_bandwidth(data, rounds)
-    for kernel in PEERS:
+    for kernel in kernels:
         ours = getattr(fastconc, kernel)
         who = {"fastconc": lambda d, f=ours: f(d, threads=1)}
         if n >= 4 << 20:
