@@ -17,8 +17,8 @@
  * the gain of threads=2 on a 2 MiB checksum (36 us of work per thread).
  * So an idle worker polls for a new batch for FASTCONC_SPIN_US (default
  * 100) microseconds before it sleeps, and so does a caller waiting for its
- * helpers; at most (CPUs - 1) workers spin at a time, so spinning never
- * takes a CPU from a thread with work.
+ * helpers; at most (CPUs - 1) workers and as many callers spin at a
+ * time, so that spinning callers cannot crowd out the helpers.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -58,10 +58,11 @@ static struct {
     int started;                /* workers started */
     atomic_ullong posted;       /* batches ever listed: spinners watch it */
     atomic_int spinners;        /* workers spinning now */
+    atomic_int caller_spinners; /* callers spinning now */
     int max_spinners;           /* CPUs - 1 */
     int64_t spin_ns;            /* how long a waiter spins before sleeping */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL,
-          0, 0, 0, 0, 0, 0};
+          0, 0, 0, 0, 0, 0, 0};
 
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static pthread_condattr_t mono_attr;
@@ -104,6 +105,7 @@ pool_atfork_child(void)
     pool.head = pool.tail = NULL;
     pool.started = 0;
     atomic_store(&pool.spinners, 0);
+    atomic_store(&pool.caller_spinners, 0);
 }
 
 static void
@@ -470,8 +472,15 @@ fc_pool_run_led(fc_task_fn fn, void *arg, int64_t n, int threads,
     b.done += count;
     batch_unlist(&b);
     if ((b.done < b.n || b.helpers > 0) && pool.spin_ns > 0) {
+        /* Callers have a (CPUs - 1) budget of their own: with more
+         * callers than CPUs, spinning ones would take the CPU from the
+         * helpers they wait for.  (Sharing the workers' budget made a
+         * worker that finished while its caller spun go to sleep.) */
         pthread_mutex_unlock(&pool.mu);
-        spin_for_batch(&b);
+        if (atomic_fetch_add(&pool.caller_spinners, 1) < pool.max_spinners) {
+            spin_for_batch(&b);
+        }
+        atomic_fetch_sub(&pool.caller_spinners, 1);
         pthread_mutex_lock(&pool.mu);
     }
     while (b.done < b.n || b.helpers > 0) {
