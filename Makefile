@@ -1,18 +1,19 @@
 # make test  - install what is missing (Debian packages, pip), then run, in
 #              order: the unit suite, lint (ruff, mypy --strict, stubtest),
-#              the ASan/UBSan run, the short fuzz runs, and a quick part of
-#              the suite built for CPython 3.9 and 3.13
+#              the ASan/UBSan run, the pool under TSan, the short fuzz
+#              runs, and a quick part of the suite built for CPython 3.9
+#              and 3.13
 # make bench - same set-up, then the side-by-side benchmark
 # make asan / make fuzz / make lint - one part on its own (no set-up)
 PYTHON ?= python3
 APT_PACKAGES = pkg-config gcc libssl-dev zlib1g-dev libzstd-dev liblz4-dev \
 	libxxhash-dev libisal-dev libdeflate-dev gzip pigz zstd lz4 xxhash \
-	b3sum
+	b3sum libtsan2
 # Our own C compiles with -Wall -Wextra -Werror here (see setup.py).
 export FASTCONC_WERROR ?= 1
 PYTEST_ARGS ?=
 
-.PHONY: deps build test unit lint asan fuzz fuzz-ci other-pythons bench clean
+.PHONY: deps build test unit lint asan tsan fuzz fuzz-ci other-pythons bench clean
 
 # ASan run: which tests (a fast subset, see tests/asan/run.sh) and flags.
 ASAN_TESTS ?=
@@ -39,7 +40,7 @@ build:
 # One command for everything; the ordinary unit run comes first.  Each step
 # is its own make call so that they run in this order even under -j; every
 # step runs even when an earlier one failed, and the failures are named.
-TEST_STEPS = unit lint asan fuzz-ci other-pythons
+TEST_STEPS = unit lint asan tsan fuzz-ci other-pythons
 test: deps
 	@failed=; for step in $(TEST_STEPS); do \
 		echo "==== make $$step"; \
@@ -64,6 +65,10 @@ lint:
 		--allowlist tests/stubtest_allowlist.txt \
 		--mypy-config-file tests/stubtest_mypy.ini || rc=1; \
 	exit $$rc
+
+# The native pool alone under ThreadSanitizer (tests/tsan/run.sh).
+tsan:
+	tests/tsan/run.sh
 
 # Build for the oldest and newest CPython the README names, each in a venv
 # of its own, and run a quick part of the suite there (tests/other_pythons.sh).
