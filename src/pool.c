@@ -113,7 +113,16 @@ pool_init_once(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     pool.size = n < 1 ? 1 : (n > FC_MAX_THREADS ? FC_MAX_THREADS : (int)n);
-    pool.max_spinners = n > 1 ? (int)n - 1 : 0;
+    /* Spinning pays only with a CPU to spare: count the CPUs this process
+     * may run on (taskset, cgroup cpusets), not those the machine has. */
+    long usable = n;
+#ifdef CPU_COUNT
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        usable = CPU_COUNT(&set);
+    }
+#endif
+    pool.max_spinners = usable > 1 ? (int)usable - 1 : 0;
     long us = 100;
     const char *env = getenv("FASTCONC_SPIN_US");
     if (env != NULL && *env != '\0') {

@@ -68,7 +68,10 @@ def test_spin_after_fork():
 
 
 SWITCHES = textwrap.dedent("""
-    import glob, os, fastconc
+    import glob, os, sys
+    if len(sys.argv) > 1:                  # pin to one CPU before the pool
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    import fastconc
     def voluntary():
         n = 0
         for path in glob.glob("/proc/self/task/*/status"):
@@ -95,13 +98,23 @@ SWITCHES = textwrap.dedent("""
 def test_back_to_back_calls_do_not_sleep():
     """With the spin, neither the helper nor the caller blocks between
     back-to-back calls; without it, both do on almost every call."""
-    def switches(spin):
-        env = dict(os.environ, FASTCONC_SPIN_US=spin)
-        out = subprocess.run([sys.executable, "-c", SWITCHES], env=env,
-                             capture_output=True, text=True, timeout=100)
-        assert out.returncode == 0, out.stderr
-        return int(out.stdout)
-    asleep = switches("0")
-    spinning = switches("2000")
+    asleep = _switches("0")
+    spinning = _switches("2000")
     assert asleep > 500, asleep            # ~2 per call
     assert spinning < asleep / 4, (spinning, asleep)
+
+
+def _switches(spin, *args):
+    env = dict(os.environ, FASTCONC_SPIN_US=spin)
+    out = subprocess.run([sys.executable, "-c", SWITCHES, *args], env=env,
+                         capture_output=True, text=True, timeout=100)
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"),
+                    reason="needs sched_setaffinity")
+def test_no_spin_on_one_cpu():
+    """A process allowed one CPU does not spin (a spinning helper would
+    take that CPU from the caller): it sleeps as with the spin off."""
+    assert _switches("2000", "one-cpu") > 500
