@@ -219,7 +219,10 @@ def run(args: argparse.Namespace) -> int:
                 with prog.step(f"GIL table: {k.name}"):
                     base = cor_chunks if k.data == "corpus" else rnd_chunks
                     try:
-                        inputs = ([k.prepare(bytes(c)) for c in base[:16]]
+                        # 16 chunks spread over the corpus (sources
+                        # first, binaries last) for the decompressors
+                        spread = base[::max(1, len(base) // 16)][:16]
+                        inputs = ([k.prepare(bytes(c)) for c in spread]
                                   if k.prepare else base)
                     except Exception as exc:  # noqa: BLE001 - reported
                         skipped.append({"kernel": k.name, "impl": "all",
@@ -237,8 +240,12 @@ def run(args: argparse.Namespace) -> int:
             emit(f"## The GIL table: 1 MiB chunks shared by {nthreads} "
                  f"Python threads")
             emit()
-            emit("Each thread calls the function on its share of the chunks "
-                 "(fastconc with `threads=1`). Throughput of the whole "
+            emit("Each thread calls the function on the same chunks, in "
+                 "the same order (fastconc with `threads=1`): checksums and "
+                 f"hashes go round {gil_table.CACHED_CHUNKS} chunks that stay "
+                 "in the cache (one buffer read from memory is the next "
+                 "table), codecs round chunks spread over the corpus. "
+                 "Throughput of the whole "
                  "group; speed-up = time with 1 thread / time with "
                  f"{nthreads}. Expected: ≈1× held; released, up to "
                  f"{min(nthreads, m.get('usable_cpus') or 1)}× "
@@ -255,11 +262,14 @@ def run(args: argparse.Namespace) -> int:
                 emit(f"What this machine gave {nthreads} threads at the time: "
                      f"{nthreads} copies of a native loop at once against one "
                      "after the other (through `map_array`), before the "
-                     f"table: {control_line(control['before'], (), nthreads)};"
-                     f" after it: {control_line(control['after'], (), nthreads)}"
-                     ". On a shared VM the second vCPU is not always a whole "
-                     "core, and no speed-up above can beat the vector loop's"
-                     " by much.")
+                     f"table: {control_line(control['before'], (), nthreads, '×')};"
+                     f" after it: {control_line(control['after'], (), nthreads, '×')}"
+                     ". Neither loop touches memory or the interpreter: where "
+                     f"they fall short of {nthreads}×, the machine did not give "
+                     "the threads whole cores (a shared VM's vCPUs can share "
+                     "a core with each other or with other guests), and "
+                     "released speed-ups measured at such moments fall short "
+                     "with them.")
                 emit()
 
         if "large" in sections:

@@ -138,7 +138,7 @@ def native_controls(seconds: float = 0.05, threads: int = 2
 
 
 def control_line(samples: dict[Any, Samples], prefix: Any = (),
-                 threads: int = 2) -> str:
+                 threads: int = 2, times: str = "x") -> str:
     """'vector loop 1.93x, add chain 1.99x' from native_controls() samples."""
     def key(name: str) -> Any:
         return (*prefix, name) if prefix else name
@@ -147,5 +147,5 @@ def control_line(samples: dict[Any, Samples], prefix: Any = (),
         one = samples.get(key(f"{kind}/1"))
         two = samples.get(key(f"{kind}/{threads}"))
         if one is not None and two is not None:
-            parts.append(f"{label} {one.best / two.best:.2f}x")
+            parts.append(f"{label} {one.best / two.best:.2f}{times}")
     return ", ".join(parts)
