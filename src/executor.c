@@ -39,24 +39,6 @@ typedef struct {
     PyObject *empty_exc;    /* queue.Empty */
 } FcWorkQueueObject;
 
-static int64_t
-mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static inline void
-cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 /* A DoneFlag is set by the worker once a task is finished and the worker
  * has let go of the GIL, so that a thread waiting in Future.result() can
  * spin for it with the GIL released and then take the GIL uncontended,
@@ -150,7 +132,7 @@ wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag,
     }
 
     atomic_fetch_add(&q->idle, 1);
-    int64_t start = mono_ns();
+    int64_t start = fc_mono_ns();
     int64_t deadline = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
     int timed_out = 0;
     for (;;) {
@@ -163,11 +145,11 @@ wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag,
         if (q->spin_ns > 0) {
             int64_t spin_end = start + q->spin_ns;
             while (atomic_load_explicit(&q->len, memory_order_acquire) == 0) {
-                if (mono_ns() >= spin_end) {
+                if (fc_mono_ns() >= spin_end) {
                     break;
                 }
                 for (int k = 0; k < 32; k++) {
-                    cpu_relax();
+                    fc_cpu_relax();
                 }
             }
         }
@@ -176,7 +158,7 @@ wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag,
          * Python wakes every WQ_POLL_MS so the main thread can run signal
          * handlers. */
         int64_t slice_end = poll_signals
-            ? mono_ns() + (int64_t)WQ_POLL_MS * 1000000 : INT64_MAX;
+            ? fc_mono_ns() + (int64_t)WQ_POLL_MS * 1000000 : INT64_MAX;
         if (slice_end > deadline) {
             slice_end = deadline;
         }
@@ -187,12 +169,12 @@ wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag,
                 q->sleepers--;
                 continue;
             }
-            if (mono_ns() >= slice_end) {
+            if (fc_mono_ns() >= slice_end) {
                 break;
             }
             struct timespec abs;
             clock_gettime(CLOCK_REALTIME, &abs);
-            int64_t left = slice_end - mono_ns();
+            int64_t left = slice_end - fc_mono_ns();
             if (left <= 0) {
                 break;
             }
@@ -209,18 +191,18 @@ wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag,
         if (atomic_load(&q->len) > 0) {
             item = wq_pop_locked(q);
         }
-        else if (mono_ns() >= deadline) {
+        else if (fc_mono_ns() >= deadline) {
             timed_out = 1;
         }
         pthread_mutex_unlock(&q->mu);
         if (item != NULL && q->holdoff) {
             /* The submitter most likely still holds the GIL and is about
              * to wait for this very task: give it a moment to let go. */
-            int64_t until = mono_ns() + WQ_GIL_HOLDOFF_NS;
+            int64_t until = fc_mono_ns() + WQ_GIL_HOLDOFF_NS;
             while (atomic_load(q->gil_free_waiters) == 0 &&
-                   mono_ns() < until) {
+                   fc_mono_ns() < until) {
                 for (int k = 0; k < 16; k++) {
-                    cpu_relax();
+                    fc_cpu_relax();
                 }
             }
         }
@@ -236,7 +218,7 @@ wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag,
         if (PyErr_CheckSignals() < 0) {
             break;
         }
-        start = mono_ns();
+        start = fc_mono_ns();
     }
     atomic_fetch_sub(&q->idle, 1);
     return item;
@@ -552,18 +534,18 @@ flag_wait(PyObject *self, PyObject *arg)
     /* Only an atomic of self (kept alive by our caller) and one of the
      * module state are touched. */
     atomic_fetch_add(hint, 1);
-    int64_t end = mono_ns() + (int64_t)us * 1000;
+    int64_t end = fc_mono_ns() + (int64_t)us * 1000;
     for (int round = 0;; round++) {
         if (atomic_load_explicit(&f->set, memory_order_acquire)) {
             got = 1;
             break;
         }
-        if (mono_ns() >= end) {
+        if (fc_mono_ns() >= end) {
             break;
         }
         if (round < 64) {
             for (int k = 0; k < 16; k++) {
-                cpu_relax();
+                fc_cpu_relax();
             }
         }
         else {

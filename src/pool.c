@@ -139,38 +139,20 @@ pool_init_once(void)
                    pool_atfork_child);
 }
 
-static int64_t
-now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static inline void
-cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
-/* Spin until *word differs from `seen` or pool.spin_ns have passed;
- * returns 1 when it changed. */
+/* Spin until ready(arg) or pool.spin_ns have passed; returns 1 when
+ * ready.  The clock is read once per 64 polls. */
 static int
-spin_until_changed(atomic_ullong *word, unsigned long long seen)
+spin_until(int (*ready)(const void *), const void *arg)
 {
     int64_t deadline = 0;
     for (;;) {
         for (int i = 0; i < 64; i++) {
-            if (atomic_load_explicit(word, memory_order_acquire) != seen) {
+            if (ready(arg)) {
                 return 1;
             }
-            cpu_relax();
+            fc_cpu_relax();
         }
-        int64_t t = now_ns();
+        int64_t t = fc_mono_ns();
         if (deadline == 0) {
             deadline = t + pool.spin_ns;
         }
@@ -180,38 +162,29 @@ spin_until_changed(atomic_ullong *word, unsigned long long seen)
     }
 }
 
-/* The caller's spin: until its batch is complete or the spin time is up.
- * Reads the counters without the mutex; the caller still takes the mutex
- * before it trusts them (a helper signals b->cv under it). */
-static void
-spin_for_batch(fc_batch *b)
+/* An idle worker's wait: a batch was listed since it saw `*seen`. */
+static int
+posted_since(const void *seen)
 {
-    int64_t deadline = 0;
-    for (;;) {
-        for (int i = 0; i < 64; i++) {
-            if (atomic_load_explicit(&b->done, memory_order_acquire) >= b->n
-                && atomic_load_explicit(&b->helpers,
-                                        memory_order_acquire) == 0) {
-                return;
-            }
-            cpu_relax();
-        }
-        int64_t t = now_ns();
-        if (deadline == 0) {
-            deadline = t + pool.spin_ns;
-        }
-        else if (t >= deadline) {
-            return;
-        }
-    }
+    return atomic_load_explicit(&pool.posted, memory_order_acquire) !=
+           *(const unsigned long long *)seen;
+}
+
+/* The caller's wait: its batch is complete.  Read without the mutex; the
+ * caller still takes the mutex before it trusts the counters (a helper
+ * signals b->cv under it). */
+static int
+batch_complete(const void *arg)
+{
+    const fc_batch *b = arg;
+    return atomic_load_explicit(&b->done, memory_order_acquire) >= b->n &&
+           atomic_load_explicit(&b->helpers, memory_order_acquire) == 0;
 }
 
 static int64_t
 now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return fc_mono_ns() / 1000000;
 }
 
 static int
@@ -324,7 +297,7 @@ worker_main(void *unused)
                 if (atomic_fetch_add(&pool.spinners, 1) < pool.max_spinners) {
                     unsigned long long seen = atomic_load(&pool.posted);
                     pthread_mutex_unlock(&pool.mu);
-                    may_spin = spin_until_changed(&pool.posted, seen);
+                    may_spin = spin_until(posted_since, &seen);
                     atomic_fetch_sub(&pool.spinners, 1);
                     pthread_mutex_lock(&pool.mu);
                     continue;
@@ -487,7 +460,7 @@ fc_pool_run_led(fc_task_fn fn, void *arg, int64_t n, int threads,
          * worker that finished while its caller spun go to sleep.) */
         pthread_mutex_unlock(&pool.mu);
         if (atomic_fetch_add(&pool.caller_spinners, 1) < pool.max_spinners) {
-            spin_for_batch(&b);
+            (void)spin_until(batch_complete, &b);
         }
         atomic_fetch_sub(&pool.caller_spinners, 1);
         pthread_mutex_lock(&pool.mu);

@@ -14,6 +14,27 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+/* The monotonic clock in nanoseconds, and the pause between two reads of
+ * a spin loop: for the pool's waiters and the executor's work queue. */
+static inline int64_t
+fc_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline void
+fc_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 /* Run chunk `index` of a batch.  Must not call the Python C API (except the
  * parallel-map tasks, which attach a thread state themselves). */
