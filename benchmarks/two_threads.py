@@ -21,28 +21,20 @@ threads never waited on each other, and any loss is in the execution.
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import threading
 from collections.abc import Callable
 
 import fastconc
-from fastconc.bench.timing import control_line, interleaved, native_controls, run_threads
+from fastconc.bench.timing import (
+    control_line,
+    interleaved,
+    native_controls,
+    run_threads,
+    voluntary_switches,
+)
 
 TOTAL = 2560 << 20          # bytes per thread per pass
-
-
-def voluntary_switches() -> int:
-    n = 0
-    for path in glob.glob("/proc/self/task/*/status"):
-        try:
-            with open(path) as f:
-                for line in f:
-                    if line.startswith("voluntary_ctxt_switches"):
-                        n += int(line.split()[1])
-        except OSError:           # a thread that just ended
-            pass
-    return n
 
 
 def main() -> None:

@@ -68,27 +68,17 @@ def test_spin_after_fork():
 
 
 SWITCHES = textwrap.dedent("""
-    import glob, os, sys
+    import os, sys
     if len(sys.argv) > 1:                  # pin to one CPU before the pool
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     import fastconc
-    def voluntary():
-        n = 0
-        for path in glob.glob("/proc/self/task/*/status"):
-            try:
-                with open(path) as f:
-                    for line in f:
-                        if line.startswith("voluntary_ctxt_switches"):
-                            n += int(line.split()[1])
-            except OSError:        # a thread that just ended
-                pass
-        return n
+    from fastconc.bench.timing import voluntary_switches
     d = os.urandom(2 << 20)
     fastconc.crc32c(d, threads=2)          # the helper exists
-    before = voluntary()
+    before = voluntary_switches()
     for _ in range(1000):
         fastconc.crc32c(d, threads=2)
-    print(voluntary() - before)
+    print(voluntary_switches() - before)
 """)
 
 

@@ -231,6 +231,7 @@ def main(argv: list[str]) -> int:
           "time(fastconc) unless said otherwise")
 
     print("GIL table, 1 MiB chunks, 2 threads / 1 thread:")
+    controls = native_controls() or {}
     for codec, level in (("zstd", 3), ("gzip", 6)):
         fn = _fc_compress(codec, level)
 
@@ -239,7 +240,6 @@ def main(argv: list[str]) -> int:
 
         def held(c: bytes, fn: Any = fn) -> object:
             return fn(c, False, 1)
-        controls = native_controls() or {}
         r = _best({
             "rel1": partial(_threads, released, few, 1),
             "rel2": partial(_threads, released, few, 2),

@@ -7,6 +7,7 @@ code costs) and its median.
 """
 from __future__ import annotations
 
+import glob
 import statistics
 import threading
 import time
@@ -149,3 +150,19 @@ def control_line(samples: dict[Any, Samples], prefix: Any = (),
         if one is not None and two is not None:
             parts.append(f"{label} {one.best / two.best:.2f}{times}")
     return ", ".join(parts)
+
+
+def voluntary_switches() -> int:
+    """Voluntary context switches of this process's threads so far, from
+    /proc (Linux): a thread that blocks (on a lock, the GIL, a condition
+    variable) makes one; a thread that spins or runs does not."""
+    n = 0
+    for path in glob.glob("/proc/self/task/*/status"):
+        try:
+            with open(path) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches"):
+                        n += int(line.split()[1])
+        except OSError:           # a thread that just ended
+            pass
+    return n
