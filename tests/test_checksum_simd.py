@@ -189,6 +189,7 @@ def test_fold_constants_match_generator(tmp_path):
 # machine (on an AVX-512 machine the tests above run it for real).
 EMU512_SHIM = r"""
 #include <immintrin.h>
+#include <stdlib.h>
 typedef struct { __m256i lo, hi; } emu512;
 #define __m512i emu512
 static inline emu512 emu_xor(emu512 a, emu512 b)
@@ -212,9 +213,14 @@ static inline emu512 emu_load(const void *p)
   return r; }
 static inline emu512 emu_zero(void)
 { emu512 r = {_mm256_setzero_si256(), _mm256_setzero_si256()}; return r; }
+/* Only the three-way xor (0x96) is emulated; any other table aborts. */
+static inline emu512 emu_tern(emu512 a, emu512 b, emu512 c, int imm)
+{ if (imm != 0x96) abort();
+  return emu_xor(emu_xor(a, b), c); }
 static inline emu512 emu_ins0(emu512 a, __m128i x)
 { a.lo = _mm256_inserti128_si256(a.lo, x, 0); return a; }
 #define _mm512_xor_si512 emu_xor
+#define _mm512_ternarylogic_epi64 emu_tern
 #define _mm512_clmulepi64_epi128 emu_clmul
 #define _mm512_set_epi64 emu_set64
 #define _mm512_loadu_si512 emu_load
