@@ -36,11 +36,12 @@ fc_cksum_pick(fc_cksum_kernels *k, unsigned features, int level)
         k->crc32c = fc_crc32c_vpclmul;
         k->crc32c_impl = "vpclmul-avx2";
     }
-    /* FC_SIMD_AVX512: CRC-32 folds on 512 bits; CRC-32C and Adler-32 keep
-     * the 256-bit kernels. */
+    /* FC_SIMD_AVX512: both CRCs fold on 512 bits. */
     if (level >= FC_SIMD_AVX512 && (features & avx512vp) == avx512vp) {
         k->crc32 = fc_crc32_avx512vp;
         k->crc32_impl = "vpclmul-avx512";
+        k->crc32c = fc_crc32c_avx512vp;
+        k->crc32c_impl = "vpclmul-avx512";
     }
 #else
     (void)features;

@@ -51,7 +51,7 @@ def expected_impls(level):
         if "vpclmulqdq" in feats:
             impl["crc32"] = impl["crc32c"] = "fastconc vpclmul-avx2"
     if level == "avx512" and {"avx512f", "avx512vl", "vpclmulqdq"} <= feats:
-        impl["crc32"] = "fastconc vpclmul-avx512"
+        impl["crc32"] = impl["crc32c"] = "fastconc vpclmul-avx512"
     return impl
 
 
@@ -247,6 +247,8 @@ int main(void)
             uint32_t v = (uint32_t)rand() * 2654435761u;
             bad += fc_crc32_avx512vp(v, buf + off, n) !=
                    (uint32_t)crc32(v, buf + off, (uInt)n);
+            bad += fc_crc32c_avx512vp(v, buf + off, n) !=
+                   fc_crc32c_portable(v, buf + off, n);
         }
     }
     for (int i = 0; i < 200; i++, total++) {
@@ -255,6 +257,8 @@ int main(void)
         uint32_t v = (uint32_t)rand();
         bad += fc_crc32_avx512vp(v, buf + off, n) !=
                (uint32_t)crc32(v, buf + off, (uInt)n);
+        bad += fc_crc32c_avx512vp(v, buf + off, n) !=
+               fc_crc32c_portable(v, buf + off, n);
     }
     printf("%ld bad of %ld\n", bad, total);
     return bad != 0;

@@ -28,5 +28,6 @@ uint32_t fc_crc32c_vpclmul(uint32_t crc, const unsigned char *p, size_t n);
 
 /* simd/cksum_avx512vp.c: AVX-512 F/VL + VPCLMULQDQ */
 uint32_t fc_crc32_avx512vp(uint32_t crc, const unsigned char *p, size_t n);
+uint32_t fc_crc32c_avx512vp(uint32_t crc, const unsigned char *p, size_t n);
 
 #endif
