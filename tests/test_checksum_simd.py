@@ -52,6 +52,9 @@ def expected_impls(level):
             impl["crc32"] = impl["crc32c"] = "fastconc vpclmul-avx2"
     if level == "avx512" and {"avx512f", "avx512vl", "vpclmulqdq"} <= feats:
         impl["crc32"] = "fastconc vpclmul-avx512"
+    if level == "avx512" and {"avx512f", "avx512bw", "avx512vl",
+                              "avx512vnni"} <= feats:
+        impl["adler32"] = "fastconc avx512-vnni"
     return impl
 
 
