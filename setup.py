@@ -36,6 +36,8 @@ ISA_FLAGS = {
     "shani": ["-msha", "-msse4.1", "-mssse3"],
     "avx512vp": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx2", "-mbmi2",
                  "-mpclmul", "-mvpclmulqdq"],
+    "avx512vnni": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni",
+                   "-mavx2", "-mbmi2"],
 }
 
 

@@ -4,7 +4,10 @@ SIMD level this CPU runs (the simd_level fixture forces each in turn).
 Lengths 0..600 and around 4 KiB cover every head/tail path of the folding,
 crc32-stream and Adler-32 loops (the vector kernels switch strategy at 64,
 256, 768 and 4096 bytes); random lengths up to a few MiB cover the long
-loops; memoryview slices cover every misalignment of the start.
+loops; memoryview slices cover every misalignment of the start.  The
+512-bit Adler-32 kernel's own boundaries (512-byte minimum, 256-byte steps,
+185,600 bytes between reductions, the 2 MiB split into halves) have tests of
+their own below, from known 64-byte alignments.
 """
 import zlib
 
@@ -52,6 +55,9 @@ def expected_impls(level):
             impl["crc32"] = impl["crc32c"] = "fastconc vpclmul-avx2"
     if level == "avx512" and {"avx512f", "avx512vl", "vpclmulqdq"} <= feats:
         impl["crc32"] = impl["crc32c"] = "fastconc vpclmul-avx512"
+    if level == "avx512" and {"avx512f", "avx512bw", "avx512vl",
+                              "avx512vnni"} <= feats:
+        impl["adler32"] = "fastconc avx512-vnni"
     return impl
 
 
@@ -154,6 +160,115 @@ def test_adler32_all_ones(simd_level, n):
     assert fastconc.adler32(data) == zlib.adler32(data)
     top = (65520 << 16) | 65520
     assert fastconc.adler32(data, top) == zlib.adler32(data, top)
+
+
+# The 512-bit Adler-32 kernel (simd/cksum_avx512vnni.c): inputs under
+# ADLER512_MIN go to the AVX2 kernel; longer ones align their start to 64
+# bytes, run 256-byte steps reduced every ADLER512_CHUNK bytes, and hand the
+# last < 256 bytes back to the AVX2 kernel; from ADLER512_SPLIT on (after the
+# head) the two halves, each a multiple of 256 bytes, run side by side.
+ADLER512_MIN = 512
+ADLER512_CHUNK = 725 * 256
+ADLER512_SPLIT = 2 << 20
+# Start values with a or b (or both) at or above 65521, as zlib accepts.
+ADLER_VALUES = [1, 0, 0xFFFFFFFF, (65520 << 16) | 65520, 0xFFF1FFF1,
+                0x12345678]
+
+
+def at_alignment(data, off):
+    """A read-only view of `data` starting `off` bytes past a 64-byte
+    boundary (the kernels' alignment heads depend on the address)."""
+    import ctypes
+    buf = bytearray(len(data) + 128)
+    addr = ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
+    start = (-addr) % 64 + off
+    buf[start:start + len(data)] = data
+    return memoryview(buf)[start:start + len(data)].toreadonly()
+
+
+def adler512_lengths():
+    """Lengths (after a 64-byte-aligned start) at every boundary of the
+    512-bit kernel's loops."""
+    out = set()
+    for base in (ADLER512_MIN, 1024, 4096, ADLER512_CHUNK,
+                 2 * ADLER512_CHUNK, 3 * ADLER512_CHUNK):
+        for d in (-257, -256, -255, -129, -128, -127, -64, -63, -1, 0, 1,
+                  63, 64, 127, 128, 129, 255, 256, 257, 511):
+            if base + d >= 0:
+                out.add(base + d)
+    return sorted(out)
+
+
+@pytest.mark.parametrize("off", [0, 1, 31, 32, 63])
+def test_adler32_block_boundaries(simd_level, blob, off):
+    """Every step, chunk and tail boundary of the 512-bit kernel, from every
+    kind of start alignment (the head before the aligned part is 0, 63,
+    33, 32 or 1 bytes)."""
+    for n in adler512_lengths():
+        data = at_alignment(blob[off:off + n], off)
+        assert fastconc.adler32(data) == zlib.adler32(data), (off, n)
+
+
+def test_adler32_boundaries_with_value(simd_level, blob):
+    """The same lengths continuing unreduced and extreme running values:
+    the head, the bulk and the tail each carry the value on."""
+    for i, n in enumerate(adler512_lengths()):
+        data = at_alignment(blob[n:2 * n], i % 64)
+        for value in ADLER_VALUES:
+            assert fastconc.adler32(data, value) == zlib.adler32(data, value), \
+                (n, hex(value))
+
+
+@pytest.mark.parametrize("extra", [-257, -1, 0, 1, 255, 256, 511, 512, 513,
+                                   ADLER512_CHUNK + 77])
+@pytest.mark.parametrize("off", [0, 1, 63])
+def test_adler32_across_split(simd_level, blob, extra, off):
+    """Around the size from which the two halves run in one loop (and are
+    merged by adler32_combine), with the remainder after the two halves at
+    every size up to two steps, and with running values."""
+    n = ADLER512_SPLIT + ((64 - off) % 64) + extra
+    data = at_alignment(blob[off:off + n], off)
+    assert fastconc.adler32(data) == zlib.adler32(data), (off, n)
+    value = 0xFFF0FFF0
+    assert fastconc.adler32(data, value) == zlib.adler32(data, value)
+
+
+@pytest.mark.parametrize("steps", [-1, 0, 1, 725, 2 * 725 - 1])
+@pytest.mark.parametrize("off", [0, 1])
+def test_adler32_all_ones_chunk(simd_level, steps, off):
+    """0xff bytes over exactly the longest run between two reductions (the
+    prefix-sum lanes then reach 4,286,142,000 of 2^32: one more step would
+    wrap), one step less or more, and two chunks less one step; from the
+    largest running value too.  A kernel reducing less often than its
+    bound allows fails here."""
+    n = (64 - off) % 64 + ADLER512_CHUNK + steps * 256
+    data = at_alignment(b"\xff" * n, off)
+    for value in (1, (65520 << 16) | 65520, 0xFFFFFFFF):
+        assert fastconc.adler32(data, value) == zlib.adler32(data, value), \
+            (n, hex(value))
+
+
+def test_adler32_all_ones_halves(simd_level):
+    """0xff bytes through the two-halves loop: each half runs several full
+    chunks and a partial one."""
+    n = ADLER512_SPLIT + 3 * ADLER512_CHUNK + 1000
+    data = at_alignment(b"\xff" * n, 0)
+    top = (65520 << 16) | 65520
+    assert fastconc.adler32(data) == zlib.adler32(data)
+    assert fastconc.adler32(data, top) == zlib.adler32(data, top)
+
+
+def test_adler32_chained_across_boundaries(simd_level, blob):
+    """value= chaining with cuts on and next to the kernel's boundaries:
+    each piece starts at another alignment and carries the last value."""
+    data = blob[:ADLER512_SPLIT + 3 * ADLER512_CHUNK]
+    sizes = [ADLER512_MIN - 1, ADLER512_MIN, ADLER512_CHUNK, 63,
+             ADLER512_CHUNK + 1, 256, ADLER512_SPLIT + 1, 1]
+    value, pos = 1, 0
+    for size in sizes:
+        value = fastconc.adler32(data[pos:pos + size], value)
+        pos += size
+        assert value == zlib.adler32(data[:pos]), (pos, size)
 
 
 @pytest.mark.parametrize("name", CROSS[:2])

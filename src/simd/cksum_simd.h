@@ -22,6 +22,10 @@ uint32_t fc_adler32_sse42(uint32_t adler, const unsigned char *p, size_t n);
 /* simd/cksum_avx2.c: AVX2 */
 uint32_t fc_adler32_avx2(uint32_t adler, const unsigned char *p, size_t n);
 
+/* simd/cksum_avx512vnni.c: AVX-512 F/BW/VL + AVX512-VNNI (+ AVX2 for
+ * short inputs and tails) */
+uint32_t fc_adler32_avx512(uint32_t adler, const unsigned char *p, size_t n);
+
 /* simd/cksum_vpclmul.c: AVX2 + VPCLMULQDQ */
 uint32_t fc_crc32_vpclmul(uint32_t crc, const unsigned char *p, size_t n);
 uint32_t fc_crc32c_vpclmul(uint32_t crc, const unsigned char *p, size_t n);
