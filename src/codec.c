@@ -852,7 +852,9 @@ typedef struct {
     fc_state *st;
     int codec, level;
     fc_buffers bufs;
-    PyObject **outs;            /* bytes per item, sized to the bound */
+    PyObject **outs;            /* bytes per item: compress, sized to the
+                                   bound; decompress, exact (known
+                                   layouts only, else NULL) */
     Py_ssize_t *sizes;          /* final size per item */
     fc_codec_err *errs;         /* per item */
     Py_ssize_t limit;           /* decompress: max_output_size */
@@ -877,9 +879,60 @@ compress_many_task(void *arg, int64_t i)
     }
 }
 
-/* An item in a layout of known sizes (a zstd frame or lz4 frame with its
- * content size, gzip members of ours or one small member) decodes
- * straight into an exact buffer.  Returns 1 done, -1 failed (error
+/* The output size of an item in a layout of known sizes (a zstd frame or
+ * lz4 frame with its content size, gzip members of ours or one small
+ * member), with its pieces placed in *job; -1 if it has no such layout,
+ * -2 out of memory.  Headers only: microseconds even for large items. */
+static Py_ssize_t
+known_layout(fc_djob *job, fc_codec_cache *cache, int codec,
+             const unsigned char *in, Py_ssize_t len)
+{
+    memset(job, 0, sizeof(*job));
+    job->codec = codec;
+    job->cache = cache;
+    int64_t n = scan_layout(job, codec, in, len);
+    if (n <= 0) {
+        return n < 0 ? -2 : -1;
+    }
+    Py_ssize_t total = 0;
+    for (int64_t k = 0; k < n; k++) {
+        if (job->out_len[k] > PY_SSIZE_T_MAX - total) {
+            return -1;
+        }
+        job->out_off[k] = total;
+        total += job->out_len[k];
+    }
+    return total;
+}
+
+/* Before the run, with the GIL: each item of a known layout within the
+ * limit gets its exact bytes object, which its task decodes into (no
+ * copy into a bytes object afterwards, on the caller's thread, and the
+ * pages are touched once); b->sizes[i] records the size. */
+static int
+batch_presize(batch_job *b)
+{
+    for (Py_ssize_t i = 0; i < b->bufs.count; i++) {
+        fc_djob job;
+        Py_ssize_t total = known_layout(&job, b->st->codec, b->codecs[i],
+                                        b->bufs.views[i].buf,
+                                        b->bufs.views[i].len);
+        fc_djob_free(&job);
+        if (total < 0 || (b->limit >= 0 && total > b->limit)) {
+            continue;           /* the task streams, or raises the limit */
+        }
+        b->outs[i] = PyBytes_FromStringAndSize(NULL, total);
+        if (b->outs[i] == NULL) {
+            return -1;
+        }
+        advise_huge(PyBytes_AS_STRING(b->outs[i]), total);
+        b->sizes[i] = total;
+    }
+    return 0;
+}
+
+/* An item of a known layout decodes straight into the bytes object
+ * batch_presize() made for it.  Returns 1 done, -1 failed (error
  * recorded), 0 not such a layout or it did not hold (stream instead). */
 static int
 decode_known_raw(batch_job *b, int64_t i)
@@ -889,54 +942,35 @@ decode_known_raw(batch_job *b, int64_t i)
     fc_codec_err *err = &b->errs[i];
     int codec = b->codecs[i];
     int rc = 0;
-    unsigned char *out = NULL;
     fc_djob job;
-    memset(&job, 0, sizeof(job));
-    job.codec = codec;
-    job.cache = b->st->codec;
 
-    int64_t n = scan_layout(&job, codec, in, len);
-    if (n < 0) {
+    Py_ssize_t total = known_layout(&job, b->st->codec, codec, in, len);
+    if (total == -2) {
         fc_codec_err_set(err, FC_CERR_NOMEM, codec, 0, NULL, -1);
-        return -1;
-    }
-    Py_ssize_t total = 0;
-    for (int64_t k = 0; k < n; k++) {
-        if (job.out_len[k] > PY_SSIZE_T_MAX - total) {
-            goto exit;
-        }
-        job.out_off[k] = total;
-        total += job.out_len[k];
-    }
-    if (n == 0) {
+        rc = -1;
         goto exit;
     }
-    if (b->limit >= 0 && total > b->limit) {
+    if (total >= 0 && b->limit >= 0 && total > b->limit) {
         fc_codec_err_set(err, FC_CERR_OUTPUT_SIZE, codec, 0, NULL, -1);
         err->limit = b->limit;
         rc = -1;
         goto exit;
     }
-    out = PyMem_RawMalloc(total > 0 ? (size_t)total : 1);
-    if (out == NULL) {
-        goto exit;      /* the stream path grows step by step instead */
+    /* A bytearray item may have changed since batch_presize() read it:
+     * only the very size it allocated is decoded into it. */
+    if (total < 0 || b->outs[i] == NULL || total != b->sizes[i]) {
+        goto exit;
     }
     job.in = in;
-    job.out = out;
-    for (int64_t k = 0; k < n && !job.failed; k++) {
+    job.out = (unsigned char *)PyBytes_AS_STRING(b->outs[i]);
+    for (int64_t k = 0; k < job.n && !job.failed; k++) {
         piece_task(codec)(&job, k);
     }
     if (!job.failed && codec == FC_CODEC_LZ4) {
-        fc_lz4_scan_finish(&job, in, len, out, total);
+        fc_lz4_scan_finish(&job, in, len, job.out, total);
     }
-    if (!job.failed) {
-        b->raw[i] = out;
-        b->sizes[i] = total;
-        out = NULL;
-        rc = 1;
-    }
+    rc = job.failed ? 0 : 1;
 exit:
-    PyMem_RawFree(out);
     fc_djob_free(&job);
     return rc;
 }
@@ -1194,9 +1228,13 @@ fc_decompress_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
             }
         }
     }
+    if (batch_presize(&b) < 0) {
+        goto exit;
+    }
     threads = fc_resolve_threads(threads, b.bufs.total, 0);
     release = fc_should_release(st, release, b.bufs.total);
-    /* Safe without the GIL: views pinned; each task owns its raw buffer. */
+    /* Safe without the GIL: views pinned; each task owns its raw buffer or
+     * writes its own item's bytes object, which nobody else sees yet. */
     if (fc_run(decompress_many_task, &b, b.bufs.count, threads,
                release) < 0 ||
         batch_raise(st, &b) < 0) {
@@ -1207,15 +1245,20 @@ fc_decompress_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         goto exit;
     }
     for (Py_ssize_t i = 0; i < b.bufs.count; i++) {
-        PyObject *o = PyBytes_FromStringAndSize((const char *)b.raw[i],
-                                                b.sizes[i]);
-        if (o == NULL) {
-            Py_CLEAR(result);
-            goto exit;
+        PyObject *o = b.outs[i];
+        if (b.raw[i] != NULL) {     /* streamed: copy into a bytes object */
+            o = PyBytes_FromStringAndSize((const char *)b.raw[i],
+                                          b.sizes[i]);
+            if (o == NULL) {
+                Py_CLEAR(result);
+                goto exit;
+            }
+            Py_XDECREF(b.outs[i]);
+            PyMem_RawFree(b.raw[i]);
+            b.raw[i] = NULL;
         }
+        b.outs[i] = NULL;
         PyList_SET_ITEM(result, i, o);
-        PyMem_RawFree(b.raw[i]);
-        b.raw[i] = NULL;
     }
 exit:
     batch_free(&b);

@@ -73,3 +73,29 @@ def test_release_gil_false_same_output():
     a = fastconc.compress_many(its, "lz4", release_gil=False, threads=1)
     b = fastconc.compress_many(its, "lz4", release_gil=True, threads=2)
     assert a == b
+
+
+@pytest.mark.parametrize("codec", ["gzip", "zstd", "lz4"])
+def test_known_layouts_decode_in_place(codec):
+    """Items whose sizes are in their headers (our parallel layouts) are
+    decoded into bytes objects sized before the run: the results, the
+    limit at exactly the size and one byte under, and a corrupt item,
+    which falls back to the stream decoder and its precise error."""
+    data = corpus(9 << 20)
+    blob = fastconc.compress(data, codec, threads=2)
+    small = fastconc.compress(data[:5000], codec)
+    its = [blob, bytearray(blob), memoryview(blob), small]
+    out = fastconc.decompress_many(its, codec, threads=2)
+    assert out == [data, data, data, data[:5000]]
+    assert all(type(o) is bytes for o in out)
+    assert fastconc.decompress_many([blob], max_output_size=len(data)) == \
+        [data]
+    with pytest.raises(fastconc.OutputSizeError):
+        fastconc.decompress_many([small, blob], max_output_size=len(data) - 1)
+    # 4 KiB of 0xff inside the middle piece: not one byte, which lz4
+    # (no block checksums) may decode into other bytes without an error;
+    # as lz4 tokens these are literal lengths that run past the block.
+    bad = bytearray(blob)
+    bad[len(bad) // 2:len(bad) // 2 + 4096] = b"\xff" * 4096
+    with pytest.raises(fastconc.DecompressionError, match="item 1"):
+        fastconc.decompress_many([blob, bytes(bad)], codec, threads=2)
