@@ -4,8 +4,9 @@ installed peer, one process, as BENCH.md asks (not a pytest file).
     python3 benchmarks/ratio_checksum.py [--size MiB] [--rounds N]
                                          [--kernels crc32,crc32c,adler32]
 
-Each round calls every contender in turn (A B C A B C ...) and keeps each
-one's best time; the ratio is peer time / fastconc time (> 1: fastconc is
+Each round calls every contender in turn, each round in another order
+(fastconc.bench.timing.rotated: none always runs after the same other
+one), and keeps each one's best time; the ratio is peer time / fastconc time (> 1: fastconc is
 faster).  Random (incompressible) input, single-threaded unless noted.
 """
 import argparse
@@ -15,6 +16,7 @@ import time
 import zlib
 
 import fastconc
+from fastconc.bench.timing import rotated
 
 PEERS = {
     "crc32": [("zlib", "zlib", "crc32"), ("isal", "isal.isal_zlib", "crc32"),
@@ -111,13 +113,12 @@ def main():
             who["fastconc-2t"] = lambda d, f=ours: f(d, threads=2)
         who.update(peers(kernel))
         best = dict.fromkeys(who, float("inf"))
-        for _ in range(rounds):
-            for label, fn in who.items():
-                t0 = time.perf_counter()
-                for _ in range(reps):
-                    fn(data)
-                best[label] = min(best[label],
-                                  (time.perf_counter() - t0) / reps)
+        for label in rotated(list(who), rounds):
+            fn = who[label]
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                fn(data)
+            best[label] = min(best[label], (time.perf_counter() - t0) / reps)
         peer_best = min((t, label) for label, t in best.items()
                         if not label.startswith("fastconc"))
         cells = ", ".join(f"{label} {n / t / 1e9:.1f} GB/s"

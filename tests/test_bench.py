@@ -124,9 +124,21 @@ def test_interleaved_order_and_samples():
     order = []
     res = timing.interleaved({"a": lambda: order.append("a"),
                               "b": lambda: order.append("b")}, 5)
-    assert order == ["a", "b"] * 5
+    assert order == ["a", "b", "b", "a", "a", "b", "b", "a", "a", "b"]
     assert all(len(s.times) == 5 and s.best <= s.median
                for s in res.values())
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 6])
+def test_rotated_order_puts_each_after_every_other(k):
+    names = [chr(97 + i) for i in range(k)]
+    nrows = k if k % 2 == 0 else 2 * k
+    order = list(timing.rotated(names, nrows))
+    rounds = [order[i:i + k] for i in range(0, len(order), k)]
+    assert len(rounds) == nrows
+    assert all(sorted(r) == names for r in rounds)      # each once a round
+    pairs = {p for r in rounds for p in zip(r, r[1:])}
+    assert pairs == {(x, y) for x in names for y in names if x != y}
 
 
 def test_run_threads_runs_every_share():
@@ -241,10 +253,12 @@ def test_gil_table_shares_are_alike(monkeypatch):
     from fastconc.bench import gil_table
 
     seen: dict[tuple[int, int], list[int]] = defaultdict(list)
+    released: dict[int, bool] = {}      # pass -> which implementation
     npass = [0]
 
     def fc(item, release_gil, threads):
         seen[npass[0], threading.get_ident()].append(item)
+        released[npass[0]] = release_gil
 
     def counted(work):
         npass[0] += 1
@@ -260,9 +274,11 @@ def test_gil_table_shares_are_alike(monkeypatch):
     for (p, _), items in seen.items():
         by_pass[p].append(items)
     assert sorted(by_pass) == list(range(1, 7))  # 2 impls x 3 counts
+    # each implementation ran once at each thread count
+    assert sorted((released[p], len(lists)) for p, lists in by_pass.items()) \
+        == [(r, t) for r in (False, True) for t in (1, 2, 3)]
     for p, lists in by_pass.items():
-        row = rows[(p - 1) // 3]
-        assert len(lists) == (p - 1) % 3 + 1     # that many threads ran
+        row = rows[released[p]]
         assert all(lst == lists[0] for lst in lists)      # alike shares
         total = Counter(x for lst in lists for x in lst)
         assert sum(total.values()) == row["calls"]        # same total

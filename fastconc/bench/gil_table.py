@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .kernels import Kernel
-from .timing import Samples, run_threads, time_once
+from .timing import Samples, rotated, run_threads, time_once
 
 CHUNK = 1 << 20
 # Checksums and hashes go round this many chunks (8 MiB, which the caches
@@ -114,11 +114,10 @@ def measure(k: Kernel, inputs: list[Any], nbytes: int, thread_counts: list[int],
     # run_threads returns the time between the barrier and the last join,
     # which leaves out thread creation; keep that, not the outer timing.
     results: dict[str, Samples] = {name: Samples() for name in contenders}
-    for _ in range(repeat):
-        for name, pass_ in contenders.items():
-            results[name].times.append(pass_())
-            if tick is not None:
-                tick()
+    for name in rotated(list(contenders), repeat):
+        results[name].times.append(contenders[name]())
+        if tick is not None:
+            tick()
     rows = []
     for idx, (label, gil, pkg, _) in enumerate(impls):
         calls = counts[idx]

@@ -25,14 +25,18 @@ import gzip
 import importlib
 import sys
 import threading
-import time
 import zlib
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import fastconc
-from fastconc.bench.timing import Samples, control_line, native_controls
+from fastconc.bench.timing import (
+    Samples,
+    best_of,
+    control_line,
+    native_controls,
+)
 
 Fn = Callable[[Any], object]
 
@@ -163,18 +167,6 @@ KERNELS: list[dict[str, Any]] = [
 
 # --- quick check of the issue's ratios ---------------------------------------
 
-def _best(contenders: dict[str, Callable[[], object]], n: int = 5
-          ) -> dict[str, float]:
-    """Best time of each contender over n interleaved rounds."""
-    best = {k: float("inf") for k in contenders}
-    for _ in range(n):
-        for k, f in contenders.items():
-            t0 = time.perf_counter()
-            f()
-            best[k] = min(best[k], time.perf_counter() - t0)
-    return best
-
-
 def _threads(fn: Callable[[bytes], object], chunks: list[bytes], n: int
              ) -> None:
     """n threads each call fn on every chunk: alike shares, so that no
@@ -240,7 +232,7 @@ def main(argv: list[str]) -> int:
 
         def held(c: bytes, fn: Any = fn) -> object:
             return fn(c, False, 1)
-        r = _best({
+        r = best_of({
             "rel1": partial(_threads, released, few, 1),
             "rel2": partial(_threads, released, few, 2),
             "held1": partial(_threads, held, few, 1),
@@ -258,13 +250,13 @@ def main(argv: list[str]) -> int:
     print("single thread, whole corpus:")
     fc = fastconc.compress
     if isal_zlib is not None:
-        r = _best({"fc": lambda: fc(data, "gzip", 1, threads=1),
+        r = best_of({"fc": lambda: fc(data, "gzip", 1, threads=1),
                    "isal": lambda: isal_zlib.compress(data, 1, wbits=31)})
         _line("gzip-1 speed vs isal_zlib-1", r["isal"] / r["fc"], ">= 0.95")
         _line("gzip-1 size vs isal_zlib-1 (ours / theirs)",
               len(fc(data, "gzip", 1, threads=1)) /
               len(isal_zlib.compress(data, 1, wbits=31)), "<= 1.01")
-    r = _best({"fc": lambda: fc(data, "gzip", 6, threads=1),
+    r = best_of({"fc": lambda: fc(data, "gzip", 6, threads=1),
                "zlib": lambda: zlib.compress(data, 6)})
     _line("gzip-6 speed vs zlib-6", r["zlib"] / r["fc"], ">= 2")
     _line("gzip-6 size vs zlib-6 (ours / theirs)",
@@ -272,34 +264,34 @@ def main(argv: list[str]) -> int:
           "<= 1.005")
     if isal_zlib is not None:
         g = gzip.compress(data, 6, mtime=0)
-        r = _best({"fc": lambda: fastconc.decompress(g, threads=1),
+        r = best_of({"fc": lambda: fastconc.decompress(g, threads=1),
                    "isal": lambda: isal_zlib.decompress(g, wbits=31)})
         _line("gzip decompress vs isal_zlib (stdlib-made gzip)",
               r["isal"] / r["fc"], ">= 1.0")
     if zstandard is not None:
         zc = zstandard.ZstdCompressor(level=3)
         zd = zstandard.ZstdDecompressor()
-        r = _best({"fc": lambda: fc(data, "zstd", 3, threads=1),
+        r = best_of({"fc": lambda: fc(data, "zstd", 3, threads=1),
                    "zstandard": lambda: zc.compress(data)})
         _line("zstd-3 compress vs zstandard", r["zstandard"] / r["fc"],
               ">= 0.95")
         zz = zc.compress(data)
-        r = _best({"fc": lambda: fastconc.decompress(zz, threads=1),
+        r = best_of({"fc": lambda: fastconc.decompress(zz, threads=1),
                    "zstandard": lambda: zd.decompress(zz)})
         _line("zstd decompress vs zstandard (their frame)",
               r["zstandard"] / r["fc"], ">= 0.95")
     if lz4frame is not None:
-        r = _best({"fc": lambda: fc(data, "lz4", threads=1),
+        r = best_of({"fc": lambda: fc(data, "lz4", threads=1),
                    "lz4": lambda: lz4frame.compress(data)})
         _line("lz4 compress vs lz4.frame", r["lz4"] / r["fc"], ">= 0.95")
         ll = lz4frame.compress(data)
-        r = _best({"fc": lambda: fastconc.decompress(ll, threads=1),
+        r = best_of({"fc": lambda: fastconc.decompress(ll, threads=1),
                    "lz4": lambda: lz4frame.decompress(ll)})
         _line("lz4 decompress vs lz4.frame (their frame)", r["lz4"] / r["fc"],
               ">= 0.95")
 
     print("parallel single stream, whole corpus:")
-    r = _best({"t1": lambda: fc(data, "gzip", 6, threads=1),
+    r = best_of({"t1": lambda: fc(data, "gzip", 6, threads=1),
                "t2": lambda: fc(data, "gzip", 6, threads=2)})
     _line("gzip-6 threads=2 vs threads=1", r["t1"] / r["t2"], ">= 1.8")
     if pgzip is not None:
@@ -311,7 +303,7 @@ def main(argv: list[str]) -> int:
                                  thread=2) as f:
                 f.write(data)
             return buf.getvalue()
-        r = _best({"fc": lambda: fc(data, "gzip", 6, threads=2), "pgzip": pg})
+        r = best_of({"fc": lambda: fc(data, "gzip", 6, threads=2), "pgzip": pg})
         _line("gzip-6 threads=2 vs pgzip 2 threads", r["pgzip"] / r["fc"],
               ">= 1.5")
     if igzip_threaded is not None:
@@ -323,12 +315,12 @@ def main(argv: list[str]) -> int:
                                      threads=2) as f:
                 f.write(data)
             return buf.getvalue()
-        r = _best({"fc": lambda: fc(data, "gzip", 1, threads=2), "isal": ig})
+        r = best_of({"fc": lambda: fc(data, "gzip", 1, threads=2), "isal": ig})
         _line("gzip-1 threads=2 vs igzip_threaded 2 threads",
               r["isal"] / r["fc"], ">= 1.0")
     for codec in ("gzip", "zstd"):
         comp = fc(data, codec, threads=2)
-        r = _best({"t1": partial(fastconc.decompress, comp, threads=1),
+        r = best_of({"t1": partial(fastconc.decompress, comp, threads=1),
                    "t2": partial(fastconc.decompress, comp, threads=2)})
         _line(f"{codec} decompress own threads=2 output, 2 vs 1 thread",
               r["t1"] / r["t2"], ">= 1.7")

@@ -18,6 +18,7 @@ import time
 from typing import Any, Callable, Dict, List
 
 import fastconc
+from fastconc.bench.timing import rotated
 
 
 def _identity(x: Any) -> Any:
@@ -32,9 +33,8 @@ def _count(n: int) -> None:
 def _interleave(contenders: Dict[str, Callable[[], float]],
                 repeat: int) -> Dict[str, List[float]]:
     samples: Dict[str, List[float]] = {k: [] for k in contenders}
-    for _ in range(repeat):
-        for name, fn in contenders.items():
-            samples[name].append(fn())
+    for name in rotated(list(contenders), repeat):
+        samples[name].append(contenders[name]())
     return samples
 
 

@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import fastconc
+from fastconc.bench.timing import best_of
 
 try:
     import xxhash
@@ -105,21 +106,6 @@ SMALL_ITEMS: list[dict[str, Any]] = [_small("sha256"), _small("xxh3_64")]
 
 
 # --- measuring ------------------------------------------------------------
-
-def best_of(fns: dict[str, Callable[[], Any]], repeat: int = 5,
-            clock: Callable[[], float] = time.perf_counter
-            ) -> dict[str, float]:
-    """Best (minimum) seconds of each callable, run interleaved.  With
-    ``clock=time.thread_time`` single-thread work is timed in CPU time,
-    which a busy machine disturbs much less than wall time."""
-    best = {k: float("inf") for k in fns}
-    for _ in range(repeat):
-        for k, f in fns.items():
-            t0 = clock()
-            f()
-            best[k] = min(best[k], clock() - t0)
-    return best
-
 
 def threaded(fn: Callable[[Any], Any], chunks: Sequence[Any],
              nthreads: int) -> Callable[[], None]:

@@ -1,9 +1,11 @@
 """Interleaved best-of-N timing.
 
-Contenders are run in turn, A B C A B C ..., so that a burst of load from
-elsewhere on a shared machine hits all of them alike; each keeps every
-sample and is summarised by its minimum (the best estimate of what the
-code costs) and its median.
+Contenders are run in turn, each round in another order (a balanced
+design: see rotated()), so that a burst of load from elsewhere on a
+shared machine hits all of them alike and none always runs after the
+same other one;
+each keeps every sample and is summarised by its minimum (the best
+estimate of what the code costs) and its median.
 """
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ import glob
 import statistics
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+K = TypeVar("K")
 
 clock = time.perf_counter
 
@@ -42,16 +46,49 @@ def time_once(fn: Callable[[], object]) -> float:
     return clock() - t0
 
 
-def interleaved(contenders: dict[str, Callable[[], object]], repeat: int,
-                tick: Callable[[], None] | None = None) -> dict[str, Samples]:
-    """Run each contender ``repeat`` times, alternating; return samples."""
+def rotated(names: Sequence[K], repeat: int) -> Iterator[K]:
+    """The order of ``repeat`` interleaved rounds over ``names``: every
+    round runs each name once, and the rounds follow a Williams design
+    (a balanced Latin square: rows r of 0, 1, k-1, 2, k-2, ... plus r
+    mod k, and for odd k their reverses too), so that within its first k
+    rounds (2k for odd k) every contender runs right after every other.
+    A fixed order favours or handicaps a contender by what runs just
+    before it: on one machine google_crc32c left a 64 MiB buffer out of
+    the L3 cache and halved the speed of whatever read it next."""
+    k = len(names)
+    base = [0] + [(j + 1) // 2 if j % 2 else k - j // 2 for j in range(1, k)]
+    rows = [[(b + r) % k for b in base] for r in range(k)]
+    if k % 2:
+        rows += [row[::-1] for row in rows]
+    for r in range(repeat):
+        for i in rows[r % len(rows)]:
+            yield names[i]
+
+
+def interleaved(contenders: dict[K, Callable[[], object]], repeat: int,
+                tick: Callable[[], None] | None = None) -> dict[K, Samples]:
+    """Run each contender ``repeat`` times, interleaved in the order of
+    rotated(); return samples."""
     out = {name: Samples() for name in contenders}
-    for _ in range(repeat):
-        for name, fn in contenders.items():
-            out[name].times.append(time_once(fn))
-            if tick is not None:
-                tick()
+    for name in rotated(list(contenders), repeat):
+        out[name].times.append(time_once(contenders[name]))
+        if tick is not None:
+            tick()
     return out
+
+
+def best_of(fns: dict[K, Callable[[], object]], repeat: int = 5,
+            clock: Callable[[], float] = time.perf_counter) -> dict[K, float]:
+    """Best (minimum) seconds of each callable over ``repeat`` rounds in
+    the order of rotated().  With ``clock=time.thread_time`` single-thread
+    work is timed in CPU time, which a busy machine disturbs much less
+    than wall time."""
+    best = {k: float("inf") for k in fns}
+    for k in rotated(list(fns), repeat):
+        t0 = clock()
+        fns[k]()
+        best[k] = min(best[k], clock() - t0)
+    return best
 
 
 def run_threads(work: Sequence[Callable[[], object]]) -> float:
