@@ -251,13 +251,13 @@ def main(argv: list[str]) -> int:
     fc = fastconc.compress
     if isal_zlib is not None:
         r = best_of({"fc": lambda: fc(data, "gzip", 1, threads=1),
-                   "isal": lambda: isal_zlib.compress(data, 1, wbits=31)})
+                     "isal": lambda: isal_zlib.compress(data, 1, wbits=31)})
         _line("gzip-1 speed vs isal_zlib-1", r["isal"] / r["fc"], ">= 0.95")
         _line("gzip-1 size vs isal_zlib-1 (ours / theirs)",
               len(fc(data, "gzip", 1, threads=1)) /
               len(isal_zlib.compress(data, 1, wbits=31)), "<= 1.01")
     r = best_of({"fc": lambda: fc(data, "gzip", 6, threads=1),
-               "zlib": lambda: zlib.compress(data, 6)})
+                 "zlib": lambda: zlib.compress(data, 6)})
     _line("gzip-6 speed vs zlib-6", r["zlib"] / r["fc"], ">= 2")
     _line("gzip-6 size vs zlib-6 (ours / theirs)",
           len(fc(data, "gzip", 6, threads=1)) / len(zlib.compress(data, 6)),
@@ -265,34 +265,34 @@ def main(argv: list[str]) -> int:
     if isal_zlib is not None:
         g = gzip.compress(data, 6, mtime=0)
         r = best_of({"fc": lambda: fastconc.decompress(g, threads=1),
-                   "isal": lambda: isal_zlib.decompress(g, wbits=31)})
+                     "isal": lambda: isal_zlib.decompress(g, wbits=31)})
         _line("gzip decompress vs isal_zlib (stdlib-made gzip)",
               r["isal"] / r["fc"], ">= 1.0")
     if zstandard is not None:
         zc = zstandard.ZstdCompressor(level=3)
         zd = zstandard.ZstdDecompressor()
         r = best_of({"fc": lambda: fc(data, "zstd", 3, threads=1),
-                   "zstandard": lambda: zc.compress(data)})
+                     "zstandard": lambda: zc.compress(data)})
         _line("zstd-3 compress vs zstandard", r["zstandard"] / r["fc"],
               ">= 0.95")
         zz = zc.compress(data)
         r = best_of({"fc": lambda: fastconc.decompress(zz, threads=1),
-                   "zstandard": lambda: zd.decompress(zz)})
+                     "zstandard": lambda: zd.decompress(zz)})
         _line("zstd decompress vs zstandard (their frame)",
               r["zstandard"] / r["fc"], ">= 0.95")
     if lz4frame is not None:
         r = best_of({"fc": lambda: fc(data, "lz4", threads=1),
-                   "lz4": lambda: lz4frame.compress(data)})
+                     "lz4": lambda: lz4frame.compress(data)})
         _line("lz4 compress vs lz4.frame", r["lz4"] / r["fc"], ">= 0.95")
         ll = lz4frame.compress(data)
         r = best_of({"fc": lambda: fastconc.decompress(ll, threads=1),
-                   "lz4": lambda: lz4frame.decompress(ll)})
+                     "lz4": lambda: lz4frame.decompress(ll)})
         _line("lz4 decompress vs lz4.frame (their frame)", r["lz4"] / r["fc"],
               ">= 0.95")
 
     print("parallel single stream, whole corpus:")
     r = best_of({"t1": lambda: fc(data, "gzip", 6, threads=1),
-               "t2": lambda: fc(data, "gzip", 6, threads=2)})
+                 "t2": lambda: fc(data, "gzip", 6, threads=2)})
     _line("gzip-6 threads=2 vs threads=1", r["t1"] / r["t2"], ">= 1.8")
     if pgzip is not None:
         import io
@@ -321,7 +321,7 @@ def main(argv: list[str]) -> int:
     for codec in ("gzip", "zstd"):
         comp = fc(data, codec, threads=2)
         r = best_of({"t1": partial(fastconc.decompress, comp, threads=1),
-                   "t2": partial(fastconc.decompress, comp, threads=2)})
+                     "t2": partial(fastconc.decompress, comp, threads=2)})
         _line(f"{codec} decompress own threads=2 output, 2 vs 1 thread",
               r["t1"] / r["t2"], ">= 1.7")
 
