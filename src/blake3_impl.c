@@ -141,7 +141,7 @@ static const fc_blake3_kernels k_avx2 = {
 static const fc_blake3_kernels k_avx512 = {
     "avx512 x16", fc_blake3_compress_sse41, 4, {16, 8, 4, 1},
     {fc_blake3_lanes16_avx512, fc_blake3_lanes8_avx2, fc_blake3_lanes4_sse41,
-     lanes1_sse41}, NULL,
+     lanes1_sse41}, fc_blake3_lanes16_prev_avx512,
 };
 
 const fc_blake3_kernels *

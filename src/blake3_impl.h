@@ -170,6 +170,12 @@ void fc_blake3_lanes16_avx512(const uint8_t *base, size_t stride,
                               uint64_t counter, uint64_t counter_step,
                               unsigned flags, unsigned flags_start,
                               unsigned flags_end, uint8_t *out);
+void fc_blake3_lanes16_prev_avx512(const uint8_t *base, size_t stride,
+                                   size_t nblocks, const uint32_t key[8],
+                                   uint64_t counter, uint64_t counter_step,
+                                   unsigned flags, unsigned flags_start,
+                                   unsigned flags_end, uint8_t *out,
+                                   uint8_t *prev);
 
 extern const uint32_t fc_blake3_iv[8];
 

@@ -95,6 +95,17 @@ def test_lengths_match_package(simd_level, ref, bigdata):
                 threads=t).digest(70) == want_d, (n, t)
 
 
+def test_every_chunk_count_matches_package(simd_level, ref, bigdata):
+    """1..33 chunks, whole and with a partial last chunk: every partial
+    lane group of the 16-lane kernel, its parents with an odd number of
+    children, and the final chunk run in a lane group (the prev kernel)."""
+    for n in range(1, 34):
+        for extra in (-1, 0, 1, 64, 1023):
+            data = bigdata[:max(0, n * 1024 + extra)]
+            assert fastconc.blake3(data, threads=1).digest() == \
+                ref(data).digest(), (n, extra)
+
+
 @pytest.mark.parametrize("threads", THREADS)
 def test_random_update_splits(simd_level, ref, rng, bigdata, threads):
     for _ in range(4):
