@@ -219,14 +219,7 @@ transpose8(__m256i r[8])
     "vmovdqa 32*21(%[w]), %%ymm13\n\t"                                      \
     "vmovdqa 32*22(%[w]), %%ymm14\n\t"                                      \
     "vpbroadcastd %[f], %%ymm15\n\t"                                        \
-    /* The rows of fc_b3_sched. */                                          \
-    B3_ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)          \
-    B3_ROUND(2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8)          \
-    B3_ROUND(3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1)          \
-    B3_ROUND(10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6)          \
-    B3_ROUND(12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4)          \
-    B3_ROUND(9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7)          \
-    B3_ROUND(11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13)          \
+    FC_B3_SCHED_ROWS(B3_ROUND)                                              \
     /* Feed-forward: cv word i = state word i ^ state word i + 8. */        \
     B3_ONE("vpxor", B3_SLOT, 0) B3_ONE("vpxor", B3_V(9), 1)                 \
     B3_ONE("vpxor", B3_V(10), 2) B3_ONE("vpxor", B3_V(11), 3)               \

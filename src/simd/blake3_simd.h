@@ -17,18 +17,23 @@
 #define FC_B3_IV6 0x1F83D9ABu
 #define FC_B3_IV7 0x5BE0CD19u
 
-/* fc_b3_sched[r][i]: index of the original message word used as word i in
- * round r.  Row r+1 is row r permuted by (2 6 3 10 7 0 4 13 1 11 12 5 9 14
- * 15 8). */
-static const uint8_t fc_b3_sched[7][16] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
-    {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8},
-    {3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1},
-    {10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6},
-    {12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4},
-    {9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7},
-    {11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13},
-};
+/* The message schedule, one R(s0, ..., s15) per round: s_i is the index
+ * of the original message word used as word i in that round.  Row r+1 is
+ * row r permuted by (2 6 3 10 7 0 4 13 1 11 12 5 9 14 15 8).  The table
+ * below and the assembly kernels' rounds both expand it. */
+#define FC_B3_SCHED_ROWS(R)                                                 \
+    R(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)                 \
+    R(2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8)                 \
+    R(3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1)                 \
+    R(10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6)                 \
+    R(12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4)                 \
+    R(9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7)                 \
+    R(11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13)
+
+/* fc_b3_sched[r][i]: the schedule as a table. */
+#define FC_B3_SCHED_ROW(...) {__VA_ARGS__},
+static const uint8_t fc_b3_sched[7][16] = {FC_B3_SCHED_ROWS(FC_B3_SCHED_ROW)};
+#undef FC_B3_SCHED_ROW
 
 /* One round over vectors (or scalars) v[16] with message m[16], given the
  * vector operations ADD, XOR, FC_B3_ADD_MSG and the rotations R16, R12, R8,
