@@ -73,9 +73,16 @@ def test_copy_while_updating_is_consistent(name, rng):
     shared = fastconc.new(name)
     stop = threading.Event()
     copies = []
+    # The check below replays every update the copies could have seen, so
+    # their number is bounded: the copier waits for the object's lock,
+    # which is not fair, and unbounded updaters once ran this test past
+    # its timeout.
+    max_updates = 50_000
 
     def updater():
-        while not stop.is_set():
+        for _ in range(max_updates):
+            if stop.is_set():
+                break
             shared.update(chunk)
 
     def copier():
@@ -96,12 +103,14 @@ def test_copy_while_updating_is_consistent(name, rng):
     # must be the digest of n * chunk for some n, and stay the same.
     known = {}
     h = fastconc.new(name)
-    n = 0
-    wanted = {d for _, d in copies}
-    while wanted - set(known) and n < 1_000_000:
-        known[h.digest()] = n
+    missing = {d for _, d in copies}
+    for n in range(2 * max_updates + 1):
+        d = h.digest()
+        known[d] = n
+        missing.discard(d)
+        if not missing:
+            break
         h.update(chunk)
-        n += 1
     for c, d in copies:
         assert d in known
         assert c.digest() == d
