@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 
@@ -67,6 +68,12 @@ def test_parallel_map_exception_at_position(k, threads):
         calls.append(x)
         if x == k:
             raise ZeroDivisionError(f"item {x}")
+        if x > k:
+            # Items past the failure release the GIL for a moment, so the
+            # thread that holds item k gets to run it: otherwise the other
+            # thread may keep the GIL and finish every item first, which
+            # is legal and would make the check below a race.
+            time.sleep(0.0005)
         return x
 
     got = []
