@@ -167,6 +167,13 @@ KERNELS: list[dict[str, Any]] = [
 
 # --- quick check of the issue's ratios ---------------------------------------
 
+# Two-thread figures swing with what the other tenants of a shared machine
+# do; more rounds give the minimum of each contender more chances to land
+# in a quiet moment (BENCH.md asks for at least 5).
+GIL_ROUNDS = 11
+THREAD_ROUNDS = 9
+
+
 def _threads(fn: Callable[[bytes], object], chunks: list[bytes], n: int
              ) -> None:
     """n threads each call fn on every chunk: alike shares, so that no
@@ -238,7 +245,7 @@ def main(argv: list[str]) -> int:
             "held1": partial(_threads, held, few, 1),
             "held2": partial(_threads, held, few, 2),
             **controls,
-        }, 5)
+        }, GIL_ROUNDS)
         _line(f"{codec}-{level} released", 2 * r["rel1"] / r["rel2"],
               ">= 1.85")
         _line(f"{codec}-{level} held", 2 * r["held1"] / r["held2"], "~1.0")
@@ -292,7 +299,7 @@ def main(argv: list[str]) -> int:
 
     print("parallel single stream, whole corpus:")
     r = best_of({"t1": lambda: fc(data, "gzip", 6, threads=1),
-                 "t2": lambda: fc(data, "gzip", 6, threads=2)})
+                 "t2": lambda: fc(data, "gzip", 6, threads=2)}, THREAD_ROUNDS)
     _line("gzip-6 threads=2 vs threads=1", r["t1"] / r["t2"], ">= 1.8")
     if pgzip is not None:
         import io
@@ -303,7 +310,8 @@ def main(argv: list[str]) -> int:
                                  thread=2) as f:
                 f.write(data)
             return buf.getvalue()
-        r = best_of({"fc": lambda: fc(data, "gzip", 6, threads=2), "pgzip": pg})
+        r = best_of({"fc": lambda: fc(data, "gzip", 6, threads=2), "pgzip": pg},
+                    THREAD_ROUNDS)
         _line("gzip-6 threads=2 vs pgzip 2 threads", r["pgzip"] / r["fc"],
               ">= 1.5")
     if igzip_threaded is not None:
@@ -315,13 +323,15 @@ def main(argv: list[str]) -> int:
                                      threads=2) as f:
                 f.write(data)
             return buf.getvalue()
-        r = best_of({"fc": lambda: fc(data, "gzip", 1, threads=2), "isal": ig})
+        r = best_of({"fc": lambda: fc(data, "gzip", 1, threads=2), "isal": ig},
+                    THREAD_ROUNDS)
         _line("gzip-1 threads=2 vs igzip_threaded 2 threads",
               r["isal"] / r["fc"], ">= 1.0")
     for codec in ("gzip", "zstd"):
         comp = fc(data, codec, threads=2)
         r = best_of({"t1": partial(fastconc.decompress, comp, threads=1),
-                     "t2": partial(fastconc.decompress, comp, threads=2)})
+                     "t2": partial(fastconc.decompress, comp, threads=2)},
+                    THREAD_ROUNDS)
         _line(f"{codec} decompress own threads=2 output, 2 vs 1 thread",
               r["t1"] / r["t2"], ">= 1.7")
 
