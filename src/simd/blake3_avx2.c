@@ -280,11 +280,7 @@ fc_blake3_lanes8_prev_avx2(const uint8_t *base, size_t stride, size_t nblocks,
     }
     else {
         uint32_t lo[8], hi[8];
-        for (int i = 0; i < 8; i++) {
-            uint64_t c = counter + (uint64_t)i * counter_step;
-            lo[i] = (uint32_t)c;
-            hi[i] = (uint32_t)(c >> 32);
-        }
+        fc_b3_lane_counters(counter, counter_step, 8, lo, hi);
         ctr_lo = _mm256_loadu_si256((const __m256i *)lo);
         ctr_hi = _mm256_loadu_si256((const __m256i *)hi);
     }

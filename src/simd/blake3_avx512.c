@@ -289,11 +289,7 @@ fc_blake3_lanes16_prev_avx512(const uint8_t *base, size_t stride,
     }
     else {
         uint32_t lo[16], hi[16];
-        for (int i = 0; i < 16; i++) {
-            uint64_t c = counter + (uint64_t)i * counter_step;
-            lo[i] = (uint32_t)c;
-            hi[i] = (uint32_t)(c >> 32);
-        }
+        fc_b3_lane_counters(counter, counter_step, 16, lo, hi);
         ctr_lo = _mm512_loadu_si512((const void *)lo);
         ctr_hi = _mm512_loadu_si512((const void *)hi);
     }

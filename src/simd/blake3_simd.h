@@ -96,4 +96,17 @@ fc_b3_store32(uint8_t *p, uint32_t w)
     p[3] = (uint8_t)(w >> 24);
 }
 
+/* Lane i's block counter, counter + i * step, as its low and high words:
+ * the general set-up of every kernel's counter vectors. */
+static inline void
+fc_b3_lane_counters(uint64_t counter, uint64_t step, int lanes,
+                    uint32_t *lo, uint32_t *hi)
+{
+    for (int i = 0; i < lanes; i++) {
+        uint64_t c = counter + (uint64_t)i * step;
+        lo[i] = (uint32_t)c;
+        hi[i] = (uint32_t)(c >> 32);
+    }
+}
+
 #endif

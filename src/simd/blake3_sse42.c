@@ -74,11 +74,7 @@ fc_blake3_lanes4_sse41(const uint8_t *base, size_t stride, size_t nblocks,
 {
     __m128i h[8], v[16], m[16];
     uint32_t lo[4], hi[4];
-    for (int i = 0; i < 4; i++) {
-        uint64_t c = counter + (uint64_t)i * counter_step;
-        lo[i] = (uint32_t)c;
-        hi[i] = (uint32_t)(c >> 32);
-    }
+    fc_b3_lane_counters(counter, counter_step, 4, lo, hi);
     const __m128i ctr_lo = _mm_loadu_si128((const __m128i *)lo);
     const __m128i ctr_hi = _mm_loadu_si128((const __m128i *)hi);
     for (int i = 0; i < 8; i++) {
