@@ -110,7 +110,9 @@ if os.environ.get("FASTCONC_WERROR") == "1":
     warn.append("-Werror")
 extra = os.environ.get("FASTCONC_CFLAGS", "").split()
 
-sources = sorted(glob("src/*.c") + glob("src/simd/*.c"))
+# One folder per concern under src/ (see docs/ARCHITECTURE.md); every .c
+# in them is part of the module.
+sources = sorted(glob("src/**/*.c", recursive=True))
 setup(
     ext_modules=[
         Extension(
@@ -118,7 +120,7 @@ setup(
             sources=sources,
             # The ISA files are listed too: they are linked as extra objects,
             # which the up-to-date check would otherwise not see.
-            depends=sorted(glob("src/*.h") + glob("src/simd/*.h") +
+            depends=sorted(glob("src/**/*.h", recursive=True) +
                            [s for s in sources if isa_of(s)]),
             include_dirs=["src"],
             define_macros=macros,

@@ -409,7 +409,7 @@ def test_avx512_crc32_emulated(tmp_path):
                       str(src / "simd" / "cksum_vpclmul.c")],
         "sse42.o": ["-msse4.2", "-mpclmul",
                     str(src / "simd" / "cksum_sse42.c")],
-        "portable.o": [str(src / "cksum_portable.c")],
+        "portable.o": [str(src / "checksum" / "portable.c")],
         "driver.o": [str(tmp_path / "driver.c")],
     }
     for obj, args in units.items():

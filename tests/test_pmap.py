@@ -194,7 +194,7 @@ def test_map_array_countdown_kernel():
 
 
 def _vector_reference(n):
-    """The benchmark's vector control kernel in Python (src/pmap.c)."""
+    """The benchmark's vector control kernel in Python (src/exec/pmap.c)."""
     m = 0xFFFFFFFF
     k = (0x9E3779B9, 0x85EBCA6B, 0xC2B2AE35, 0x27D4EB2F)
     a = [[(n + j) & m, 1 + j, 7, 9] for j in range(8)]

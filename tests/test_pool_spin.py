@@ -1,5 +1,5 @@
 """The pool's waiters spin for FASTCONC_SPIN_US microseconds before they
-sleep (see src/pool.c): results are the same whatever the setting, calls in
+sleep (see src/core/pool.c): results are the same whatever the setting, calls in
 quick succession and from many threads stay correct, and an idle process
 stops spinning (it does not burn a CPU between calls)."""
 import os

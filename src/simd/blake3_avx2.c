@@ -7,8 +7,8 @@
  * with a fixed register allocation (see "one block in assembly"); the
  * intrinsics below it are the 32-bit x86 path.  No Python API.
  */
-#include "../blake3_impl.h"
-#include "blake3_simd.h"
+#include "blake3/impl.h"
+#include "simd/blake3_simd.h"
 
 #include <immintrin.h>
 

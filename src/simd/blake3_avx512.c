@@ -13,8 +13,8 @@
  * tests/test_hash_blake3.py).
  * No Python API.
  */
-#include "../blake3_impl.h"
-#include "blake3_simd.h"
+#include "blake3/impl.h"
+#include "simd/blake3_simd.h"
 
 #include <immintrin.h>
 

@@ -6,8 +6,8 @@
  * word j of every lane, and the chaining values are transposed back on
  * store.  No Python API.
  */
-#include "../blake3_impl.h"
-#include "blake3_simd.h"
+#include "blake3/impl.h"
+#include "simd/blake3_simd.h"
 
 #include <immintrin.h>
 

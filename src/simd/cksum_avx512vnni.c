@@ -46,7 +46,7 @@
  * fc_cksum_pick() keeps the portable ones. */
 #if defined(__x86_64__)
 
-#include "checksum.h"
+#include "checksum/checksum.h"
 #include "simd/cksum_simd.h"
 
 #include <immintrin.h>

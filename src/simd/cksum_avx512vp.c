@@ -23,7 +23,7 @@
 /* x86-64 only, like the other kernels. */
 #if defined(__x86_64__)
 
-#include "checksum.h"
+#include "checksum/checksum.h"
 #include "simd/cksum_fold.h"
 #include "simd/cksum_simd.h"
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* cksum_portable.c */
+/* checksum/portable.c */
 uint32_t fc_crc32_portable(uint32_t crc, const unsigned char *p, size_t n);
 uint32_t fc_crc32c_portable(uint32_t crc, const unsigned char *p, size_t n);
 uint32_t fc_adler32_portable(uint32_t adler, const unsigned char *p,

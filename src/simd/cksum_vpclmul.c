@@ -8,7 +8,7 @@
  * empty and fc_cksum_pick() keeps the portable kernels. */
 #if defined(__x86_64__)
 
-#include "checksum.h"
+#include "checksum/checksum.h"
 #include "simd/cksum_fold.h"
 #include "simd/cksum_simd.h"
 

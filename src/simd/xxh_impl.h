@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "hash.h"
+#include "hash/hash.h"
 
 #define XXH_INLINE_ALL
 #define XXH_STATIC_LINKING_ONLY

@@ -1,4 +1,4 @@
-/* pool_stress.c - the native pool (src/pool.c) on its own, under
+/* pool_stress.c - the native pool (src/core/pool.c) on its own, under
  * ThreadSanitizer: every chunk of every batch runs exactly once, whatever
  * the thread count, with several callers at once, nested batches, a batch
  * cancelled by its poll function, and back-to-back batches that meet the
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pool.h"
+#include "core/pool.h"
 
 #define MAX_CHUNKS 256
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The native pool (src/pool.c needs no Python) built on its own with
+# The native pool (src/core/pool.c needs no Python) built on its own with
 # ThreadSanitizer and driven by tests/tsan/pool_stress.c: several callers,
 # nested and cancelled batches, back-to-back batches that meet spinning
 # helpers; once with the spin off and once with the default.  A race
@@ -13,7 +13,7 @@ out=build/tsan
 mkdir -p "$out"
 "$CC" -std=c11 -D_GNU_SOURCE -fsanitize=thread -O1 -g \
     -Wall -Wextra -Werror -Isrc \
-    src/pool.c tests/tsan/pool_stress.c -o "$out/pool_stress" -lpthread
+    src/core/pool.c tests/tsan/pool_stress.c -o "$out/pool_stress" -lpthread
 for spin in 0 100; do
     echo "tsan: pool_stress with FASTCONC_SPIN_US=$spin"
     FASTCONC_SPIN_US=$spin TSAN_OPTIONS="halt_on_error=1 exitcode=66" \

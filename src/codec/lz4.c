@@ -1,11 +1,11 @@
-/* codec_lz4.c - the LZ4 frame format for the one-shot and batch paths,
+/* codec/lz4.c - the LZ4 frame format for the one-shot and batch paths,
  * on liblz4's block API: fastconc writes one frame of independent 4 MiB
  * blocks with the content size (blocks compress in parallel), and reads
  * any frame (linked or independent blocks, block and content checksums,
  * skippable frames, concatenated frames), decoding independent blocks of
  * known size in parallel.  No Python API here.
  */
-#include "codec.h"
+#include "codec/codec.h"
 
 #include <string.h>
 #include <lz4.h>

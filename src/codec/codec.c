@@ -3,12 +3,12 @@
  * codec lines of info().
  *
  * This file plans the work (block layout, threads, output buffers) and
- * runs it through fc_run(); the library calls live in codec_zlib.c,
- * codec_zstd.c and codec_lz4.c, which never touch the Python C API.
+ * runs it through fc_run(); the library calls live in codec/zlib.c,
+ * codec/zstd.c and codec/lz4.c, which never touch the Python C API.
  * Output buffers are bytes objects allocated and grown here with the GIL
  * held; the back ends only write into them.
  */
-#include "codec.h"
+#include "codec/codec.h"
 
 #include <string.h>
 #include <sys/mman.h>

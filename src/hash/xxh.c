@@ -1,4 +1,4 @@
-/* hash_xxh.c - the baseline xxHash kernels (SSE2, part of every x86-64 CPU)
+/* hash/xxh.c - the baseline xxHash kernels (SSE2, part of every x86-64 CPU)
  * and the streaming-state helpers shared by all kernel tables.  No Python
  * API except the raw allocator, so everything here may run without the GIL.
  */

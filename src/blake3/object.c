@@ -1,11 +1,11 @@
 /* blake3.c - the fastconc.blake3 hash object (hashlib style) on top of the
- * in-house BLAKE3 core (blake3_impl.c): hash, keyed_hash and derive_key
+ * in-house BLAKE3 core (blake3/impl.c): hash, keyed_hash and derive_key
  * modes, extendable output, and large updates hashed as subtrees on the
  * pool.  This file parses arguments, owns the lock and the GIL policy; the
  * hashing itself never touches Python.
  */
-#include "fastconc.h"
-#include "blake3_impl.h"
+#include "core/fastconc.h"
+#include "blake3/impl.h"
 
 /* threads=None goes parallel from this update size on. */
 #define B3_PARALLEL_MIN ((Py_ssize_t)1 << 20)

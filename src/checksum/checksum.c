@@ -3,7 +3,7 @@
  * arguments, cuts large inputs into chunks, runs them on the pool and merges
  * the chunk values in order with the combine functions.
  */
-#include "fastconc.h"
+#include "core/fastconc.h"
 
 /* A single-threaded call still works in chunks of this size, so that Ctrl-C
  * is checked between them (16 MiB is about 1 ms of work). */

@@ -1,10 +1,10 @@
-/* cksum_portable.c - plain C CRC-32, CRC-32C and Adler-32 (slicing by 8),
+/* checksum/portable.c - plain C CRC-32, CRC-32C and Adler-32 (slicing by 8),
  * and the combine functions.  No Python API.
  *
  * CRCs here are "reflected": bit 31 of a register holds the coefficient of
  * x^0, which is how zlib and iSCSI define them.
  */
-#include "checksum.h"
+#include "checksum/checksum.h"
 #include "simd/cksum_simd.h"
 
 #include <pthread.h>

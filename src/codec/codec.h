@@ -3,8 +3,8 @@
  * error mapper per library (all raising st->DecompressionError naming the
  * codec and the offset in the compressed input).
  *
- * codec_common.c implements these; codec.c (one-shot, batch), codec_zlib.c,
- * codec_zstd.c, codec_lz4.c (the library back ends) and the streaming
+ * codec/common.c implements these; codec.c (one-shot, batch), codec/zlib.c,
+ * codec/zstd.c, codec/lz4.c (the library back ends) and the streaming
  * objects build on them.  The functions taking fc_state or PyObject need
  * the GIL; fc_codec_detect(), fc_codec_name() and the fc_codec_err helpers
  * do not (workers record an fc_codec_err, the caller raises it).
@@ -12,7 +12,7 @@
 #ifndef FC_CODEC_H
 #define FC_CODEC_H
 
-#include "fastconc.h"
+#include "core/fastconc.h"
 
 #include <pthread.h>
 

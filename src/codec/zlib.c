@@ -1,4 +1,4 @@
-/* codec_zlib.c - the deflate family (zlib, raw deflate, gzip) for the
+/* codec/zlib.c - the deflate family (zlib, raw deflate, gzip) for the
  * one-shot and batch paths: block compression, pigz-style pieces, the
  * gzip member layout fastconc can decode in parallel, and a whole-input
  * decoder.  No Python API here except in fc_zlib_info() (GIL held).
@@ -18,7 +18,7 @@
  * concatenated members.  BGZF files (subfield 'B','C') decode in parallel
  * the same way.
  */
-#include "codec.h"
+#include "codec/codec.h"
 
 #include <string.h>
 #include <zlib.h>

@@ -1,5 +1,5 @@
 /* cpu.c - CPU feature probe (see cpu.h).  No Python API. */
-#include "cpu.h"
+#include "core/cpu.h"
 
 #include <stddef.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* blake3_impl.c - the portable BLAKE3 core, written from the specification:
+/* blake3/impl.c - the portable BLAKE3 core, written from the specification:
  * the compression function, chunks, the chaining-value stack that builds the
  * left-complete binary tree, extendable output, subtrees hashed with the
  * widest SIMD kernel available, and the multithreaded update.
@@ -6,8 +6,8 @@
  * No Python API: every function here may run on a pool thread.  No mutable
  * globals: the kernels are chosen by the caller (fc_blake3_kernels_for).
  */
-#include "blake3_impl.h"
-#include "cpu.h"
+#include "blake3/impl.h"
+#include "core/cpu.h"
 #include "simd/blake3_simd.h"
 
 #include <stdlib.h>

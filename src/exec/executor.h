@@ -3,7 +3,7 @@
 #ifndef FC_EXECUTOR_H
 #define FC_EXECUTOR_H
 
-#include "fastconc.h"
+#include "core/fastconc.h"
 
 #include <stdatomic.h>
 

@@ -1,4 +1,4 @@
-/* codec_zstd.c - zstd for the one-shot and batch paths (libzstd): one
+/* codec/zstd.c - zstd for the one-shot and batch paths (libzstd): one
  * frame per block with its content size, a whole-input streaming decoder,
  * and the scan that finds frames for parallel decompression.  No Python
  * API here; everything runs with or without the GIL.
@@ -9,7 +9,7 @@
  * within ~0.5% of one frame while letting both directions run in
  * parallel.
  */
-#include "codec.h"
+#include "codec/codec.h"
 
 #include <string.h>
 #include <zstd.h>

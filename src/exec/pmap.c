@@ -9,7 +9,7 @@
  * it waits would starve the workers).  _map_array runs user native code and
  * never touches Python from its tasks.
  */
-#include "executor.h"
+#include "exec/executor.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -13,7 +13,7 @@
  * without the GIL; it is held only for a few instructions and nobody takes
  * the GIL while holding it.
  */
-#include "executor.h"
+#include "exec/executor.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -23,7 +23,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "pool.h"
+#include "core/pool.h"
 
 #include <errno.h>
 #include <pthread.h>

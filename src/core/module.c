@@ -4,7 +4,7 @@
  * Areas (checksums, hashes, codecs, parallel map) add their own functions
  * and types from exec through the fc_area table below.
  */
-#include "fastconc.h"
+#include "core/fastconc.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -3,14 +3,14 @@
  * over a batch of buffers on the pool, and hash_file()/hash_files().
  *
  * The EVP_MDs are fetched once in init and kept in the area state; the
- * xxHash kernels come from per-instruction-set files (hash_xxh*.c,
+ * xxHash kernels come from per-instruction-set files (hash/xxh*.c,
  * simd/xxh_*.c) and are picked in set_simd, as are the BLAKE3 kernels
- * (blake3_impl.c; the fastconc.blake3 object itself lives in blake3.c).  Code that runs without the GIL
+ * (blake3/impl.c; the fastconc.blake3 object itself lives in blake3/object.c).  Code that runs without the GIL
  * works on a `hasher` (C types only) and never calls the Python API.
  */
-#include "fastconc.h"
-#include "hash.h"
-#include "blake3_impl.h"
+#include "core/fastconc.h"
+#include "hash/hash.h"
+#include "blake3/impl.h"
 #include "simd/sha_simd.h"
 
 /* hash_many uses libcrypto's low-level SHA/MD5 functions for small items
@@ -65,7 +65,7 @@ typedef struct {
     int xxh;            /* FC_XXH* or -1 */
     int digest_size;    /* xxHash/BLAKE3; EVP sizes come from the EVP_MD */
     int block_size;
-    int b3;             /* 1 for BLAKE3 (blake3_impl.c) */
+    int b3;             /* 1 for BLAKE3 (blake3/impl.c) */
 } hash_alg;
 
 static const hash_alg ALGS[] = {
@@ -898,7 +898,7 @@ PyDoc_STRVAR(fc_new__doc__,
 "  seed: xxHash only: the seed (an int).\n"
 "  usedforsecurity: accepted for hashlib compatibility; ignored.");
 
-/* new("blake3", data): the full fastconc.blake3 object (blake3.c), which
+/* new("blake3", data): the full fastconc.blake3 object (blake3/object.c), which
  * hashes large updates on several threads and has extendable output. */
 static PyObject *
 new_blake3(PyObject *module, PyObject *data)

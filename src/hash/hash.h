@@ -27,7 +27,7 @@ extern const fc_xxh_kernels fc_xxh_sse2;
 extern const fc_xxh_kernels fc_xxh_avx2;
 extern const fc_xxh_kernels fc_xxh_avx512;
 
-/* Streaming states (hash_xxh.c): allocated suitably aligned with the raw
+/* Streaming states (hash/xxh.c): allocated suitably aligned with the raw
  * allocator (callable without the GIL); NULL on failure.  The layout is the
  * same for every kernel table, so any table can work on any state. */
 void *fc_xxh_state_new(int alg);

@@ -1,4 +1,4 @@
-/* hash_xxh_scalar.c - the xxHash kernels in plain C (no vector code), for
+/* hash/xxh_scalar.c - the xxHash kernels in plain C (no vector code), for
  * the "portable" SIMD level and for checking the vector paths against. */
 #define XXH_VECTOR 0    /* XXH_SCALAR */
 #define FC_XXH_TABLE fc_xxh_scalar

@@ -19,8 +19,8 @@
  * only parallel stream path is libzstd's own workers (threads>1).
  */
 #define ZSTD_STATIC_LINKING_ONLY   /* ZSTD_customMem, ZSTD_create*_advanced */
-#include "fastconc.h"
-#include "codec.h"
+#include "core/fastconc.h"
+#include "codec/codec.h"
 
 #include <limits.h>
 #include <string.h>

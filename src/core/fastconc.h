@@ -13,10 +13,10 @@
 #include <Python.h>
 #include <stdint.h>
 
-#include "compat.h"
-#include "cpu.h"
-#include "pool.h"
-#include "checksum.h"
+#include "core/compat.h"
+#include "core/cpu.h"
+#include "core/pool.h"
+#include "checksum/checksum.h"
 
 #define FC_VERSION "0.1.0"
 #define FC_GIL_THRESHOLD_DEFAULT 2048

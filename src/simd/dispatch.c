@@ -1,4 +1,4 @@
-/* cksum_dispatch.c - fc_cksum_pick(): the fastest checksum kernels the CPU
+/* simd/dispatch.c - fc_cksum_pick(): the fastest checksum kernels the CPU
  * runs within a SIMD level.  No Python API.
  *
  * Per level, on x86-64 with the features each needs:
@@ -8,8 +8,8 @@
  *           Adler-32 on 512 bits with AVX512-VNNI (F/BW/VL + VNNI)
  * Everything else, and every level elsewhere, uses the portable kernels.
  */
-#include "checksum.h"
-#include "cpu.h"
+#include "checksum/checksum.h"
+#include "core/cpu.h"
 #include "simd/cksum_simd.h"
 
 void

@@ -1,6 +1,6 @@
 /* buffers.c - argument helpers: pinned buffer views and the threads= and
  * release_gil= parsers.  Everything here runs with the GIL held. */
-#include "fastconc.h"
+#include "core/fastconc.h"
 
 int
 fc_get_buffer(PyObject *obj, Py_buffer *view, const char *what)

@@ -1,8 +1,8 @@
-/* codec_common.c - the shared pieces of the compression area: codec names,
+/* codec/common.c - the shared pieces of the compression area: codec names,
  * codec= and level= parsing, magic-byte detection and the error mappers
  * (one per library).  No compression happens here; see codec.h.
  */
-#include "codec.h"
+#include "codec/codec.h"
 
 #include <string.h>
 #include <zlib.h>
