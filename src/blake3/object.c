@@ -67,15 +67,9 @@ b3_feed(FcBlake3Object *self, const void *buf, Py_ssize_t len,
         threads = 1;    /* not even two tasks */
     }
     if (threads <= 1 && len < B3_TASKS_MIN) {
-        if (release) {
-            /* Safe: buf is pinned by the caller, h is guarded by our lock. */
-            Py_BEGIN_ALLOW_THREADS
-            fc_blake3_update(&self->h, buf, (size_t)len);
-            Py_END_ALLOW_THREADS
-        }
-        else {
-            fc_blake3_update(&self->h, buf, (size_t)len);
-        }
+        /* Safe: buf is pinned by the caller, h is guarded by our lock. */
+        FC_RUN_OUTSIDE_GIL(release,
+                           fc_blake3_update(&self->h, buf, (size_t)len));
         return 0;
     }
     fc_blake3_hasher *saved = PyMem_Malloc(sizeof(fc_blake3_hasher));
@@ -105,9 +99,10 @@ b3_update_obj(FcBlake3Object *self, PyObject *data, int release_flag)
         return -1;
     }
     int release = fc_should_release(st, release_flag, view.len);
-    FC_LOCK_ACQUIRE(self);
-    rc = b3_feed(self, view.buf, view.len, self->threads, release);
-    FC_LOCK_RELEASE(self);
+    if (FC_LOCK_ACQUIRE(self) == 0) {
+        rc = b3_feed(self, view.buf, view.len, self->threads, release);
+        FC_LOCK_RELEASE(self);
+    }
     PyBuffer_Release(&view);
     return rc;
 }
@@ -185,7 +180,7 @@ FcBlake3_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     if (self == NULL) {
         goto exit;
     }
-    (void)FC_LOCK_INIT(self);
+    FC_LOCK_INIT(self);
     self->threads = threads;
     const fc_blake3_kernels *k = b3_kernels(st);
     if (key != Py_None) {
@@ -297,23 +292,18 @@ b3_parse_out(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
     return 0;
 }
 
-/* Write length output bytes at seek into out. */
-static void
+/* Write length output bytes at seek into out; -1 with MemoryError when
+ * the lock cannot be made. */
+static int
 b3_output(fc_state *st, FcBlake3Object *self, uint64_t seek, uint8_t *out,
           Py_ssize_t length)
 {
-    int release = fc_should_release(st, -1, length);
-    FC_LOCK_ACQUIRE(self);
-    if (release) {
-        /* Safe: out is a fresh object no one else sees; h is locked. */
-        Py_BEGIN_ALLOW_THREADS
-        fc_blake3_finalize_seek(&self->h, seek, out, (size_t)length);
-        Py_END_ALLOW_THREADS
-    }
-    else {
-        fc_blake3_finalize_seek(&self->h, seek, out, (size_t)length);
-    }
-    FC_LOCK_RELEASE(self);
+    int ok;
+    /* Safe: out is a fresh object no one else sees; h is locked. */
+    FC_RUN_LOCKED(self, fc_should_release(st, -1, length), ok,
+                  fc_blake3_finalize_seek(&self->h, seek, out,
+                                          (size_t)length));
+    return ok ? 0 : -1;
 }
 
 PyDoc_STRVAR(FcBlake3_digest__doc__,
@@ -334,8 +324,10 @@ FcBlake3_digest(FcBlake3Object *self, PyObject *const *args,
     if (res == NULL) {
         return NULL;
     }
-    b3_output(fc_type_state((PyObject *)self), self, seek,
-              (uint8_t *)PyBytes_AS_STRING(res), length);
+    if (b3_output(fc_type_state((PyObject *)self), self, seek,
+                  (uint8_t *)PyBytes_AS_STRING(res), length) < 0) {
+        Py_CLEAR(res);
+    }
     return res;
 }
 
@@ -363,8 +355,10 @@ FcBlake3_hexdigest(FcBlake3Object *self, PyObject *const *args,
         goto exit;
     }
     const uint8_t *p = (const uint8_t *)PyBytes_AS_STRING(raw);
-    b3_output(fc_type_state((PyObject *)self), self, seek, (uint8_t *)p,
-              length);
+    if (b3_output(fc_type_state((PyObject *)self), self, seek, (uint8_t *)p,
+                  length) < 0) {
+        goto exit;
+    }
     res = PyUnicode_New(2 * length, 127);
     if (res == NULL) {
         goto exit;
@@ -391,9 +385,12 @@ FcBlake3_copy(FcBlake3Object *self, PyObject *Py_UNUSED(ignored))
     if (c == NULL) {
         return NULL;
     }
-    (void)FC_LOCK_INIT(c);
+    FC_LOCK_INIT(c);
     c->threads = self->threads;
-    FC_LOCK_ACQUIRE(self);
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        Py_DECREF(c);
+        return NULL;
+    }
     c->h = self->h;
     FC_LOCK_RELEASE(self);
     return (PyObject *)c;
@@ -406,7 +403,9 @@ PyDoc_STRVAR(FcBlake3_reset__doc__,
 static PyObject *
 FcBlake3_reset(FcBlake3Object *self, PyObject *Py_UNUSED(ignored))
 {
-    FC_LOCK_ACQUIRE(self);
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        return NULL;
+    }
     fc_blake3_reset(&self->h);
     FC_LOCK_RELEASE(self);
     Py_RETURN_NONE;

@@ -122,14 +122,9 @@ cksum_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     }
     if (threads <= 1 && view.len <= CKSUM_SEQ_CHUNK) {
         /* The common small call: no job, no pool. */
-        if (release) {
-            Py_BEGIN_ALLOW_THREADS   /* view pinned until we release it */
-            value = job.fn(value, job.data, (size_t)job.len);
-            Py_END_ALLOW_THREADS
-        }
-        else {
-            value = job.fn(value, job.data, (size_t)job.len);
-        }
+        /* Safe outside the GIL: the view is pinned until we release it. */
+        FC_RUN_OUTSIDE_GIL(release,
+                           value = job.fn(value, job.data, (size_t)job.len));
         result = PyLong_FromUnsignedLong(value);
         goto exit;
     }

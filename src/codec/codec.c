@@ -576,18 +576,11 @@ decode_all(fc_state *st, int codec, const unsigned char *in, Py_ssize_t len,
     for (;;) {
         unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
         size_t before_in = in_pos, before_out = out_pos;
-        if (release) {
-            /* Safe without the GIL: the input is pinned, `out` is ours
-             * alone and is not resized until the GIL is back. */
-            Py_BEGIN_ALLOW_THREADS
-            rc = dec.run(&dec, in, (size_t)len, &in_pos, o, (size_t)cap,
-                         &out_pos, &err);
-            Py_END_ALLOW_THREADS
-        }
-        else {
-            rc = dec.run(&dec, in, (size_t)len, &in_pos, o, (size_t)cap,
-                         &out_pos, &err);
-        }
+        /* Safe without the GIL: the input is pinned, `out` is ours alone
+         * and is not resized until the GIL is back. */
+        FC_RUN_OUTSIDE_GIL(release,
+                           rc = dec.run(&dec, in, (size_t)len, &in_pos, o,
+                                        (size_t)cap, &out_pos, &err));
         if (rc == FC_DEC_AGAIN && in_pos == before_in &&
             out_pos == before_out && out_pos < (size_t)cap) {
             rc = stalled(&err, codec, in_pos);

@@ -491,7 +491,7 @@ FcCompressor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     /* Not shared yet: no lock needed while setting up. */
-    (void)FC_LOCK_INIT(self);
+    FC_LOCK_INIT(self);
     self->codec = codec;
     self->level = level;
     self->threads = threads;
@@ -569,17 +569,10 @@ comp_run(FcCompressorObject *self, fc_state *st, const unsigned char *data,
                       (unsigned char *)outbuf_ptr(&ob), (size_t)room};
         int last = pos + in_len == len ? mode : CM_CONTINUE;
         int rc;
-        if (release) {
-            /* Safe without the GIL: the input view is pinned by the
-             * caller, the output bytes object is ours alone, and the
-             * object's lock keeps other threads off the context. */
-            Py_BEGIN_ALLOW_THREADS
-            rc = comp_step(self, &io, last, &err);
-            Py_END_ALLOW_THREADS
-        }
-        else {
-            rc = comp_step(self, &io, last, &err);
-        }
+        /* Safe without the GIL: the input view is pinned by the caller,
+         * the output bytes object is ours alone, and the object's lock
+         * keeps other threads off the context. */
+        FC_RUN_OUTSIDE_GIL(release, rc = comp_step(self, &io, last, &err));
         pos += (Py_ssize_t)io.in_len;
         ob.len += (Py_ssize_t)io.out_len;
         if (rc < 0) {
@@ -651,12 +644,13 @@ FcCompressor_compress(FcCompressorObject *self, PyObject *const *args,
         fc_get_buffer(a[0], &view, "data") < 0) {
         return NULL;
     }
-    FC_LOCK_ACQUIRE(self);
-    if (comp_check_usable(self) == 0) {
-        result = comp_run(self, st, view.buf, view.len, CM_CONTINUE,
-                          release);
+    if (FC_LOCK_ACQUIRE(self) == 0) {
+        if (comp_check_usable(self) == 0) {
+            result = comp_run(self, st, view.buf, view.len, CM_CONTINUE,
+                              release);
+        }
+        FC_LOCK_RELEASE(self);
     }
-    FC_LOCK_RELEASE(self);
     PyBuffer_Release(&view);
     return result;
 }
@@ -702,7 +696,9 @@ FcCompressor_flush(FcCompressorObject *self, PyObject *const *args,
             return NULL;
         }
     }
-    FC_LOCK_ACQUIRE(self);
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        return NULL;
+    }
     if (comp_check_usable(self) == 0) {
         result = comp_run(self, st, (const unsigned char *)"", 0, mode,
                           release);
@@ -1039,7 +1035,7 @@ FcDecompressor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     /* Not shared yet: no lock needed while setting up. */
-    (void)FC_LOCK_INIT(self);
+    FC_LOCK_INIT(self);
     self->codec = codec;
     self->needs_input = 1;
     self->max_output = max_output;
@@ -1208,17 +1204,12 @@ dec_run(FcDecompressorObject *self, fc_state *st, Py_buffer *view,
                       probing ? &probe : (unsigned char *)outbuf_ptr(&ob),
                       probing ? 1 : (size_t)room};
         int rc;
-        if (release && !probing) {
-            /* Safe without the GIL: the input (caller's pinned view or our
-             * inbuf) and the output bytes are ours until we return, and the
-             * object's lock keeps other threads off the context. */
-            Py_BEGIN_ALLOW_THREADS
-            rc = dec_step(self, &io, &err);
-            Py_END_ALLOW_THREADS
-        }
-        else {
-            rc = dec_step(self, &io, &err);
-        }
+        /* Safe without the GIL: the input (caller's pinned view or our
+         * inbuf) and the output bytes are ours until we return, and the
+         * object's lock keeps other threads off the context.  (A one-byte
+         * probe is not worth a release.) */
+        FC_RUN_OUTSIDE_GIL(release && !probing,
+                           rc = dec_step(self, &io, &err));
         if (rc < 0) {
             err.offset = self->total_in + pos;
             fc_codec_raise(st, &err);
@@ -1331,7 +1322,10 @@ FcDecompressor_decompress(FcDecompressorObject *self, PyObject *const *args,
     if (fc_get_buffer(a[0], &view, "data") < 0) {
         return NULL;
     }
-    FC_LOCK_ACQUIRE(self);
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
     if (self->broken) {
         PyErr_SetString(PyExc_ValueError,
                         "Decompressor: the stream is unusable after an "
@@ -1355,7 +1349,9 @@ FcDecompressor_decompress(FcDecompressorObject *self, PyObject *const *args,
 static PyObject *
 FcDecompressor_get_eof(FcDecompressorObject *self, void *Py_UNUSED(closure))
 {
-    FC_LOCK_ACQUIRE(self);
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        return NULL;
+    }
     int v = self->eof;
     FC_LOCK_RELEASE(self);
     return PyBool_FromLong(v);
@@ -1365,7 +1361,9 @@ static PyObject *
 FcDecompressor_get_needs_input(FcDecompressorObject *self,
                                void *Py_UNUSED(closure))
 {
-    FC_LOCK_ACQUIRE(self);
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        return NULL;
+    }
     int v = self->needs_input;
     FC_LOCK_RELEASE(self);
     return PyBool_FromLong(v);
@@ -1375,7 +1373,9 @@ static PyObject *
 FcDecompressor_get_unused_data(FcDecompressorObject *self,
                                void *Py_UNUSED(closure))
 {
-    FC_LOCK_ACQUIRE(self);
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        return NULL;
+    }
     PyObject *v = Py_NewRef(self->unused_data);
     FC_LOCK_RELEASE(self);
     return v;
@@ -1384,7 +1384,9 @@ FcDecompressor_get_unused_data(FcDecompressorObject *self,
 static PyObject *
 FcDecompressor_get_codec(FcDecompressorObject *self, void *Py_UNUSED(closure))
 {
-    FC_LOCK_ACQUIRE(self);
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        return NULL;
+    }
     int codec = self->codec;
     FC_LOCK_RELEASE(self);
     if (codec == FC_CODEC_AUTO) {

@@ -1,13 +1,11 @@
-/* compat.h - version guards shared by every file of fastconc._core.
- *
- * FC_LOCK_*: the per-object lock.  A PyMutex on 3.13+; below that a
- * PyThread_type_lock created on first use.  The rule everywhere: release the
- * GIL first, then take the lock (FC_LOCK_ACQUIRE does both orders right).
+/* compat.h - version guards shared by every file of fastconc._core, and
+ * the per-object lock (fc_lock, FC_LOCK_*), with its one rule below.
  */
 #ifndef FC_COMPAT_H
 #define FC_COMPAT_H
 
 #include <Python.h>
+#include <string.h>
 
 #if PY_VERSION_HEX >= 0x030D0000
 #define FC_HAVE_PYMUTEX 1
@@ -44,44 +42,102 @@ PyModule_AddObjectRef(PyObject *m, const char *name, PyObject *v)
 }
 #endif
 
+/* --- the per-object lock -------------------------------------------------
+ *
+ * One lock family for every mutable object (hash objects, blake3,
+ * Compressor, Decompressor).  FC_LOCK_FIELD declares it; each declaration
+ * carries a comment saying what it guards.
+ *
+ * The one rule, on every Python version: *wait for an object's lock only
+ * while detached from the interpreter* (GIL released, or no thread state
+ * attached on a free-threaded build).  A holder may attach and detach
+ * freely while it holds the lock, so a thread that holds the GIL and
+ * waits for the lock would deadlock against a holder waiting for the GIL;
+ * waiting detached cannot.  fc_lock_acquire() (called attached) tries
+ * first and, when the lock is busy, detaches to wait;
+ * fc_lock_acquire_detached() is for code that already released the GIL
+ * (FC_RUN_LOCKED in run.h).
+ *
+ * 3.13+: a PyMutex (no allocation).  Below: a PyThread_type_lock made on
+ * first use by fc_lock_prepare(), with the GIL held (so two threads cannot
+ * both make it); a failed allocation raises MemoryError there, and no
+ * caller goes on without the lock.
+ */
 #ifdef FC_HAVE_PYMUTEX
-#define FC_LOCK_FIELD PyMutex fc_mutex
-#define FC_LOCK_INIT(obj) ((void)((obj)->fc_mutex = (PyMutex){0}), 0)
-#define FC_LOCK_FREE(obj) ((void)0)
-/* Blocking acquire: PyMutex_Lock detaches the thread state while it waits. */
-#define FC_LOCK_ACQUIRE(obj) PyMutex_Lock(&(obj)->fc_mutex)
-#define FC_LOCK_RELEASE(obj) PyMutex_Unlock(&(obj)->fc_mutex)
+typedef struct { PyMutex m; } fc_lock;
+
+static inline int fc_lock_prepare(fc_lock *l) { (void)l; return 0; }
+static inline void fc_lock_free(fc_lock *l) { (void)l; }
+/* PyMutex_Lock detaches the thread state while it waits. */
+static inline void fc_lock_acquire_detached(fc_lock *l) { PyMutex_Lock(&l->m); }
+static inline void fc_lock_release(fc_lock *l) { PyMutex_Unlock(&l->m); }
+
+static inline int
+fc_lock_acquire(fc_lock *l)
+{
+    PyMutex_Lock(&l->m);
+    return 0;
+}
 #else
 #include <pythread.h>
-#define FC_LOCK_FIELD PyThread_type_lock fc_mutex
-#define FC_LOCK_INIT(obj) ((void)((obj)->fc_mutex = NULL), 0)
-#define FC_LOCK_FREE(obj)                                                   \
-    do {                                                                    \
-        if ((obj)->fc_mutex) {                                              \
-            PyThread_free_lock((obj)->fc_mutex);                            \
-            (obj)->fc_mutex = NULL;                                         \
-        }                                                                   \
-    } while (0)
-/* Blocking acquire with the GIL held: try first; if busy, wait with the GIL
- * released so the holder (which may need the GIL) can finish. */
-#define FC_LOCK_ACQUIRE(obj)                                                \
-    do {                                                                    \
-        if ((obj)->fc_mutex == NULL) {                                      \
-            (obj)->fc_mutex = PyThread_allocate_lock();                     \
-        }                                                                   \
-        if ((obj)->fc_mutex &&                                              \
-            !PyThread_acquire_lock((obj)->fc_mutex, 0)) {                   \
-            Py_BEGIN_ALLOW_THREADS                                          \
-            PyThread_acquire_lock((obj)->fc_mutex, 1);                      \
-            Py_END_ALLOW_THREADS                                            \
-        }                                                                   \
-    } while (0)
-#define FC_LOCK_RELEASE(obj)                                                \
-    do {                                                                    \
-        if ((obj)->fc_mutex) {                                              \
-            PyThread_release_lock((obj)->fc_mutex);                         \
-        }                                                                   \
-    } while (0)
+typedef struct { PyThread_type_lock m; } fc_lock;
+
+static inline int
+fc_lock_prepare(fc_lock *l)
+{
+    if (l->m == NULL) {
+        l->m = PyThread_allocate_lock();
+        if (l->m == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static inline void
+fc_lock_free(fc_lock *l)
+{
+    if (l->m != NULL) {
+        PyThread_free_lock(l->m);
+        l->m = NULL;
+    }
+}
+
+/* The lock must have been prepared (FC_RUN_LOCKED does it). */
+static inline void
+fc_lock_acquire_detached(fc_lock *l)
+{
+    PyThread_acquire_lock(l->m, WAIT_LOCK);
+}
+
+static inline void
+fc_lock_release(fc_lock *l)
+{
+    PyThread_release_lock(l->m);
+}
+
+/* Attached: 0 with the lock held, or -1 with MemoryError. */
+static inline int
+fc_lock_acquire(fc_lock *l)
+{
+    if (fc_lock_prepare(l) < 0) {
+        return -1;
+    }
+    if (!PyThread_acquire_lock(l->m, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(l->m, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+    return 0;
+}
 #endif
+
+#define FC_LOCK_FIELD fc_lock fc_mutex
+#define FC_LOCK_INIT(obj) ((void)memset(&(obj)->fc_mutex, 0, sizeof(fc_lock)))
+#define FC_LOCK_FREE(obj) fc_lock_free(&(obj)->fc_mutex)
+/* Attached; evaluates to 0, or -1 with MemoryError (below 3.13 only). */
+#define FC_LOCK_ACQUIRE(obj) fc_lock_acquire(&(obj)->fc_mutex)
+#define FC_LOCK_RELEASE(obj) fc_lock_release(&(obj)->fc_mutex)
 
 #endif

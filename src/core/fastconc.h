@@ -16,6 +16,7 @@
 #include "core/compat.h"
 #include "core/cpu.h"
 #include "core/pool.h"
+#include "core/run.h"
 #include "checksum/checksum.h"
 
 #define FC_VERSION "0.1.0"
@@ -77,6 +78,13 @@ fc_type_state(PyObject *self)
     return (fc_state *)PyType_GetModuleState(Py_TYPE(self));
 }
 
+/* --- module.c: helpers for info() ----------------------------------- */
+
+/* d[key] = v, stealing v; v == NULL (a failed constructor) gives -1. */
+int fc_dict_set_steal(PyObject *d, const char *key, PyObject *v);
+/* d[key] = str(value). */
+int fc_dict_set_str(PyObject *d, const char *key, const char *value);
+
 /* --- buffers.c ------------------------------------------------------- */
 
 /* Get a read-only C-contiguous view.  str -> TypeError, non-contiguous ->
@@ -106,31 +114,5 @@ int fc_parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
 int fc_parse_threads(PyObject *obj, int *out);
 /* release_gil=: None -> -1, else truth value (bool/int only). */
 int fc_parse_release(PyObject *obj, int *out);
-
-/* --- module.c: the GIL policy and running work ----------------------- */
-
-Py_ssize_t fc_gil_threshold(fc_state *st);
-/* Whether to release the GIL for nbytes of work (flag from
- * fc_parse_release). */
-int fc_should_release(fc_state *st, int flag, Py_ssize_t nbytes);
-/* Threads to use: `requested` (> 0) as given; 0 -> the pool size when
- * nbytes >= min_parallel, else 1. */
-int fc_resolve_threads(int requested, Py_ssize_t nbytes,
-                       Py_ssize_t min_parallel);
-
-/* Run fn(arg, i) for i in [0, n) on `threads` threads (caller included),
- * with the GIL released when `release` (always when threads > 1: pool
- * threads may need the GIL for allocator hooks such as tracemalloc's).  Called with the GIL held.  Wakes
- * every 50 ms to run signal handlers; if one raises (Ctrl-C), the chunks not
- * started are cancelled and -1 is returned with the exception set.
- * Returns 0 when every chunk ran. */
-int fc_run(fc_task_fn fn, void *arg, int64_t n, int threads, int release);
-
-/* fc_run, except that the calling thread first runs lead(lead_arg) with
- * the GIL held while the pool threads start on the chunks, then takes
- * chunks itself.  lead returns -1 with an exception set to fail the call
- * (the chunks still run to the end; fc_run_led then returns -1). */
-int fc_run_led(fc_task_fn fn, void *arg, int64_t n, int threads, int release,
-               int (*lead)(void *), void *lead_arg);
 
 #endif

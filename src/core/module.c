@@ -1,12 +1,12 @@
-/* module.c - fastconc._core: module init, state, the GIL policy, running
- * work on the pool with Ctrl-C checks, and the pool/info knobs.
+/* module.c - fastconc._core: module init (exec steps, traverse/clear), the
+ * exceptions, info(), and the pool and SIMD knobs.  Running work outside
+ * the GIL is run.c's.
  *
  * Areas (checksums, hashes, codecs, parallel map) add their own functions
  * and types from exec through the fc_area table below.
  */
 #include "core/fastconc.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
 
 static const fc_area *const areas[] = {
@@ -18,114 +18,6 @@ static const fc_area *const areas[] = {
     &fc_area_stream,
 };
 #define N_AREAS ((int)(sizeof(areas) / sizeof(areas[0])))
-
-/* --- the GIL policy ---------------------------------------------------- */
-
-Py_ssize_t
-fc_gil_threshold(fc_state *st)
-{
-    return __atomic_load_n(&st->gil_threshold, __ATOMIC_RELAXED);
-}
-
-int
-fc_should_release(fc_state *st, int flag, Py_ssize_t nbytes)
-{
-    if (flag >= 0) {
-        return flag;
-    }
-    return nbytes >= fc_gil_threshold(st);
-}
-
-int
-fc_resolve_threads(int requested, Py_ssize_t nbytes, Py_ssize_t min_parallel)
-{
-    if (requested > 0) {
-        return requested;
-    }
-    return nbytes >= min_parallel ? fc_pool_get_size() : 1;
-}
-
-/* --- running work ------------------------------------------------------ */
-
-typedef struct {
-    PyThreadState *tstate;   /* saved while detached */
-    int release;
-    int (*lead)(void *);     /* fc_run_led's, with its argument */
-    void *lead_arg;
-    int lead_failed;
-} run_ctx;
-
-/* Called by the pool on the calling thread every FC_POLL_MS: attach, run
- * the signal handlers (a KeyboardInterrupt is raised here), detach. */
-static int
-run_poll(void *p)
-{
-    run_ctx *ctx = p;
-    if (ctx->lead_failed) {
-        return 1;       /* the call fails anyway: stop the chunks */
-    }
-    if (ctx->release) {
-        PyEval_RestoreThread(ctx->tstate);
-    }
-    int failed = PyErr_CheckSignals() < 0;
-    if (ctx->release) {
-        ctx->tstate = PyEval_SaveThread();
-    }
-    return failed;
-}
-
-/* The pool's lead hook: attach, run the caller's lead, detach. */
-static void
-run_lead(void *p)
-{
-    run_ctx *ctx = p;
-    if (ctx->release) {
-        PyEval_RestoreThread(ctx->tstate);
-    }
-    ctx->lead_failed = ctx->lead(ctx->lead_arg) < 0;
-    if (ctx->release) {
-        ctx->tstate = PyEval_SaveThread();
-    }
-}
-
-int
-fc_run_led(fc_task_fn fn, void *arg, int64_t n, int threads, int release,
-           int (*lead)(void *), void *lead_arg)
-{
-    /* Pool threads may need the GIL even in "C only" tasks: with
-     * tracemalloc on, PyMem_RawMalloc's hook takes it.  A caller that held
-     * the GIL while waiting for them would deadlock, so work spread over
-     * the pool always runs detached; release_gil=False keeps its meaning
-     * for single-threaded calls (what the benchmarks' held rows use).  (A
-     * lead holds the GIL while the pool works, but it does not wait for
-     * the pool, so a task waiting for the GIL only waits for the lead.) */
-    if (threads > 1 && n > 1) {
-        release = 1;
-    }
-    run_ctx ctx = {NULL, release, lead, lead_arg, 0};
-    if (release) {
-        ctx.tstate = PyEval_SaveThread();
-    }
-    /* Safe without the GIL: tasks take C types only and the caller keeps
-     * every buffer pinned until we return. */
-    int stopped = fc_pool_run_led(fn, arg, n, threads, run_poll, &ctx,
-                                  lead != NULL ? run_lead : NULL);
-    if (release) {
-        PyEval_RestoreThread(ctx.tstate);
-    }
-    if (ctx.lead_failed) {
-        /* The lead's exception is set; a KeyboardInterrupt from the poll
-         * comes second. */
-        return -1;
-    }
-    return stopped ? -1 : 0;
-}
-
-int
-fc_run(fc_task_fn fn, void *arg, int64_t n, int threads, int release)
-{
-    return fc_run_led(fn, arg, n, threads, release, NULL, NULL);
-}
 
 /* --- module functions -------------------------------------------------- */
 
@@ -267,8 +159,8 @@ fc_pool_started_threads(PyObject *module, PyObject *Py_UNUSED(ignored))
     return PyLong_FromLong(fc_pool_started());
 }
 
-static int
-dict_set_steal(PyObject *d, const char *key, PyObject *v)
+int
+fc_dict_set_steal(PyObject *d, const char *key, PyObject *v)
 {
     if (v == NULL) {
         return -1;
@@ -276,6 +168,12 @@ dict_set_steal(PyObject *d, const char *key, PyObject *v)
     int rc = PyDict_SetItemString(d, key, v);
     Py_DECREF(v);
     return rc;
+}
+
+int
+fc_dict_set_str(PyObject *d, const char *key, const char *value)
+{
+    return fc_dict_set_steal(d, key, PyUnicode_FromString(value));
 }
 
 PyDoc_STRVAR(fc_info__doc__,
@@ -291,7 +189,7 @@ fc_info(PyObject *module, PyObject *Py_UNUSED(ignored))
     if (d == NULL) {
         return NULL;
     }
-    if (dict_set_steal(d, "version", PyUnicode_FromString(FC_VERSION)) < 0) {
+    if (fc_dict_set_steal(d, "version", PyUnicode_FromString(FC_VERSION)) < 0) {
         goto error;
     }
     feats = PyList_New(0);
@@ -311,15 +209,16 @@ fc_info(PyObject *module, PyObject *Py_UNUSED(ignored))
     if (PyDict_SetItemString(d, "cpu_features", feats) < 0) {
         goto error;
     }
-    if (dict_set_steal(d, "simd_best", PyUnicode_FromString(
-            fc_simd_level_name(fc_cpu_best_level(st->cpu_features)))) < 0 ||
-        dict_set_steal(d, "simd_level", PyUnicode_FromString(
-            fc_simd_level_name(st->simd_level))) < 0 ||
-        dict_set_steal(d, "threads", PyLong_FromLong(fc_pool_get_size())) < 0 ||
-        dict_set_steal(d, "cpu_count",
-                       PyLong_FromLong(fc_pool_cpu_count())) < 0 ||
-        dict_set_steal(d, "gil_threshold",
-                       PyLong_FromSsize_t(fc_gil_threshold(st))) < 0) {
+    if (fc_dict_set_str(d, "simd_best", fc_simd_level_name(
+            fc_cpu_best_level(st->cpu_features))) < 0 ||
+        fc_dict_set_str(d, "simd_level",
+                        fc_simd_level_name(st->simd_level)) < 0 ||
+        fc_dict_set_steal(d, "threads",
+                          PyLong_FromLong(fc_pool_get_size())) < 0 ||
+        fc_dict_set_steal(d, "cpu_count",
+                          PyLong_FromLong(fc_pool_cpu_count())) < 0 ||
+        fc_dict_set_steal(d, "gil_threshold",
+                          PyLong_FromSsize_t(fc_gil_threshold(st))) < 0) {
         goto error;
     }
     /* Each area adds its backends ("backends" dict) and parallel paths

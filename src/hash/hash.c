@@ -472,31 +472,6 @@ typedef struct {
     FC_LOCK_FIELD;
 } FcHashObject;
 
-/* Release the GIL first, then take the lock (as hashlib does): the holder
- * may itself be waiting for nothing but the CPU. */
-#ifdef FC_HAVE_PYMUTEX
-#define HASH_LOCK_PREPARE(o) 0
-#define HASH_LOCK_NOGIL(o) PyMutex_Lock(&(o)->fc_mutex)
-#define HASH_UNLOCK_NOGIL(o) PyMutex_Unlock(&(o)->fc_mutex)
-#else
-/* The lock is created with the GIL held, so two threads cannot race to
- * create it. */
-static int
-hash_lock_prepare(FcHashObject *o)
-{
-    if (o->fc_mutex == NULL) {
-        o->fc_mutex = PyThread_allocate_lock();
-        if (o->fc_mutex == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-    }
-    return 0;
-}
-#define HASH_LOCK_PREPARE(o) hash_lock_prepare(o)
-#define HASH_LOCK_NOGIL(o) PyThread_acquire_lock((o)->fc_mutex, 1)
-#define HASH_UNLOCK_NOGIL(o) PyThread_release_lock((o)->fc_mutex)
-#endif
 
 static PyObject *
 ssl_error(const char *what)
@@ -516,7 +491,7 @@ hash_alloc(fc_state *st, int alg)
         return NULL;
     }
     memset(&self->h, 0, sizeof(self->h));
-    (void)FC_LOCK_INIT(self);
+    FC_LOCK_INIT(self);
     PyObject_GC_Track(self);
     return self;
 }
@@ -546,25 +521,15 @@ static int hash_feed_big(FcHashObject *self, Py_buffer *view);
 static int
 hash_feed(FcHashObject *self, Py_buffer *view, int release)
 {
-    int rc;
+    int rc = 0, ok;
     if (release && view->len > HASH_SEQ_CHUNK) {
         return hash_feed_big(self, view);
     }
-    if (release) {
-        if (HASH_LOCK_PREPARE(self) < 0) {
-            return -1;
-        }
-        Py_BEGIN_ALLOW_THREADS
-        /* Safe: the view is pinned by the caller and the lock guards h. */
-        HASH_LOCK_NOGIL(self);
-        rc = hasher_update(&self->h, view->buf, (size_t)view->len);
-        HASH_UNLOCK_NOGIL(self);
-        Py_END_ALLOW_THREADS
-    }
-    else {
-        FC_LOCK_ACQUIRE(self);
-        rc = hasher_update(&self->h, view->buf, (size_t)view->len);
-        FC_LOCK_RELEASE(self);
+    /* Safe: the view is pinned by the caller and the lock guards h. */
+    FC_RUN_LOCKED(self, release, ok,
+                  rc = hasher_update(&self->h, view->buf, (size_t)view->len));
+    if (!ok) {
+        return -1;
     }
     if (rc < 0) {
         ssl_error("update");
@@ -600,7 +565,9 @@ exit:
 static int
 hash_peek(FcHashObject *self, unsigned char *out)
 {
-    FC_LOCK_ACQUIRE(self);
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        return -1;
+    }
     int rc = hasher_peek(&self->h, out);
     FC_LOCK_RELEASE(self);
     if (rc < 0) {
@@ -709,7 +676,10 @@ FcHash_copy(FcHashObject *self, PyObject *Py_UNUSED(ignored))
     if (dup == NULL) {
         return NULL;
     }
-    FC_LOCK_ACQUIRE(self);
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        Py_DECREF(dup);
+        return NULL;
+    }
     int rc = hasher_copy(&dup->h, &self->h);
     FC_LOCK_RELEASE(self);
     if (rc < 0) {
@@ -867,14 +837,10 @@ hash_make(fc_state *st, int alg, PyObject *data, uint64_t seed)
         goto exit;
     }
     if (view.buf != NULL && view.len > 0) {
-        if (fc_should_release(st, -1, view.len)) {
-            Py_BEGIN_ALLOW_THREADS   /* view pinned; object not shared yet */
-            rc = hasher_update(&self->h, view.buf, (size_t)view.len);
-            Py_END_ALLOW_THREADS
-        }
-        else {
-            rc = hasher_update(&self->h, view.buf, (size_t)view.len);
-        }
+        /* Safe: the view is pinned; the object is not shared yet. */
+        FC_RUN_OUTSIDE_GIL(fc_should_release(st, -1, view.len),
+                           rc = hasher_update(&self->h, view.buf,
+                                              (size_t)view.len));
         if (rc < 0) {
             ssl_error("update");
             goto exit;
@@ -1003,14 +969,10 @@ b3_digest(struct fc_hash_state *hs, const Py_buffer *view, int release)
     int threads = release ? fc_resolve_threads(0, view->len, B3_PARALLEL_MIN)
                           : 1;
     if (threads <= 1 && view->len <= HASH_SEQ_CHUNK) {
-        if (release) {
-            Py_BEGIN_ALLOW_THREADS   /* view pinned by the caller */
-            fc_blake3_hash(k, view->buf, (size_t)view->len, out);
-            Py_END_ALLOW_THREADS
-        }
-        else {
-            fc_blake3_hash(k, view->buf, (size_t)view->len, out);
-        }
+        /* Safe: the view is pinned by the caller. */
+        FC_RUN_OUTSIDE_GIL(release,
+                           fc_blake3_hash(k, view->buf, (size_t)view->len,
+                                          out));
     }
     else {
         /* Large: subtree tasks through fc_run (Ctrl-C checked between). */
@@ -1067,12 +1029,9 @@ hash_feed_big(FcHashObject *self, Py_buffer *view)
     seq_job job = {0};
     int rc = -1;
     memset(&backup, 0, sizeof(backup));
-    if (HASH_LOCK_PREPARE(self) < 0) {
+    if (FC_LOCK_ACQUIRE(self) < 0) {
         return -1;
     }
-    Py_BEGIN_ALLOW_THREADS
-    HASH_LOCK_NOGIL(self);
-    Py_END_ALLOW_THREADS
     if (hasher_copy(&backup, &self->h) < 0) {
         hasher_close(&backup);
         ssl_error("update");
@@ -1095,7 +1054,7 @@ hash_feed_big(FcHashObject *self, Py_buffer *view)
     }
     rc = 0;
 exit:
-    HASH_UNLOCK_NOGIL(self);
+    FC_LOCK_RELEASE(self);
     return rc;
 }
 
@@ -1144,14 +1103,9 @@ fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     if ((h.md == NULL || oneshot != NULL) && view.len <= seq_chunk) {
         /* One call and no state: xxHash, or libcrypto's one-call digest
          * (no EVP context to set up). */
-        if (release) {
-            Py_BEGIN_ALLOW_THREADS   /* view pinned until we release it */
-            one_call(&h, oneshot, view.buf, (size_t)view.len, out);
-            Py_END_ALLOW_THREADS
-        }
-        else {
-            one_call(&h, oneshot, view.buf, (size_t)view.len, out);
-        }
+        /* Safe: the view is pinned until we release it. */
+        FC_RUN_OUTSIDE_GIL(release, one_call(&h, oneshot, view.buf,
+                                             (size_t)view.len, out));
         result = PyBytes_FromStringAndSize((const char *)out,
                                            hasher_size(&h));
         goto exit;
@@ -1161,14 +1115,9 @@ fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         goto exit;
     }
     if (view.len <= seq_chunk) {
-        if (release) {
-            Py_BEGIN_ALLOW_THREADS   /* view pinned; h is ours alone */
-            rc = hasher_update(&h, view.buf, (size_t)view.len);
-            Py_END_ALLOW_THREADS
-        }
-        else {
-            rc = hasher_update(&h, view.buf, (size_t)view.len);
-        }
+        /* Safe: the view is pinned; h is ours alone. */
+        FC_RUN_OUTSIDE_GIL(release, rc = hasher_update(&h, view.buf,
+                                                       (size_t)view.len));
     }
     else {
         job.h = &h;
@@ -1907,6 +1856,15 @@ b3_read_piece(b3_ahead *ra, int i)
     ra->got[i] = got;
 }
 
+/* Every piece, in order, on the calling thread (detached). */
+static void
+b3_read_pieces(b3_ahead *ra)
+{
+    for (int i = 0; i < ra->npieces; i++) {
+        b3_read_piece(ra, i);
+    }
+}
+
 static void
 b3_ahead_task(void *arg, int64_t i)
 {
@@ -1999,11 +1957,8 @@ b3_hash_regular_parallel(fc_blake3_hasher *h, int fd, int threads,
     }
     /* The first slice alone: nothing to hash yet. */
     b3_ahead_start(&ra, bufs[0], 0, slice);
-    Py_BEGIN_ALLOW_THREADS   /* bufs and fd are ours alone */
-    for (int i = 0; i < ra.npieces; i++) {
-        b3_read_piece(&ra, i);
-    }
-    Py_END_ALLOW_THREADS
+    /* Safe: bufs and fd are ours alone. */
+    FC_RUN_OUTSIDE_GIL(1, b3_read_pieces(&ra));
     ra.pending = 0;
     state = b3_ahead_result(&ra, &got, err);
     for (;;) {
@@ -2025,11 +1980,8 @@ b3_hash_regular_parallel(fc_blake3_hasher *h, int fd, int threads,
         }
         if (ra.pending) {
             /* Everything was hashed inline: read the next slice here. */
-            Py_BEGIN_ALLOW_THREADS   /* bufs and fd are ours alone */
-            for (int i = 0; i < ra.npieces; i++) {
-                b3_read_piece(&ra, i);
-            }
-            Py_END_ALLOW_THREADS
+            /* Safe: bufs and fd are ours alone. */
+            FC_RUN_OUTSIDE_GIL(1, b3_read_pieces(&ra));
             ra.pending = 0;
         }
         if (PyErr_CheckSignals() < 0) {
@@ -2058,9 +2010,8 @@ b3_hash_stream_parallel(fc_blake3_hasher *h, int fd, int threads,
     }
     do {
         Py_ssize_t got = 0;
-        Py_BEGIN_ALLOW_THREADS   /* big and fd are ours alone */
-        rc = read_fill(fd, big, slice, err, &got);
-        Py_END_ALLOW_THREADS
+        /* Safe: big and fd are ours alone. */
+        FC_RUN_OUTSIDE_GIL(1, rc = read_fill(fd, big, slice, err, &got));
         if (rc < 0) {
             break;
         }
@@ -2156,9 +2107,8 @@ fc_hash_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     }
     const char *cpath = PyBytes_AS_STRING(encoded);
     for (;;) {
-        Py_BEGIN_ALLOW_THREADS   /* open() may block (FIFOs, network mounts) */
-        fd = open_file(cpath, &err, 0);
-        Py_END_ALLOW_THREADS
+        /* open() may block (FIFOs, network mounts); cpath is held. */
+        FC_RUN_OUTSIDE_GIL(1, fd = open_file(cpath, &err, 0));
         if (fd >= 0 || err != EINTR) {
             break;
         }
@@ -2191,10 +2141,10 @@ fc_hash_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     /* Read in slices, taking the GIL back between them to run signal
      * handlers, so Ctrl-C interrupts a large file promptly. */
     while (rc == 0) {
-        Py_BEGIN_ALLOW_THREADS   /* buf and h are ours; encoded is held */
         Py_ssize_t nread = 0;
-        rc = hash_fd(&h, fd, buf, FILE_SLICE, &err, &nread);
-        Py_END_ALLOW_THREADS
+        /* Safe: buf and h are ours; encoded is held. */
+        FC_RUN_OUTSIDE_GIL(1, rc = hash_fd(&h, fd, buf, FILE_SLICE, &err,
+                                           &nread));
         if (PyErr_CheckSignals() < 0) {
             goto exit;
         }
