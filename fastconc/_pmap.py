@@ -202,7 +202,8 @@ def map_array(kernel: Any, array: Any, *, out: Any = None,
             f"a {array.dtype} array: expected {elem.__name__}"
             f"({elem.__name__}) or None(LP_{elem.__name__}, "
             f"LP_{elem.__name__}, c_int64)")
-    src = np.ascontiguousarray(array)
+    # (ascontiguousarray makes a 0-d array 1-d: keep the caller's shape)
+    src = np.ascontiguousarray(array).reshape(array.shape)
     if out is None:
         out = np.empty_like(src)
     else:

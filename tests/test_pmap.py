@@ -237,6 +237,17 @@ def test_map_array_non_contiguous_and_shapes():
     assert fastconc.map_array(sqrt, np.empty(0)).size == 0
 
 
+def test_map_array_keeps_zero_d_shape():
+    """A 0-d array maps to a 0-d array, as numpy's ufuncs do."""
+    sqrt = cfn(libm, "sqrt", ctypes.c_double, ctypes.c_double)
+    x = np.array(16.0)
+    got = fastconc.map_array(sqrt, x)
+    assert got.shape == np.sqrt(x).shape == ()
+    assert got[()] == 4.0
+    out = np.empty(())
+    assert fastconc.map_array(sqrt, x, out=out) is out and out[()] == 4.0
+
+
 def test_map_array_refuses_mismatches():
     sqrt = cfn(libm, "sqrt", ctypes.c_double, ctypes.c_double)
     with pytest.raises(TypeError, match="does not match"):
