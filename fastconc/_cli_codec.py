@@ -443,7 +443,8 @@ def _decompress(inp: IO[bytes], st: os.stat_result | None, sink: _Sink | None,
     hdr = gzip_header_length(info.head) if codec == "gzip" else None
     row = Row("", codec, info.compressed, info.uncompressed,
               overhead=(hdr + 8) if hdr is not None else 0,
-              units=info.units, check=zstd_check(info.head))
+              units=info.units, skips=info.skips,
+              check=zstd_check(info.head))
     return info.compressed, row
 
 

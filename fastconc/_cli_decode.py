@@ -64,6 +64,7 @@ class Decoded:
     codec: str
     head: bytes = b""          # the first bytes of the input
     units: int = 0             # gzip members / zstd or lz4 frames
+    skips: int = 0             # of which skippable frames (zstd, lz4)
     compressed: int = 0        # input bytes read
     uncompressed: int = 0      # output bytes produced
     starts: list[int] = field(default_factory=list)   # offset of each unit
@@ -102,6 +103,7 @@ def decode(read: Callable[[int], bytes], codec: str, head: bytes,
     dec = Decompressor(codec)
     start = 0        # file offset of the current member/frame
     info.starts.append(0)
+    info.skips += _skippable(data)
     while True:
         try:
             out = dec.decompress(data, OUT_CHUNK)
@@ -123,6 +125,7 @@ def decode(read: Callable[[int], bytes], codec: str, head: bytes,
                 raise CliError(f"trailing garbage at byte {start}: not a "
                                f"{codec} {UNIT[codec]}")
             info.starts.append(start)
+            info.skips += _skippable(rest)
             dec = Decompressor(codec)
             data = rest
         elif dec.needs_input:
@@ -135,6 +138,13 @@ def decode(read: Callable[[int], bytes], codec: str, head: bytes,
             info.compressed += len(data)
         else:
             data = b""
+
+
+def _skippable(data: bytes) -> int:
+    """1 when ``data`` starts with a skippable frame (zstd and lz4 share
+    the magic numbers 0x184D2A50 .. 0x184D2A5F), else 0."""
+    return int(len(data) >= 4 and
+               int.from_bytes(data[:4], "little") >> 4 == 0x184D2A5)
 
 
 def _next_unit(read: Callable[[int], bytes], codec: str, rest: bytes,
@@ -174,8 +184,11 @@ def gzip_header_length(head: bytes) -> int | None:
 
 
 def zstd_check(head: bytes) -> str:
-    """'XXH64' when the first zstd frame carries a content checksum, else
-    'None' (zstd -l's Check column)."""
-    if len(head) > 4 and head[:4] == b"\x28\xb5\x2f\xfd":
-        return "XXH64" if head[4] & 4 else "None"
+    """'XXH64' when the first zstd frame (past any skippable ones)
+    carries a content checksum, else 'None' (zstd -l's Check column)."""
+    pos = 0
+    while _skippable(head[pos:pos + 4]) and len(head) >= pos + 8:
+        pos += 8 + int.from_bytes(head[pos + 4:pos + 8], "little")
+    if head[pos:pos + 4] == b"\x28\xb5\x2f\xfd" and len(head) > pos + 4:
+        return "XXH64" if head[pos + 4] & 4 else "None"
     return "None"

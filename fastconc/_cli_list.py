@@ -20,6 +20,7 @@ class Row:
     uncompressed: int
     overhead: int = 0      # gzip: header + trailer bytes of the first member
     units: int = 1         # members / frames
+    skips: int = 0         # skippable frames among them
     check: str = "None"    # zstd: the first frame's checksum
 
 
@@ -71,9 +72,10 @@ def _human(n: int, width: int) -> str:
     return f"{value:{width}.{prec}f}{' ' + suffix:>4s}"
 
 
-def _zstd_line(frames: int, c: int, u: int, check: str, name: str) -> str:
+def _zstd_line(frames: int, skips: int, c: int, u: int, check: str,
+               name: str) -> str:
     ratio = u / c if c else 0.0
-    return (f"{frames:6d}  {0:5d}  {_human(c, 6)}  {_human(u, 8)}  "
+    return (f"{frames:6d}  {skips:5d}  {_human(c, 6)}  {_human(u, 8)}  "
             f"{ratio:5.3f}  {check:>5s}  {name}")
 
 
@@ -87,13 +89,14 @@ def zstd_table(rows: list[Row], names: list[str],
         lines.append("Frames  Skips  Compressed  Uncompressed  Ratio  Check"
                      "  Filename")
     for r, name in zip(rows, names):
-        lines.append(_zstd_line(r.units, r.compressed, r.uncompressed,
-                                r.check, name))
+        lines.append(_zstd_line(r.units, r.skips, r.compressed,
+                                r.uncompressed, r.check, name))
     if len(rows) > 1:
         checks = {r.check for r in rows}
         lines.append("-" * 65 + " ")
         lines.append(_zstd_line(
-            sum(r.units for r in rows), sum(r.compressed for r in rows),
+            sum(r.units for r in rows), sum(r.skips for r in rows),
+            sum(r.compressed for r in rows),
             sum(r.uncompressed for r in rows),
             checks.pop() if len(checks) == 1 else "",
             f"{len(rows)} files"))

@@ -204,7 +204,13 @@ def test_list_same_as_zstd_l(tmp_path):
     (tmp_path / "b").write_bytes(b"hi\n")
     tool("zstd", "-q", "a", "b", cwd=tmp_path)
     tool("zstd", "-q", "--no-check", "b", "-o", "nc.zst", cwd=tmp_path)
-    for args in (["a.zst"], ["a.zst", "b.zst"], ["a.zst", "nc.zst"]):
+    # Skippable frames (magic 0x184D2A50..5F) before and between frames.
+    skip = (0x184D2A53).to_bytes(4, "little") + (5).to_bytes(4, "little") \
+        + b"12345"
+    b_zst = (tmp_path / "b.zst").read_bytes()
+    (tmp_path / "sk.zst").write_bytes(skip + b_zst + skip + b_zst)
+    for args in (["a.zst"], ["a.zst", "b.zst"], ["a.zst", "nc.zst"],
+                 ["sk.zst", "nc.zst"]):
         theirs = run(["zstd", "-l", *args], cwd=tmp_path)
         ours = fc("decompress", "-l", *args, cwd=tmp_path)
         assert ours.returncode == theirs.returncode == 0, ours.stderr
@@ -715,7 +721,8 @@ def test_deflate_read_back_by_suffix(tmp_path):
     data = sample(300_000, 15)
     path = tmp_path / "f"
     path.write_bytes(data)
-    assert cli.main(["compress", "-q", "--format", "deflate",
+    # (--codec: the spelling the old command also had.)
+    assert cli.main(["compress", "-q", "--codec", "deflate",
                      str(path)]) == 0
     assert cli.main(["decompress", "-q", str(tmp_path / "f.deflate")]) == 0
     assert path.read_bytes() == data
