@@ -4,7 +4,7 @@ Each subcommand lives in its own module, imported only when used:
 ``info`` here, ``hash`` in ``_cli_hash``, ``compress``/``decompress`` in
 ``_cli_codec`` and ``bench`` in the ``bench`` package.  Each module provides
 ``add_arguments(parser, command)`` and ``run(args) -> int`` (``args.command``
-is the subcommand's name).
+is the subcommand's name), and may provide ``prepare_argv(argv) -> argv``.
 """
 from __future__ import annotations
 
@@ -59,8 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     wanted = next((a for a in argv if not a.startswith("-")), None)
     modules = {}
+    parsers = {}
     for name, (modname, helptext) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=helptext, description=helptext)
+        parsers[name] = p
         # Only the chosen subcommand's module is imported.
         if name == wanted:
             try:
@@ -69,7 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error(f"{name}: not available ({exc})")
             mod.add_arguments(p, name)
             modules[name] = mod
-    args = parser.parse_args(argv)
+            # A module may rewrite its own arguments first (zstd's
+            # --fast[=N] in _cli_codec).
+            prepare = getattr(mod, "prepare_argv", None)
+            if prepare is not None:
+                argv = prepare(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse leaves a subcommand's unknown options to the top-level
+        # parser, whose message would show the top-level usage: show the
+        # subcommand's (exit status 2).
+        owner = parsers.get(args.command or "", parser)
+        owner.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 2
