@@ -4,7 +4,8 @@
 #              runs, and a quick part of the suite built for CPython 3.9
 #              and 3.13
 # make bench - same set-up, then the side-by-side benchmark
-# make wheel / make wheels / make sdist - packages in dist/ (see below)
+# make wheel / make wheels / make sdist - packages in dist/ (see below);
+#              make test ends with make test-wheel, the packaging check
 # make asan / make fuzz / make lint - one part on its own (no set-up)
 PYTHON ?= python3
 APT_PACKAGES = pkg-config gcc libssl-dev zlib1g-dev libzstd-dev liblz4-dev \
