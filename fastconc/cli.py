@@ -14,6 +14,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from ._version import __version__
+
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "info": ("fastconc.cli", "version, backends, CPU features, pool size"),
@@ -55,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="fastconc",
         description="Hashing, checksums and compression outside the GIL.")
+    parser.add_argument("--version", action="version",
+                        version=f"fastconc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     argv = list(sys.argv[1:] if argv is None else argv)
     wanted = next((a for a in argv if not a.startswith("-")), None)

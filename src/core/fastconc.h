@@ -19,7 +19,11 @@
 #include "core/run.h"
 #include "checksum/checksum.h"
 
-#define FC_VERSION "0.1.0"
+/* The version string is defined once, in fastconc/_version.py; setup.py
+ * passes it as -DFC_VERSION="x.y.z". */
+#ifndef FC_VERSION
+#error "FC_VERSION is not defined: build with setup.py, which takes it from fastconc/_version.py"
+#endif
 #define FC_GIL_THRESHOLD_DEFAULT 2048
 
 struct fc_hash_state;
