@@ -16,7 +16,10 @@ speed-up = time(1 thread) / time(N threads) for the same total work.
 A row of the table is a :class:`Variant` (an implementation in one GIL
 mode); each (variant, thread count) is one ``timing.Contender``, and all
 of a kernel's contenders are measured together, interleaved.  A column is
-one entry of :func:`columns`.
+one entry of :func:`columns`.  Something else measured in the same rounds
+(say the native threads of a kernel's ``*_many`` call, beside each row) is
+more contenders from :func:`contenders` under keys of their own, a field
+that :func:`rows` fills from their samples, and a :class:`Column`.
 """
 from __future__ import annotations
 
