@@ -49,7 +49,7 @@ test: deps
 	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi
 
 unit:
-	$(PYTHON) -m pytest -q -ra $(PYTEST_ARGS) tests
+	$(PYTHON) -m pytest -q -ra --durations=15 $(PYTEST_ARGS) tests
 	$(MAKE) test-cpython-futures
 
 # ruff on all Python code, mypy --strict on the package, stubtest keeps
@@ -125,3 +125,22 @@ test-cpython-futures:
 		else echo "CPython concurrent.futures suite on $${pv#*:}: FAILED"; \
 			tail -40 build/cpython-futures-$${pv#*:}.log; fail=1; fi; \
 	done; exit $$fail
+
+# make test steps: the wall-clock checks, and every benchmark case once.
+TEST_STEPS += timing bench-check
+.PHONY: timing bench-check peers
+
+# Tests that compare wall-clock times or counts with fixed bounds (the
+# `timing` marker: Ctrl-C latency, context switches of the pool's spin),
+# which `make unit` leaves out so that a busy machine cannot fail it.
+timing:
+	$(PYTHON) -m pytest -q -ra -m timing $(PYTEST_ARGS) tests
+
+# The libraries the benchmarks compare with (pyproject's `peers` extra).
+peers:
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[peers]'
+
+# Every pytest-benchmark case of benchmarks/ run once, untimed, with the
+# peers installed: a kernel or peer call that no longer works fails here.
+bench-check: peers
+	$(PYTHON) -m pytest -q -p no:cacheprovider benchmarks --benchmark-disable

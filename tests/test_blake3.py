@@ -255,6 +255,7 @@ def test_shared_object_races(ref):
 
 
 @pytest.mark.bigmem
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_over_4gib(ref):
     n = (4 << 30) + 3000

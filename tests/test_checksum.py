@@ -314,6 +314,7 @@ def test_ctrl_c_interrupts_long_call(threads, ctrl_c):
 
 
 @pytest.mark.bigmem
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_input_over_4_gib():
     n = (4 << 30) + 12345
