@@ -1,8 +1,9 @@
 # make test  - install what is missing (Debian packages, pip), then run, in
-#              order: the unit suite, lint (ruff, mypy --strict, stubtest),
-#              the ASan/UBSan run, the pool under TSan, the short fuzz
-#              runs, and a quick part of the suite built for CPython 3.9
-#              and 3.13
+#              order: the unit suite, the wall-clock checks (timing), lint
+#              (ruff, mypy --strict, stubtest), the ASan/UBSan run, the
+#              pool under TSan, the short fuzz runs, a quick part of the
+#              suite built for CPython 3.9 and 3.13, every benchmark case
+#              once with the peers (bench-check), and the packaging check
 # make bench - same set-up, then the side-by-side benchmark
 # make wheel / make wheels / make sdist - packages in dist/ (see below);
 #              make test ends with make test-wheel, the packaging check
@@ -42,8 +43,8 @@ build:
 # One command for everything; the ordinary unit run comes first.  Each step
 # is its own make call so that they run in this order even under -j; every
 # step runs even when an earlier one failed, and the failures are named.
-TEST_STEPS = unit lint asan tsan fuzz-ci other-pythons
-TEST_STEPS += test-wheel
+TEST_STEPS = unit timing lint asan tsan fuzz-ci other-pythons bench-check \
+	test-wheel
 test: deps
 	@failed=; for step in $(TEST_STEPS); do \
 		echo "==== make $$step"; \
@@ -52,7 +53,7 @@ test: deps
 	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi
 
 unit:
-	$(PYTHON) -m pytest -q -ra $(PYTEST_ARGS) tests
+	$(PYTHON) -m pytest -q -ra --durations=15 $(PYTEST_ARGS) tests
 	$(MAKE) test-cpython-futures
 
 # ruff on all Python code, mypy --strict on the package, stubtest keeps
@@ -128,6 +129,24 @@ test-cpython-futures:
 		else echo "CPython concurrent.futures suite on $${pv#*:}: FAILED"; \
 			tail -40 build/cpython-futures-$${pv#*:}.log; fail=1; fi; \
 	done; exit $$fail
+
+# make test steps: the wall-clock checks, and every benchmark case once.
+.PHONY: timing bench-check peers
+
+# Tests that compare wall-clock times or counts with fixed bounds (the
+# `timing` marker: Ctrl-C latency, context switches of the pool's spin),
+# which `make unit` leaves out so that a busy machine cannot fail it.
+timing:
+	$(PYTHON) -m pytest -q -ra -m timing $(PYTEST_ARGS) tests
+
+# The libraries the benchmarks compare with (pyproject's `peers` extra).
+peers:
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[peers]'
+
+# Every pytest-benchmark case of benchmarks/ run once, untimed, with the
+# peers installed: a kernel or peer call that no longer works fails here.
+bench-check: peers
+	$(PYTHON) -m pytest -q -p no:cacheprovider benchmarks --benchmark-disable
 
 # ---- Packaging --------------------------------------------------------------
 # make wheel  - dist/: the sdist, and built from it a wheel for $(PYTHON)

@@ -6,20 +6,20 @@ xxh3_64, on one 1 MiB and one 64 MiB buffer of os.urandom data.
     python benchmarks/bench_blake3.py [--rounds N]   # the ratio table
 
 The ratio table measures every contender in one process, interleaved
-(A B C ... A B C ...), best of N, as BENCH.md asks; the issue's "done means"
-ratios are printed at the end.
+(fastconc.bench.timing), best of N, as BENCH.md asks; the issue's "done
+means" ratios are printed at the end.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
 import os
-import time
 from typing import Callable, Dict, List, Optional
 
 import pytest
 
 import fastconc
+from fastconc.bench.timing import interleaved
 
 try:
     import blake3 as _pkg
@@ -81,16 +81,10 @@ def measure(size: int, rounds: int) -> Dict[str, List[float]]:
     want = fastconc.blake3(data).digest()
     if _pkg is not None:
         assert _pkg.blake3(data).digest() == want
-    times: Dict[str, List[float]] = {k: [] for k in fns}
     # One call per sample: on a shared machine the best single call is the
     # closest to the uncontended cost; small inputs get more rounds.
     rounds = rounds * max(1, min(8, (64 * MiB) // size // 8))
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t)
-    return times
+    return {k: s.times for k, s in interleaved(fns, rounds).items()}
 
 
 def ratios(size: int, rounds: int) -> Dict[str, float]:

@@ -4,84 +4,56 @@ the installed peers, on 1 MiB and 64 MiB of random bytes.
     pytest benchmarks/bench_checksum.py --benchmark-only
     pytest benchmarks/bench_checksum.py --benchmark-only -k "crc32c and 1MiB"
 
-Peers that are not installed are skipped.  fastconc runs single-threaded
+The rows are those of ``fastconc bench`` (fastconc.bench.kernels); peers
+that are not installed are skipped.  fastconc runs single-threaded
 ("fastconc") and, for 64 MiB, on two threads ("fastconc-2t").  Compare
-within one run (the ratio is what matters on a shared machine); `fastconc
-bench` prints the full comparison.
+within one run (the ratio is what matters on a shared machine).
 """
-import importlib
+from __future__ import annotations
+
 import os
-import zlib
+from typing import Any
 
 import pytest
 
-import fastconc
+from fastconc.bench.kernels import Impl, Kernel, all_kernels
 
 SIZES = {"1MiB": 1 << 20, "64MiB": 64 << 20}
+KERNELS = [k for k in all_kernels() if k.family == "checksum"]
 
 
-def _peer(module, attr):
-    """A peer's function, or None if its package is not installed."""
-    def load():
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            return None
-        return getattr(mod, attr)
-    return load
+def _cases() -> list[Any]:
+    cases = []
+    for k in KERNELS:
+        for impl in k.impls:
+            for size in SIZES:
+                cases.append(pytest.param(k, impl, 1, size,
+                                          id=f"{k.name}-{impl.label}-{size}"))
+                if impl.is_fastconc and size != "1MiB":
+                    cases.append(pytest.param(
+                        k, impl, 2, size, id=f"{k.name}-fastconc-2t-{size}"))
+    return cases
 
 
-def _fc(name, threads):
-    return lambda: (lambda data: getattr(fastconc, name)(data,
-                                                         threads=threads))
+_data: dict[str, bytes] = {}
 
 
-CONTENDERS = {
-    "crc32": {
-        "fastconc": _fc("crc32", 1),
-        "fastconc-2t": _fc("crc32", 2),
-        "zlib": lambda: zlib.crc32,
-        "isal": _peer("isal.isal_zlib", "crc32"),
-        "zlib_ng": _peer("zlib_ng.zlib_ng", "crc32"),
-    },
-    "crc32c": {
-        "fastconc": _fc("crc32c", 1),
-        "fastconc-2t": _fc("crc32c", 2),
-        "crc32c": _peer("crc32c", "crc32c"),
-        "google_crc32c": _peer("google_crc32c", "value"),
-    },
-    "adler32": {
-        "fastconc": _fc("adler32", 1),
-        "fastconc-2t": _fc("adler32", 2),
-        "zlib": lambda: zlib.adler32,
-        "isal": _peer("isal.isal_zlib", "adler32"),
-        "zlib_ng": _peer("zlib_ng.zlib_ng", "adler32"),
-    },
-}
-
-CASES = [
-    pytest.param(kernel, who, size, id=f"{kernel}-{who}-{size}")
-    for kernel, peers in CONTENDERS.items()
-    for who in peers
-    for size in SIZES
-    if not (who == "fastconc-2t" and size == "1MiB")
-]
-
-_data = {}
-
-
-def _input(size):
+def _input(size: str) -> bytes:
     if size not in _data:
         _data[size] = os.urandom(SIZES[size])
     return _data[size]
 
 
-@pytest.mark.parametrize("kernel, who, size", CASES)
-def test_checksum(benchmark, kernel, who, size):
-    fn = CONTENDERS[kernel][who]()
-    if fn is None:
-        pytest.skip(f"{who} is not installed")
+@pytest.mark.parametrize("kernel, impl, threads, size", _cases())
+def test_checksum(benchmark: Any, kernel: Kernel, impl: Impl, threads: int,
+                  size: str) -> None:
+    if not impl.single:
+        pytest.skip(f"{impl.label}: {impl.note}")
     data = _input(size)
-    benchmark.group = f"{kernel} {size}"
+    benchmark.group = f"{kernel.name} {size}"
     benchmark.extra_info["bytes"] = len(data)
-    benchmark(fn, data)
+    if impl.is_fastconc:
+        assert impl.fn is not None
+        benchmark(impl.fn, data, None, threads)
+    else:
+        benchmark(impl.call(len(data)), data)

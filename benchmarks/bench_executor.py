@@ -1,13 +1,15 @@
 """pytest-benchmark suite for the executor and the parallel map
 (``pytest benchmarks/bench_executor.py --benchmark-only``).  The side-by-side
-figures of BENCH.md items 7 and 8 come from fastconc.bench.kernels_executor.
+figures of BENCH.md items 7 and 8 are the executor and countdown tables of
+``fastconc bench`` (fastconc.bench.executor), whose countdown kernel is
+used here.
 """
 import concurrent.futures as cf
-import ctypes
 
 import pytest
 
 import fastconc
+from fastconc.bench.executor import countdown_kernel
 
 N = 100_000
 DATA = list(range(N))
@@ -55,7 +57,6 @@ def test_submit_roundtrip(benchmark, executors, which):
 @pytest.mark.parametrize("threads", [1, 2])
 def test_map_array_countdown(benchmark, threads):
     np = pytest.importorskip("numpy")
-    addr = fastconc._core._countdown_kernel_address()
-    kernel = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(addr)
+    kernel = countdown_kernel()
     work = np.full(2, 5_000_000, dtype=np.int64)
     benchmark(lambda: fastconc.map_array(kernel, work, threads=threads))

@@ -1,9 +1,16 @@
-"""The kernels of ``fastconc bench`` as pytest-benchmark cases.
+"""The tables of ``fastconc bench`` as pytest-benchmark cases.
 
-Each kernel is timed on 1 MiB chunks (held and released GIL, 1 and 2
-Python threads, and each installed peer), on one large buffer, and on
-small items.  Useful to follow one change from commit to commit; the
-user-facing comparison is ``fastconc bench``.
+The rows are the bench's own (fastconc.bench.kernels, gil_table, large,
+small_items), so a kernel or peer added there is measured here too:
+
+- ``test_chunks[KERNEL-IMPL-GIL-Nthr]``: 1 MiB chunks at N plain Python
+  threads, alike shares as in the GIL table (every thread goes through the
+  same chunks; the same total work at 1 and 2 threads);
+- ``test_large_buffer[KERNEL-IMPL]``: one call on the whole buffer;
+- ``test_small_items[KERNEL-IMPL-SIZE]``: 10,000 items of 64 B and 4 KiB.
+
+Useful to follow one change from commit to commit; the user-facing
+comparison is ``fastconc bench``.
 """
 from __future__ import annotations
 
@@ -11,12 +18,14 @@ from typing import Any
 
 import pytest
 
-import fastconc
+from fastconc.bench import gil_table, large, small_items
 from fastconc.bench.kernels import Kernel, all_kernels
-from fastconc.bench.timing import run_threads
+from fastconc.bench.timing import Contender, threads_job
 
 KERNELS = all_kernels()
 CHUNKS_PER_ROUND = 8
+THREADS = (1, 2)
+SMALL_COUNT = 10_000
 
 
 def _inputs(k: Kernel, corpus_chunks: list[bytes],
@@ -26,91 +35,78 @@ def _inputs(k: Kernel, corpus_chunks: list[bytes],
     return [k.prepare(c) for c in base] if k.prepare else base
 
 
-def _threaded(fn: Any, items: list[Any], nthreads: int) -> Any:
-    shares = [items[i::nthreads] for i in range(nthreads)]
-
-    def one(share: list[Any]) -> Any:
-        return lambda: [fn(x) for x in share]
-    return lambda: run_threads([one(s) for s in shares])
-
-
-def _cases() -> list[Any]:
+def _chunk_cases() -> list[Any]:
     cases = []
     for k in KERNELS:
-        impls: list[tuple[str, Any]] = []
-        if k.fc is not None:
-            fc = k.fc
-            impls.append(("fastconc-held", lambda d, f=fc: f(d, False, 1)))
-            impls.append(("fastconc-released",
-                          lambda d, f=fc: f(d, True, 1)))
-        for p in k.peers:
-            if p.fn is not None:
-                impls.append((p.label, p.fn))
-        for label, fn in impls:
-            for t in (1, 2):
-                cases.append(pytest.param(k, fn, t,
-                                          id=f"{k.name}-{label}-{t}thr"))
+        rows, _ = gil_table.variants(k, gil_table.CHUNK)
+        for idx, v in enumerate(rows):
+            for t in THREADS:
+                cases.append(pytest.param(k, idx, t,
+                                          id=f"{k.name}-{v.label}-{v.gil}-{t}thr"))
     return cases
 
 
-@pytest.mark.parametrize("kernel, fn, nthreads", _cases())
-def test_chunks(benchmark: Any, kernel: Kernel, fn: Any, nthreads: int,
+@pytest.mark.parametrize("kernel, row, nthreads", _chunk_cases())
+def test_chunks(benchmark: Any, kernel: Kernel, row: int, nthreads: int,
                 corpus_chunks: list[bytes],
                 random_chunks: list[bytes]) -> None:
     """1 MiB chunks shared by ``nthreads`` plain Python threads."""
+    v = gil_table.variants(kernel, gil_table.CHUNK)[0][row]
     items = _inputs(kernel, corpus_chunks, random_chunks)
+    share = items * (max(THREADS) // nthreads)
     benchmark.group = f"chunks: {kernel.name}"
-    benchmark.extra_info["bytes"] = sum(len(bytes(c)) if kernel.prepare
-                                        is None else 1 << 20 for c in items)
-    benchmark(_threaded(fn, items, nthreads))
+    benchmark.extra_info["bytes"] = len(items) * max(THREADS) * gil_table.CHUNK
+    benchmark(threads_job(v.fn, share, nthreads))
+
+
+_LARGE: dict[str, dict[Any, Contender]] = {}
+
+
+def _large_contenders(k: Kernel, data: Any, raw: bytes | None
+                      ) -> dict[Any, Contender]:
+    """The large-buffer table's contenders of ``k`` (prepared once)."""
+    if k.name not in _LARGE:
+        skipped: list[dict[str, str]] = []
+        size = len(raw) if raw is not None and k.prepare else len(data)
+        _LARGE[k.name] = {c.key: c for c in large.contenders(
+            k, data, max(THREADS), raw, size, skipped)}
+    return _LARGE[k.name]
 
 
 def _large_cases() -> list[Any]:
     cases = []
     for k in KERNELS:
-        if k.fc is not None:
-            cases.append(pytest.param(k, "fastconc-threads1", 1,
-                                      id=f"{k.name}-fastconc-1"))
-            if k.fc_threads:
-                cases.append(pytest.param(k, "fastconc-threads2", 2,
-                                          id=f"{k.name}-fastconc-2"))
-        for p in k.peers:
-            if p.fn is not None:
-                cases.append(pytest.param(k, p.label, 0,
-                                          id=f"{k.name}-{p.label}"))
+        # the names only: nothing is measured on this empty input
+        for c in large.contenders(k, b"", max(THREADS), b"", 0, []):
+            cases.append(pytest.param(k, c.key, id=f"{k.name}-{c.key}"))
     return cases
 
 
-@pytest.mark.parametrize("kernel, label, threads", _large_cases())
-def test_large_buffer(benchmark: Any, kernel: Kernel, label: str,
-                      threads: int, corpus_data: bytes,
-                      random_data: bytes) -> None:
+@pytest.mark.parametrize("kernel, name", _large_cases())
+def test_large_buffer(benchmark: Any, kernel: Kernel, name: str,
+                      corpus_data: bytes, random_data: bytes) -> None:
     """One call on the whole buffer (FASTCONC_BENCH_SIZE, default 16 MiB)."""
-    data: Any = corpus_data if kernel.data == "corpus" else random_data
-    if kernel.prepare:
-        data = kernel.prepare(data)
+    raw: Any = corpus_data if kernel.data == "corpus" else random_data
+    data = kernel.prepare(raw) if kernel.prepare else raw
+    c = _large_contenders(kernel, data, raw)[name]
     benchmark.group = f"large: {kernel.name}"
-    if threads:
-        assert kernel.fc is not None
-        fc = kernel.fc
-        benchmark(lambda: fc(data, None, threads))
-    else:
-        fn = next(p.fn for p in kernel.peers if p.label == label)
-        benchmark(fn, data)
+    benchmark.extra_info["bytes"] = len(raw)
+    benchmark(c.run)
 
 
-@pytest.mark.parametrize("size", [64, 4096])
-@pytest.mark.parametrize("how", ["hashlib-loop", "fastconc-hash_many"])
-def test_small_items_sha256(benchmark: Any, how: str, size: int,
-                            corpus_data: bytes) -> None:
-    import hashlib
+def _small_cases() -> list[Any]:
+    return [pytest.param(r, size, id=f"{r.kernel}-{r.label}-{size}B")
+            for r in small_items.impls(max(THREADS))
+            for size in small_items.SIZES]
 
-    items = [corpus_data[i * size:(i + 1) * size] for i in range(10_000)]
-    benchmark.group = f"small items: sha256 x 10k, {size} B"
-    if how == "hashlib-loop":
-        benchmark(lambda: [hashlib.sha256(x).digest() for x in items])
-    else:
-        hash_many = getattr(fastconc, "hash_many", None)
-        if hash_many is None:
-            pytest.skip("fastconc.hash_many not built")
-        benchmark(hash_many, "sha256", items)
+
+@pytest.mark.parametrize("row, size", _small_cases())
+def test_small_items(benchmark: Any, row: small_items.SmallImpl, size: int,
+                     corpus_data: bytes) -> None:
+    """The small-items table: 10,000 items (a tenth for compression, a
+    fifth through the stdlib executor)."""
+    items = small_items.make_items(corpus_data, size, SMALL_COUNT)
+    items = {"all": items, "tenth": items[:SMALL_COUNT // 10],
+             "executor": items[:SMALL_COUNT // 5]}[row.items]
+    benchmark.group = f"small items: {row.kernel} x {len(items)}, {size} B"
+    benchmark(row.make(items))

@@ -5,37 +5,30 @@ installed peer, one process, as BENCH.md asks (not a pytest file).
                                          [--kernels crc32,crc32c,adler32]
 
 Each round calls every contender in turn, each round in another order
-(fastconc.bench.timing.rotated: none always runs after the same other
-one), and keeps each one's best time; the ratio is peer time / fastconc time (> 1: fastconc is
-faster).  Random (incompressible) input, single-threaded unless noted.
+(fastconc.bench.timing.measure: none always runs after the same other
+one), and keeps each one's best time; the ratio is peer time / fastconc
+time (> 1: fastconc is faster).  The peers are the rows of ``fastconc
+bench`` (fastconc.bench.kernels).  Random (incompressible) input,
+single-threaded unless noted.
 """
 import argparse
-import importlib
 import os
-import time
 import zlib
 
 import fastconc
-from fastconc.bench.timing import rotated
+from fastconc.bench.kernels import all_kernels
+from fastconc.bench.timing import Contender, best_of, measure
 
-PEERS = {
-    "crc32": [("zlib", "zlib", "crc32"), ("isal", "isal.isal_zlib", "crc32"),
-              ("zlib_ng", "zlib_ng.zlib_ng", "crc32")],
-    "crc32c": [("crc32c", "crc32c", "crc32c"),
-               ("google_crc32c", "google_crc32c", "value")],
-    "adler32": [("zlib", "zlib", "adler32"),
-                ("isal", "isal.isal_zlib", "adler32"),
-                ("zlib_ng", "zlib_ng.zlib_ng", "adler32")],
-}
+KERNELS = {k.name: k for k in all_kernels() if k.family == "checksum"}
 
 
 def peers(kernel):
     out = {}
-    for label, module, attr in PEERS[kernel]:
-        try:
-            out[label] = getattr(importlib.import_module(module), attr)
-        except ImportError:
-            print(f"  ({label} not installed: skipped)")
+    for p in KERNELS[kernel].peers:
+        if p.single:
+            out[p.label.split(".")[0]] = p.call(0)
+        else:
+            print(f"  ({p.label} {p.note}: skipped)")
     return out
 
 
@@ -48,11 +41,7 @@ def read_bandwidth(data, rounds):
         print("  (numpy not installed: read bandwidth not measured)")
         return
     words = np.frombuffer(data, dtype=np.uint64, count=len(data) // 8)
-    best = float("inf")
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        words.sum()
-        best = min(best, time.perf_counter() - t0)
+    best = best_of({"sum": words.sum}, rounds)["sum"]
     print(f"memory read, one core (numpy sum): {len(data) / best / 1e9:.1f} GB/s")
 
 
@@ -91,13 +80,13 @@ def main():
     ap.add_argument("--size", type=float, default=1.0, help="MiB")
     ap.add_argument("--rounds", type=int, default=0,
                     help="rounds (default 40, 12 from 4 MiB on)")
-    ap.add_argument("--kernels", default=",".join(PEERS),
-                    help="comma-separated subset of " + ",".join(PEERS))
+    ap.add_argument("--kernels", default=",".join(KERNELS),
+                    help="comma-separated subset of " + ",".join(KERNELS))
     args = ap.parse_args()
     kernels = [k for k in args.kernels.split(",") if k]
-    bad = sorted(set(kernels) - set(PEERS))
+    bad = sorted(set(kernels) - set(KERNELS))
     if bad:
-        ap.error(f"unknown kernel(s) {bad}; choose from {list(PEERS)}")
+        ap.error(f"unknown kernel(s) {bad}; choose from {list(KERNELS)}")
     n = int(args.size * (1 << 20))
     data = os.urandom(n)
     reps = max(1, (4 << 20) // n)   # calls per timing, for small sizes
@@ -112,13 +101,10 @@ def main():
         if n >= 4 << 20:
             who["fastconc-2t"] = lambda d, f=ours: f(d, threads=2)
         who.update(peers(kernel))
-        best = dict.fromkeys(who, float("inf"))
-        for label in rotated(list(who), rounds):
-            fn = who[label]
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                fn(data)
-            best[label] = min(best[label], (time.perf_counter() - t0) / reps)
+        res = measure([Contender(label, lambda fn=fn: [fn(data)
+                                                        for _ in range(reps)])
+                       for label, fn in who.items()], rounds)
+        best = {label: res[label].best / reps for label in who}
         peer_best = min((t, label) for label, t in best.items()
                         if not label.startswith("fastconc"))
         cells = ", ".join(f"{label} {n / t / 1e9:.1f} GB/s"

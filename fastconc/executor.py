@@ -50,27 +50,16 @@ __all__ = ["ThreadPoolExecutor", "BrokenThreadPool", "run_batches"]
 
 BrokenThreadPool = _thread.BrokenThreadPool
 
-# How long an idle worker spins (GIL released) before it sleeps; a task
-# submitted within that time starts without a thread wake-up.  Off: on a
-# machine with more runnable threads than cores (the 2-core build box)
-# spinning workers cost the submitter its CPU and made round trips slower.
-_SPIN_US = 0
-# A worker woken for a task waits (up to 20 us) for a thread to be waiting
-# for a result with the GIL released before it takes the GIL: the
-# submitter is usually about to, and the worker then does not block on the
-# GIL (a second sleep and wake-up).  Off, like the two spins: on the 2-core
-# build box the woken worker is placed on the submitter's core, so any
-# spinning there delays it (round trips measured 1.5-3x slower with them).
-_HOLDOFF = False
-# How long Future.result() spins (GIL released, yielding the CPU) for a
-# task that is about to finish before it sleeps on the future's condition.
-_RESULT_SPIN_US = 0
+# Idle workers and result() waiters sleep rather than spin: on a machine
+# with more runnable threads than cores (the 2-core build box) a spinning
+# thread takes the CPU of the one it waits for (round trips measured
+# 1.5-3x slower with spins).
+
 # Automatic map chunks never hold more items than this.
 _MAX_AUTO_CHUNK = 1024
 
 _allocate_lock = threading.Lock
 _allocate_rlock = threading.RLock
-_DoneFlag = _core.DoneFlag
 
 _T = TypeVar("_T")
 _I = TypeVar("_I")
@@ -223,11 +212,8 @@ class _Future(_base.Future[Any]):
     and the inherited methods stay consistent with ours) is made only when
     someone asks for ``_condition``.  A transition notifies the condition
     only if it exists: a waiter creates it before it checks the state under
-    the lock, so no wake-up is lost.
-
-    result() also first spins briefly on a flag the worker sets once the
-    task is done and the GIL is free: a quick task then costs no second
-    thread wake-up.
+    the lock, so no wake-up is lost.  result() waits on a bare lock that the
+    next transition releases.
     """
 
     if TYPE_CHECKING:
@@ -235,13 +221,12 @@ class _Future(_base.Future[Any]):
         # declared in its stubs.
         def _invoke_callbacks(self) -> None: ...
 
-    def __init__(self, flag: Optional[_core.DoneFlag] = None) -> None:
+    def __init__(self) -> None:
         # No super().__init__(): it would build the Condition.  An RLock,
         # as the stdlib's: wait() calls f.exception() with the condition of
         # every future held.
         self._fc_lock = _allocate_rlock()
         self._fc_cond: Optional[threading.Condition] = None
-        self._fc_flag = flag
         # locks of result() waiters
         self._fc_wakers: Optional[list[threading.Lock]] = None
         self._state = _PENDING
@@ -315,14 +300,6 @@ class _Future(_base.Future[Any]):
     def result(self, timeout: Optional[float] = None) -> Any:
         if self._state == _FINISHED:
             return self._get_result()
-        flag = self._fc_flag
-        if flag is not None and _RESULT_SPIN_US > 0:
-            if timeout is None:
-                flag.wait(_RESULT_SPIN_US)
-            else:
-                t0 = time.monotonic()
-                flag.wait(min(_RESULT_SPIN_US, max(0, int(timeout * 1e6))))
-                timeout = max(0.0, timeout - (time.monotonic() - t0))
         # Wait on a bare lock that the next transition releases: no
         # Condition to build while the worker waits for our GIL.
         waker = None
@@ -406,7 +383,7 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
     # The stdlib's stubs give these private attributes narrower types than
     # the stdlib (and this class) really store: its _broken holds the
     # reason string, _threads is a set, and our queue is the C WorkQueue
-    # (items are (future, fn, args, kwargs, flag) tuples, not _WorkItem).
+    # (items are (future, fn, args, kwargs) tuples, not _WorkItem).
     _work_queue: _core.WorkQueue  # type: ignore[assignment]
     _broken: Union[bool, str]  # type: ignore[assignment]
     _threads: set[threading.Thread]
@@ -417,8 +394,7 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
                  initargs: tuple[Any, ...] = ()) -> None:
         super().__init__(max_workers, thread_name_prefix, initializer,
                          initargs)
-        self._work_queue = _core.WorkQueue(spin_us=_SPIN_US,
-                                           holdoff=_HOLDOFF)
+        self._work_queue = _core.WorkQueue()
 
     def submit(self, fn: Callable[_P, _T], /, *args: _P.args,
                **kwargs: _P.kwargs) -> _base.Future[_T]:
@@ -430,9 +406,8 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
             if _thread._shutdown:
                 raise RuntimeError("cannot schedule new futures after "
                                    "interpreter shutdown")
-            flag = _DoneFlag() if _RESULT_SPIN_US > 0 else None
-            f = _Future(flag)
-            self._work_queue.put((f, fn, args, kwargs or None, flag))
+            f = _Future()
+            self._work_queue.put((f, fn, args, kwargs or None))
             if self._work_queue.needs_worker():
                 self._adjust_thread_count()
             return f

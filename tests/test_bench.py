@@ -28,7 +28,7 @@ def _run_bench(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
 
 def _check_gil_rows(data: dict, names: list[str]) -> None:
     rows = data["gil_table"]
-    built = {k.name for k in kernels.all_kernels() if k.fc is not None}
+    built = {k.name for k in kernels.all_kernels() if k.fastconc.fn is not None}
     for name in names:
         if name not in built:
             continue
@@ -150,10 +150,12 @@ def test_run_threads_runs_every_share():
 
 def test_kernel_table_marks_missing_honestly():
     for k in kernels.all_kernels():
-        if k.fc is None:
-            assert k.fc_note == "not built"
+        assert k.fastconc.is_fastconc and k.fastconc.label == "fastconc"
+        if k.fastconc.fn is None:
+            assert k.fastconc.note == "not built"
         for p in k.peers:
-            if p.fn is None and p.threads_fn is None:
+            assert p.kind in ("stdlib", "peer")
+            if not p.single and p.threads_fn is None:
                 assert p.note == "not installed"
     names = [k.name for k in kernels.all_kernels()]
     assert {"crc32", "crc32c", "adler32", "sha256", "xxh3_64",
@@ -166,13 +168,41 @@ def test_checksum_kernels_agree_with_peers():
     """The kernels compute what their peers compute (so the race is fair)."""
     data = os.urandom(1 << 16)
     for k in kernels.all_kernels():
-        if k.family != "checksum" or k.fc is None:
+        if k.family != "checksum" or k.fastconc.fn is None:
             continue
-        want = k.fc(data, True, 1)
-        assert k.fc(data, False, 1) == want
+        want = k.fastconc.fn(data, True, 1)
+        assert k.fastconc.fn(data, False, 1) == want
         for p in k.peers:
-            if p.fn is not None:
-                assert p.fn(data) == want, (k.name, p.label)
+            if p.single:
+                assert p.call(len(data))(data) == want, (k.name, p.label)
+
+
+def test_decompression_rows_all_decode_the_chunk():
+    """Every decompression row, fastconc's and each installed peer's, in the
+    GIL table (1 MiB chunks) and the large-buffer table (more than 1 MiB:
+    a decoder told the output size up front, such as libdeflate's, must be
+    told the right one), gives back the data its input was made from."""
+    from fastconc.bench import gil_table, large
+
+    raw = corpus.build_corpus(3 << 20)[0]
+    chunk = raw[:gil_table.CHUNK]
+    for k in kernels.all_kernels():
+        if k.prepare is None:
+            continue
+        try:
+            small, big = k.prepare(chunk), k.prepare(raw)
+        except Exception:  # noqa: BLE001 - no compressor: the bench skips it
+            continue
+        rows, _ = gil_table.variants(k, gil_table.CHUNK)
+        assert rows, k.name
+        for v in rows:
+            assert bytes(v.fn(small)) == chunk, (k.name, v.label, v.gil)
+        skipped: list = []
+        for c in large.contenders(k, big, 2, raw, len(raw), skipped):
+            out = c.run()
+            if isinstance(out, (bytes, bytearray, memoryview)):
+                assert bytes(out) == raw, (k.name, c.key)
+        assert not skipped, skipped
 
 
 def test_fastconc_has_checksums():
@@ -242,7 +272,6 @@ def test_update_readme_rewrites_only_the_marked_section(tmp_path):
     assert "#### The GIL table" in text and "| a |" in text
 
 
-
 def test_gil_table_shares_are_alike(monkeypatch):
     """Every thread of a pass goes through the same chunks, and every pass
     of an implementation does the same total work, whatever the thread
@@ -255,6 +284,7 @@ def test_gil_table_shares_are_alike(monkeypatch):
     seen: dict[tuple[int, int], list[int]] = defaultdict(list)
     released: dict[int, bool] = {}      # pass -> which implementation
     npass = [0]
+    run_threads = timing.run_threads
 
     def fc(item, release_gil, threads):
         seen[npass[0], threading.get_ident()].append(item)
@@ -262,12 +292,15 @@ def test_gil_table_shares_are_alike(monkeypatch):
 
     def counted(work):
         npass[0] += 1
-        return timing.run_threads(work)
+        return run_threads(work)
 
-    monkeypatch.setattr(gil_table, "run_threads", counted)
-    k = kernels.Kernel(name="fake", family="checksum", fc=fc)
+    monkeypatch.setattr(timing, "run_threads", counted)
+    k = kernels.Kernel(name="fake", family="checksum",
+                       impls=[kernels.Impl("fastconc", "fastconc",
+                                           "fastconc", fc)])
     inputs = list(range(10))
-    rows, skipped = gil_table.measure(k, inputs, 1, [1, 2, 3], 1, 1e-3)
+    rows, skipped = gil_table.measure_kernel(k, inputs, 1, [1, 2, 3], 1,
+                                             1e-3)
     assert not skipped and [r["gil"] for r in rows] == ["held", "released"]
     seen.pop((0, threading.get_ident()))        # the calibration calls
     by_pass: dict[int, list[list[int]]] = defaultdict(list)
@@ -286,3 +319,67 @@ def test_gil_table_shares_are_alike(monkeypatch):
         # a checksum goes round a few cache-resident chunks, spread out
         assert 1 < len(total) <= gil_table.CACHED_CHUNKS
         assert max(total) >= len(inputs) // 2
+
+
+def test_measure_is_the_one_runner():
+    """measure(): interleaved rounds in the rotated() order, a failing
+    warm-up skipped with its reason, self-timed samples and their records
+    kept, and two contenders of one name refused."""
+    order: list[str] = []
+    skipped: list[dict[str, str]] = []
+
+    def boom() -> None:
+        raise RuntimeError("no such API")
+
+    res = timing.measure([
+        timing.Contender("a", lambda: order.append("a")),
+        timing.Contender("x", boom, meta={"kernel": "k", "impl": "peer x"},
+                         warm_up=True),
+        timing.Contender("b", lambda: (order.append("b"), (2.5, "rec"))[1],
+                         self_timed=True),
+        timing.Contender("c", lambda: order.append("c"), warm_up=True),
+    ], 4, skipped=skipped)
+    assert list(res) == ["a", "b", "c"]
+    assert order[:1] == ["c"]                   # c's warm-up call
+    rounds = [order[1 + i:4 + i] for i in range(0, 12, 3)]
+    assert rounds == [list(r) for r in zip(*[iter(
+        timing.rotated(["a", "b", "c"], 4))] * 3)]
+    assert res["b"].times == [2.5] * 4 and res["b"].records == ["rec"] * 4
+    assert all(len(s.times) == 4 and s.best >= 0 for s in res.values())
+    assert skipped == [{"kernel": "k", "impl": "peer x",
+                        "reason": "failed: RuntimeError: no such API"}]
+    with pytest.raises(RuntimeError):
+        timing.measure([timing.Contender("x", boom, warm_up=True)], 1)
+    with pytest.raises(ValueError):
+        timing.measure([timing.Contender("a", int),
+                        timing.Contender("a", int)], 1)
+    ticks = []
+    timing.measure([timing.Contender("t", int)], 3, timer=lambda: 7.0,
+                   tick=lambda: ticks.append(1))
+    assert ticks == [1, 1, 1]
+
+
+def test_table_columns_and_groups():
+    """A table is its list of columns: a new column is one more entry; a
+    group column is printed only where its group changes."""
+    from fastconc.bench.report import Column, table
+
+    rows = [{"k": "crc32", "i": "fastconc", "v": 1},
+            {"k": "crc32", "i": "zlib", "v": 2},
+            {"k": "sha256", "i": "fastconc", "v": 3}]
+    cols = [Column("kernel", "l", lambda r: r["k"], group=True),
+            Column("implementation", "l", lambda r: r["i"]),
+            Column("value", "r", lambda r: str(r["v"]))]
+    assert table(cols, rows).splitlines() == [
+        "| kernel | implementation | value |", "|:--|:--|--:|",
+        "| crc32 | fastconc | 1 |", "|  | zlib | 2 |",
+        "| sha256 | fastconc | 3 |"]
+
+
+def test_every_section_is_listed_and_callable():
+    """--only names and the report's sections are one list."""
+    from fastconc import bench
+
+    assert tuple(name for name, _, _ in bench._sections()) == bench.SECTIONS
+    for _, units, section in bench._sections():
+        assert callable(units) and callable(section)

@@ -455,37 +455,79 @@ def test_many_threads_own_objects():
 @pytest.mark.timeout(120)
 def test_shared_object_hammered():
     """Five threads call one object at once, with chunk sizes around
-    GIL_THRESHOLD: no crash, and the object stays usable."""
+    GIL_THRESHOLD: no crash, and the object stays usable.
+
+    A compressor shared by five threads (GIL held, released and by size)
+    behaves as if the calls were made one after the other: each round every
+    thread compresses the same chunk, so the outputs of a round are those
+    of the same number of calls in a row, in some order, and the flushed
+    stream decodes.  A decompressor whose output five threads drain at
+    once in pieces around the threshold gives every byte exactly once and
+    ends at the end of the stream.  Five threads feeding one decompressor
+    pieces in a scrambled order get output or a clean error."""
+    flags = [False, True, None, False, True]
+    sizes = [1, T - 1, T, T + 1, 100_000]
     for codec in CODECS:
         c = Compressor(codec)
         barrier = threading.Barrier(5)
-        sizes = [1, T - 1, T, T + 1, 100_000]
+        outs = {n: [] for n in sizes}
 
-        def work(i, c=c, barrier=barrier, sizes=sizes):
-            barrier.wait()
-            for _ in range(20):
-                c.compress(b"x" * sizes[i])
+        def work(i, c=c, barrier=barrier, outs=outs):
+            for n in sizes:
+                chunk = b"x" * n
+                barrier.wait()          # a round ends before the next one
+                for _ in range(20):
+                    outs[n].append(c.compress(chunk, release_gil=flags[i]))
 
         with ThreadPoolExecutor(5) as ex:
             list(ex.map(work, range(5)))
-        c.flush()
-        blob = stream_compress(b"y" * 1_000_000, codec)
-        d = Decompressor(codec)
-        barrier = threading.Barrier(5)
-        results = []
+        tail = c.flush()
+        ref = Compressor(codec)
+        stream = []
+        for n in sizes:
+            want = [ref.compress(b"x" * n) for _ in range(100)]
+            assert sorted(outs[n]) == sorted(want), (codec, n)
+            stream += want
+        stream.append(ref.flush())
+        assert tail == stream[-1], codec
+        assert decode_all(b"".join(stream), codec) == b"".join(
+            b"x" * n * 100 for n in sizes)
 
-        def drain(i, d=d, barrier=barrier, blob=blob, results=results):
+        total = 1_000_000
+        d = Decompressor(codec)
+        first = d.decompress(stream_compress(b"y" * total, codec), 1000)
+        barrier = threading.Barrier(5)
+        pieces = [[] for _ in range(5)]
+
+        def drain(i, d=d, barrier=barrier, pieces=pieces):
             barrier.wait()
-            got = []
-            for _ in range(50):
+            while not d.eof:
                 try:
-                    got.append(d.decompress(blob[i * 10: i * 10 + 10], 1000))
-                except (ValueError, DecompressionError):
+                    got = d.decompress(b"", sizes[i], release_gil=flags[i])
+                except EOFError:        # another thread took the last piece
                     break
-            results.append(got)
+                assert len(got) <= sizes[i]
+                pieces[i].append(got)
 
         with ThreadPoolExecutor(5) as ex:
             list(ex.map(drain, range(5)))
+        out = first + b"".join(b"".join(p) for p in pieces)
+        assert d.eof and len(out) == total and out == b"y" * total, codec
+
+        blob = stream_compress(b"y" * 1_000_000, codec)
+        d = Decompressor(codec)
+        barrier = threading.Barrier(5)
+
+        def scrambled(i, d=d, barrier=barrier, blob=blob):
+            barrier.wait()
+            for _ in range(50):
+                try:
+                    d.decompress(blob[i * 10: i * 10 + 10], 1000)
+                except (ValueError, DecompressionError):
+                    break
+
+        with ThreadPoolExecutor(5) as ex:
+            list(ex.map(scrambled, range(5)))
 
 
 # --- corrupt input -----------------------------------------------------------

@@ -48,6 +48,7 @@ class Expected:
 
 
 @pytest.mark.bigmem
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_stream_past_4gib():
     pieces = make_pieces()

@@ -364,9 +364,19 @@ def test_work_queue_api():
         q.get(timeout=0.01)
     with pytest.raises(queue.Empty):
         q.get(block=False)
+    # a timed wait longer than one 50 ms signal-polling slice: Empty at the
+    # end, and an item put meanwhile by another thread is taken
+    with pytest.raises(queue.Empty):
+        q.get(timeout=0.12)
+    t = threading.Timer(0.08, q.put, ("late",))
+    t.start()
+    assert q.get(timeout=30) == "late"
+    t.join()
     with pytest.raises(TypeError):
         import pickle
         pickle.dumps(q)
+    with pytest.raises(TypeError):
+        fastconc._core.WorkQueue(spin_us=0)
 
 
 class _InlineExecutor(cf.Executor):
@@ -412,28 +422,6 @@ def test_run_batches_any_executor(kind):
     ex.shutdown()
     with pytest.raises(TypeError):
         run_batches(object(), batch, items)
-
-
-@pytest.mark.timeout(60)
-def test_spinning_modes_are_correct(monkeypatch):
-    # The spins are off by default (see executor.py); they must still be
-    # correct when switched on.
-    import fastconc.executor as fe
-
-    monkeypatch.setattr(fe, "_SPIN_US", 20)
-    monkeypatch.setattr(fe, "_HOLDOFF", True)
-    monkeypatch.setattr(fe, "_RESULT_SPIN_US", 30)
-    with ThreadPoolExecutor(2) as ex:
-        assert [ex.submit(pow, 2, i).result() for i in range(200)] == \
-            [2 ** i for i in range(200)]
-        f = ex.submit(time.sleep, 0.2)
-        with pytest.raises(cf.TimeoutError):
-            f.result(timeout=0.01)
-        assert f.result(timeout=10) is None
-    flag = fastconc._core.DoneFlag()
-    assert not flag.is_set() and not flag.wait(10)
-    flag.set()
-    assert flag.is_set() and flag.wait(0)
 
 
 def test_future_timeout_and_cancel_wake_waiters():

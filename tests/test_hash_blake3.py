@@ -6,7 +6,6 @@ implementation's bindings) and against fastconc.blake3."""
 import os
 import pathlib
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -187,28 +186,23 @@ def test_hash_file_errors(tmp_path, files):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.timeout(60)
-def test_hash_file_parallel_interrupt(tmp_path):
+def test_hash_file_parallel_interrupt(tmp_path, ctrl_c):
     # Ctrl-C during a parallel hash_file raises KeyboardInterrupt promptly
     # and leaves the module usable.
     big = tmp_path / "big"
     big.write_bytes(b"\x5a" * (64 << 20))
-    timer = threading.Timer(0.01, signal.raise_signal, (signal.SIGINT,))
-    old = fastconc._core._get_simd_level()
-    fastconc._core._set_simd_level("portable")
-    try:
-        timer.start()
-        got = None
-        try:
-            for _ in range(50):
-                got = fastconc.hash_file("blake3", big, threads=2)
-        except KeyboardInterrupt:
-            got = "interrupted"
-        assert got == "interrupted"
-    finally:
-        timer.cancel()
-        fastconc._core._set_simd_level(old)
-    assert fastconc.hash_file("blake3", big, threads=2) == \
-        ref(big.read_bytes())
+    ctrl_c("""
+               for _ in range(50):
+                   fastconc.hash_file("blake3", big, threads=2)
+           """, delay=0.2, timeout=50, setup=f"""
+               big = {str(big)!r}
+               old = fastconc._core._get_simd_level()
+               fastconc._core._set_simd_level("portable")
+           """, after=f"""
+               fastconc._core._set_simd_level(old)
+               assert fastconc.hash_file("blake3", big, threads=2) == \\
+                   {ref(big.read_bytes())!r}
+           """)
 
 
 @pytest.mark.timeout(180)

@@ -175,6 +175,7 @@ def test_large_buffer_chunked_digest(name, size):
 
 
 @pytest.mark.bigmem
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_over_4gib():
     # Lengths past 2**32 must not be truncated anywhere.

@@ -294,32 +294,24 @@ def test_map_array_with_numba_cfunc():
         fastconc.map_array(twice, a.astype(np.int64))
 
 
+CTRL_C_CALLS = {
+    "parallel_map": """
+        list(fastconc.parallel_map(time.sleep, [0.01] * 5000, threads=2,
+                                   chunksize=2))
+    """,
+    "map_array": """
+        k = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(
+            fastconc._core._countdown_kernel_address())
+        fastconc.map_array(k, np.full(64, 200_000_000, np.int64), threads=2)
+    """,
+}
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("what", ["parallel_map", "map_array"])
-def test_ctrl_c_interrupts(what):
-    code = textwrap.dedent(f"""
-        import ctypes, os, signal, threading, time
-        import numpy as np
-        import fastconc
-        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
-        try:
-            if {what!r} == "parallel_map":
-                list(fastconc.parallel_map(time.sleep, [0.01] * 5000,
-                                           threads=2, chunksize=2))
-            else:
-                k = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(
-                    fastconc._core._countdown_kernel_address())
-                fastconc.map_array(k, np.full(64, 200_000_000, np.int64),
-                                   threads=2)
-        except KeyboardInterrupt:
-            # the pool still works afterwards
-            assert list(fastconc.parallel_map(abs, [-1, -2])) == [1, 2]
-            print("interrupted")
-        else:
-            print("finished")
-        """)
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                       text=True, timeout=100,
-                       env=dict(os.environ, PYTHONPATH=ROOT))
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "interrupted"
+def test_ctrl_c_interrupts(what, ctrl_c):
+    ctrl_c(CTRL_C_CALLS[what], setup="import ctypes\nimport numpy as np",
+           after="""
+               # the pool still works afterwards
+               assert list(fastconc.parallel_map(abs, [-1, -2])) == [1, 2]
+           """)

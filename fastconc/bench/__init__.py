@@ -13,7 +13,12 @@ N (see ``timing``), on data built from the files of this machine (see
 - with ``--distributed N``: hash_files / compress_files on a local
   dask.distributed cluster at 1 and N workers (``distributed``).
 
-Markdown tables go to stdout, raw samples to ``--json``, bars to ``--plot``.
+What is measured is data: the kernels and their implementations are rows
+(``kernels``), which each table turns into ``timing.Contender`` s, and one
+runner (``timing.measure``) times every table.  A table is a module with
+``units(b)`` and ``section(b)`` over the run's state (``context.Bench``),
+listed in ``_sections``.  Markdown tables go to stdout, raw samples to
+``--json``, bars to ``--plot``.
 """
 from __future__ import annotations
 
@@ -22,11 +27,13 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
+from .context import Bench, Progress
+
 MiB = 1 << 20
+# the tables, for --only (see _sections)
 SECTIONS = ("gil", "large", "small", "executor", "countdown", "convoy")
 
 
@@ -69,47 +76,6 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
                              "README (between <!-- bench:start/end -->)")
 
 
-class _Progress:
-    """A rich progress bar on stderr when both stdout and stderr are a
-    terminal; silent otherwise (piped output stays plain text)."""
-
-    def __init__(self, total: int) -> None:
-        self._bar: Any = None
-        self._task: Any = None
-        self.seconds: dict[str, float] = {}
-        if not (sys.stdout.isatty() and sys.stderr.isatty()):
-            return
-        try:
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-        except ImportError:
-            return
-        self._bar = Progress(TextColumn("{task.description:<28}"), BarColumn(),
-                             TextColumn("{task.completed}/{task.total}"),
-                             TimeElapsedColumn(),
-                             console=Console(stderr=True), transient=True)
-        self._task = self._bar.add_task("bench", total=total)
-
-    def __enter__(self) -> _Progress:
-        if self._bar is not None:
-            self._bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-    @contextmanager
-    def step(self, what: str) -> Iterator[None]:
-        if self._bar is not None:
-            self._bar.update(self._task, description=what)
-        t0 = time.perf_counter()
-        yield
-        self.seconds[what] = time.perf_counter() - t0
-        if self._bar is not None:
-            self._bar.advance(self._task)
-
-
 def _plan(args: argparse.Namespace) -> tuple[list[Any], set[str]]:
     from .kernels import all_kernels, select
 
@@ -126,300 +92,167 @@ def _plan(args: argparse.Namespace) -> tuple[list[Any], set[str]]:
     return kernels, sections
 
 
-def run(args: argparse.Namespace) -> int:
-    from . import convoy, executor, gil_table, large, report, small_items
-    from .corpus import build_corpus, chunks, random_data
-    from .timing import Samples, control_line, interleaved, native_controls
+def _sections() -> list[tuple[str, Callable[[Bench], int],
+                              Callable[[Bench], None]]]:
+    """Every table, in the order of the report: (name for --only, progress
+    steps it takes, the function that measures and prints it).  A new
+    table is a module with units() and section(), and a line here."""
+    from . import convoy, executor, gil_table, large, small_items
 
+    def one(b: Bench) -> int:
+        return 1
+
+    return [
+        ("gil", gil_table.units, gil_table.section),
+        ("large", large.units, large.section),
+        ("small", small_items.units, small_items.section),
+        ("executor", one, executor.overhead_section),
+        ("countdown", one, executor.countdown_section),
+        ("convoy", convoy.units, convoy.section),
+    ]
+
+
+def _setup(args: argparse.Namespace) -> Bench | int:
+    """The run's settings from the command line, or an exit status."""
     try:
         kernels, sections = _plan(args)
     except ValueError as exc:
         print(f"fastconc bench: {exc}", file=sys.stderr)
         return 2
-    quick = bool(args.quick)
-    if args.distributed is not None:
-        return _run_distributed(args)
     nthreads = args.threads or 2
     if nthreads < 1:
         print("fastconc bench: --threads must be at least 1", file=sys.stderr)
         return 2
+    quick = bool(args.quick)
     counts = list(range(1, nthreads + 1)) if nthreads <= 4 else sorted(
         {1, 2, nthreads // 2, nthreads})
-    size = args.size or (16 * MiB if quick else 64 * MiB)
-    repeat = max(1, args.repeat)
-    budget = 0.02 if quick else 0.1
-    n_items = 20_000 if quick else 100_000
-    n_tpe = 5_000 if quick else 20_000
-    n_count = 5_000_000 if quick else 50_000_000
-    started = time.time()
-    results: dict[str, Any] = {
-        "config": {"quick": quick, "threads": nthreads,
-                   "thread_counts": counts, "size": size, "repeat": repeat,
-                   "chunk": gil_table.CHUNK, "only": args.only,
-                   "gil_budget_seconds": budget, "small_items": n_items,
-                   "stdlib_executor_items": n_tpe, "countdown_n": n_count},
-    }
-    m = report.machine()
-    results["machine"] = m
-    results["machine_summary"] = report.describe_machine(m)
-    skipped: list[dict[str, str]] = []
-    out: list[str] = []
+    return Bench(
+        args=args, kernels=kernels, sections=sections, quick=quick,
+        nthreads=nthreads, counts=counts,
+        size=args.size or (16 * MiB if quick else 64 * MiB),
+        repeat=max(1, args.repeat), budget=0.02 if quick else 0.1,
+        n_items=20_000 if quick else 100_000,
+        n_tpe=5_000 if quick else 20_000,
+        n_count=5_000_000 if quick else 50_000_000)
 
-    def emit(text: str = "") -> None:
-        out.append(text)
-        print(text, flush=True)
 
-    emit(f"# fastconc bench{' --quick' if quick else ''}")
-    emit()
-    emit(f"Machine: {results['machine_summary']}.  ")
-    emit(f"Threads: {', '.join(map(str, counts))}; best of {repeat} "
-         f"interleaved runs (median in --json).")
+def _header(b: Bench) -> None:
+    """The configuration and machine, at the top of the report."""
+    from . import report
+    from .gil_table import CHUNK
+
+    b.results["config"] = {
+        "quick": b.quick, "threads": b.nthreads, "thread_counts": b.counts,
+        "size": b.size, "repeat": b.repeat, "chunk": CHUNK,
+        "only": b.args.only, "gil_budget_seconds": b.budget,
+        "small_items": b.n_items, "stdlib_executor_items": b.n_tpe,
+        "countdown_n": b.n_count}
+    m = b.machine = report.machine()
+    b.results["machine"] = m
+    b.results["machine_summary"] = report.describe_machine(m)
+    b.emit(f"# fastconc bench{' --quick' if b.quick else ''}")
+    b.emit()
+    b.emit(f"Machine: {b.results['machine_summary']}.  ")
+    b.emit(f"Threads: {', '.join(map(str, b.counts))}; best of {b.repeat} "
+           f"interleaved runs (median in --json).")
     load = m.get("load_average") or [0.0]
     if load[0] > 0.5 * (m.get("usable_cpus") or 1):
-        emit()
-        emit(f"**This machine was busy** (load average {load[0]:.1f} on "
-             f"{m.get('usable_cpus')} cores when the run started): "
-             "other programs compete for the cores, so the multi-thread "
-             "figures below are unreliable: released speed-ups come out "
-             "low, and even threads that take turns on the GIL can look "
-             "faster than one, because the scheduler favours threads that "
-             "keep waking up. Rerun on an idle machine.")
-    emit()
+        b.emit()
+        b.emit(f"**This machine was busy** (load average {load[0]:.1f} on "
+               f"{m.get('usable_cpus')} cores when the run started): "
+               "other programs compete for the cores, so the multi-thread "
+               "figures below are unreliable: released speed-ups come out "
+               "low, and even threads that take turns on the GIL can look "
+               "faster than one, because the scheduler favours threads that "
+               "keep waking up. Rerun on an idle machine.")
+    b.emit()
 
-    n_large = sum(1 for k in kernels
-                  if k.large and not (quick and k.family == "codec"))
-    units = ((len(kernels) + 2) * ("gil" in sections)
-             + n_large * ("large" in sections)
-             + ("large" in sections) + 2 * ("small" in sections)
-             + ("executor" in sections) + ("countdown" in sections)
-             + ("convoy" in sections) + 1)
-    with _Progress(units) as prog:
-        with prog.step("building the corpus"):
-            corpus, cinfo = build_corpus(size)
-            rnd = random_data(size)
-        results["corpus"] = cinfo
-        kinds: dict[str, int] = cinfo["bytes_by_kind"]  # type: ignore[assignment]
-        emit(f"Data: {size // MiB} MiB corpus of this machine's files "
-             f"({', '.join(f'{v / MiB:.1f} MiB {k}' for k, v in kinds.items())};"
-             f" {cinfo['files']} files) for the codecs, and {size // MiB} MiB"
-             f" of os.urandom for hashes and checksums.")
-        emit()
 
-        if "gil" in sections:
-            rows: list[dict[str, Any]] = []
-            rnd_chunks = chunks(rnd, gil_table.CHUNK)
-            cor_chunks = chunks(corpus, gil_table.CHUNK)
-            ctl = native_controls(0.05, nthreads) if nthreads > 1 \
-                else None
-            control: dict[str, dict[str, Samples]] = {}
-            if ctl:
-                with prog.step("native control, before"):
-                    control["before"] = interleaved(ctl, repeat)
-            for k in kernels:
-                with prog.step(f"GIL table: {k.name}"):
-                    base = cor_chunks if k.data == "corpus" else rnd_chunks
-                    try:
-                        # 16 chunks spread over the corpus (sources
-                        # first, binaries last) for the decompressors
-                        spread = base[::max(1, len(base) // 16)][:16]
-                        inputs = ([k.prepare(bytes(c)) for c in spread]
-                                  if k.prepare else base)
-                    except Exception as exc:  # noqa: BLE001 - reported
-                        skipped.append({"kernel": k.name, "impl": "all",
-                                        "reason": "no way to make its input "
-                                                  f"({exc})"})
-                        continue
-                    r, s = gil_table.measure(k, inputs, gil_table.CHUNK,
-                                             counts, repeat, budget)
-                    rows += r
-                    skipped += s
-            if ctl:
-                with prog.step("native control, after"):
-                    control["after"] = interleaved(ctl, repeat)
-            results["gil_table"] = rows
-            emit(f"## The GIL table: 1 MiB chunks shared by {nthreads} "
-                 f"Python threads")
-            emit()
-            emit("Each thread calls the function on the same chunks, in "
-                 "the same order (fastconc with `threads=1`): checksums and "
-                 f"hashes go round {gil_table.CACHED_CHUNKS} chunks that stay "
-                 "in the cache (one buffer read from memory is the next "
-                 "table), codecs round chunks spread over the corpus. "
-                 "Throughput of the whole "
-                 "group; speed-up = time with 1 thread / time with "
-                 f"{nthreads}. Expected: ≈1× held; released, up to "
-                 f"{min(nthreads, m.get('usable_cpus') or 1)}× "
-                 f"(there are {m.get('usable_cpus')} cores)."
-                 + (" (--quick leaves out zlib and the hash variants.)"
-                    if quick and not args.only else ""))
-            emit()
-            emit(report.gil_markdown(rows, counts))
-            emit()
-            if control:
-                results["gil_control"] = {
-                    when: {k: v.as_json() for k, v in res.items()}
-                    for when, res in control.items()}
-                emit(f"What this machine gave {nthreads} threads at the time: "
-                     f"{nthreads} copies of a native loop at once against one "
-                     "after the other (through `map_array`), before the "
-                     f"table: {control_line(control['before'], (), nthreads, '×')};"
-                     f" after it: {control_line(control['after'], (), nthreads, '×')}"
-                     ". Neither loop touches memory or the interpreter: where "
-                     f"they fall short of {nthreads}×, the machine did not give "
-                     "the threads whole cores (a shared VM's vCPUs can share "
-                     "a core with each other or with other guests), and "
-                     "released speed-ups measured at such moments fall short "
-                     "with them.")
-                emit()
+def _build_data(b: Bench) -> None:
+    from .corpus import build_corpus, random_data
 
-        if "large" in sections:
-            # Checksums and the bandwidth they are compared with read at
-            # least 64 MiB, more than the caches of current CPUs hold.
-            big = max(size, 64 * MiB)
-            with prog.step("memory bandwidth"):
-                mem = large.memory_bandwidth(big, nthreads, repeat)
-                rnd_big = rnd if big == size else random_data(big)
-            results["memory"] = mem
-            lrows: list[dict[str, Any]] = []
-            for k in kernels:
-                if not k.large or (quick and k.family == "codec"):
-                    continue
-                with prog.step(f"large buffer: {k.name}"):
-                    nbytes = size
-                    if k.data == "corpus":
-                        try:
-                            data: Any = (k.prepare(corpus) if k.prepare
-                                         else corpus)
-                        except Exception:  # noqa: BLE001 - see GIL table
-                            continue
-                    elif k.family == "checksum":
-                        data, nbytes = rnd_big, big
-                    else:
-                        data = rnd
-                    lrows += large.measure(k, data, nbytes, nthreads, repeat,
-                                           skipped=skipped, raw=corpus)
-            results["large"] = lrows
-            emit(f"## One large buffer ({size // MiB} MiB"
-                 + (f"; checksums {big // MiB} MiB" if big != size else "")
-                 + "), one call")
-            emit()
-            if mem:
-                emit(f"Memory read bandwidth (numpy sum of {big // MiB} MiB):"
-                     f" {mem['bandwidth_1'] / 1e9:.1f} GB/s with 1 thread, "
-                     f"{mem['bandwidth_n'] / 1e9:.1f} GB/s with {nthreads}.")
-            else:
-                emit("Memory bandwidth not measured (numpy is not installed).")
-            if quick:
-                emit(" Codecs are left out with --quick.")
-            elif any(k.prepare_parallel for k in kernels):
-                emit(" Decompression reads what the stdlib/peer wrote; "
-                     "\"parallel layout\" rows read what fastconc wrote with "
-                     f"threads={nthreads} (independent blocks that fastconc "
-                     "can decompress in parallel).")
-            emit()
-            emit(report.large_markdown(lrows, mem))
-            emit()
+    with b.step("building the corpus"):
+        b.corpus, cinfo = build_corpus(b.size)
+        b.rnd = random_data(b.size)
+    b.results["corpus"] = cinfo
+    kinds: dict[str, int] = cinfo["bytes_by_kind"]  # type: ignore[assignment]
+    size = b.size // MiB
+    b.emit(f"Data: {size} MiB corpus of this machine's files "
+           f"({', '.join(f'{v / MiB:.1f} MiB {k}' for k, v in kinds.items())};"
+           f" {cinfo['files']} files) for the codecs, and {size} MiB"
+           f" of os.urandom for hashes and checksums.")
+    b.emit()
 
-        if "small" in sections:
-            srows: list[dict[str, Any]] = []
-            for sz in (64, 4096):
-                with prog.step(f"small items: {sz} B"):
-                    srows += small_items.measure(corpus, [sz], n_items,
-                                                 n_tpe, nthreads, repeat)
-            results["small_items"] = srows
-            emit(f"## Small items: {n_items:,} items of 64 B and 4 KiB")
-            emit()
-            emit("Per-call overhead dominates. Batch functions take the whole"
-                 " list in one call. The stdlib executor row ran on "
-                 f"{n_tpe:,} items, the compression rows on a tenth of the "
-                 "items (per-item costs stay comparable). Ratios: against "
-                 "the first row of each kernel; the executor row against the "
-                 "hashlib loop.")
-            emit()
-            emit(report.small_markdown(srows))
-            emit()
 
-        if "executor" in sections:
-            with prog.step("executor overhead"):
-                erows, s = executor.overhead(n_items, nthreads, repeat)
-            skipped += s
-            results["executor"] = erows
-            emit(f"## Executor overhead: map of a trivial function over "
-                 f"{n_items:,} items, {nthreads} workers")
-            emit()
-            emit(report.executor_markdown(erows))
-            emit()
+def _conclusions(b: Bench) -> None:
+    from . import report
 
-        if "countdown" in sections:
-            with prog.step("countdown"):
-                crows, s = executor.countdown(n_count, nthreads, repeat)
-            skipped += s
-            results["countdown"] = crows
-            emit(f"## The countdown: `while n > 0: n -= 1`, n = {n_count:,}"
-                 + (" (50,000,000 without --quick)" if quick else ""))
-            emit()
-            emit("Pure Python holds the GIL: threads take turns, processes "
-                 "run in parallel. The same loop as a native kernel runs "
-                 "without the GIL.")
-            emit()
-            emit(report.countdown_markdown(crows))
-            notes = {r["note"] for r in crows if r.get("note")}
-            if notes:
-                emit()
-                emit("Native kernel: " + "; ".join(sorted(notes)) + ".")
-            emit()
+    b.results["skipped"] = b.skipped
+    text = report.summary(b.results)
+    if text:
+        b.emit("## What this run shows")
+        b.emit()
+        b.emit(text)
+        b.emit()
+    if b.skipped:
+        b.emit("## Skipped")
+        b.emit()
+        b.emit(report.skipped_markdown(b.skipped))
+        b.emit()
 
-        if "convoy" in sections:
-            with prog.step("convoy effect"):
-                cv = convoy.measure(corpus, repeat)
-            results["convoy"] = cv
-            emit("## The convoy effect")
-            emit()
-            emit(f"A thread sleeps 1 ms in a loop while another makes one "
-                 f"{cv['kernel']} call of {cv['call_bytes'] / MiB:.0f} MiB. "
-                 f"sys.getswitchinterval() = {cv['switch_interval'] * 1e3:g}"
-                 " ms, but a C call that holds the GIL is never interrupted.")
-            emit()
-            emit(report.convoy_markdown(cv))
-            emit()
 
-        results["skipped"] = skipped
-        text = report.summary(results)
-        if text:
-            emit("## What this run shows")
-            emit()
-            emit(text)
-            emit()
-        if skipped:
-            emit("## Skipped")
-            emit()
-            emit(report.skipped_markdown(skipped))
-            emit()
+def _outputs(b: Bench, started: float) -> None:
+    """Total time, then the plot, the JSON and the README."""
+    from . import report
 
+    args = b.args
+    try:
+        b.results["load_average_end"] = list(os.getloadavg())
+    except OSError:
+        pass
+    b.results["elapsed_seconds"] = time.time() - started
+    assert b.progress is not None
+    b.results["step_seconds"] = b.progress.seconds
+    b.emit(f"Total time: {b.results['elapsed_seconds']:.0f} s.")
+    plot_path = args.plot
+    if args.readme and not plot_path:
+        plot_path = os.path.join(os.path.dirname(args.readme) or ".",
+                                 "docs", "bench.png")
+        os.makedirs(os.path.dirname(plot_path), exist_ok=True)
+    if plot_path:
+        with b.step("plot"):
+            why = report.plot(plot_path, b.results)
+        if why:
+            print(f"(plot skipped: {why})", file=sys.stderr)
+        else:
+            print(f"(plot written to {plot_path})", file=sys.stderr)
+    if args.json:
+        report.write_json(args.json, b.results)
+    if args.readme:
+        update_readme(args.readme, "\n".join(b.lines), plot_path)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.distributed is not None:
         try:
-            results["load_average_end"] = list(os.getloadavg())
-        except OSError:
-            pass
-        results["elapsed_seconds"] = time.time() - started
-        results["step_seconds"] = prog.seconds
-        emit(f"Total time: {results['elapsed_seconds']:.0f} s.")
-        plot_path = args.plot
-        if args.readme and not plot_path:
-            plot_path = os.path.join(os.path.dirname(args.readme) or ".",
-                                     "docs", "bench.png")
-            os.makedirs(os.path.dirname(plot_path), exist_ok=True)
-        if plot_path:
-            with prog.step("plot"):
-                why = report.plot(plot_path, results)
-            if why:
-                print(f"(plot skipped: {why})", file=sys.stderr)
-            else:
-                print(f"(plot written to {plot_path})", file=sys.stderr)
-        if args.json:
-            report.write_json(args.json, results)
-        if args.readme:
-            update_readme(args.readme, "\n".join(out), plot_path)
-
+            _plan(args)
+        except ValueError as exc:
+            print(f"fastconc bench: {exc}", file=sys.stderr)
+            return 2
+        return _run_distributed(args)
+    b = _setup(args)
+    if isinstance(b, int):
+        return b
+    started = time.time()
+    _header(b)
+    chosen = [s for s in _sections() if s[0] in b.sections]
+    units = 1 + sum(steps(b) for _, steps, _ in chosen) + 1
+    with Progress(units) as b.progress:
+        _build_data(b)
+        for _, _, section in chosen:
+            section(b)
+        _conclusions(b)
+        _outputs(b, started)
     return 0
 
 

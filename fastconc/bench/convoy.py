@@ -20,7 +20,9 @@ from typing import Any
 
 import fastconc
 
-from .timing import clock
+from .context import Bench
+from .report import Column, table
+from .timing import Contender, clock, fmt_time, measure, time_once
 
 
 def _ticker(stop: threading.Event, delays: list[float]) -> None:
@@ -65,11 +67,12 @@ def _pick_call(corpus: bytes) -> tuple[str, Callable[[Any, bool], object]]:
                                                   release_gil=rel)
 
 
-def measure(corpus: bytes, repeat: int, target: float = 0.2,
-            tick: Callable[[], None] | None = None) -> dict[str, Any]:
+def run(corpus: bytes, repeat: int, target: float = 0.2,
+        tick: Callable[[], None] | None = None) -> dict[str, Any]:
     name, fn = _pick_call(corpus)
     probe = memoryview(corpus)[:1 << 20]
-    per_byte = min(_time(lambda: fn(probe, True)) for _ in range(3)) / len(probe)
+    per_byte = min(time_once(lambda: fn(probe, True))
+                   for _ in range(3)) / len(probe)
     want = int(target / max(per_byte, 1e-12))
     want = min(want, 256 << 20)
     if want <= len(corpus):
@@ -79,21 +82,49 @@ def measure(corpus: bytes, repeat: int, target: float = 0.2,
     out: dict[str, Any] = {"switch_interval": sys.getswitchinterval(),
                            "kernel": f"{name}, threads=1",
                            "call_bytes": len(data)}
-    for label, rel in (("held", False), ("released", True)):
-        runs = []
-        for _ in range(repeat):
-            runs.append(_one(functools.partial(fn, data, rel)))
-            if tick is not None:
-                tick()
-        worst = sorted(r["worst_delay"] for r in runs)
-        out[label] = {"runs": runs,
-                      "call_seconds": min(r["call_seconds"] for r in runs),
-                      "worst_delay_median": worst[len(worst) // 2],
-                      "worst_delay_max": worst[-1]}
+
+    def one(rel: bool) -> Callable[[], tuple[float, dict[str, Any]]]:
+        def go() -> tuple[float, dict[str, Any]]:
+            r = _one(functools.partial(fn, data, rel))
+            return r["call_seconds"], r
+        return go
+
+    res = measure([Contender(label, one(rel), self_timed=True)
+                   for label, rel in (("held", False), ("released", True))],
+                  repeat, tick=tick)
+    for label, s in res.items():
+        worst = sorted(r["worst_delay"] for r in s.records)
+        out[str(label)] = {"runs": s.records, "call_seconds": s.best,
+                           "worst_delay_median": worst[len(worst) // 2],
+                           "worst_delay_max": worst[-1]}
     return out
 
 
-def _time(fn: Callable[[], object]) -> float:
-    t0 = clock()
-    fn()
-    return clock() - t0
+def markdown(c: dict[str, Any]) -> str:
+    return table([
+        Column("GIL during the call", "l", lambda r: r["label"]),
+        Column("call length", "r", lambda r: fmt_time(r["call_seconds"])),
+        Column("worst wake-up delay (median run)", "r",
+               lambda r: fmt_time(r["worst_delay_median"])),
+        Column("worst of all runs", "r",
+               lambda r: fmt_time(r["worst_delay_max"])),
+    ], [{"label": label, **c[label]} for label in ("held", "released")])
+
+
+def units(b: Bench) -> int:
+    return 1
+
+
+def section(b: Bench) -> None:
+    with b.step("convoy effect"):
+        cv = run(b.corpus, b.repeat)
+    b.results["convoy"] = cv
+    b.emit("## The convoy effect")
+    b.emit()
+    b.emit(f"A thread sleeps 1 ms in a loop while another makes one "
+           f"{cv['kernel']} call of {cv['call_bytes'] / (1 << 20):.0f} MiB. "
+           f"sys.getswitchinterval() = {cv['switch_interval'] * 1e3:g}"
+           " ms, but a C call that holds the GIL is never interrupted.")
+    b.emit()
+    b.emit(markdown(cv))
+    b.emit()

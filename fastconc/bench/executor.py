@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import concurrent.futures
 import ctypes
+import functools
 import multiprocessing
-import os
-import subprocess
-import sys
-import sysconfig
-import tempfile
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import fastconc
 
-from .timing import interleaved, time_once
+from .context import Bench
+from .report import Column, fmt_x, table
+from .timing import Contender, fmt_time, measure, time_once
 
 
 def trivial(x: int) -> int:
@@ -37,116 +35,79 @@ def count(n: int) -> None:
         n -= 1
 
 
-def overhead(nitems: int, nthreads: int, repeat: int,
-             tick: Callable[[], None] | None = None
-             ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    items = list(range(nitems))
-    cont: dict[str, Callable[[], object]] = {
-        "plain loop": lambda: [trivial(x) for x in items],
-    }
-    std = concurrent.futures.ThreadPoolExecutor(nthreads)
-    cont["stdlib ThreadPoolExecutor.map"] = lambda: list(std.map(trivial, items))
-    skipped = []
-    fc_tpe = None
-    if hasattr(fastconc, "ThreadPoolExecutor"):
-        fc_tpe = fastconc.ThreadPoolExecutor(nthreads)
-        cont["fastconc.ThreadPoolExecutor.map"] = (
-            lambda: list(fc_tpe.map(trivial, items)))
-    else:
-        skipped.append({"kernel": "executor",
-                        "impl": "fastconc.ThreadPoolExecutor",
-                        "reason": "not built"})
-    pmap = getattr(fastconc, "parallel_map", None)
-    if pmap is not None:
-        cont["fastconc.parallel_map"] = (
-            lambda: list(pmap(trivial, items, threads=nthreads)))
-    else:
-        skipped.append({"kernel": "executor", "impl": "fastconc.parallel_map",
-                        "reason": "not built"})
-    ctx = _mp_context()
-    pool = ctx.Pool(nthreads)
-    cont["multiprocessing.Pool.map"] = lambda: pool.map(trivial, items)
-    few = items[:2000]
-    try:
-        # warm up: threads and processes started before the timing
-        list(std.map(trivial, few))
-        if fc_tpe is not None:
-            list(fc_tpe.map(trivial, few))
-        if pmap is not None:
-            list(pmap(trivial, few, threads=nthreads))
-        pool.map(trivial, few)
-        res = interleaved(cont, repeat, tick)
-    finally:
-        pool.terminate()
-        pool.join()
-        std.shutdown()
-        if fc_tpe is not None:
-            fc_tpe.shutdown()
-    std_best = res["stdlib ThreadPoolExecutor.map"].best
-    rows = [{"impl": name, "items": nitems, "timing": s.as_json(),
-             "ns_per_item": s.best / nitems * 1e9,
-             "vs_stdlib_executor": std_best / s.best}
-            for name, s in res.items()]
-    return rows, skipped
-
-
 def _mp_context() -> Any:
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods
                                        else methods[0])
 
 
+def _not_built(kernel: str, impl: str, why: str = "not built"
+               ) -> dict[str, str]:
+    return {"kernel": kernel, "impl": impl, "reason": why}
+
+
+def overhead(nitems: int, nthreads: int, repeat: int,
+             tick: Callable[[], None] | None = None
+             ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    items = list(range(nitems))
+    few = items[:2000]
+    std = concurrent.futures.ThreadPoolExecutor(nthreads)
+    fc_tpe = getattr(fastconc, "ThreadPoolExecutor", None)
+    ours = fc_tpe(nthreads) if fc_tpe is not None else None
+    pmap = getattr(fastconc, "parallel_map", None)
+    pool = _mp_context().Pool(nthreads)
+    # (label, call on a list of items); None: not in this build
+    rows: list[tuple[str, Callable[[list[int]], object] | None]] = [
+        ("plain loop", lambda it: [trivial(x) for x in it]),
+        ("stdlib ThreadPoolExecutor.map",
+         lambda it: list(std.map(trivial, it))),
+        ("fastconc.ThreadPoolExecutor.map",
+         None if ours is None else lambda it: list(ours.map(trivial, it))),
+        ("fastconc.parallel_map",
+         None if pmap is None
+         else lambda it: list(pmap(trivial, it, threads=nthreads))),
+        ("multiprocessing.Pool.map", lambda it: pool.map(trivial, it)),
+    ]
+    skipped = []
+    if ours is None:
+        skipped.append(_not_built("executor", "fastconc.ThreadPoolExecutor"))
+    if pmap is None:
+        skipped.append(_not_built("executor", "fastconc.parallel_map"))
+    live = [(label, fn) for label, fn in rows if fn is not None]
+    try:
+        # warm up: threads and processes started before the timing
+        for label, fn in live:
+            if label != "plain loop":
+                fn(few)
+        res = measure([Contender(label, functools.partial(fn, items),
+                                 meta={"impl": label}) for label, fn in live],
+                      repeat, tick=tick)
+    finally:
+        pool.terminate()
+        pool.join()
+        std.shutdown()
+        if ours is not None:
+            ours.shutdown()
+    std_best = res["stdlib ThreadPoolExecutor.map"].best
+    out = [{"impl": label, "items": nitems, "timing": res[label].as_json(),
+            "ns_per_item": res[label].best / nitems * 1e9,
+            "vs_stdlib_executor": std_best / res[label].best}
+           for label, _ in live]
+    return out, skipped
+
+
 # --- the countdown -----------------------------------------------------------
 
-_COUNTDOWN_C = r"""
-#include <stdint.h>
-/* Block kernel for fastconc.map_array: out[i] = in[i] counted down to 0.
-   The counter is volatile so the compiler cannot replace the loop by its
-   result: this is the same work as the Python loop, one step at a time. */
-void countdown(const int64_t *in, int64_t *out, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++) {
-        volatile int64_t k = in[i];
-        while (k > 0) {
-            k = k - 1;
-        }
-        out[i] = k;
-    }
-}
-"""
+NATIVE_NOTE = ("fastconc's own native countdown kernel "
+               "(a register loop the compiler cannot fold)")
 
 
-def native_countdown() -> tuple[Any, str]:
-    """A native countdown kernel for map_array, or (None, why not).
-
-    Uses the kernel of ``fastconc.bench.kernels_executor`` when it has one,
-    otherwise compiles the C above with the system C compiler."""
-    try:
-        from . import kernels_executor
-        k = getattr(kernels_executor, "countdown_kernel", None)
-        if callable(k):
-            return k(), ("fastconc's own native countdown kernel "
-                         "(a register loop the compiler cannot fold)")
-    except (ImportError, AttributeError):  # not built in: compile one
-        pass
-    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    tmp = tempfile.mkdtemp(prefix="fastconc-bench-")
-    src = os.path.join(tmp, "countdown.c")
-    lib = os.path.join(tmp, "countdown.so")
-    with open(src, "w") as f:
-        f.write(_COUNTDOWN_C)
-    try:
-        subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", lib, src],
-                       check=True, capture_output=True, timeout=60)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return None, f"no C compiler to build the native countdown ({exc})"
-    dll = ctypes.CDLL(lib)
-    fn = dll.countdown
-    fn.argtypes = [ctypes.POINTER(ctypes.c_int64),
-                   ctypes.POINTER(ctypes.c_int64), ctypes.c_int64]
-    fn.restype = None
-    fn._fastconc_keepalive = dll  # type: ignore[attr-defined]
-    return fn, f"compiled at run time with {cc} -O2"
+def countdown_kernel() -> Any:
+    """The countdown as a native int64(int64) kernel: exported by _core (a
+    register loop behind an empty asm barrier; a compiler, numba's
+    included, would fold a plain countdown loop to nothing)."""
+    addr = fastconc._core._countdown_kernel_address()
+    return ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(addr)
 
 
 def countdown(n: int, nthreads: int, repeat: int,
@@ -171,46 +132,89 @@ def countdown(n: int, nthreads: int, repeat: int,
         for p in ps:
             p.join()
 
-    cont: dict[str, Callable[[], object]] = {
-        "Python loop, sequential": lambda: count(n),
-        f"Python loop, {nthreads} threads": threads,
-        f"Python loop, {nthreads} processes": processes,
-    }
+    cont = [Contender("Python loop, sequential", lambda: count(n)),
+            Contender(f"Python loop, {nthreads} threads", threads),
+            Contender(f"Python loop, {nthreads} processes", processes)]
     skipped: list[dict[str, str]] = []
-    note = ""
     map_array = getattr(fastconc, "map_array", None)
+    try:
+        import numpy as np
+    except ImportError:
+        np = None  # type: ignore[assignment]
     if map_array is None:
-        skipped.append({"kernel": "countdown", "impl": "fastconc.map_array",
-                        "reason": "not built"})
+        skipped.append(_not_built("countdown", "fastconc.map_array"))
+    elif np is None:
+        skipped.append(_not_built("countdown", "fastconc.map_array",
+                                  "numpy not installed"))
     else:
-        try:
-            import numpy as np
-        except ImportError:
-            np = None  # type: ignore[assignment]
-            skipped.append({"kernel": "countdown", "impl": "fastconc.map_array",
-                            "reason": "numpy not installed"})
-        kernel, note = native_countdown() if np is not None else (None, "")
-        if np is not None and kernel is None:
-            skipped.append({"kernel": "countdown",
-                            "impl": "fastconc.map_array", "reason": note})
-        elif np is not None:
-            blocks = 64 * nthreads
-            arr = np.full(blocks, n // blocks, dtype=np.int64)
-            out = np.empty_like(arr)
-            cont["native kernel, map_array threads=1"] = (
-                lambda: map_array(kernel, arr, out=out, threads=1))
-            cont[f"native kernel, map_array threads={nthreads}"] = (
-                lambda: map_array(kernel, arr, out=out, threads=nthreads))
-            time_once(cont["native kernel, map_array threads=1"])
-    res = interleaved(cont, repeat, tick)
+        kernel = countdown_kernel()
+        blocks = 64 * nthreads
+        arr = np.full(blocks, n // blocks, dtype=np.int64)
+        out = np.empty_like(arr)
+        for t in sorted({1, nthreads}):
+            cont.append(Contender(
+                f"native kernel, map_array threads={t}",
+                functools.partial(map_array, kernel, arr, out=out, threads=t),
+                meta={"note": NATIVE_NOTE}))
+        time_once(cont[3].run)
+    res = measure(cont, repeat, tick=tick)
     seq = res["Python loop, sequential"].best
-    rows = [{"impl": name, "n": n, "timing": s.as_json(),
-             "vs_sequential": seq / s.best,
-             "note": note if name.startswith("native") else ""}
-            for name, s in res.items()]
+    rows = [{"impl": c.key, "n": n, "timing": res[c.key].as_json(),
+             "vs_sequential": seq / res[c.key].best,
+             "note": c.meta.get("note", "")} for c in cont]
     return rows, skipped
 
 
-if __name__ == "__main__":  # pragma: no cover - manual check
-    print(native_countdown())
-    sys.exit(0)
+# --- the Markdown tables -------------------------------------------------------
+
+def overhead_markdown(rows: list[dict[str, Any]]) -> str:
+    return table([
+        Column("map of a trivial function", "l", lambda r: r["impl"]),
+        Column("per item", "r", lambda r: fmt_time(r["ns_per_item"] / 1e9)),
+        Column("vs stdlib executor", "r",
+               lambda r: fmt_x(r["vs_stdlib_executor"])),
+    ], rows)
+
+
+def countdown_markdown(rows: list[dict[str, Any]]) -> str:
+    return table([
+        Column("countdown", "l", lambda r: r["impl"]),
+        Column("time (best)", "r", lambda r: fmt_time(r["timing"]["min"])),
+        Column("median", "r", lambda r: fmt_time(r["timing"]["median"])),
+        Column("speed-up vs sequential", "r",
+               lambda r: fmt_x(r["vs_sequential"])),
+    ], rows)
+
+
+# --- the sections --------------------------------------------------------------
+
+def overhead_section(b: Bench) -> None:
+    with b.step("executor overhead"):
+        rows, s = overhead(b.n_items, b.nthreads, b.repeat)
+    b.skipped += s
+    b.results["executor"] = rows
+    b.emit(f"## Executor overhead: map of a trivial function over "
+           f"{b.n_items:,} items, {b.nthreads} workers")
+    b.emit()
+    b.emit(overhead_markdown(rows))
+    b.emit()
+
+
+def countdown_section(b: Bench) -> None:
+    with b.step("countdown"):
+        rows, s = countdown(b.n_count, b.nthreads, b.repeat)
+    b.skipped += s
+    b.results["countdown"] = rows
+    b.emit(f"## The countdown: `while n > 0: n -= 1`, n = {b.n_count:,}"
+           + (" (50,000,000 without --quick)" if b.quick else ""))
+    b.emit()
+    b.emit("Pure Python holds the GIL: threads take turns, processes "
+           "run in parallel. The same loop as a native kernel runs "
+           "without the GIL.")
+    b.emit()
+    b.emit(countdown_markdown(rows))
+    notes = {r["note"] for r in rows if r.get("note")}
+    if notes:
+        b.emit()
+        b.emit("Native kernel: " + "; ".join(sorted(notes)) + ".")
+    b.emit()

@@ -12,16 +12,35 @@ same time), always with ``threads=1`` so that fastconc's own pool cannot
 add parallelism of its own.  The stdlib or PyPI function that does the same
 work runs in the same way, with whatever its authors chose for the GIL.
 speed-up = time(1 thread) / time(N threads) for the same total work.
+
+A row of the table is a :class:`Variant` (an implementation in one GIL
+mode); each (variant, thread count) is one ``timing.Contender``, and all
+of a kernel's contenders are measured together, interleaved.  A column is
+one entry of :func:`columns`.  Something else measured in the same rounds
+(say the native threads of a kernel's ``*_many`` call, beside each row) is
+more contenders from :func:`contenders` under keys of their own, a field
+that :func:`rows` fills from their samples, and a :class:`Column`.
 """
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from .context import Bench
 from .kernels import Kernel
-from .timing import Samples, rotated, run_threads, time_once
+from .report import Column, fmt_x, table
+from .timing import (
+    Contender,
+    Samples,
+    control_line,
+    fmt_rate,
+    measure,
+    native_controls,
+    threads_job,
+    time_once,
+)
 
 CHUNK = 1 << 20
 # Checksums and hashes go round this many chunks (8 MiB, which the caches
@@ -31,108 +50,234 @@ CHUNK = 1 << 20
 CACHED_CHUNKS = 8
 
 
-def _impls(k: Kernel) -> tuple[list[tuple[str, str, str, Callable[[Any], object]]],
-                               list[dict[str, str]]]:
-    """(label, gil, package, fn) for everything measurable, plus skips."""
-    out = []
-    skipped = []
-    if k.fc is None:
-        skipped.append({"kernel": k.name, "impl": "fastconc",
-                        "reason": k.fc_note or "not built"})
-    else:
-        fc = k.fc
-        out.append(("fastconc", "held", "fastconc",
-                    lambda d: fc(d, False, 1)))
-        out.append(("fastconc", "released", "fastconc",
-                    lambda d: fc(d, True, 1)))
-    for p in k.peers:
-        if p.fn is None:
-            if p.threads_fn is None or p.note:
-                skipped.append({"kernel": k.name, "impl": p.label,
-                                "reason": p.note or "not installed"})
+@dataclass
+class Variant:
+    """One row: an implementation in one GIL mode, and the size of its
+    passes (``calls`` calls on ``distinct`` different chunks)."""
+    label: str
+    gil: str                  # "held", "released", "stdlib", "peer"
+    package: str
+    fn: Callable[[Any], object]
+    calls: int = 0
+    distinct: int = 1
+
+
+def _one_thread(fc: Callable[..., object], release: bool
+                ) -> Callable[[Any], object]:
+    """fastconc's call on one chunk: threads=1, the GIL as asked."""
+    def call(d: Any) -> object:
+        return fc(d, release, 1)
+    return call
+
+
+def variants(k: Kernel, out_size: int
+             ) -> tuple[list[Variant], list[dict[str, str]]]:
+    """The rows of kernel ``k`` that can run, plus skips."""
+    out: list[Variant] = []
+    skipped: list[dict[str, str]] = []
+    for impl in k.impls:
+        if not impl.single:
+            if impl.threads_fn is None or impl.note:
+                skipped.append({"kernel": k.name, "impl": impl.label,
+                                "reason": impl.note or "not installed"})
             continue
-        out.append((p.label, "stdlib" if p.stdlib else "peer", p.package,
-                    p.fn))
+        if impl.is_fastconc:
+            assert impl.fn is not None
+            for gil, release in (("held", False), ("released", True)):
+                out.append(Variant(impl.label, gil, impl.package,
+                                   _one_thread(impl.fn, release)))
+        else:
+            out.append(Variant(impl.label, impl.kind, impl.package,
+                               impl.call(out_size)))
     return out, skipped
 
 
-def measure(k: Kernel, inputs: list[Any], nbytes: int, thread_counts: list[int],
-            repeat: int, budget: float,
-            tick: Callable[[], None] | None = None) -> tuple[list[dict[str, Any]],
-                                                             list[dict[str, str]]]:
-    impls, skipped = _impls(k)
-    # Calibrate each implementation on its own, so that one pass of it at
-    # one thread takes about ``budget`` seconds.  (Sizing every pass by the
-    # slowest one gave a fast kernel a few milliseconds per pass, where the
-    # second thread's wake-up is a visible part of the time.)  An
-    # implementation that fails (an API that changed, say) is reported, not
-    # fatal.
-    # Every thread count divides the number of calls per pass, which is a
-    # whole number of rounds over the `distinct` chunks in use.
+def _calibrate(k: Kernel, v: Variant, inputs: list[Any], lcm: int,
+               budget: float) -> None:
+    """Size one variant's passes so that a pass at one thread takes about
+    ``budget`` seconds.  (Sizing every pass by the slowest one gave a fast
+    kernel a few milliseconds per pass, where the second thread's wake-up
+    is a visible part of the time.)  Every thread count divides the number
+    of calls per pass, which is a whole number of rounds over the
+    ``distinct`` chunks in use."""
+    cost = min(time_once(lambda: v.fn(inputs[0])) for _ in range(2))
+    calls = max(lcm, round(budget / max(cost, 1e-9)))
+    calls = min(calls, 64 * len(inputs))
+    d = max(1, min(len(inputs), calls // lcm,
+                   CACHED_CHUNKS if k.family != "codec" else len(inputs)))
+    v.calls = math.ceil(calls / (d * lcm)) * d * lcm
+    v.distinct = d
+
+
+def contenders(k: Kernel, inputs: list[Any], thread_counts: list[int],
+               budget: float, skipped: list[dict[str, str]]
+               ) -> tuple[list[Variant], list[Contender]]:
+    """The calibrated rows of ``k`` and one self-timed contender per row and
+    thread count (key ``(row index, threads)``).  A row whose calibration
+    call fails (an API that changed, say) is reported, not fatal."""
+    rows, skips = variants(k, CHUNK)
+    skipped += skips
     lcm = math.lcm(*thread_counts)
-    counts = []
-    distinct = []
     working = []
-    for impl in impls:
+    for v in rows:
         try:
-            call = functools.partial(impl[3], inputs[0])
-            cost = min(time_once(call) for _ in range(2))
+            _calibrate(k, v, inputs, lcm, budget)
         except Exception as exc:  # noqa: BLE001 - reported as skipped
-            skipped.append({"kernel": k.name, "impl": impl[0],
+            skipped.append({"kernel": k.name, "impl": v.label,
                             "reason": f"failed: {type(exc).__name__}: {exc}"})
             continue
-        calls = max(lcm, round(budget / max(cost, 1e-9)))
-        calls = min(calls, 64 * len(inputs))
-        d = max(1, min(len(inputs), calls // lcm,
-                       CACHED_CHUNKS if k.family != "codec" else len(inputs)))
-        counts.append(math.ceil(calls / (d * lcm)) * d * lcm)
-        distinct.append(d)
-        working.append(impl)
-    impls = working
-    if not impls:
-        return [], skipped
-
-    def job(fn: Callable[[Any], object], calls: int, d: int,
-            t: int) -> Callable[[], float]:
+        working.append(v)
+    out = []
+    for idx, v in enumerate(working):
         # d chunks spread over the inputs (the corpus's first chunks are
         # all Python sources, its last ones binaries)
+        d = v.distinct
         picked = [inputs[i * len(inputs) // d] for i in range(d)]
-        share = picked * (calls // (d * t))
-        shares = [share] * t
-
-        def one(share: list[Any]) -> Callable[[], None]:
-            def body() -> None:
-                for item in share:
-                    fn(item)
-            return body
-        return lambda: run_threads([one(s) for s in shares])
-
-    contenders: dict[str, Callable[[], float]] = {}
-    for idx, (_, _, _, fn) in enumerate(impls):
         for t in thread_counts:
-            contenders[f"{idx}/{t}"] = job(fn, counts[idx], distinct[idx], t)
-    # run_threads returns the time between the barrier and the last join,
-    # which leaves out thread creation; keep that, not the outer timing.
-    results: dict[str, Samples] = {name: Samples() for name in contenders}
-    for name in rotated(list(contenders), repeat):
-        results[name].times.append(contenders[name]())
-        if tick is not None:
-            tick()
-    rows = []
-    for idx, (label, gil, pkg, _) in enumerate(impls):
-        calls = counts[idx]
-        total = calls * nbytes
-        per_t = {t: results[f"{idx}/{t}"] for t in thread_counts}
-        row = {
-            "kernel": k.name, "family": k.family, "impl": label, "gil": gil,
-            "package": pkg, "calls": calls, "bytes_per_call": nbytes,
-            "total_bytes": total,
+            share = picked * (v.calls // (d * t))
+            out.append(Contender((idx, t), threads_job(v.fn, share, t),
+                                 meta={"kernel": k.name, "impl": v.label,
+                                       "gil": v.gil, "threads": t},
+                                 self_timed=True))
+    return working, out
+
+
+def rows(k: Kernel, working: list[Variant], results: dict[Any, Samples],
+         thread_counts: list[int], nbytes: int) -> list[dict[str, Any]]:
+    out = []
+    for idx, v in enumerate(working):
+        total = v.calls * nbytes
+        per_t = {t: results[idx, t] for t in thread_counts}
+        out.append({
+            "kernel": k.name, "family": k.family, "impl": v.label,
+            "gil": v.gil, "package": v.package, "calls": v.calls,
+            "bytes_per_call": nbytes, "total_bytes": total,
             "threads": {str(t): s.as_json() for t, s in per_t.items()},
             "throughput": {str(t): total / s.best for t, s in per_t.items()},
             "speedup": {str(t): per_t[1].best / s.best
                         for t, s in per_t.items()},
-        }
-        rows.append(row)
-    return rows, skipped
+        })
+    return out
 
 
+def measure_kernel(k: Kernel, inputs: list[Any], nbytes: int,
+                   thread_counts: list[int], repeat: int, budget: float,
+                   tick: Callable[[], None] | None = None
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The table rows of one kernel, and what was skipped."""
+    skipped: list[dict[str, str]] = []
+    working, cont = contenders(k, inputs, thread_counts, budget, skipped)
+    if not working:
+        return [], skipped
+    res = measure(cont, repeat, tick=tick)
+    return rows(k, working, res, thread_counts, nbytes), skipped
+
+
+# --- the Markdown table --------------------------------------------------------
+
+_GIL_CELL = {"held": "held", "released": "**released**",
+             "stdlib": "(stdlib)", "peer": "(peer)"}
+
+
+def _rate_cell(t: str) -> Callable[[dict[str, Any]], str]:
+    return lambda r: fmt_rate(r["total_bytes"], r["threads"][t]["min"])
+
+
+def columns(counts: list[int]) -> list[Column]:
+    n = max(counts)
+    cols = [
+        Column("kernel", "l", lambda r: r["kernel"], group=True),
+        Column("implementation", "l",
+               lambda r: f"**{r['impl']}**" if r["impl"] == "fastconc"
+               else r["impl"]),
+        Column("GIL", "l", lambda r: _GIL_CELL[r["gil"]]),
+    ]
+    for t in counts:
+        cols.append(Column(f"{t} thread{'s' if t > 1 else ''}", "r",
+                           _rate_cell(str(t))))
+    cols.append(Column(f"speed-up {n}/1", "r",
+                       lambda r: fmt_x(r["speedup"][str(n)])))
+    return cols
+
+
+def markdown(rows: list[dict[str, Any]], counts: list[int]) -> str:
+    return table(columns(counts), rows)
+
+
+# --- the section -------------------------------------------------------------
+
+def units(b: Bench) -> int:
+    return len(b.kernels) + 2
+
+
+def section(b: Bench) -> None:
+    from .corpus import chunks
+
+    rows_: list[dict[str, Any]] = []
+    rnd_chunks = chunks(b.rnd, CHUNK)
+    cor_chunks = chunks(b.corpus, CHUNK)
+    nthreads = b.nthreads
+    ctl = native_controls(0.05, nthreads) if nthreads > 1 else None
+    control: dict[str, dict[Any, Samples]] = {}
+    if ctl:
+        with b.step("native control, before"):
+            control["before"] = measure(
+                [Contender(k, fn) for k, fn in ctl.items()], b.repeat)
+    for k in b.kernels:
+        with b.step(f"GIL table: {k.name}"):
+            base = cor_chunks if k.data == "corpus" else rnd_chunks
+            try:
+                # 16 chunks spread over the corpus (sources first,
+                # binaries last) for the decompressors
+                spread = base[::max(1, len(base) // 16)][:16]
+                inputs = ([k.prepare(bytes(c)) for c in spread]
+                          if k.prepare else base)
+            except Exception as exc:  # noqa: BLE001 - reported
+                b.skipped.append({"kernel": k.name, "impl": "all",
+                                  "reason": "no way to make its input "
+                                            f"({exc})"})
+                continue
+            r, s = measure_kernel(k, inputs, CHUNK, b.counts, b.repeat,
+                                  b.budget)
+            rows_ += r
+            b.skipped += s
+    if ctl:
+        with b.step("native control, after"):
+            control["after"] = measure(
+                [Contender(k, fn) for k, fn in ctl.items()], b.repeat)
+    b.results["gil_table"] = rows_
+    usable = b.machine.get("usable_cpus")
+    b.emit(f"## The GIL table: 1 MiB chunks shared by {nthreads} "
+           f"Python threads")
+    b.emit()
+    b.emit("Each thread calls the function on the same chunks, in "
+           "the same order (fastconc with `threads=1`): checksums and "
+           f"hashes go round {CACHED_CHUNKS} chunks that stay "
+           "in the cache (one buffer read from memory is the next "
+           "table), codecs round chunks spread over the corpus. "
+           "Throughput of the whole "
+           "group; speed-up = time with 1 thread / time with "
+           f"{nthreads}. Expected: ≈1× held; released, up to "
+           f"{min(nthreads, usable or 1)}× "
+           f"(there are {usable} cores)."
+           + (" (--quick leaves out zlib and the hash variants.)"
+              if b.quick and not b.args.only else ""))
+    b.emit()
+    b.emit(markdown(rows_, b.counts))
+    b.emit()
+    if control:
+        b.results["gil_control"] = {
+            when: {k: v.as_json() for k, v in res.items()}
+            for when, res in control.items()}
+        b.emit(f"What this machine gave {nthreads} threads at the time: "
+               f"{nthreads} copies of a native loop at once against one "
+               "after the other (through `map_array`), before the "
+               f"table: {control_line(control['before'], (), nthreads, '×')};"
+               f" after it: {control_line(control['after'], (), nthreads, '×')}"
+               ". Neither loop touches memory or the interpreter: where "
+               f"they fall short of {nthreads}×, the machine did not give "
+               "the threads whole cores (a shared VM's vCPUs can share "
+               "a core with each other or with other guests), and "
+               "released speed-ups measured at such moments fall short "
+               "with them.")
+        b.emit()

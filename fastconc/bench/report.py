@@ -5,9 +5,11 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from .timing import fmt_rate, fmt_time
+from .timing import fmt_time
 
 # distributions whose versions go into the machine description
 PACKAGES = ["numpy", "crc32c", "google-crc32c", "xxhash", "isal", "zlib-ng",
@@ -86,6 +88,31 @@ def describe_machine(m: dict[str, Any]) -> str:
                if m.get("load_average") else ""))
 
 
+@dataclass
+class Column:
+    """One column of a Markdown table: header, alignment ("l" or "r") and
+    the cell of a row.  Cells of ``group`` columns are printed only where
+    the group (the text of all group cells) changes."""
+    header: str
+    align: str
+    cell: Callable[[dict[str, Any]], str]
+    group: bool = False
+
+
+def table(columns: list[Column], rows: list[dict[str, Any]]) -> str:
+    body = []
+    last: tuple[str, ...] | None = None
+    for r in rows:
+        cells = [c.cell(r) for c in columns]
+        key = tuple(x for c, x in zip(columns, cells) if c.group)
+        if key and key == last:
+            cells = ["" if c.group else x for c, x in zip(columns, cells)]
+        last = key
+        body.append(cells)
+    return _table([c.header for c in columns], body,
+                  "".join(c.align for c in columns))
+
+
 def _table(header: list[str], rows: list[list[str]],
            align: str | None = None) -> str:
     align = align or "l" + "r" * (len(header) - 1)
@@ -95,100 +122,8 @@ def _table(header: list[str], rows: list[list[str]],
     return "\n".join(out)
 
 
-def _x(ratio: float | None) -> str:
+def fmt_x(ratio: float | None) -> str:
     return "–" if ratio is None else f"{ratio:.2f}×"
-
-
-def gil_markdown(rows: list[dict[str, Any]], counts: list[int]) -> str:
-    n = max(counts)
-    header = ["kernel", "implementation", "GIL"]
-    header += [f"{t} thread{'s' if t > 1 else ''}" for t in counts]
-    header += [f"speed-up {n}/1"]
-    body = []
-    last = None
-    for r in rows:
-        kernel = r["kernel"] if r["kernel"] != last else ""
-        last = r["kernel"]
-        gil = {"held": "held", "released": "**released**",
-               "stdlib": "(stdlib)", "peer": "(peer)"}[r["gil"]]
-        impl = f"**{r['impl']}**" if r["impl"] == "fastconc" else r["impl"]
-        cells = [kernel, impl, gil]
-        cells += [fmt_rate(r["total_bytes"], r["threads"][str(t)]["min"])
-                  for t in counts]
-        cells.append(_x(r["speedup"][str(n)]))
-        body.append(cells)
-    return _table(header, body, "lll" + "r" * (len(counts) + 1))
-
-
-def large_markdown(rows: list[dict[str, Any]],
-                   mem: dict[str, Any] | None) -> str:
-    header = ["kernel", "implementation", "throughput", "vs fastest peer"]
-    if mem:
-        header.append("share of memory bandwidth")
-    body = []
-    by_kernel: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        by_kernel.setdefault(r["kernel"], []).append(r)
-    for kernel, group in by_kernel.items():
-        peers = [r["throughput"] for r in group if r["package"] != "fastconc"]
-        best_peer = max(peers) if peers else None
-        first = True
-        for r in group:
-            cells = [kernel if first else "",
-                     f"**{r['impl']}**" if r["package"] == "fastconc"
-                     else r["impl"],
-                     fmt_rate(r["throughput"], 1.0),
-                     _x(r["throughput"] / best_peer) if best_peer else "–"]
-            if mem:
-                if r["family"] == "checksum":
-                    bw = mem["bandwidth_n"] if r["threads"] > 1 else mem["bandwidth_1"]
-                    cells.append(f"{100 * r['throughput'] / bw:.0f}%")
-                else:
-                    cells.append("")
-            first = False
-            body.append(cells)
-    return _table(header, body, "llr" + "r" * (len(header) - 3))
-
-
-def small_markdown(rows: list[dict[str, Any]]) -> str:
-    header = ["kernel", "item size", "implementation", "per item",
-              "speed vs first row"]
-    body = []
-    last = None
-    for r in rows:
-        key = (r["kernel"], r["item_bytes"])
-        size = r["item_bytes"]
-        size_s = f"{size // 1024} KiB" if size >= 1024 else f"{size} B"
-        body.append([r["kernel"] if key != last else "",
-                     size_s if key != last else "", r["impl"],
-                     fmt_time(r["ns_per_item"] / 1e9), _x(r["vs_baseline"])])
-        last = key
-    return _table(header, body, "llrrr".replace("r", "l", 1))
-
-
-def executor_markdown(rows: list[dict[str, Any]]) -> str:
-    header = ["map of a trivial function", "per item", "vs stdlib executor"]
-    body = [[r["impl"], fmt_time(r["ns_per_item"] / 1e9),
-             _x(r["vs_stdlib_executor"])] for r in rows]
-    return _table(header, body)
-
-
-def countdown_markdown(rows: list[dict[str, Any]]) -> str:
-    header = ["countdown", "time (best)", "median", "speed-up vs sequential"]
-    body = [[r["impl"], fmt_time(r["timing"]["min"]),
-             fmt_time(r["timing"]["median"]), _x(r["vs_sequential"])]
-            for r in rows]
-    return _table(header, body)
-
-
-def convoy_markdown(c: dict[str, Any]) -> str:
-    header = ["GIL during the call", "call length",
-              "worst wake-up delay (median run)", "worst of all runs"]
-    body = [[label, fmt_time(c[label]["call_seconds"]),
-             fmt_time(c[label]["worst_delay_median"]),
-             fmt_time(c[label]["worst_delay_max"])]
-            for label in ("held", "released")]
-    return _table(header, body)
 
 
 def skipped_markdown(skipped: list[dict[str, str]]) -> str:

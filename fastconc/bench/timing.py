@@ -1,11 +1,17 @@
-"""Interleaved best-of-N timing.
+"""Interleaved best-of-N timing: the one runner of every measurement.
 
-Contenders are run in turn, each round in another order (a balanced
-design: see rotated()), so that a burst of load from elsewhere on a
-shared machine hits all of them alike and none always runs after the
-same other one;
-each keeps every sample and is summarised by its minimum (the best
-estimate of what the code costs) and its median.
+A :class:`Contender` is one thing to time, as data: a key, a callable that
+makes one sample, and what the tables need to know about it (kernel,
+implementation, GIL mode, threads, item size ...) in ``meta``.
+:func:`measure` runs a group of contenders in turn, each round in another
+order (a balanced design: see rotated()), so that a burst of load from
+elsewhere on a shared machine hits all of them alike and none always runs
+after the same other one; each keeps every sample and is summarised by its
+minimum (the best estimate of what the code costs) and its median.
+
+``fastconc bench`` measures every table with :func:`measure`, and the
+scripts and pytest-benchmark suites of ``benchmarks/`` use the same helpers
+(``interleaved``, ``best_of``, ``threads_job``, ``native_controls``).
 """
 from __future__ import annotations
 
@@ -13,19 +19,21 @@ import glob
 import statistics
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-K = TypeVar("K")
+K = TypeVar("K", bound=Hashable)
 
 clock = time.perf_counter
 
 
 @dataclass
 class Samples:
-    """Wall-clock seconds of each repeat of one measurement."""
+    """Wall-clock seconds of each repeat of one measurement, and what a
+    self-timed contender returned beside its time (one record a run)."""
     times: list[float] = field(default_factory=list)
+    records: list[Any] = field(default_factory=list)
 
     @property
     def best(self) -> float:
@@ -40,10 +48,21 @@ class Samples:
                 "samples": list(self.times)}
 
 
-def time_once(fn: Callable[[], object]) -> float:
-    t0 = clock()
-    fn()
-    return clock() - t0
+@dataclass
+class Contender:
+    """One measured thing.
+
+    ``run()`` makes one sample.  With ``self_timed`` it returns its own
+    seconds (e.g. from a barrier to the last join, leaving out thread
+    start-up), or ``(seconds, record)``; otherwise the runner times the
+    call.  With ``warm_up`` the runner first makes one untimed call; if that
+    raises, the contender is reported as skipped, not measured.
+    """
+    key: Hashable
+    run: Callable[[], object]
+    meta: dict[str, Any] = field(default_factory=dict)
+    self_timed: bool = False
+    warm_up: bool = False
 
 
 def rotated(names: Sequence[K], repeat: int) -> Iterator[K]:
@@ -65,30 +84,82 @@ def rotated(names: Sequence[K], repeat: int) -> Iterator[K]:
             yield names[i]
 
 
-def interleaved(contenders: dict[K, Callable[[], object]], repeat: int,
-                tick: Callable[[], None] | None = None) -> dict[K, Samples]:
+def skip_record(c: Contender, exc: BaseException) -> dict[str, str]:
+    """The "skipped" entry of a contender whose call raised."""
+    return {"kernel": str(c.meta.get("kernel", "")),
+            "impl": str(c.meta.get("impl", c.key)),
+            "reason": f"failed: {type(exc).__name__}: {exc}"}
+
+
+def measure(contenders: Iterable[Contender], repeat: int, *,
+            timer: Callable[[], float] | None = None,
+            tick: Callable[[], None] | None = None,
+            skipped: list[dict[str, str]] | None = None
+            ) -> dict[Hashable, Samples]:
     """Run each contender ``repeat`` times, interleaved in the order of
-    rotated(); return samples."""
-    out = {name: Samples() for name in contenders}
-    for name in rotated(list(contenders), repeat):
-        out[name].times.append(time_once(contenders[name]))
+    rotated(), and return its samples by key.
+
+    ``timer`` (default ``clock``, wall time) times the contenders that do
+    not time themselves; ``time.thread_time`` measures single-thread work
+    in CPU time, which a busy machine disturbs much less.  ``tick`` is
+    called after every sample (a progress bar).  A contender whose warm-up
+    call raises goes to ``skipped`` (without that list, the error
+    propagates)."""
+    now = timer or clock
+    live: dict[Hashable, Contender] = {}
+    for c in contenders:
+        if c.key in live:
+            raise ValueError(f"two contenders named {c.key!r}")
+        if c.warm_up:
+            try:
+                c.run()
+            except Exception as exc:
+                if skipped is None:
+                    raise
+                skipped.append(skip_record(c, exc))
+                continue
+        live[c.key] = c
+    out = {key: Samples() for key in live}
+    for key in rotated(list(live), repeat):
+        c = live[key]
+        if c.self_timed:
+            got: Any = c.run()
+            if isinstance(got, tuple):
+                got, record = got
+                out[key].records.append(record)
+            seconds = float(got)
+        else:
+            t0 = now()
+            c.run()
+            seconds = now() - t0
+        out[key].times.append(seconds)
         if tick is not None:
             tick()
     return out
 
 
+def interleaved(contenders: dict[K, Callable[[], object]], repeat: int,
+                tick: Callable[[], None] | None = None) -> dict[K, Samples]:
+    """measure() over a plain {key: callable} dict."""
+    res = measure([Contender(k, fn) for k, fn in contenders.items()],
+                  repeat, tick=tick)
+    return {k: res[k] for k in contenders}
+
+
 def best_of(fns: dict[K, Callable[[], object]], repeat: int = 5,
             clock: Callable[[], float] = time.perf_counter) -> dict[K, float]:
-    """Best (minimum) seconds of each callable over ``repeat`` rounds in
-    the order of rotated().  With ``clock=time.thread_time`` single-thread
-    work is timed in CPU time, which a busy machine disturbs much less
-    than wall time."""
-    best = {k: float("inf") for k in fns}
-    for k in rotated(list(fns), repeat):
-        t0 = clock()
-        fns[k]()
-        best[k] = min(best[k], clock() - t0)
-    return best
+    """Best (minimum) seconds of each callable over ``repeat`` interleaved
+    rounds.  With ``clock=time.thread_time`` single-thread work is timed
+    in CPU time."""
+    res = measure([Contender(k, fn) for k, fn in fns.items()], repeat,
+                  timer=clock)
+    return {k: res[k].best for k in fns}
+
+
+def time_once(fn: Callable[[], object]) -> float:
+    t0 = clock()
+    fn()
+    return clock() - t0
 
 
 def run_threads(work: Sequence[Callable[[], object]]) -> float:
@@ -118,6 +189,18 @@ def run_threads(work: Sequence[Callable[[], object]]) -> float:
     if errors:
         raise errors[0]
     return elapsed
+
+
+def threads_job(fn: Callable[[Any], object], share: Sequence[Any],
+                nthreads: int) -> Callable[[], float]:
+    """A self-timed job: ``nthreads`` plain threads each call ``fn`` on
+    every item of ``share``, the same items in the same order (alike
+    shares: no thread is dealt the harder items), released together; it
+    returns the wall time until the last one finishes (run_threads)."""
+    def body() -> None:
+        for item in share:
+            fn(item)
+    return lambda: run_threads([body] * nthreads)
 
 
 def fmt_rate(nbytes: float, seconds: float) -> str:

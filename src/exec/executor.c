@@ -2,27 +2,25 @@
  *
  * Provides WorkQueue, a FIFO with the API of queue.SimpleQueue (put, get,
  * get_nowait, qsize, empty) that also counts the threads waiting in get()
- * (the executor's idle workers) and lets a worker that just finished a task
- * spin briefly with the GIL released before it sleeps, so that a task
- * submitted right after does not pay a thread wake-up; and _worker_loop(),
- * the executor's worker: take a work item, run it, set its future, repeat,
- * all without a Python frame per task.
+ * (the executor's idle workers), and _worker_loop(), the executor's worker:
+ * take a work item, run it, set its future, repeat, all without a Python
+ * frame per task.  It does not spin: an idle getter sleeps on a condition
+ * variable until an item arrives.
  *
  * A work item is a tuple (future, fn, args, kwargs) with kwargs a dict or
  * None.  The queue's mutex is a pthread mutex because getters wait on it
  * without the GIL; it is held only for a few instructions and nobody takes
- * the GIL while holding it.
+ * the GIL while holding it.  Deadlines are on the monotonic clock
+ * (fc_mono_ns), and so is the condition variable's timed wait.
  */
 #include "exec/executor.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 
 #define WQ_POLL_MS 50
-#define WQ_GIL_HOLDOFF_NS 20000
 
 typedef struct {
     PyObject_HEAD
@@ -30,31 +28,19 @@ typedef struct {
     pthread_cond_t cv;      /* getters sleep here while the queue is empty */
     PyObject **ring;        /* strong references, FIFO from head */
     Py_ssize_t cap, head;
-    atomic_long len;        /* written under mu, read by spinners without */
+    atomic_long len;        /* written under mu, read without it */
     int sleepers;           /* getters blocked on cv */
     atomic_long idle;       /* threads inside get() (idle workers) */
-    long spin_ns;           /* how long a getter spins before sleeping */
-    atomic_int *gil_free_waiters;   /* in the module state (outlives us) */
-    int holdoff;            /* wait for a GIL-free waiter before taking it */
     PyObject *empty_exc;    /* queue.Empty */
 } FcWorkQueueObject;
 
-/* A DoneFlag is set by the worker once a task is finished and the worker
- * has let go of the GIL, so that a thread waiting in Future.result() can
- * spin for it with the GIL released and then take the GIL uncontended,
- * instead of sleeping and paying a second thread wake-up. */
-typedef struct {
-    PyObject_HEAD
-    atomic_int set;
-} FcDoneFlagObject;
-
-static inline void
-flag_set(PyObject *flag)
+/* The absolute time, for pthread_cond_timedwait on a condition variable
+ * whose clock is CLOCK_MONOTONIC, of the fc_mono_ns() instant deadline. */
+static void
+mono_abstime(int64_t deadline, struct timespec *out)
 {
-    if (flag != NULL) {
-        atomic_store_explicit(&((FcDoneFlagObject *)flag)->set, 1,
-                              memory_order_release);
-    }
+    out->tv_sec = (time_t)(deadline / 1000000000);
+    out->tv_nsec = (long)(deadline % 1000000000);
 }
 
 /* mu held: take the oldest item (the reference moves to the caller). */
@@ -109,50 +95,30 @@ unlock:
 
 /* GIL held.  Returns a new reference, or NULL with queue.Empty set on
  * timeout (timeout_ns < 0: wait forever) or another exception (a signal
- * handler raised while waiting in the main thread, with poll_signals).
- * flag (may be NULL): the DoneFlag of the task the caller just finished,
- * set as soon as the GIL is let go of (or at once if we keep it). */
+ * handler raised while waiting in the main thread, with poll_signals). */
 static PyObject *
-wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag,
-       int poll_signals)
+wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, int poll_signals)
 {
     PyObject *item = NULL;
     pthread_mutex_lock(&q->mu);
     if (atomic_load(&q->len) > 0) {
         item = wq_pop_locked(q);
         pthread_mutex_unlock(&q->mu);
-        flag_set(flag);     /* we keep the GIL: no point in waiting */
         return item;
     }
     pthread_mutex_unlock(&q->mu);
     if (!block || timeout_ns == 0) {
-        flag_set(flag);
         PyErr_SetNone(q->empty_exc);
         return NULL;
     }
 
     atomic_fetch_add(&q->idle, 1);
-    int64_t start = fc_mono_ns();
-    int64_t deadline = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
+    int64_t deadline = timeout_ns < 0 ? INT64_MAX : fc_mono_ns() + timeout_ns;
     int timed_out = 0;
     for (;;) {
         PyThreadState *ts = PyEval_SaveThread();
         /* Without the GIL: only the ring (under mu) and atomics are
-         * touched; the queue object and the flag are kept alive by our
-         * caller. */
-        flag_set(flag);
-        flag = NULL;
-        if (q->spin_ns > 0) {
-            int64_t spin_end = start + q->spin_ns;
-            while (atomic_load_explicit(&q->len, memory_order_acquire) == 0) {
-                if (fc_mono_ns() >= spin_end) {
-                    break;
-                }
-                for (int k = 0; k < 32; k++) {
-                    fc_cpu_relax();
-                }
-            }
-        }
+         * touched; the queue object is kept alive by our caller. */
         pthread_mutex_lock(&q->mu);
         /* The worker loop sleeps until work arrives; a get() called from
          * Python wakes every WQ_POLL_MS so the main thread can run signal
@@ -162,30 +128,18 @@ wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag,
         if (slice_end > deadline) {
             slice_end = deadline;
         }
+        struct timespec abs;
+        mono_abstime(slice_end, &abs);
         while (atomic_load(&q->len) == 0) {
-            if (slice_end == INT64_MAX) {
-                q->sleepers++;
-                pthread_cond_wait(&q->cv, &q->mu);
-                q->sleepers--;
-                continue;
-            }
-            if (fc_mono_ns() >= slice_end) {
-                break;
-            }
-            struct timespec abs;
-            clock_gettime(CLOCK_REALTIME, &abs);
-            int64_t left = slice_end - fc_mono_ns();
-            if (left <= 0) {
-                break;
-            }
-            abs.tv_sec += left / 1000000000;
-            abs.tv_nsec += left % 1000000000;
-            if (abs.tv_nsec >= 1000000000) {
-                abs.tv_sec++;
-                abs.tv_nsec -= 1000000000;
-            }
             q->sleepers++;
-            pthread_cond_timedwait(&q->cv, &q->mu, &abs);
+            if (slice_end == INT64_MAX) {
+                pthread_cond_wait(&q->cv, &q->mu);
+            }
+            else if (pthread_cond_timedwait(&q->cv, &q->mu, &abs) ==
+                     ETIMEDOUT) {
+                q->sleepers--;
+                break;
+            }
             q->sleepers--;
         }
         if (atomic_load(&q->len) > 0) {
@@ -195,17 +149,6 @@ wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag,
             timed_out = 1;
         }
         pthread_mutex_unlock(&q->mu);
-        if (item != NULL && q->holdoff) {
-            /* The submitter most likely still holds the GIL and is about
-             * to wait for this very task: give it a moment to let go. */
-            int64_t until = fc_mono_ns() + WQ_GIL_HOLDOFF_NS;
-            while (atomic_load(q->gil_free_waiters) == 0 &&
-                   fc_mono_ns() < until) {
-                for (int k = 0; k < 16; k++) {
-                    fc_cpu_relax();
-                }
-            }
-        }
         PyEval_RestoreThread(ts);
         if (item != NULL) {
             break;
@@ -218,7 +161,6 @@ wq_get(FcWorkQueueObject *q, int block, int64_t timeout_ns, PyObject *flag,
         if (PyErr_CheckSignals() < 0) {
             break;
         }
-        start = fc_mono_ns();
     }
     atomic_fetch_sub(&q->idle, 1);
     return item;
@@ -249,37 +191,38 @@ parse_timeout(PyObject *obj, int64_t *out)
 static PyObject *
 wq_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"spin_us", "holdoff", NULL};
-    long spin_us = 0;
-    int holdoff = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$lp:WorkQueue", kwlist,
-                                     &spin_us, &holdoff)) {
-        return NULL;
-    }
-    if (spin_us < 0 || spin_us > 1000000) {
-        PyErr_SetString(PyExc_ValueError, "spin_us must be in [0, 1000000]");
+    if (PyTuple_GET_SIZE(args) != 0 || (kw && PyDict_GET_SIZE(kw) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "WorkQueue() takes no arguments");
         return NULL;
     }
     PyObject *mod = PyType_GetModule(type);
     if (mod == NULL) {
         return NULL;
     }
-    FcWorkQueueObject *q = (FcWorkQueueObject *)type->tp_alloc(type, 0);
+    FcWorkQueueObject *q = NULL;
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0) {
+        return PyErr_NoMemory();
+    }
+    /* Timed waits take deadlines from fc_mono_ns(). */
+    if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0) {
+        PyErr_SetString(PyExc_OSError, "no monotonic clock for WorkQueue");
+        goto exit;
+    }
+    q = (FcWorkQueueObject *)type->tp_alloc(type, 0);
     if (q == NULL) {
-        return NULL;
+        goto exit;
     }
     pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->cv, NULL);
+    pthread_cond_init(&q->cv, &attr);
     q->ring = NULL;
     q->cap = q->head = 0;
     atomic_init(&q->len, 0);
     atomic_init(&q->idle, 0);
     q->sleepers = 0;
-    q->spin_ns = spin_us * 1000;
-    q->holdoff = holdoff;
-    q->empty_exc = NULL;
     q->empty_exc = Py_NewRef(fc_get_state(mod)->pmap->QueueEmpty);
-    q->gil_free_waiters = &fc_get_state(mod)->pmap->gil_free_waiters;
+exit:
+    pthread_condattr_destroy(&attr);
     return (PyObject *)q;
 }
 
@@ -391,7 +334,7 @@ wq_get_py(FcWorkQueueObject *q, PyObject *args, PyObject *kw)
     if (parse_timeout(timeout, &tns) < 0) {
         return NULL;
     }
-    return wq_get(q, block, tns, NULL, 1);
+    return wq_get(q, block, tns, 1);
 }
 
 PyDoc_STRVAR(wq_get_nowait__doc__,
@@ -401,7 +344,7 @@ PyDoc_STRVAR(wq_get_nowait__doc__,
 static PyObject *
 wq_get_nowait(FcWorkQueueObject *q, PyObject *Py_UNUSED(ignored))
 {
-    return wq_get(q, 0, 0, NULL, 1);
+    return wq_get(q, 0, 0, 1);
 }
 
 static PyObject *
@@ -460,12 +403,9 @@ static PyGetSetDef wq_getset[] = {
 };
 
 PyDoc_STRVAR(wq_doc,
-"WorkQueue(*, spin_us=0, holdoff=False)\n--\n\n"
+"WorkQueue()\n--\n\n"
 "The unbounded FIFO of fastconc.ThreadPoolExecutor (queue.SimpleQueue's\n"
-"API).  A getter that finds it empty spins up to spin_us microseconds with\n"
-"the GIL released before it sleeps; with holdoff, a getter woken for an\n"
-"item waits up to 20 us for a thread to wait in DoneFlag.wait() (so\n"
-"without the GIL) before it takes the GIL.");
+"API), which also counts the threads waiting in get() (idle).");
 
 static PyType_Slot wq_slots[] = {
     {Py_tp_new, wq_new},
@@ -486,114 +426,6 @@ static PyType_Spec wq_spec = {
     .slots = wq_slots,
 };
 
-/* --- DoneFlag ----------------------------------------------------------- */
-
-static PyObject *
-flag_new(PyTypeObject *type, PyObject *args, PyObject *kw)
-{
-    if (PyTuple_GET_SIZE(args) != 0 || (kw && PyDict_GET_SIZE(kw) != 0)) {
-        PyErr_SetString(PyExc_TypeError, "DoneFlag() takes no arguments");
-        return NULL;
-    }
-    FcDoneFlagObject *f = (FcDoneFlagObject *)type->tp_alloc(type, 0);
-    if (f != NULL) {
-        atomic_init(&f->set, 0);
-    }
-    return (PyObject *)f;
-}
-
-static void
-flag_dealloc(PyObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    tp->tp_free(self);
-    Py_DECREF(tp);
-}
-
-PyDoc_STRVAR(flag_wait__doc__,
-"wait($self, spin_us, /)\n--\n\n"
-"Spin up to spin_us microseconds, with the GIL released, until the flag\n"
-"is set; return whether it is.");
-
-static PyObject *
-flag_wait(PyObject *self, PyObject *arg)
-{
-    FcDoneFlagObject *f = (FcDoneFlagObject *)self;
-    long us = PyLong_AsLong(arg);
-    if (us == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if (atomic_load_explicit(&f->set, memory_order_acquire)) {
-        Py_RETURN_TRUE;
-    }
-    int got = 0;
-    atomic_int *hint =
-        &((fc_state *)PyType_GetModuleState(Py_TYPE(self)))->pmap
-            ->gil_free_waiters;
-    Py_BEGIN_ALLOW_THREADS
-    /* Only an atomic of self (kept alive by our caller) and one of the
-     * module state are touched. */
-    atomic_fetch_add(hint, 1);
-    int64_t end = fc_mono_ns() + (int64_t)us * 1000;
-    for (int round = 0;; round++) {
-        if (atomic_load_explicit(&f->set, memory_order_acquire)) {
-            got = 1;
-            break;
-        }
-        if (fc_mono_ns() >= end) {
-            break;
-        }
-        if (round < 64) {
-            for (int k = 0; k < 16; k++) {
-                fc_cpu_relax();
-            }
-        }
-        else {
-            sched_yield();  /* let the worker have this core if it needs it */
-        }
-    }
-    atomic_fetch_sub(hint, 1);
-    Py_END_ALLOW_THREADS
-    return PyBool_FromLong(got);
-}
-
-static PyObject *
-flag_set_py(PyObject *self, PyObject *Py_UNUSED(ignored))
-{
-    flag_set(self);
-    Py_RETURN_NONE;
-}
-
-static PyObject *
-flag_is_set(PyObject *self, PyObject *Py_UNUSED(ignored))
-{
-    return PyBool_FromLong(atomic_load(&((FcDoneFlagObject *)self)->set));
-}
-
-static PyMethodDef flag_methods[] = {
-    {"wait", flag_wait, METH_O, flag_wait__doc__},
-    {"set", flag_set_py, METH_NOARGS, NULL},
-    {"is_set", flag_is_set, METH_NOARGS, NULL},
-    {"__reduce__", wq_reduce, METH_NOARGS, NULL},
-    {NULL, NULL, 0, NULL},
-};
-
-static PyType_Slot flag_slots[] = {
-    {Py_tp_new, flag_new},
-    {Py_tp_dealloc, flag_dealloc},
-    {Py_tp_methods, flag_methods},
-    {Py_tp_doc, (void *)"DoneFlag()\n--\n\nSet by the executor's worker "
-                        "when a task is done and the GIL is free."},
-    {0, NULL},
-};
-
-static PyType_Spec flag_spec = {
-    .name = "fastconc._core.DoneFlag",
-    .basicsize = sizeof(FcDoneFlagObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
-    .slots = flag_slots,
-};
-
 /* --- the worker loop --------------------------------------------------- */
 
 /* Run one work item (future, fn, args, kwargs) as the stdlib's _WorkItem
@@ -601,9 +433,8 @@ static PyType_Spec flag_spec = {
 static int
 run_item(struct fc_pmap_state *ps, PyObject *item)
 {
-    static const char bad[] = "work item must be (future, fn, args, kwargs, "
-                              "flag)";
-    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 5 ||
+    static const char bad[] = "work item must be (future, fn, args, kwargs)";
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 4 ||
         !PyTuple_Check(PyTuple_GET_ITEM(item, 2))) {
         PyErr_SetString(PyExc_TypeError, bad);
         return -1;
@@ -673,10 +504,8 @@ fc_worker_loop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     FcWorkQueueObject *q = (FcWorkQueueObject *)args[0];
     PyObject *on_none = args[1];
-    PyObject *done = NULL;      /* flag of the task just run */
     for (;;) {
-        PyObject *item = wq_get(q, 1, -1, done, 0);
-        Py_CLEAR(done);
+        PyObject *item = wq_get(q, 1, -1, 0);
         if (item == NULL) {
             return NULL;
         }
@@ -694,15 +523,8 @@ fc_worker_loop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             continue;
         }
         int rc = run_item(st->pmap, item);
-        PyObject *flag = PyTuple_GET_ITEM(item, 4);
-        if (flag != Py_None &&
-            Py_IS_TYPE(flag, (PyTypeObject *)st->pmap->DoneFlagType)) {
-            done = Py_NewRef(flag);
-        }
         Py_DECREF(item);
         if (rc < 0) {
-            flag_set(done);
-            Py_XDECREF(done);
             return NULL;
         }
     }
@@ -737,11 +559,6 @@ fc_executor_init(PyObject *m, fc_state *st)
     st->pmap->WorkQueueType = PyType_FromModuleAndSpec(m, &wq_spec, NULL);
     if (st->pmap->WorkQueueType == NULL ||
         PyModule_AddObjectRef(m, "WorkQueue", st->pmap->WorkQueueType) < 0) {
-        return -1;
-    }
-    st->pmap->DoneFlagType = PyType_FromModuleAndSpec(m, &flag_spec, NULL);
-    if (st->pmap->DoneFlagType == NULL ||
-        PyModule_AddObjectRef(m, "DoneFlag", st->pmap->DoneFlagType) < 0) {
         return -1;
     }
     return PyModule_AddFunctions(m, executor_methods);

@@ -5,21 +5,13 @@
 
 #include "core/fastconc.h"
 
-#include <stdatomic.h>
-
 struct fc_pmap_state {
-    PyObject *WorkQueueType;    /* executor.c's heap types */
-    PyObject *DoneFlagType;
+    PyObject *WorkQueueType;    /* executor.c's heap type */
     PyObject *QueueEmpty;       /* queue.Empty, raised by get_nowait() */
     /* Interned method names of Future, called by the worker loop. */
     PyObject *str_set_running;
     PyObject *str_set_result;
     PyObject *str_set_exception;
-    /* Threads waiting in DoneFlag.wait() right now, i.e. without the GIL: a
-     * worker that found a task holds off taking the GIL a few microseconds
-     * until one is (the submitter is about to wait for the result), rather
-     * than block on the GIL and pay a wake-up. */
-    atomic_int gil_free_waiters;
 };
 
 /* Adds WorkQueue and _worker_loop to the module (called from pmap.c's area

@@ -453,7 +453,6 @@ pmap_traverse(fc_state *st, visitproc visit, void *arg)
 {
     if (st->pmap) {
         Py_VISIT(st->pmap->WorkQueueType);
-        Py_VISIT(st->pmap->DoneFlagType);
         Py_VISIT(st->pmap->QueueEmpty);
     }
     return 0;
@@ -464,7 +463,6 @@ pmap_clear(fc_state *st)
 {
     if (st->pmap) {
         Py_CLEAR(st->pmap->WorkQueueType);
-        Py_CLEAR(st->pmap->DoneFlagType);
         Py_CLEAR(st->pmap->QueueEmpty);
         Py_CLEAR(st->pmap->str_set_running);
         Py_CLEAR(st->pmap->str_set_result);
