@@ -4,10 +4,10 @@
  * widest SIMD kernel available, and the multithreaded update.
  *
  * No Python API: every function here may run on a pool thread.  No mutable
- * globals: the kernels are chosen by the caller (fc_blake3_kernels_for).
+ * globals, and no choosing: the caller passes the kernel table that
+ * simd/dispatch.c picked (the tables are defined here).
  */
 #include "blake3/impl.h"
-#include "core/cpu.h"
 #include "simd/blake3_simd.h"
 
 #include <stdlib.h>
@@ -124,43 +124,25 @@ lanes1_sse41(const uint8_t *base, size_t stride, size_t nblocks,
            flags_start, flags_end, out);
 }
 
-/* --- kernel tables (constant) ------------------------------------------ */
+/* --- kernel tables (constant; simd/dispatch.c picks one) -------------- */
 
-static const fc_blake3_kernels k_portable = {
+const fc_blake3_kernels fc_blake3_portable = {
     "portable", compress_rounds, 1, {1}, {lanes1_portable}, NULL,
 };
-static const fc_blake3_kernels k_sse41 = {
+const fc_blake3_kernels fc_blake3_sse41 = {
     "sse4.1 x4", fc_blake3_compress_sse41, 2, {4, 1},
     {fc_blake3_lanes4_sse41, lanes1_sse41}, NULL,
 };
-static const fc_blake3_kernels k_avx2 = {
+const fc_blake3_kernels fc_blake3_avx2 = {
     "avx2 x8", fc_blake3_compress_sse41, 3, {8, 4, 1},
     {fc_blake3_lanes8_avx2, fc_blake3_lanes4_sse41, lanes1_sse41},
     fc_blake3_lanes8_prev_avx2,
 };
-static const fc_blake3_kernels k_avx512 = {
+const fc_blake3_kernels fc_blake3_avx512 = {
     "avx512 x16", fc_blake3_compress_sse41, 4, {16, 8, 4, 1},
     {fc_blake3_lanes16_avx512, fc_blake3_lanes8_avx2, fc_blake3_lanes4_sse41,
      lanes1_sse41}, fc_blake3_lanes16_prev_avx512,
 };
-
-const fc_blake3_kernels *
-fc_blake3_kernels_for(unsigned cpu_features, int simd_level)
-{
-    if (simd_level >= FC_SIMD_AVX512 && (cpu_features & FC_CPU_AVX512F) &&
-        (cpu_features & FC_CPU_AVX512VL) && (cpu_features & FC_CPU_AVX2)) {
-        return &k_avx512;
-    }
-    if (simd_level >= FC_SIMD_AVX2 && (cpu_features & FC_CPU_AVX2) &&
-        (cpu_features & FC_CPU_SSE41)) {
-        return &k_avx2;
-    }
-    if (simd_level >= FC_SIMD_SSE42 && (cpu_features & FC_CPU_SSE41) &&
-        (cpu_features & FC_CPU_SSSE3)) {
-        return &k_sse41;
-    }
-    return &k_portable;
-}
 
 /* Compress n lanes with the widest kernels that fit. */
 static void
@@ -349,7 +331,7 @@ init_common(fc_blake3_hasher *h, const uint32_t key[8], unsigned flags,
     h->flags = (uint8_t)flags;
     h->chunk_counter = 0;
     h->stack_len = 0;
-    h->kernels = kernels ? kernels : &k_portable;
+    h->kernels = kernels ? kernels : &fc_blake3_portable;
     chunk_reset(h);
 }
 

@@ -1,14 +1,14 @@
-/* blake3_impl.h - BLAKE3 written from its published specification: the
- * compression function, the chunk and tree logic, extendable output, and
- * the SIMD kernels that compress many lanes (chunks or parents) at once.
+/* blake3/impl.h - BLAKE3 written from its published specification: the
+ * compression function, the chunk and tree logic, extendable output, the
+ * kernel tables of each SIMD width, and the update that hands subtrees to
+ * a run callback (blake3/pool.c gives it the pool).
  *
  * No Python API here: everything may run on pool threads without the GIL.
  *
  * Using it from C (e.g. a pool task of hash_many / hash_file):
  *
  *     uint8_t out[32];
- *     const fc_blake3_kernels *k =
- *         fc_blake3_kernels_for(st->cpu_features, st->simd_level);
+ *     const fc_blake3_kernels *k = st->kernels.blake3;
  *     fc_blake3_hash(k, data, len, out);         // one-shot
  *
  *     fc_blake3_hasher h;
@@ -16,18 +16,20 @@
  *     fc_blake3_update(&h, data, len);           // any number of times
  *     fc_blake3_finalize(&h, out, 32);           // any length; h unchanged
  *
- * where the kernels come from fc_blake3_kernels_for(st->cpu_features,
- * st->simd_level) (a pointer into a constant table; NULL = portable).  A
- * hasher is about 1.9 KB and holds no pointers to free: embed it or
- * allocate it with PyMem_RawMalloc, copy it with plain assignment.  Large
- * inputs go faster through fc_blake3_update_parallel (below) with a run
- * callback around fc_run(); the digest is the same either way.
+ * where the kernels are the table simd/dispatch.c chose for the SIMD level
+ * (st->kernels.blake3; NULL = portable).  A hasher is about 1.9 KB and
+ * holds no pointers to free: embed it or allocate it with PyMem_RawMalloc,
+ * copy it with plain assignment.  Large inputs go faster through
+ * fc_blake3_update_parallel (below), which blake3/pool.c runs on the pool;
+ * the digest is the same either way.
  */
 #ifndef FC_BLAKE3_IMPL_H
 #define FC_BLAKE3_IMPL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "simd/blake3_kernels.h"
 
 #define FC_BLAKE3_OUT_LEN 32
 #define FC_BLAKE3_KEY_LEN 32
@@ -47,47 +49,6 @@ enum {
     FC_B3_DERIVE_KEY_MATERIAL = 1u << 6,
 };
 
-/* Compress `lanes` independent inputs at once.  Lane i reads nblocks
- * consecutive 64-byte blocks at base + i * stride, uses counter
- * counter + i * counter_step, the chaining value key for its first block,
- * and flags | flags_start on its first block, flags | flags_end on its last.
- * It writes its 32-byte chaining value to out + 32 * i.
- * Chunks: stride 1024, 16 blocks, step 1, CHUNK_START / CHUNK_END.
- * Parents: stride 64, 1 block, step 0, flags including PARENT. */
-typedef void (*fc_blake3_lanes_fn)(const uint8_t *base, size_t stride,
-                                   size_t nblocks, const uint32_t key[8],
-                                   uint64_t counter, uint64_t counter_step,
-                                   unsigned flags, unsigned flags_start,
-                                   unsigned flags_end, uint8_t *out);
-
-/* The same, and also lane i's chaining value before its last block to
- * prev + 32 * i (nblocks >= 2): the hasher keeps a final chunk's last
- * block open (it may need ROOT) while the chunk runs in a lane group. */
-typedef void (*fc_blake3_lanes_prev_fn)(const uint8_t *base, size_t stride,
-                                        size_t nblocks, const uint32_t key[8],
-                                        uint64_t counter,
-                                        uint64_t counter_step, unsigned flags,
-                                        unsigned flags_start,
-                                        unsigned flags_end, uint8_t *out,
-                                        uint8_t *prev);
-
-/* One compression: the 16 state words after the 7 rounds (before the
- * feed-forward), for a single block. */
-typedef void (*fc_blake3_compress_fn)(const uint32_t cv[8],
-                                      const uint8_t block[64],
-                                      unsigned block_len, uint64_t counter,
-                                      unsigned flags, uint32_t out[16]);
-
-/* Kernels of one SIMD level: the widest first. */
-typedef struct fc_blake3_kernels {
-    const char *name;
-    fc_blake3_compress_fn compress;
-    int nkernels;
-    int width[4];
-    fc_blake3_lanes_fn fn[4];
-    fc_blake3_lanes_prev_fn prev;   /* width[0] lanes, or NULL */
-} fc_blake3_kernels;
-
 typedef struct fc_blake3_hasher {
     uint32_t key[8];        /* key words (IV, the key, or context key) */
     uint32_t cv[8];         /* chaining value of the current chunk */
@@ -103,10 +64,12 @@ typedef struct fc_blake3_hasher {
     const fc_blake3_kernels *kernels;
 } fc_blake3_hasher;
 
-/* The best kernels allowed by the CPU's features and the SIMD level (an
- * FC_SIMD_* value): a pointer into a constant table, never NULL. */
-const fc_blake3_kernels *fc_blake3_kernels_for(unsigned cpu_features,
-                                               int simd_level);
+/* The kernel tables, widest last; each falls back on narrower kernels for
+ * the lanes left over.  simd/dispatch.c picks one for the SIMD level. */
+extern const fc_blake3_kernels fc_blake3_portable;
+extern const fc_blake3_kernels fc_blake3_sse41;    /* SSE4.1 + SSSE3 */
+extern const fc_blake3_kernels fc_blake3_avx2;     /* AVX2 (+ SSE4.1) */
+extern const fc_blake3_kernels fc_blake3_avx512;   /* AVX-512 F/VL + AVX2 */
 
 /* kernels may be NULL (portable). */
 void fc_blake3_init(fc_blake3_hasher *h, const fc_blake3_kernels *kernels);
@@ -144,38 +107,6 @@ typedef int (*fc_blake3_run_fn)(void *ctx, fc_blake3_task_fn task,
 int fc_blake3_update_parallel(fc_blake3_hasher *h, const void *data,
                               size_t len, uint64_t subtree_chunks,
                               fc_blake3_run_fn run, void *ctx);
-
-/* SIMD kernels (simd/blake3_*.c), compiled with their ISA flags only. */
-void fc_blake3_compress_sse41(const uint32_t cv[8], const uint8_t block[64],
-                              unsigned block_len, uint64_t counter,
-                              unsigned flags, uint32_t out[16]);
-void fc_blake3_lanes4_sse41(const uint8_t *base, size_t stride,
-                            size_t nblocks, const uint32_t key[8],
-                            uint64_t counter, uint64_t counter_step,
-                            unsigned flags, unsigned flags_start,
-                            unsigned flags_end, uint8_t *out);
-void fc_blake3_lanes8_avx2(const uint8_t *base, size_t stride,
-                           size_t nblocks, const uint32_t key[8],
-                           uint64_t counter, uint64_t counter_step,
-                           unsigned flags, unsigned flags_start,
-                           unsigned flags_end, uint8_t *out);
-void fc_blake3_lanes8_prev_avx2(const uint8_t *base, size_t stride,
-                                size_t nblocks, const uint32_t key[8],
-                                uint64_t counter, uint64_t counter_step,
-                                unsigned flags, unsigned flags_start,
-                                unsigned flags_end, uint8_t *out,
-                                uint8_t *prev);
-void fc_blake3_lanes16_avx512(const uint8_t *base, size_t stride,
-                              size_t nblocks, const uint32_t key[8],
-                              uint64_t counter, uint64_t counter_step,
-                              unsigned flags, unsigned flags_start,
-                              unsigned flags_end, uint8_t *out);
-void fc_blake3_lanes16_prev_avx512(const uint8_t *base, size_t stride,
-                                   size_t nblocks, const uint32_t key[8],
-                                   uint64_t counter, uint64_t counter_step,
-                                   unsigned flags, unsigned flags_start,
-                                   unsigned flags_end, uint8_t *out,
-                                   uint8_t *prev);
 
 extern const uint32_t fc_blake3_iv[8];
 

@@ -25,12 +25,6 @@ typedef struct {
     fc_blake3_hasher h;
 } FcBlake3Object;
 
-static const fc_blake3_kernels *
-b3_kernels(fc_state *st)
-{
-    return fc_blake3_kernels_for(st->cpu_features, st->simd_level);
-}
-
 typedef struct {
     int threads;
     int release;
@@ -182,7 +176,7 @@ FcBlake3_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     }
     FC_LOCK_INIT(self);
     self->threads = threads;
-    const fc_blake3_kernels *k = b3_kernels(st);
+    const fc_blake3_kernels *k = st->kernels.blake3;
     if (key != Py_None) {
         fc_blake3_init_keyed(&self->h, keybytes, k);
     }
@@ -524,7 +518,8 @@ blake3_info(fc_state *st, PyObject *d)
 {
     PyObject *backends = PyDict_GetItemString(d, "backends");
     PyObject *parallel = PyDict_GetItemString(d, "parallel");
-    PyObject *s = PyUnicode_FromFormat("fastconc %s", b3_kernels(st)->name);
+    PyObject *s = PyUnicode_FromFormat("fastconc %s",
+                                       st->kernels.blake3->name);
     if (s == NULL || PyDict_SetItemString(backends, "blake3", s) < 0) {
         Py_XDECREF(s);
         return -1;
@@ -533,8 +528,8 @@ blake3_info(fc_state *st, PyObject *d)
     return PyDict_SetItemString(parallel, "blake3", Py_True);
 }
 
-/* No set_simd hook: every hash object picks its kernels from
- * st->cpu_features and st->simd_level when it is created. */
+/* Every hash object takes the kernels of the SIMD level in force when it
+ * is created (st->kernels.blake3). */
 const fc_area fc_area_blake3 = {
-    "blake3", blake3_init, NULL, NULL, blake3_info, NULL,
+    "blake3", blake3_init, NULL, NULL, blake3_info,
 };

@@ -105,8 +105,9 @@ cksum_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         return NULL;
     }
 
-    job.fn = kind == K_CRC32 ? st->cksum.crc32
-             : kind == K_CRC32C ? st->cksum.crc32c : st->cksum.adler32;
+    job.fn = kind == K_CRC32 ? st->kernels.cksum.crc32
+             : kind == K_CRC32C ? st->kernels.cksum.crc32c
+                                : st->kernels.cksum.adler32;
     job.data = view.buf;
     job.len = view.len;
     job.init = kind == K_ADLER32 ? 1 : 0;
@@ -308,14 +309,8 @@ static PyMethodDef checksum_methods[] = {
 static int
 checksum_init(PyObject *m, fc_state *st)
 {
-    fc_cksum_pick(&st->cksum, st->cpu_features, st->simd_level);
+    (void)st;
     return PyModule_AddFunctions(m, checksum_methods);
-}
-
-static void
-checksum_set_simd(fc_state *st)
-{
-    fc_cksum_pick(&st->cksum, st->cpu_features, st->simd_level);
 }
 
 static int
@@ -324,8 +319,8 @@ checksum_info(fc_state *st, PyObject *d)
     PyObject *backends = PyDict_GetItemString(d, "backends");
     PyObject *parallel = PyDict_GetItemString(d, "parallel");
     const char *names[3] = {"crc32", "crc32c", "adler32"};
-    const char *impls[3] = {st->cksum.crc32_impl, st->cksum.crc32c_impl,
-                            st->cksum.adler32_impl};
+    const fc_cksum_kernels *k = &st->kernels.cksum;
+    const char *impls[3] = {k->crc32_impl, k->crc32c_impl, k->adler32_impl};
     for (int i = 0; i < 3; i++) {
         PyObject *s = PyUnicode_FromFormat("fastconc %s", impls[i]);
         if (s == NULL || PyDict_SetItemString(backends, names[i], s) < 0) {
@@ -341,5 +336,5 @@ checksum_info(fc_state *st, PyObject *d)
 }
 
 const fc_area fc_area_checksum = {
-    "checksum", checksum_init, NULL, NULL, checksum_info, checksum_set_simd,
+    "checksum", checksum_init, NULL, NULL, checksum_info,
 };

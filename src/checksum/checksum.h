@@ -4,7 +4,7 @@
  * crc32(0, "", 0) == 0, adler32(1, "", 0) == 1, and
  * k(k(v, a, na), b, nb) == k(v, a||b, na + nb).  Several implementations
  * exist per kernel (portable C, SSE4.2/PCLMULQDQ, AVX2/VPCLMULQDQ,
- * AVX-512); fc_cksum_pick() chooses the best one allowed by the SIMD level
+ * AVX-512); simd/dispatch.c chooses the best one allowed by the SIMD level
  * and the CPU's features.  No Python API here.
  */
 #ifndef FC_CHECKSUM_H
@@ -25,10 +25,6 @@ typedef struct fc_cksum_kernels {
     const char *crc32c_impl;
     const char *adler32_impl;
 } fc_cksum_kernels;
-
-/* Fill *k with the best kernels for `features` (FC_CPU_* bits) allowed by
- * `level` (FC_SIMD_*). */
-void fc_cksum_pick(fc_cksum_kernels *k, unsigned features, int level);
 
 /* Value of the concatenation A||B from the values of A and B (B computed
  * from the initial value: 0 for the CRCs, 1 for Adler-32). */

@@ -328,8 +328,8 @@ job_init(fc_cjob *job, fc_state *st, int codec, int level,
     job->src = src;
     job->len = len;
     job->cache = st->codec;
-    job->adler32 = st->cksum.adler32;
-    job->crc32 = st->cksum.crc32;
+    job->adler32 = st->kernels.cksum.adler32;
+    job->crc32 = st->kernels.cksum.crc32;
 }
 
 /* Write the frame around compressed blocks already packed at
@@ -1398,5 +1398,5 @@ codec_info(fc_state *st, PyObject *d)
 }
 
 const fc_area fc_area_codec = {
-    "codec", codec_init, NULL, codec_clear, codec_info, NULL,
+    "codec", codec_init, NULL, codec_clear, codec_info,
 };

@@ -1543,4 +1543,4 @@ stream_info(fc_state *st, PyObject *dict)
 }
 
 const fc_area fc_area_stream = {"stream", stream_init, stream_traverse,
-                                stream_clear, stream_info, NULL};
+                                stream_clear, stream_info};

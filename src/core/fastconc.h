@@ -17,7 +17,7 @@
 #include "core/cpu.h"
 #include "core/pool.h"
 #include "core/run.h"
-#include "checksum/checksum.h"
+#include "simd/dispatch.h"
 
 /* The version string is defined once, in fastconc/_version.py; setup.py
  * passes it as -DFC_VERSION="x.y.z". */
@@ -39,8 +39,9 @@ typedef struct fc_state {
     /* CPU features probed in exec, and the SIMD level in use (<= best). */
     unsigned cpu_features;
     int simd_level;
-    /* Checksum kernels for that level (checksum.c). */
-    fc_cksum_kernels cksum;
+    /* Every kernel table for that level, filled by fc_simd_pick()
+     * (simd/dispatch.c) whenever the level is set; read-only elsewhere. */
+    fc_kernels kernels;
     /* Per-area state, owned by the area's file. */
     struct fc_hash_state *hash;
     struct fc_codec_state *codec;
@@ -57,8 +58,6 @@ typedef struct fc_area {
     void (*clear)(fc_state *st);
     /* Adds the area's entries to the dict returned by info(). */
     int (*info)(fc_state *st, PyObject *dict);
-    /* Called when the SIMD level changes (re-pick kernels). */
-    void (*set_simd)(fc_state *st);
 } fc_area;
 
 extern const fc_area fc_area_checksum;

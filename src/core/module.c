@@ -82,15 +82,14 @@ fc_set_gil_threshold(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* The one place the kernels change: the dispatcher fills every table for
+ * the level.  Calls read st->kernels as they start; a hash object keeps the
+ * tables it was made with. */
 static void
 apply_simd_level(fc_state *st, int level)
 {
     st->simd_level = level;
-    for (int i = 0; i < N_AREAS; i++) {
-        if (areas[i]->set_simd) {
-            areas[i]->set_simd(st);
-        }
-    }
+    fc_simd_pick(&st->kernels, st->cpu_features, level);
 }
 
 /* Private: pin the dispatch level (tests force every path the CPU has). */
@@ -283,6 +282,7 @@ fc_exec(PyObject *m)
             st->simd_level = lvl;
         }
     }
+    apply_simd_level(st, st->simd_level);
 
     st->DecompressionError = PyErr_NewExceptionWithDoc(
         "fastconc.DecompressionError",
@@ -310,7 +310,6 @@ fc_exec(PyObject *m)
             return -1;
         }
     }
-    apply_simd_level(st, st->simd_level);
     return 0;
 }
 

@@ -486,5 +486,5 @@ pmap_info(fc_state *st, PyObject *d)
 }
 
 const fc_area fc_area_pmap = {
-    "pmap", pmap_init, pmap_traverse, pmap_clear, pmap_info, NULL,
+    "pmap", pmap_init, pmap_traverse, pmap_clear, pmap_info,
 };

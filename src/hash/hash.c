@@ -3,15 +3,12 @@
  * over a batch of buffers on the pool, and hash_file()/hash_files().
  *
  * The EVP_MDs are fetched once in init and kept in the area state; the
- * xxHash kernels come from per-instruction-set files (hash/xxh*.c,
- * simd/xxh_*.c) and are picked in set_simd, as are the BLAKE3 kernels
- * (blake3/impl.c; the fastconc.blake3 object itself lives in blake3/object.c).  Code that runs without the GIL
- * works on a `hasher` (C types only) and never calls the Python API.
+ * xxHash, BLAKE3 and SHA-NI kernels are the tables simd/dispatch.c chose
+ * for the SIMD level (st->kernels).  Code that runs without the GIL works
+ * on a `hasher` (C types only) and never calls the Python API.
  */
 #include "core/fastconc.h"
-#include "hash/hash.h"
 #include "blake3/impl.h"
-#include "simd/sha_simd.h"
 
 /* hash_many uses libcrypto's low-level SHA/MD5 functions for small items
  * (see LOWLEVEL below); they are deprecated in OpenSSL 3 but present unless
@@ -128,15 +125,9 @@ struct fc_hash_state {
                                  * caller's code is the same object) */
     EVP_MD *md[N_ALGS];         /* NULL for xxHash or when not available */
     oneshot_fn oneshot[N_ALGS]; /* ONESHOT[i] if md[i] is the default's */
-    const fc_xxh_kernels *xxh;  /* kernels for the current SIMD level */
-    const fc_blake3_kernels *b3k;   /* likewise, for BLAKE3 */
-    int sha_ni;                 /* hash_many may use fc_sha256_pair_shani */
+    const fc_kernels *kernels;  /* &st->kernels: the SIMD level's tables */
     struct fc_scratch *scratch; /* hash_many's kept scratch block, or NULL */
 };
-
-typedef void (*sha_pair_fn)(const uint32_t *, int, const unsigned char *,
-                            size_t, unsigned char *, const unsigned char *,
-                            size_t, unsigned char *);
 
 /* SHA-256's and SHA-224's initial words (FIPS 180-4, 5.3.3 and 5.3.2). */
 static const uint32_t SHA256_IV[8] = {
@@ -458,8 +449,8 @@ hasher_setup(hasher *h, struct fc_hash_state *hs, int alg, uint64_t seed)
     memset(h, 0, sizeof(*h));
     h->alg = alg;
     h->md = hs->md[alg];
-    h->xk = hs->xxh;
-    h->bk = hs->b3k;
+    h->xk = hs->kernels->xxh;
+    h->bk = hs->kernels->blake3;
     h->seed = seed;
 }
 
@@ -964,7 +955,7 @@ static PyObject *
 b3_digest(struct fc_hash_state *hs, const Py_buffer *view, int release)
 {
     uint8_t out[FC_BLAKE3_OUT_LEN];
-    const fc_blake3_kernels *k = hs->b3k;
+    const fc_blake3_kernels *k = hs->kernels->blake3;
     /* Keeping the GIL means one thread (the pool would run without it). */
     int threads = release ? fc_resolve_threads(0, view->len, B3_PARALLEL_MIN)
                           : 1;
@@ -1371,7 +1362,7 @@ typedef struct {
     int alg;
     const EVP_MD *md;
     oneshot_fn oneshot;
-    sha_pair_fn pair;           /* SHA-256/224 two items at a time, or NULL */
+    fc_sha256_pair_fn pair;           /* SHA-256/224 two items at a time, or NULL */
     const uint32_t *iv;         /* for pair */
     const fc_xxh_kernels *xk;
     const fc_blake3_kernels *bk;    /* BLAKE3 only, else NULL */
@@ -1512,18 +1503,14 @@ many_task(void *arg, int64_t i)
 /* SHA-256 and SHA-224 with the SHA extensions, two items at a time: only
  * where the one-call path is allowed (the EVP_MD is the default provider's,
  * so a FIPS provider is never bypassed) and the SIMD level allows it. */
-static sha_pair_fn
+static fc_sha256_pair_fn
 pick_sha_pair(const struct fc_hash_state *hs, int alg, const uint32_t **iv)
 {
-#if defined(__x86_64__)
-    if (hs->sha_ni && hs->oneshot[alg] != NULL && PAIR_IV[alg] != NULL) {
+    fc_sha256_pair_fn pair = hs->kernels->sha256_pair;
+    if (pair != NULL && hs->oneshot[alg] != NULL && PAIR_IV[alg] != NULL) {
         *iv = PAIR_IV[alg];
-        return fc_sha256_pair_shani;
+        return pair;
     }
-#else
-    (void)hs;
-    (void)alg;
-#endif
     *iv = NULL;
     return NULL;
 }
@@ -1623,8 +1610,8 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 
     job.alg = alg;
     job.md = hash_state(st)->md[alg];
-    job.xk = hash_state(st)->xxh;
-    job.bk = ALGS[alg].b3 ? hash_state(st)->b3k : NULL;
+    job.xk = st->kernels.xxh;
+    job.bk = ALGS[alg].b3 ? st->kernels.blake3 : NULL;
     job.seed = seed;
     job.oneshot = hash_state(st)->oneshot[alg];
     job.pair = pick_sha_pair(hash_state(st), alg, &job.iv);
@@ -2450,44 +2437,6 @@ static PyMethodDef hash_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static const fc_xxh_kernels *
-pick_xxh(const fc_state *st)
-{
-#if defined(__x86_64__) || defined(_M_X64)
-    if (st->simd_level >= FC_SIMD_AVX512) {
-        return &fc_xxh_avx512;
-    }
-    if (st->simd_level >= FC_SIMD_AVX2) {
-        return &fc_xxh_avx2;
-    }
-    if (st->simd_level >= FC_SIMD_SSE42) {
-        return &fc_xxh_sse2;
-    }
-#endif
-    return &fc_xxh_scalar;
-}
-
-/* The SHA extensions, used from the sse4.2 level up (so a forced
- * "portable" level runs OpenSSL's code instead). */
-static int
-pick_sha_ni(const fc_state *st)
-{
-    const uint32_t need = FC_CPU_SHA | FC_CPU_SSE41 | FC_CPU_SSSE3;
-    return st->simd_level >= FC_SIMD_SSE42 &&
-           (st->cpu_features & need) == need;
-}
-
-static void
-hash_set_simd(fc_state *st)
-{
-    if (st->hash) {
-        st->hash->xxh = pick_xxh(st);
-        st->hash->b3k = fc_blake3_kernels_for(st->cpu_features,
-                                              st->simd_level);
-        st->hash->sha_ni = pick_sha_ni(st);
-    }
-}
-
 static int
 hash_init(PyObject *m, fc_state *st)
 {
@@ -2499,9 +2448,7 @@ hash_init(PyObject *m, fc_state *st)
         return -1;
     }
     st->hash = hs;
-    hs->xxh = pick_xxh(st);
-    hs->b3k = fc_blake3_kernels_for(st->cpu_features, st->simd_level);
-    hs->sha_ni = pick_sha_ni(st);
+    hs->kernels = &st->kernels;
     names = PySet_New(NULL);
     if (names == NULL) {
         goto exit;
@@ -2604,7 +2551,7 @@ hash_info(fc_state *st, PyObject *d)
         if (ALGS[i].xxh >= 0) {
             s = PyUnicode_FromFormat("xxHash %d.%d.%d (%s)", XXH_VERSION_MAJOR,
                                      XXH_VERSION_MINOR, XXH_VERSION_RELEASE,
-                                     hs->xxh->impl);
+                                     hs->kernels->xxh->impl);
         }
         else if (hs->md[i] != NULL) {
             s = PyUnicode_FromString(OpenSSL_version(OPENSSL_VERSION));
@@ -2644,5 +2591,5 @@ hash_info(fc_state *st, PyObject *d)
 }
 
 const fc_area fc_area_hash = {
-    "hash", hash_init, hash_traverse, hash_clear, hash_info, hash_set_simd,
+    "hash", hash_init, hash_traverse, hash_clear, hash_info,
 };

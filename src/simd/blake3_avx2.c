@@ -7,7 +7,7 @@
  * with a fixed register allocation (see "one block in assembly"); the
  * intrinsics below it are the 32-bit x86 path.  No Python API.
  */
-#include "blake3/impl.h"
+#include "simd/blake3_kernels.h"
 #include "simd/blake3_simd.h"
 
 #include <immintrin.h>

@@ -13,7 +13,7 @@
  * tests/test_hash_blake3.py).
  * No Python API.
  */
-#include "blake3/impl.h"
+#include "simd/blake3_kernels.h"
 #include "simd/blake3_simd.h"
 
 #include <immintrin.h>

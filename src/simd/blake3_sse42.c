@@ -6,7 +6,7 @@
  * word j of every lane, and the chaining values are transposed back on
  * store.  No Python API.
  */
-#include "blake3/impl.h"
+#include "simd/blake3_kernels.h"
 #include "simd/blake3_simd.h"
 
 #include <immintrin.h>

@@ -43,7 +43,7 @@
  * does.
  */
 /* x86-64 only, like the other kernels; elsewhere this file is empty and
- * fc_cksum_pick() keeps the portable ones. */
+ * simd/dispatch.c keeps the portable ones. */
 #if defined(__x86_64__)
 
 #include "checksum/checksum.h"

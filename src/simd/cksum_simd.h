@@ -1,5 +1,5 @@
 /* cksum_simd.h - checksum kernels per instruction set, for checksum.h's
- * fc_cksum_pick().  Each is only called when the CPU has its features.
+ * simd/dispatch.c.  Each is only called when the CPU has its features.
  * All take and return the value as zlib does (CRCs inverted). */
 #ifndef FC_CKSUM_SIMD_H
 #define FC_CKSUM_SIMD_H

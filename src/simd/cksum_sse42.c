@@ -5,7 +5,7 @@
  * SSSE3 and PCLMULQDQ.  No Python API.
  */
 /* x86-64 only (the crc32 instruction on 64 bits); elsewhere this file is
- * empty and fc_cksum_pick() keeps the portable kernels. */
+ * empty and simd/dispatch.c keeps the portable kernels. */
 #if defined(__x86_64__)
 
 #include "simd/cksum_fold.h"

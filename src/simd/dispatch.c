@@ -1,67 +1,146 @@
-/* simd/dispatch.c - fc_cksum_pick(): the fastest checksum kernels the CPU
- * runs within a SIMD level.  No Python API.
+/* simd/dispatch.c - fc_simd_pick(): the one place that chooses kernels.
+ * For each family a table lists the implementations best first, each with
+ * the lowest SIMD level that may use it and the CPU features it needs; the
+ * first row that the level and the CPU allow wins, and the last row (plain
+ * C, or none) always does.  No Python API, and no kernel code here.
  *
- * Per level, on x86-64 with the features each needs:
- *   sse4.2  CRC-32 and CRC-32C by PCLMULQDQ folding, Adler-32 with SSSE3
- *   avx2    Adler-32 with AVX2; with VPCLMULQDQ both CRCs fold on 256 bits
+ * On x86-64, per level:
+ *   sse4.2  CRC-32 and CRC-32C by PCLMULQDQ folding, Adler-32 with SSSE3;
+ *           xxHash with SSE2; BLAKE3 4 lanes (SSE4.1); SHA-256/224 pairs
+ *           with the SHA extensions (hash_many)
+ *   avx2    Adler-32 with AVX2; with VPCLMULQDQ both CRCs fold on 256
+ *           bits; xxHash with AVX2; BLAKE3 8 lanes
  *   avx512  both CRCs fold on 512 bits (AVX-512 F/VL + VPCLMULQDQ);
- *           Adler-32 on 512 bits with AVX512-VNNI (F/BW/VL + VNNI)
- * Everything else, and every level elsewhere, uses the portable kernels.
+ *           Adler-32 on 512 bits with AVX512-VNNI (F/BW/VL + VNNI);
+ *           xxHash with AVX-512; BLAKE3 16 lanes
+ * Everything else, and every level elsewhere, uses the portable kernels
+ * (OpenSSL's code for SHA-256).
  */
-#include "checksum/checksum.h"
+#include "simd/dispatch.h"
+
+#include "blake3/impl.h"
 #include "core/cpu.h"
 #include "simd/cksum_simd.h"
 
-void
-fc_cksum_pick(fc_cksum_kernels *k, unsigned features, int level)
-{
-    k->crc32 = fc_crc32_portable;
-    k->crc32c = fc_crc32c_portable;
-    k->adler32 = fc_adler32_portable;
-    k->crc32_impl = k->crc32c_impl = k->adler32_impl = "portable";
-#if defined(__x86_64__)
-    const unsigned sse42 = FC_CPU_SSE42 | FC_CPU_SSSE3 | FC_CPU_PCLMUL;
-    const unsigned avx2 = sse42 | FC_CPU_AVX | FC_CPU_AVX2;
-    const unsigned vpclmul = avx2 | FC_CPU_VPCLMULQDQ;
-    const unsigned avx512vp = vpclmul | FC_CPU_AVX512F | FC_CPU_AVX512VL;
-    const unsigned avx512vnni = avx2 | FC_CPU_AVX512F | FC_CPU_AVX512BW |
-                                FC_CPU_AVX512VL | FC_CPU_AVX512VNNI;
+/* What a row asks for: a level at least this, and these feature bits. */
+typedef struct {
+    int level;
+    unsigned need;
+} req;
 
-    if (level >= FC_SIMD_SSE42 && (features & sse42) == sse42) {
-        k->crc32 = fc_crc32_pclmul;
-        k->crc32_impl = "pclmul-sse4.2";
-        k->crc32c = fc_crc32c_pclmul;
-        k->crc32c_impl = "pclmul-sse4.2";
-        k->adler32 = fc_adler32_sse42;
-        k->adler32_impl = "ssse3";
-    }
-    if (level >= FC_SIMD_AVX2 && (features & avx2) == avx2) {
-        k->adler32 = fc_adler32_avx2;
-        k->adler32_impl = "avx2";
-    }
-    if (level >= FC_SIMD_AVX2 && (features & vpclmul) == vpclmul) {
-        k->crc32 = fc_crc32_vpclmul;
-        k->crc32_impl = "vpclmul-avx2";
-        k->crc32c = fc_crc32c_vpclmul;
-        k->crc32c_impl = "vpclmul-avx2";
-    }
-    /* FC_SIMD_AVX512: both CRCs fold on 512 bits. */
-    if (level >= FC_SIMD_AVX512 && (features & avx512vp) == avx512vp) {
-        k->crc32 = fc_crc32_avx512vp;
-        k->crc32_impl = "vpclmul-avx512";
-        k->crc32c = fc_crc32c_avx512vp;
-        k->crc32c_impl = "vpclmul-avx512";
-    }
-    /* Adler-32 on 512 bits needs VNNI's vpdpbusd (weighted byte sums into
-     * 32-bit lanes); without VNNI the AVX2 kernel stays.  The 512-bit
-     * kernel hands short inputs and tails to the AVX2 one, hence avx2 in
-     * the mask. */
-    if (level >= FC_SIMD_AVX512 && (features & avx512vnni) == avx512vnni) {
-        k->adler32 = fc_adler32_avx512;
-        k->adler32_impl = "avx512-vnni";
-    }
+static int
+fits(req r, unsigned features, int level)
+{
+    return level >= r.level && (features & r.need) == r.need;
+}
+
+#if defined(__x86_64__)
+#define X86 1
+/* Feature sets, each kernel's needs. */
+#define SSE42 (FC_CPU_SSE42 | FC_CPU_SSSE3 | FC_CPU_PCLMUL)
+#define AVX2 (SSE42 | FC_CPU_AVX | FC_CPU_AVX2)
+#define VPCLMUL (AVX2 | FC_CPU_VPCLMULQDQ)
+#define AVX512VP (VPCLMUL | FC_CPU_AVX512F | FC_CPU_AVX512VL)
+/* The 512-bit Adler-32 hands short inputs and tails to the AVX2 one. */
+#define AVX512VNNI (AVX2 | FC_CPU_AVX512F | FC_CPU_AVX512BW |             \
+                    FC_CPU_AVX512VL | FC_CPU_AVX512VNNI)
+#define SHANI (FC_CPU_SHA | FC_CPU_SSE41 | FC_CPU_SSSE3)
 #else
-    (void)features;
-    (void)level;
+#define X86 0
 #endif
+
+static const struct {
+    req r;
+    fc_cksum_fn crc32, crc32c;
+    const char *impl;
+} CRC[] = {
+#if X86
+    {{FC_SIMD_AVX512, AVX512VP}, fc_crc32_avx512vp, fc_crc32c_avx512vp,
+     "vpclmul-avx512"},
+    {{FC_SIMD_AVX2, VPCLMUL}, fc_crc32_vpclmul, fc_crc32c_vpclmul,
+     "vpclmul-avx2"},
+    {{FC_SIMD_SSE42, SSE42}, fc_crc32_pclmul, fc_crc32c_pclmul,
+     "pclmul-sse4.2"},
+#endif
+    {{FC_SIMD_PORTABLE, 0}, fc_crc32_portable, fc_crc32c_portable,
+     "portable"},
+};
+
+static const struct {
+    req r;
+    fc_cksum_fn adler32;
+    const char *impl;
+} ADLER[] = {
+#if X86
+    /* vpdpbusd (weighted byte sums into 32-bit lanes); without VNNI the
+     * AVX2 kernel stays. */
+    {{FC_SIMD_AVX512, AVX512VNNI}, fc_adler32_avx512, "avx512-vnni"},
+    {{FC_SIMD_AVX2, AVX2}, fc_adler32_avx2, "avx2"},
+    {{FC_SIMD_SSE42, SSE42}, fc_adler32_sse42, "ssse3"},
+#endif
+    {{FC_SIMD_PORTABLE, 0}, fc_adler32_portable, "portable"},
+};
+
+/* Each xxHash table is compiled for its level's instruction set, which the
+ * level itself guarantees (fc_cpu_best_level). */
+static const struct {
+    req r;
+    const fc_xxh_kernels *k;
+} XXH[] = {
+#if X86
+    {{FC_SIMD_AVX512, 0}, &fc_xxh_avx512},
+    {{FC_SIMD_AVX2, 0}, &fc_xxh_avx2},
+    {{FC_SIMD_SSE42, 0}, &fc_xxh_sse2},
+#endif
+    {{FC_SIMD_PORTABLE, 0}, &fc_xxh_scalar},
+};
+
+static const struct {
+    req r;
+    const fc_blake3_kernels *k;
+} BLAKE3[] = {
+#if X86
+    {{FC_SIMD_AVX512, FC_CPU_AVX512F | FC_CPU_AVX512VL | FC_CPU_AVX2},
+     &fc_blake3_avx512},
+    {{FC_SIMD_AVX2, FC_CPU_AVX2 | FC_CPU_SSE41}, &fc_blake3_avx2},
+    {{FC_SIMD_SSE42, FC_CPU_SSE41 | FC_CPU_SSSE3}, &fc_blake3_sse41},
+#endif
+    {{FC_SIMD_PORTABLE, 0}, &fc_blake3_portable},
+};
+
+/* From the sse4.2 level up, so that a forced "portable" level runs
+ * OpenSSL's code instead. */
+static const struct {
+    req r;
+    fc_sha256_pair_fn pair;
+} SHA256_PAIR[] = {
+#if X86
+    {{FC_SIMD_SSE42, SHANI}, fc_sha256_pair_shani},
+#endif
+    {{FC_SIMD_PORTABLE, 0}, NULL},
+};
+
+/* Each family: the first row that fits (the last one always does). */
+void
+fc_simd_pick(fc_kernels *k, unsigned features, int level)
+{
+    size_t i;
+    for (i = 0; !fits(CRC[i].r, features, level); i++) {
+    }
+    k->cksum.crc32 = CRC[i].crc32;
+    k->cksum.crc32c = CRC[i].crc32c;
+    k->cksum.crc32_impl = k->cksum.crc32c_impl = CRC[i].impl;
+    for (i = 0; !fits(ADLER[i].r, features, level); i++) {
+    }
+    k->cksum.adler32 = ADLER[i].adler32;
+    k->cksum.adler32_impl = ADLER[i].impl;
+    for (i = 0; !fits(XXH[i].r, features, level); i++) {
+    }
+    k->xxh = XXH[i].k;
+    for (i = 0; !fits(BLAKE3[i].r, features, level); i++) {
+    }
+    k->blake3 = BLAKE3[i].k;
+    for (i = 0; !fits(SHA256_PAIR[i].r, features, level); i++) {
+    }
+    k->sha256_pair = SHA256_PAIR[i].pair;
 }

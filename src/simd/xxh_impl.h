@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "hash/hash.h"
+#include "simd/xxh_kernels.h"
 
 #define XXH_INLINE_ALL
 #define XXH_STATIC_LINKING_ONLY

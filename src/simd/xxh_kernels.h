@@ -1,9 +1,11 @@
-/* hash.h - what the files of the hash area share: the xxHash kernel tables
- * (one per instruction set, each in its own translation unit) and the
- * helpers for xxHash streaming states.  Nothing here uses the Python API.
+/* simd/xxh_kernels.h - the xxHash kernel tables, one per instruction set
+ * (simd/xxh_scalar.c, xxh_sse2.c, xxh_avx2.c, xxh_avx512.c, all built from
+ * simd/xxh_impl.h), and the streaming-state helpers every table shares
+ * (simd/xxh_state.c).  simd/dispatch.c picks the table for a SIMD level.
+ * Nothing here uses the Python API but the raw allocator.
  */
-#ifndef FC_HASH_H
-#define FC_HASH_H
+#ifndef FC_XXH_KERNELS_H
+#define FC_XXH_KERNELS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,9 +29,9 @@ extern const fc_xxh_kernels fc_xxh_sse2;
 extern const fc_xxh_kernels fc_xxh_avx2;
 extern const fc_xxh_kernels fc_xxh_avx512;
 
-/* Streaming states (hash/xxh.c): allocated suitably aligned with the raw
- * allocator (callable without the GIL); NULL on failure.  The layout is the
- * same for every kernel table, so any table can work on any state. */
+/* Streaming states: allocated suitably aligned with the raw allocator
+ * (callable without the GIL); NULL on failure.  The layout is the same for
+ * every kernel table, so any table can work on any state. */
 void *fc_xxh_state_new(int alg);
 void fc_xxh_state_free(int alg, void *state);
 void fc_xxh_state_copy(int alg, void *dst, const void *src);

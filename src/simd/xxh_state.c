@@ -1,16 +1,20 @@
-/* hash/xxh.c - the baseline xxHash kernels (SSE2, part of every x86-64 CPU)
- * and the streaming-state helpers shared by all kernel tables.  No Python
- * API except the raw allocator, so everything here may run without the GIL.
+/* simd/xxh_state.c - the xxHash streaming states shared by every kernel
+ * table: allocation (aligned, with the raw allocator), free and copy.  No
+ * Python API but the raw allocator, so everything here may run without the
+ * GIL; no hashing (that is the tables' job).
  */
-#if defined(__x86_64__) || defined(_M_X64)
-#define XXH_VECTOR 1    /* XXH_SSE2 */
-#endif
-#define FC_XXH_TABLE fc_xxh_sse2
-#define FC_XXH_IMPL "sse2"
-#include "simd/xxh_impl.h"
-
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#include <string.h>
+
+#include "simd/xxh_kernels.h"
+
+/* Only the state layouts and the copy functions are used; inlined so that
+ * no libxxhash call is made. */
+#define XXH_INLINE_ALL
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
 
 /* XXH3 states must be 64-byte aligned (the accumulators are loaded with
  * aligned vector loads); the others are happy with any malloc alignment.
