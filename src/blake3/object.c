@@ -1,21 +1,17 @@
-/* blake3.c - the fastconc.blake3 hash object (hashlib style) on top of the
- * in-house BLAKE3 core (blake3/impl.c): hash, keyed_hash and derive_key
- * modes, extendable output, and large updates hashed as subtrees on the
- * pool.  This file parses arguments, owns the lock and the GIL policy; the
- * hashing itself never touches Python.
+/* blake3/object.c - the fastconc.blake3 hash object (hashlib style) on top
+ * of the in-house BLAKE3 core (blake3/impl.c): hash, keyed_hash and
+ * derive_key modes, extendable output, and large updates hashed as
+ * subtrees on the pool (blake3/pool.c).  This file parses arguments, owns
+ * the object's lock and decides the GIL and thread policy per call; it
+ * hashes nothing itself.
  */
 #include "core/fastconc.h"
 #include "blake3/impl.h"
+#include "blake3/pool.h"
 
-/* threads=None goes parallel from this update size on. */
-#define B3_PARALLEL_MIN ((Py_ssize_t)1 << 20)
 /* Updates from this size on run as subtree tasks through fc_run, even on
  * one thread, so Ctrl-C is checked between them. */
 #define B3_TASKS_MIN ((Py_ssize_t)4 << 20)
-/* Chunks per task: at most 1 MiB (about 0.3 ms on one core), at least
- * 16 KiB, and at least 4 tasks per thread when the input allows. */
-#define B3_TASK_MAX_CHUNKS 1024
-#define B3_TASK_MIN_CHUNKS 16
 
 typedef struct {
     PyObject_HEAD
@@ -25,39 +21,14 @@ typedef struct {
     fc_blake3_hasher h;
 } FcBlake3Object;
 
-typedef struct {
-    int threads;
-    int release;
-} b3_run_ctx;
-
-static int
-b3_run(void *ctx, fc_blake3_task_fn task, void *arg, int64_t n)
-{
-    b3_run_ctx *c = ctx;
-    return fc_run(task, arg, n, c->threads, c->release) < 0 ? -1 : 0;
-}
-
-static uint64_t
-b3_task_chunks(Py_ssize_t len, int threads)
-{
-    uint64_t want = (uint64_t)len / FC_BLAKE3_CHUNK_LEN / 4 /
-                    (uint64_t)threads;
-    uint64_t s = B3_TASK_MIN_CHUNKS;
-    while (s * 2 <= want && s < B3_TASK_MAX_CHUNKS) {
-        s *= 2;
-    }
-    return s;
-}
-
 /* Feed len bytes.  Called with the GIL held and self's lock taken.
  * Returns -1 with an exception set (the hasher is then unchanged). */
 static int
 b3_feed(FcBlake3Object *self, const void *buf, Py_ssize_t len,
         int threads, int release)
 {
-    threads = fc_resolve_threads(threads, len, B3_PARALLEL_MIN);
-    if (threads > 1 &&
-        len < (Py_ssize_t)2 * B3_TASK_MIN_CHUNKS * FC_BLAKE3_CHUNK_LEN) {
+    threads = fc_blake3_threads(threads, len);
+    if (threads > 1 && len < 2 * FC_BLAKE3_TASK_MIN) {
         threads = 1;    /* not even two tasks */
     }
     if (threads <= 1 && len < B3_TASKS_MIN) {
@@ -72,10 +43,8 @@ b3_feed(FcBlake3Object *self, const void *buf, Py_ssize_t len,
         return -1;
     }
     *saved = self->h;
-    b3_run_ctx ctx = {threads, release};
-    int rc = fc_blake3_update_parallel(&self->h, buf, (size_t)len,
-                                       b3_task_chunks(len, threads), b3_run,
-                                       &ctx);
+    int rc = fc_blake3_update_pool(&self->h, buf, (size_t)len, threads,
+                                   release, NULL);
     if (rc < 0) {
         self->h = *saved;   /* interrupted: as if update never ran */
     }

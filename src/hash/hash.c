@@ -9,6 +9,7 @@
  */
 #include "core/fastconc.h"
 #include "blake3/impl.h"
+#include "blake3/pool.h"
 
 /* hash_many uses libcrypto's low-level SHA/MD5 functions for small items
  * (see LOWLEVEL below); they are deprecated in OpenSSL 3 but present unless
@@ -46,14 +47,6 @@
  * (counting FC_ITEM_COST per item for the per-item overhead). */
 #define MANY_PARALLEL_MIN ((Py_ssize_t)64 << 10)
 #define FC_ITEM_COST 256
-/* BLAKE3 is a tree: one input can be hashed by several threads.  Like
- * fastconc.blake3, threads=None goes parallel from 1 MiB on. */
-#define B3_PARALLEL_MIN ((Py_ssize_t)1 << 20)
-/* Chunks (1 KiB) per subtree task: a power of two in [16, 1024], so a task
- * is at most 1 MiB (well under a millisecond). */
-#define B3_TASK_MIN_CHUNKS 16
-#define B3_TASK_MAX_CHUNKS 1024
-
 /* --- the algorithms ----------------------------------------------------- */
 
 typedef struct {
@@ -309,49 +302,6 @@ hasher_copy(hasher *dst, const hasher *src)
     }
     fc_xxh_state_copy(ALGS[src->alg].xxh, dst->xs, src->xs);
     return 0;
-}
-
-/* --- BLAKE3 on several threads ------------------------------------------ */
-
-typedef struct {
-    int threads;
-    int release;
-} b3_run_ctx;
-
-/* fc_blake3_update_parallel's run callback: the subtree tasks on the pool.
- * Non-zero when Ctrl-C stopped it (KeyboardInterrupt is then set). */
-static int
-b3_run(void *ctx, fc_blake3_task_fn task, void *arg, int64_t n)
-{
-    b3_run_ctx *x = ctx;
-    return fc_run(task, arg, n, x->threads, x->release) < 0;
-}
-
-/* Chunks per task: about four tasks per thread, within the bounds above. */
-static uint64_t
-b3_subtree_chunks(size_t len, int threads)
-{
-    uint64_t want = (uint64_t)len / FC_BLAKE3_CHUNK_LEN / 4 /
-                    (uint64_t)(threads > 0 ? threads : 1);
-    uint64_t s = B3_TASK_MIN_CHUNKS;
-    while (s * 2 <= want && s < B3_TASK_MAX_CHUNKS) {
-        s *= 2;
-    }
-    return s;
-}
-
-/* Feed len bytes to h as subtree tasks on `threads` threads (the GIL
- * released when `release`).  Called with the GIL held.  Returns -1 with
- * KeyboardInterrupt set if Ctrl-C stopped it: h then holds a partial update
- * and the caller must restore a copy or throw h away. */
-static int
-b3_update_big(fc_blake3_hasher *h, const void *buf, size_t len, int threads,
-              int release)
-{
-    b3_run_ctx ctx = {threads, release};
-    return fc_blake3_update_parallel(h, buf, len,
-                                     b3_subtree_chunks(len, threads),
-                                     b3_run, &ctx);
 }
 
 /* --- looking up names and arguments -------------------------------------- */
@@ -957,8 +907,7 @@ b3_digest(struct fc_hash_state *hs, const Py_buffer *view, int release)
     uint8_t out[FC_BLAKE3_OUT_LEN];
     const fc_blake3_kernels *k = hs->kernels->blake3;
     /* Keeping the GIL means one thread (the pool would run without it). */
-    int threads = release ? fc_resolve_threads(0, view->len, B3_PARALLEL_MIN)
-                          : 1;
+    int threads = release ? fc_blake3_threads(0, view->len) : 1;
     if (threads <= 1 && view->len <= HASH_SEQ_CHUNK) {
         /* Safe: the view is pinned by the caller. */
         FC_RUN_OUTSIDE_GIL(release,
@@ -972,8 +921,8 @@ b3_digest(struct fc_hash_state *hs, const Py_buffer *view, int release)
             return PyErr_NoMemory();
         }
         fc_blake3_init(h, k);
-        if (b3_update_big(h, view->buf, (size_t)view->len, threads,
-                          release) < 0) {
+        if (fc_blake3_update_pool(h, view->buf, (size_t)view->len, threads,
+                                  release, NULL) < 0) {
             PyMem_RawFree(h);
             return NULL;
         }
@@ -1797,8 +1746,8 @@ read_fill(int fd, unsigned char *buf, Py_ssize_t cap, int *err,
 
 /* hash_file("blake3", ..., threads > 1) on a regular file: slices of the
  * file are hashed as subtree tasks while the next slice is read ahead by
- * pread() tasks placed first in the same fc_run batch, so reading overlaps
- * hashing.  No Python API in the tasks. */
+ * pread() tasks riding first in the same batch (fc_blake3_rider), so
+ * reading overlaps hashing.  No Python API in the tasks. */
 #define B3_READ_PIECE ((Py_ssize_t)1 << 20)   /* one read-ahead task */
 #define B3_SLICE_MIN ((Py_ssize_t)4 << 20)
 #define B3_MAX_PIECES 64                        /* slices up to 64 MiB */
@@ -1809,12 +1758,11 @@ typedef struct {
     int64_t base;               /* file offset of dst[0] */
     Py_ssize_t want;            /* bytes asked for */
     int npieces;
-    int pending;                /* read-ahead not run yet */
     Py_ssize_t got[B3_MAX_PIECES];
     int err[B3_MAX_PIECES];
-    fc_blake3_task_fn task;     /* the subtree tasks of this batch */
-    void *task_arg;
-    int threads;
+    /* The pieces, riding on the next batch; rider.n != 0 while they have
+     * not run. */
+    fc_blake3_rider rider;
 } b3_ahead;
 
 /* Piece i: pread until full or EOF; pool threads retry on EINTR. */
@@ -1852,41 +1800,11 @@ b3_read_pieces(b3_ahead *ra)
     }
 }
 
+/* A rider task: piece i. */
 static void
-b3_ahead_task(void *arg, int64_t i)
+b3_piece_task(void *arg, int64_t i)
 {
-    b3_ahead *ra = arg;
-    if (i < ra->npieces) {
-        b3_read_piece(ra, (int)i);
-    }
-    else {
-        ra->task(ra->task_arg, i - ra->npieces);
-    }
-}
-
-/* The run callback: the first batch carries the read-ahead pieces. */
-static int
-b3_run_ahead(void *ctx, fc_blake3_task_fn task, void *arg, int64_t n)
-{
-    b3_ahead *ra = ctx;
-    int extra = ra->pending ? ra->npieces : 0;
-    ra->task = task;
-    ra->task_arg = arg;
-    ra->pending = 0;
-    if (extra == 0) {
-        return fc_run(task, arg, n, ra->threads, 1) < 0;
-    }
-    return fc_run(b3_ahead_task, ra, n + extra, ra->threads, 1) < 0;
-}
-
-/* b3_update_big with the read-ahead riding on the first batch. */
-static int
-b3_update_big_ahead(fc_blake3_hasher *h, const void *buf, size_t len,
-                    b3_ahead *ra)
-{
-    return fc_blake3_update_parallel(h, buf, len,
-                                     b3_subtree_chunks(len, ra->threads),
-                                     b3_run_ahead, ra);
+    b3_read_piece(arg, (int)i);
 }
 
 /* Start a read of want bytes at base into dst (run by the next batch). */
@@ -1898,7 +1816,9 @@ b3_ahead_start(b3_ahead *ra, unsigned char *dst, int64_t base,
     ra->base = base;
     ra->want = want;
     ra->npieces = (int)((want + B3_READ_PIECE - 1) / B3_READ_PIECE);
-    ra->pending = ra->npieces > 0;
+    ra->rider.task = b3_piece_task;
+    ra->rider.arg = ra;
+    ra->rider.n = ra->npieces;
     memset(ra->got, 0, sizeof(ra->got));
     memset(ra->err, 0, sizeof(ra->err));
 }
@@ -1937,7 +1857,6 @@ b3_hash_regular_parallel(fc_blake3_hasher *h, int fd, int threads,
 
     memset(&ra, 0, sizeof(ra));
     ra.fd = fd;
-    ra.threads = threads;
     if (bufs[0] == NULL || bufs[1] == NULL) {
         PyErr_NoMemory();
         goto exit;
@@ -1946,7 +1865,7 @@ b3_hash_regular_parallel(fc_blake3_hasher *h, int fd, int threads,
     b3_ahead_start(&ra, bufs[0], 0, slice);
     /* Safe: bufs and fd are ours alone. */
     FC_RUN_OUTSIDE_GIL(1, b3_read_pieces(&ra));
-    ra.pending = 0;
+    ra.rider.n = 0;
     state = b3_ahead_result(&ra, &got, err);
     for (;;) {
         if (state < 0) {
@@ -1958,18 +1877,20 @@ b3_hash_regular_parallel(fc_blake3_hasher *h, int fd, int threads,
             b3_ahead_start(&ra, bufs[1 - k], pos, slice);
         }
         if (got > 0 &&
-            b3_update_big_ahead(h, bufs[k], (size_t)got, &ra) < 0) {
+            fc_blake3_update_pool(h, bufs[k], (size_t)got, threads, 1,
+                                  &ra.rider) < 0) {
             goto exit;   /* Ctrl-C: h is thrown away by the caller */
         }
         if (state == 1) {
             rc = 1;
             break;
         }
-        if (ra.pending) {
-            /* Everything was hashed inline: read the next slice here. */
+        if (ra.rider.n != 0) {
+            /* No batch took the pieces (everything was hashed inline):
+             * read the next slice here. */
             /* Safe: bufs and fd are ours alone. */
             FC_RUN_OUTSIDE_GIL(1, b3_read_pieces(&ra));
-            ra.pending = 0;
+            ra.rider.n = 0;
         }
         if (PyErr_CheckSignals() < 0) {
             goto exit;
@@ -2004,7 +1925,8 @@ b3_hash_stream_parallel(fc_blake3_hasher *h, int fd, int threads,
         }
         /* On Ctrl-C h holds a partial update: the caller throws it away. */
         if ((got > 0 &&
-             b3_update_big(h, big, (size_t)got, threads, 1) < 0) ||
+             fc_blake3_update_pool(h, big, (size_t)got, threads, 1,
+                                   NULL) < 0) ||
             PyErr_CheckSignals() < 0) {
             rc = -2;
             break;
@@ -2116,8 +2038,7 @@ fc_hash_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
             (uint64_t)sb.st_size <= (uint64_t)PY_SSIZE_T_MAX) {
             size = (Py_ssize_t)sb.st_size;
         }
-        threads = fc_resolve_threads(threads, size < 0 ? 0 : size,
-                                     B3_PARALLEL_MIN);
+        threads = fc_blake3_threads(threads, size < 0 ? 0 : size);
         if (threads > 1) {
             rc = b3_hash_fd_parallel(h.b3, fd, size, threads, &err);
             if (rc == -2) {
