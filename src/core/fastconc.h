@@ -61,7 +61,10 @@ typedef struct fc_area {
 } fc_area;
 
 extern const fc_area fc_area_checksum;
-extern const fc_area fc_area_hash;
+extern const fc_area fc_area_hash;          /* hash/algorithms.c */
+extern const fc_area fc_area_hash_object;   /* hash/object.c */
+extern const fc_area fc_area_hash_oneshot;  /* hash/oneshot.c */
+extern const fc_area fc_area_hash_files;    /* hash/files.c */
 extern const fc_area fc_area_codec;
 extern const fc_area fc_area_pmap;
 extern const fc_area fc_area_blake3;

@@ -9,9 +9,14 @@
 
 #include <stdlib.h>
 
+/* Set up in this order and cleared in the reverse one: an area may use
+ * the state of those before it (the hash front ends use fc_area_hash's). */
 static const fc_area *const areas[] = {
     &fc_area_checksum,
     &fc_area_hash,
+    &fc_area_hash_object,
+    &fc_area_hash_oneshot,
+    &fc_area_hash_files,
     &fc_area_codec,
     &fc_area_pmap,
     &fc_area_blake3,
@@ -342,7 +347,7 @@ fc_clear(PyObject *m)
     }
     Py_CLEAR(st->DecompressionError);
     Py_CLEAR(st->OutputSizeError);
-    for (int i = 0; i < N_AREAS; i++) {
+    for (int i = N_AREAS - 1; i >= 0; i--) {
         if (areas[i]->clear) {
             areas[i]->clear(st);
         }

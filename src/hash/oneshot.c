@@ -1,0 +1,744 @@
+/* hash/oneshot.c - digest() (one input, one call) and hash_many() (a batch
+ * of inputs, one digest each, on the pool with the GIL released once).
+ * Both call down into the hasher layer (hash/algorithms.c) and, for
+ * BLAKE3, blake3/impl.c and blake3/pool.c; the pool tasks take C types
+ * only.  Nothing here is used by the other front ends.
+ */
+#include "hash/hash.h"
+#include "blake3/pool.h"
+
+#include <string.h>
+
+/* hash_many() with threads=None goes parallel from this many bytes on
+ * (counting ITEM_COST per item for the per-item overhead). */
+#define MANY_PARALLEL_MIN ((Py_ssize_t)64 << 10)
+#define ITEM_COST 256
+
+/* --- digest -------------------------------------------------------------- */
+
+/* digest("blake3", ...): one-shot, or as subtree tasks on the pool for
+ * large inputs (the GIL released), as fastconc.blake3 does. */
+static PyObject *
+b3_digest(struct fc_hash_state *hs, const Py_buffer *view, int release)
+{
+    uint8_t out[FC_BLAKE3_OUT_LEN];
+    const fc_blake3_kernels *k = hs->kernels->blake3;
+    /* Keeping the GIL means one thread (the pool would run without it). */
+    int threads = release ? fc_blake3_threads(0, view->len) : 1;
+    if (threads <= 1 && view->len <= FC_HASH_SEQ_CHUNK) {
+        /* Safe: the view is pinned by the caller. */
+        FC_RUN_OUTSIDE_GIL(release,
+                           fc_blake3_hash(k, view->buf, (size_t)view->len,
+                                          out));
+    }
+    else {
+        /* Large: subtree tasks through fc_run (Ctrl-C checked between). */
+        fc_blake3_hasher *h = PyMem_RawMalloc(sizeof(*h));
+        if (h == NULL) {
+            return PyErr_NoMemory();
+        }
+        fc_blake3_init(h, k);
+        if (fc_blake3_update_pool(h, view->buf, (size_t)view->len, threads,
+                                  release, NULL) < 0) {
+            PyMem_RawFree(h);
+            return NULL;
+        }
+        fc_blake3_finalize(h, out, sizeof(out));
+        PyMem_RawFree(h);
+    }
+    return PyBytes_FromStringAndSize((const char *)out, sizeof(out));
+}
+
+/* digest() of a whole buffer in one call, for xxHash (h->md == NULL) or
+ * an algorithm with a libcrypto one-call function.  No Python API. */
+static void
+one_call(const fc_hasher *h, fc_hash_oneshot_fn oneshot, const void *buf,
+         size_t len, unsigned char *out)
+{
+    if (h->md == NULL) {
+        h->xk->oneshot(fc_hash_algs[h->alg].xxh, buf, len, h->seed, out);
+    }
+    else {
+        oneshot(buf, len, out);
+    }
+}
+
+PyDoc_STRVAR(fc_digest__doc__,
+"digest($module, name, data, *, seed=None, release_gil=None)\n--\n\n"
+"Return the digest of data in one call (bytes), as\n"
+"hashlib.new(name, data).digest().\n"
+"\n"
+"  name: one of algorithms_available.\n"
+"  data: a bytes-like object.\n"
+"  seed: xxHash only: the seed.\n"
+"  release_gil: None releases the GIL from GIL_THRESHOLD bytes on.");
+
+static PyObject *
+fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+          PyObject *kwnames)
+{
+    static const char *const names[] = {"name", "data", "seed",
+                                        "release_gil", NULL};
+    fc_state *st = fc_get_state(module);
+    PyObject *a[4], *result = NULL;
+    Py_buffer view = {0};
+    fc_hasher h;
+    unsigned char out[FC_MAX_DIGEST];
+    uint64_t seed;
+    int alg, release, rc = 0;
+
+    memset(&h, 0, sizeof(h));
+    if (fc_parse_args("digest", args, nargs, kwnames, names, 2, 2, a) < 0 ||
+        (alg = fc_hash_lookup(st->hash, a[0])) < 0 ||
+        fc_hash_parse_seed(alg, a[2], &seed) < 0 ||
+        fc_parse_release(a[3], &release) < 0 ||
+        fc_get_buffer(a[1], &view, "data") < 0) {
+        return NULL;
+    }
+    release = fc_should_release(st, release, view.len);
+    if (fc_hash_algs[alg].b3) {
+        result = b3_digest(st->hash, &view, release);
+        goto exit;
+    }
+    fc_hasher_setup(&h, st->hash, alg, seed);
+
+    Py_ssize_t seq_chunk = fc_hasher_seq_chunk(&h);
+    fc_hash_oneshot_fn oneshot = st->hash->oneshot[alg];
+    if ((h.md == NULL || oneshot != NULL) && view.len <= seq_chunk) {
+        /* One call and no state: xxHash, or libcrypto's one-call digest
+         * (no EVP context to set up). */
+        /* Safe: the view is pinned until we release it. */
+        FC_RUN_OUTSIDE_GIL(release, one_call(&h, oneshot, view.buf,
+                                             (size_t)view.len, out));
+        result = PyBytes_FromStringAndSize((const char *)out,
+                                           fc_hasher_size(&h));
+        goto exit;
+    }
+    if (fc_hasher_open(&h) < 0) {
+        fc_hash_error("hash initialisation");
+        goto exit;
+    }
+    if (view.len <= seq_chunk) {
+        /* Safe: the view is pinned; h is ours alone. */
+        FC_RUN_OUTSIDE_GIL(release,
+                           rc = fc_hasher_update(&h, view.buf,
+                                                 (size_t)view.len));
+    }
+    else {
+        /* Large: in chunks, Ctrl-C checked between them. */
+        rc = fc_hasher_update_chunked(&h, view.buf, view.len, release);
+        if (rc == -1) {
+            goto exit;
+        }
+    }
+    if (rc < 0 || fc_hasher_final(&h, out) < 0) {
+        fc_hash_error("digest");
+        goto exit;
+    }
+    result = PyBytes_FromStringAndSize((const char *)out, fc_hasher_size(&h));
+exit:
+    fc_hasher_close(&h);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* --- hash_many ----------------------------------------------------------- */
+
+/* The items of a batch, held while the GIL is released.  bytes (immutable)
+ * are read in place when the sequence itself keeps them alive because
+ * nobody else can change it (a tuple, or the list PySequence_Fast made
+ * from an iterator).  In a list the caller could change, a small bytes
+ * item (up to PIN_COPY_MAX) is copied, which costs less than a reference
+ * taken and dropped (two more visits to the item when the batch is larger
+ * than the caches); a larger one gets a reference.  Anything else is held
+ * through the buffer protocol.
+ *
+ * Each item's pointer and length go into one array, so the passes over a
+ * large batch (cutting it into chunks, hashing) read that array and the
+ * data, not the item objects.  That array, the references and the copies
+ * live in one scratch block that the module keeps between calls (up to
+ * SCRATCH_KEEP): fresh memory costs a page fault per 4 KiB, which on the
+ * machines measured took longer than hashing the 64-byte items it holds. */
+typedef struct {
+    const unsigned char *buf;
+    Py_ssize_t len;
+} fc_span;
+
+#define PIN_COPY_MAX 256
+#define PIN_ROOM_MAX ((size_t)64 << 20)
+#define SCRATCH_KEEP ((size_t)16 << 20)
+
+/* memcpy for n <= PIN_COPY_MAX: GCC turns a memcpy of a bounded size into
+ * rep movs, whose start-up costs more than copying 64 bytes. */
+static inline void
+copy_small(unsigned char *d, const unsigned char *s, size_t n)
+{
+    for (; n >= 16; n -= 16, d += 16, s += 16) {
+        memcpy(d, s, 16);
+    }
+    if (n >= 8) {
+        memcpy(d, s, 8);
+        n -= 8, d += 8, s += 8;
+    }
+    if (n >= 4) {
+        memcpy(d, s, 4);
+        n -= 4, d += 4, s += 4;
+    }
+    for (; n > 0; n--) {
+        *d++ = *s++;
+    }
+}
+
+struct fc_scratch {
+    size_t size;                /* bytes in data */
+    size_t touched;             /* how many of them were ever written */
+    unsigned char data[];
+};
+
+/* A scratch block of at least size bytes: the module's kept one when it
+ * is free and large enough, else a new one.  NULL with MemoryError set. */
+static struct fc_scratch *
+scratch_take(struct fc_hash_state *hs, size_t size)
+{
+    struct fc_scratch *b = __atomic_exchange_n(&hs->scratch, NULL,
+                                               __ATOMIC_ACQ_REL);
+    if (b != NULL && b->size >= size) {
+        return b;
+    }
+    PyMem_RawFree(b);
+    b = PyMem_RawMalloc(sizeof(*b) + size);
+    if (b == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    b->size = size;
+    b->touched = 0;
+    return b;
+}
+
+/* Give b back, `used` bytes of it written this time: kept for the next
+ * call when what was ever written (its memory in use) is small enough, and
+ * the module keeps one block at most; else freed. */
+static void
+scratch_give(struct fc_hash_state *hs, struct fc_scratch *b, size_t used)
+{
+    if (b != NULL && used > b->touched) {
+        b->touched = used;
+    }
+    if (b != NULL && b->touched <= SCRATCH_KEEP) {
+        b = __atomic_exchange_n(&hs->scratch, b, __ATOMIC_ACQ_REL);
+    }
+    PyMem_RawFree(b);
+}
+
+typedef struct {
+    Py_ssize_t n;
+    Py_ssize_t total;
+    PyObject *seq;          /* the sequence (a reference) */
+    struct fc_hash_state *hs;
+    struct fc_scratch *scratch;  /* holds span, held and the copies */
+    fc_span *span;          /* span[k]: item k's bytes */
+    PyObject **held;        /* held[k]: a reference to item k, or NULL;
+                             * the array is NULL when seq holds them */
+    Py_ssize_t nheld;       /* references in held */
+    size_t used;            /* bytes of scratch written */
+    unsigned char *extra;   /* n * extra_per_item bytes for the caller */
+    Py_buffer *views;       /* allocated at the first non-bytes item */
+} pinned_items;
+
+/* Item k's bytes.  Reads our own array only, so it needs no GIL. */
+static inline const unsigned char *
+pinned_buf(const pinned_items *p, Py_ssize_t k, Py_ssize_t *len)
+{
+    *len = p->span[k].len;
+    return p->span[k].buf;
+}
+
+static void
+pinned_release(pinned_items *p)
+{
+    for (Py_ssize_t k = 0; (p->nheld > 0 || p->views != NULL) && k < p->n;
+         k++) {
+        if (p->held != NULL && p->held[k] != NULL) {
+            Py_DECREF(p->held[k]);
+        }
+        else if (p->views != NULL && p->views[k].obj != NULL) {
+            PyBuffer_Release(&p->views[k]);
+        }
+    }
+    Py_XDECREF(p->seq);
+    if (p->hs != NULL) {
+        scratch_give(p->hs, p->scratch, p->used);
+    }
+    PyMem_Free(p->views);
+    memset(p, 0, sizeof(*p));
+}
+
+static int
+pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
+          size_t extra_per_item)
+{
+    memset(p, 0, sizeof(*p));
+    if (PyUnicode_Check(items) || PyObject_CheckBuffer(items)) {
+        PyErr_Format(PyExc_TypeError,
+                     "items must be an iterable of bytes-like objects, "
+                     "not a single '%.100s'", Py_TYPE(items)->tp_name);
+        return -1;
+    }
+    PyObject *seq = p->seq = PySequence_Fast(items,
+                                             "items must be an iterable");
+    if (seq == NULL) {
+        return -1;
+    }
+    p->hs = hs;
+    /* Another thread can change the caller's list while the GIL is
+     * released; a tuple or a list of our own cannot change. */
+    int shared = seq == items && !PyTuple_CheckExact(seq);
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **objs = PySequence_Fast_ITEMS(seq);
+    /* The scratch block: the spans, then (shared only) held, then the
+     * caller's extra bytes, then room for the copies.  The room is sized
+     * for the largest copies but only what is written gets pages; items
+     * past it get references. */
+    size_t arrays = (size_t)n * sizeof(fc_span) +
+                    (shared ? (size_t)n * sizeof(PyObject *) : 0) +
+                    (size_t)n * extra_per_item;
+    size_t room = shared ? (size_t)n * PIN_COPY_MAX : 0;
+    if (room > PIN_ROOM_MAX) {
+        room = PIN_ROOM_MAX;
+    }
+    p->scratch = scratch_take(hs, arrays + room);
+    if (p->scratch == NULL) {
+        goto fail;
+    }
+    p->span = (fc_span *)p->scratch->data;
+    /* held is only written from the first reference on (items copied or
+     * held through views need no entry before that). */
+    PyObject **held = shared ? (PyObject **)(p->span + n) : NULL;
+    p->extra = (unsigned char *)(p->span + n) +
+               (shared ? (size_t)n * sizeof(PyObject *) : 0);
+    unsigned char *copy = p->scratch->data + arrays;
+    unsigned char *room_end = copy + room;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *item = objs[k];
+        if (p->held != NULL) {
+            p->held[k] = NULL;
+        }
+        if (PyBytes_CheckExact(item)) {
+            const unsigned char *buf =
+                (const unsigned char *)PyBytes_AS_STRING(item);
+            Py_ssize_t len = PyBytes_GET_SIZE(item);
+            if (shared && len <= PIN_COPY_MAX && room_end - copy >= len) {
+                copy_small(copy, buf, (size_t)len);
+                buf = copy;
+                copy += len;
+            }
+            else if (shared) {
+                if (p->held == NULL) {
+                    p->held = held;
+                    memset(held, 0, (size_t)k * sizeof(*held));
+                }
+                p->held[k] = Py_NewRef(item);
+                p->nheld++;
+            }
+            p->span[k].buf = buf;
+            p->span[k].len = len;
+        }
+        else {
+            if (p->views == NULL) {
+                p->views = PyMem_Calloc(n, sizeof(Py_buffer));
+                if (p->views == NULL) {
+                    PyErr_NoMemory();
+                    goto fail;
+                }
+            }
+            if (fc_get_buffer(item, &p->views[k], "items") < 0) {
+                goto fail;
+            }
+            p->span[k].buf = p->views[k].buf;
+            p->span[k].len = p->views[k].len;
+        }
+        p->total += p->span[k].len;
+        p->n = k + 1;
+    }
+    p->used = (size_t)(copy - p->scratch->data);
+    return 0;
+fail:
+    pinned_release(p);
+    return -1;
+}
+
+typedef struct {
+    int alg;
+    const EVP_MD *md;
+    fc_hash_oneshot_fn oneshot;
+    fc_sha256_pair_fn pair;     /* SHA-256/224 two items at a time, or
+                                 * NULL */
+    const uint32_t *iv;         /* for pair */
+    const fc_xxh_kernels *xk;
+    const fc_blake3_kernels *bk;    /* BLAKE3 only, else NULL */
+    uint64_t seed;
+    const pinned_items *items;
+    const Py_ssize_t *starts;   /* chunk i = items [starts[i], starts[i+1]) */
+    PyObject *const *out;       /* the result's bytes objects (ours alone) */
+    unsigned char *digests;     /* or, when not NULL, item k's digest goes
+                                 * at digests + k * size */
+    struct fc_hash_state *hs;   /* for the streaming path of big items */
+    int size;
+    int failed;                 /* set (atomically) on an OpenSSL failure */
+} many_job;
+
+/* Where item k's digest goes: the digest array, or the data of the k-th
+ * result bytes object, made with the GIL held and not yet visible to
+ * Python. */
+#define MANY_DST(job, k)                                                   \
+    ((job)->digests != NULL                                                \
+         ? (job)->digests + (size_t)(k) * (size_t)(job)->size              \
+         : (unsigned char *)PyBytes_AS_STRING((job)->out[k]))
+
+/* An item over FC_HASH_SEQ_CHUNK is streamed in pieces so that Ctrl-C is
+ * seen between them (the batch is then cancelled and the result thrown
+ * away).  Returns -1 on an allocation or OpenSSL failure. */
+static int
+many_big_item(const many_job *job, const unsigned char *buf, Py_ssize_t len,
+              unsigned char *dst)
+{
+    fc_hasher h;
+    int rc = -1;
+    fc_hasher_setup(&h, job->hs, job->alg, job->seed);
+    if (fc_hasher_open(&h) < 0) {
+        goto exit;
+    }
+    for (Py_ssize_t off = 0; off < len; off += FC_HASH_SEQ_CHUNK) {
+        if (fc_pool_should_stop()) {
+            rc = 0;
+            goto exit;
+        }
+        Py_ssize_t n = len - off < FC_HASH_SEQ_CHUNK ? len - off
+                                                     : FC_HASH_SEQ_CHUNK;
+        if (fc_hasher_update(&h, buf + off, (size_t)n) < 0) {
+            goto exit;
+        }
+    }
+    rc = fc_hasher_final(&h, dst);
+exit:
+    fc_hasher_close(&h);
+    return rc;
+}
+
+/* Items [k, end), none over FC_HASH_SEQ_CHUNK, in one go. */
+static void
+many_small(many_job *job, Py_ssize_t k, Py_ssize_t end)
+{
+    Py_ssize_t len;
+    const pinned_items *items = job->items;
+    if (k >= end) {
+        return;
+    }
+    if (job->bk != NULL) {
+        for (; k < end; k++) {
+            const unsigned char *buf = pinned_buf(items, k, &len);
+            fc_blake3_hash(job->bk, buf, (size_t)len, MANY_DST(job, k));
+        }
+        return;
+    }
+    if (job->md == NULL) {
+        int x = fc_hash_algs[job->alg].xxh;
+        for (; k < end; k++) {
+            const unsigned char *buf = pinned_buf(items, k, &len);
+            job->xk->oneshot(x, buf, (size_t)len, job->seed,
+                             MANY_DST(job, k));
+        }
+        return;
+    }
+    if (job->pair != NULL) {
+        /* Two items at a time (see simd/sha256_shani.c); an odd last one
+         * alone. */
+        for (; k < end; k += 2) {
+            Py_ssize_t len2 = 0;
+            const unsigned char *buf = pinned_buf(items, k, &len);
+            const unsigned char *buf2 = NULL;
+            unsigned char *dst2 = NULL;
+            if (k + 1 < end) {
+                buf2 = pinned_buf(items, k + 1, &len2);
+                dst2 = MANY_DST(job, k + 1);
+            }
+            job->pair(job->iv, job->size, buf, (size_t)len, MANY_DST(job, k),
+                      buf2, (size_t)len2, dst2);
+        }
+        return;
+    }
+    if (job->oneshot != NULL) {
+        for (; k < end; k++) {
+            const unsigned char *buf = pinned_buf(items, k, &len);
+            job->oneshot(buf, (size_t)len, MANY_DST(job, k));
+        }
+        return;
+    }
+    /* One context per chunk, reset per item: no allocation per item. */
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL) {
+        __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    for (; k < end; k++) {
+        const unsigned char *buf = pinned_buf(items, k, &len);
+        if (!EVP_DigestInit_ex2(ctx, job->md, NULL) ||
+            !EVP_DigestUpdate(ctx, buf, (size_t)len) ||
+            !EVP_DigestFinal_ex(ctx, MANY_DST(job, k), NULL)) {
+            __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
+            break;
+        }
+    }
+    EVP_MD_CTX_free(ctx);
+}
+
+static void
+many_task(void *arg, int64_t i)
+{
+    many_job *job = arg;
+    Py_ssize_t k = job->starts[i], end = job->starts[i + 1], run = k, len;
+    for (; k < end; k++) {
+        const unsigned char *buf = pinned_buf(job->items, k, &len);
+        if (len > FC_HASH_SEQ_CHUNK) {
+            many_small(job, run, k);
+            if (many_big_item(job, buf, len, MANY_DST(job, k)) < 0) {
+                __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
+            }
+            run = k + 1;
+        }
+    }
+    many_small(job, run, end);
+}
+
+/* Digest k of `digests` into objs[k], for k in [0, n).  The common sizes
+ * get a memcpy of a constant size, which the compiler inlines (this runs
+ * on the caller alone, after the pool, over 100k items or more). */
+static void
+copy_digests(PyObject *const *objs, const unsigned char *digests,
+             Py_ssize_t n, int size)
+{
+#define COPY_ALL(SIZE)                                                     \
+    for (Py_ssize_t k = 0; k < n; k++) {                                   \
+        memcpy(PyBytes_AS_STRING(objs[k]), digests + (size_t)k * (SIZE),   \
+               (SIZE));                                                    \
+    }
+    switch (size) {
+    case 8: COPY_ALL(8); break;
+    case 16: COPY_ALL(16); break;
+    case 20: COPY_ALL(20); break;
+    case 32: COPY_ALL(32); break;
+    case 64: COPY_ALL(64); break;
+    default: COPY_ALL((size_t)size); break;
+    }
+#undef COPY_ALL
+}
+
+/* hash_many's result: a list of n bytes objects of `size` bytes, their
+ * contents not yet written.  Run with the GIL held (first, or as
+ * fc_run_led's lead while the pool hashes).  -1 with an exception set. */
+typedef struct {
+    Py_ssize_t n;
+    int size;
+    PyObject *list;
+} many_result;
+
+static int
+many_lead(void *arg)
+{
+    many_result *res = arg;
+    PyObject *list = PyList_New(res->n);
+    if (list == NULL) {
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < res->n; k++) {
+        PyObject *b = PyBytes_FromStringAndSize(NULL, res->size);
+        if (b == NULL) {
+            Py_DECREF(list);
+            return -1;
+        }
+        PyList_SET_ITEM(list, k, b);
+    }
+    res->list = list;
+    return 0;
+}
+
+PyDoc_STRVAR(fc_hash_many__doc__,
+"hash_many($module, name, items, *, threads=None, seed=None)\n--\n\n"
+"Return [digest(name, x) for x in items], computed in C on the pool with\n"
+"the GIL released once.\n"
+"\n"
+"  name: one of algorithms_available.\n"
+"  items: an iterable of bytes-like objects (all held until the end).\n"
+"  threads: threads to use (None: the pool size for large batches).\n"
+"  seed: xxHash only: the seed.");
+
+static PyObject *
+fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+             PyObject *kwnames)
+{
+    static const char *const names[] = {"name", "items", "threads", "seed",
+                                        NULL};
+    fc_state *st = fc_get_state(module);
+    PyObject *a[4], *result = NULL, *list = NULL;
+    pinned_items items;
+    many_job job;
+    Py_ssize_t *starts = NULL;
+    uint64_t seed;
+    int alg, threads, size;
+
+    memset(&job, 0, sizeof(job));
+    memset(&items, 0, sizeof(items));
+    if (fc_parse_args("hash_many", args, nargs, kwnames, names, 2, 2, a) < 0 ||
+        (alg = fc_hash_lookup(st->hash, a[0])) < 0 ||
+        fc_parse_threads(a[2], &threads) < 0 ||
+        fc_hash_parse_seed(alg, a[3], &seed) < 0 ||
+        (size = fc_hash_digest_size(st->hash, alg)) < 0 ||
+        pin_items(a[1], &items, st->hash, (size_t)size) < 0) {
+        return NULL;
+    }
+    Py_ssize_t n = items.n;
+    Py_ssize_t work = items.total + n * ITEM_COST;
+    threads = fc_resolve_threads(threads, work, MANY_PARALLEL_MIN);
+    if (threads > n) {
+        threads = n > 0 ? (int)n : 1;
+    }
+
+    job.alg = alg;
+    job.md = st->hash->md[alg];
+    job.xk = st->kernels.xxh;
+    job.bk = fc_hash_algs[alg].b3 ? st->kernels.blake3 : NULL;
+    job.seed = seed;
+    job.oneshot = st->hash->oneshot[alg];
+    job.pair = fc_hash_sha_pair(st->hash, alg, &job.iv);
+    job.items = &items;
+    job.hs = st->hash;
+    job.size = size;
+
+    /* Chunks balanced by bytes (plus a per-item cost): several per thread
+     * so a thread that finishes early takes more, and none much over 4 MiB
+     * so Ctrl-C stays prompt. */
+    int64_t nchunks = threads > 1 ? (int64_t)threads * 8 : 1;
+    int64_t by_size = work / ((Py_ssize_t)4 << 20) + 1;
+    if (nchunks < by_size) {
+        nchunks = by_size;
+    }
+    if (nchunks > n) {
+        nchunks = n > 0 ? n : 1;
+    }
+    starts = PyMem_Malloc((size_t)(nchunks + 1) * sizeof(Py_ssize_t));
+    if (starts == NULL) {
+        PyErr_NoMemory();
+        goto exit;
+    }
+    /* Single-threaded, the result's bytes objects are made first and
+     * filled in place.  With threads, the caller makes them while the
+     * pool threads hash into the digest array (many_lead), and copies the
+     * digests in at the end: making 100k objects costs as much as hashing
+     * them, so doing it first left the other threads waiting. */
+    many_result res = {n, job.size, NULL};
+    if (threads <= 1) {     /* also when n == 0 (threads <= n) */
+        if (many_lead(&res) < 0) {
+            goto exit;
+        }
+        job.out = PySequence_Fast_ITEMS(res.list);
+    }
+    else {
+        job.digests = items.extra;
+    }
+    {
+        Py_ssize_t target = work / nchunks + 1, acc = 0, k = 0;
+        int64_t c = 0;
+        starts[0] = 0;
+        for (k = 0; k < n && c < nchunks - 1; k++) {
+            Py_ssize_t len;
+            (void)pinned_buf(&items, k, &len);
+            acc += len + ITEM_COST;
+            if (acc >= target) {
+                starts[++c] = k + 1;
+                acc = 0;
+            }
+        }
+        nchunks = c + 1;
+        starts[nchunks] = n;
+    }
+    job.starts = starts;
+    int rc = 0;
+    if (n > 0) {
+        int release = fc_should_release(st, -1, work);
+        /* Safe without the GIL: every item is pinned in items, the result
+         * bytes are ours (not visible to Python yet) and each chunk writes
+         * only its own items' digests. */
+        rc = fc_run_led(many_task, &job, nchunks, threads, release,
+                        job.digests != NULL ? many_lead : NULL, &res);
+    }
+    list = res.list;
+    if (rc < 0) {
+        goto exit;
+    }
+    if (job.failed) {
+        fc_hash_error("hash_many");
+        goto exit;
+    }
+    if (job.digests != NULL) {
+        copy_digests(PySequence_Fast_ITEMS(list), job.digests, n, job.size);
+    }
+    result = Py_NewRef(list);
+exit:
+    Py_XDECREF(list);
+    PyMem_Free(starts);
+    pinned_release(&items);
+    return result;
+}
+
+/* --- the functions in the module ----------------------------------------- */
+
+static PyMethodDef oneshot_methods[] = {
+    {"digest", FC_CFUNC(fc_digest), METH_FASTCALL | METH_KEYWORDS,
+     fc_digest__doc__},
+    {"hash_many", FC_CFUNC(fc_hash_many), METH_FASTCALL | METH_KEYWORDS,
+     fc_hash_many__doc__},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+oneshot_init(PyObject *m, fc_state *st)
+{
+    (void)st;
+    return PyModule_AddFunctions(m, oneshot_methods);
+}
+
+static void
+oneshot_clear(fc_state *st)
+{
+    if (st->hash) {
+        PyMem_RawFree(st->hash->scratch);
+        st->hash->scratch = NULL;
+    }
+}
+
+static int
+oneshot_info(fc_state *st, PyObject *d)
+{
+    PyObject *backends = PyDict_GetItemString(d, "backends");
+    PyObject *parallel = PyDict_GetItemString(d, "parallel");
+    if (st->hash == NULL || backends == NULL || parallel == NULL) {
+        return 0;
+    }
+    if (PyDict_SetItemString(parallel, "hash_many", Py_True) < 0) {
+        return -1;
+    }
+    /* hash_many's SHA-256/224 items, when not OpenSSL's. */
+    for (int i = 0; i < FC_HASH_NALGS; i++) {
+        const uint32_t *iv;
+        if (fc_hash_sha_pair(st->hash, i, &iv) != NULL) {
+            return fc_dict_set_str(backends, "hash_many sha256/sha224",
+                                   "fastconc SHA-NI, two at a time");
+        }
+    }
+    return 0;
+}
+
+const fc_area fc_area_hash_oneshot = {
+    "hash one-shot", oneshot_init, NULL, oneshot_clear, oneshot_info,
+};
