@@ -2,8 +2,9 @@
  * hash front end (see hash/hash.h): which algorithms exist and how each is
  * computed (an OpenSSL EVP digest fetched once, libcrypto's one-call
  * function, an xxHash table or BLAKE3), looking one up by name and parsing
- * its seed, and fc_hasher, one digest in progress in C types only.  Also
- * the area's state: algorithms_available, and the backends info() reports.
+ * its seed, and fc_hasher, one digest in progress in C types only (its
+ * per-call functions are inline in hash.h).  Also the area's state:
+ * algorithms_available, and the backends info() reports.
  *
  * It must not define Python-visible functions or types (the front ends'
  * job) nor choose kernels (simd/dispatch.c's); the fc_hasher_* functions
@@ -217,12 +218,6 @@ fc_hash_parse_seed(int alg, PyObject *obj, uint64_t *out)
 /* --- the hasher ---------------------------------------------------------- */
 
 int
-fc_hasher_size(const fc_hasher *h)
-{
-    return h->md ? EVP_MD_get_size(h->md) : fc_hash_algs[h->alg].digest_size;
-}
-
-int
 fc_hasher_open(fc_hasher *h)
 {
     if (h->md) {
@@ -259,37 +254,6 @@ fc_hasher_reset(fc_hasher *h)
         return 0;
     }
     h->xk->reset(fc_hash_algs[h->alg].xxh, h->xs, h->seed);
-    return 0;
-}
-
-void
-fc_hasher_close(fc_hasher *h)
-{
-    if (h->ctx) {
-        EVP_MD_CTX_free(h->ctx);
-        h->ctx = NULL;
-    }
-    if (h->xs) {
-        fc_xxh_state_free(fc_hash_algs[h->alg].xxh, h->xs);
-        h->xs = NULL;
-    }
-    if (h->b3) {
-        PyMem_RawFree(h->b3);
-        h->b3 = NULL;
-    }
-}
-
-int
-fc_hasher_update(fc_hasher *h, const void *data, size_t len)
-{
-    if (h->md) {
-        return EVP_DigestUpdate(h->ctx, data, len) ? 0 : -1;
-    }
-    if (h->b3) {
-        fc_blake3_update(h->b3, data, len);
-        return 0;
-    }
-    h->xk->update(fc_hash_algs[h->alg].xxh, h->xs, data, len);
     return 0;
 }
 
