@@ -487,13 +487,11 @@ blake3_info(fc_state *st, PyObject *d)
 {
     PyObject *backends = PyDict_GetItemString(d, "backends");
     PyObject *parallel = PyDict_GetItemString(d, "parallel");
-    PyObject *s = PyUnicode_FromFormat("fastconc %s",
-                                       st->kernels.blake3->name);
-    if (s == NULL || PyDict_SetItemString(backends, "blake3", s) < 0) {
-        Py_XDECREF(s);
+    if (fc_dict_set_steal(backends, "blake3",
+                          PyUnicode_FromFormat("fastconc %s",
+                                               st->kernels.blake3->name)) < 0) {
         return -1;
     }
-    Py_DECREF(s);
     return PyDict_SetItemString(parallel, "blake3", Py_True);
 }
 

@@ -1,7 +1,8 @@
 /* blake3/pool.c - BLAKE3 on the pool (see pool.h): how large one task is,
  * and the run callback that gives blake3/impl.c's subtree tasks to fc_run,
- * with any rider tasks in the first batch.  The tasks take C types only;
- * this file owns no state and parses no Python arguments.
+ * with any rider tasks in the first batch.  The tasks take C types only.
+ * It must not hash by itself (blake3/impl.c does), keep state, or parse
+ * Python arguments (its callers do).
  */
 #include "blake3/pool.h"
 

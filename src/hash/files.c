@@ -3,7 +3,7 @@
  * hash_files() (many files on the pool, one hasher per group of files).
  * The reading is here; the hashing is the hasher layer's
  * (hash/algorithms.c) and blake3/pool.c's.  Pool tasks take C types only.
- * Nothing here is used by the other front ends.
+ * It must not call the other front ends nor hash by itself.
  */
 #include "hash/hash.h"
 #include "blake3/pool.h"

@@ -4,9 +4,9 @@
  * constructor per algorithm (md5(), ..., xxh3_128()).  BLAKE3's object is
  * blake3/object.c's; new("blake3") returns one.
  *
- * This file owns the object lock and the GIL policy of each call; the
- * hashing is the hasher layer's (hash/algorithms.c), and nothing here is
- * used by the other front ends.
+ * This file owns the object lock and the GIL policy of each call.  It must
+ * not hash by itself or touch a kernel (that is the hasher layer's,
+ * hash/algorithms.c), nor call the other front ends.
  */
 #include "hash/hash.h"
 

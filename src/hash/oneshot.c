@@ -1,8 +1,10 @@
 /* hash/oneshot.c - digest() (one input, one call) and hash_many() (a batch
- * of inputs, one digest each, on the pool with the GIL released once).
- * Both call down into the hasher layer (hash/algorithms.c) and, for
- * BLAKE3, blake3/impl.c and blake3/pool.c; the pool tasks take C types
- * only.  Nothing here is used by the other front ends.
+ * of inputs, one digest each, on the pool with the GIL released once):
+ * argument parsing, pinning the inputs, the GIL and thread policy, and the
+ * pool tasks (C types only).  It calls down into the hasher layer
+ * (hash/algorithms.c), the kernel tables it hands out, and blake3/impl.c
+ * and blake3/pool.c for BLAKE3; it must not call the other front ends nor
+ * choose kernels.
  */
 #include "hash/hash.h"
 #include "blake3/pool.h"

@@ -2,7 +2,8 @@
  * For each family a table lists the implementations best first, each with
  * the lowest SIMD level that may use it and the CPU features it needs; the
  * first row that the level and the CPU allow wins, and the last row (plain
- * C, or none) always does.  No Python API, and no kernel code here.
+ * C, or none) always does.  It must not hold kernel code or use the Python
+ * API, and nothing else may choose kernels.
  *
  * On x86-64, per level:
  *   sse4.2  CRC-32 and CRC-32C by PCLMULQDQ folding, Adler-32 with SSSE3;

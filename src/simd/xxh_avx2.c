@@ -1,5 +1,6 @@
-/* xxh_avx2.c - the xxHash kernels compiled for AVX2 (setup.py gives this
- * file -mavx2); used only when the running CPU has AVX2. */
+/* simd/xxh_avx2.c - the xxHash kernels compiled for AVX2 (setup.py gives
+ * this file -mavx2); only the table: simd/dispatch.c uses it from the
+ * "avx2" level up. */
 /* Unrolling the stripe loop lets GCC keep the accumulators in registers:
  * about 10% faster on inputs not aligned to 32 bytes (every large bytes
  * object: its data sits 32 bytes past a 16-byte-aligned malloc block). */

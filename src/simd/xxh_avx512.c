@@ -1,6 +1,6 @@
-/* xxh_avx512.c - the xxHash kernels compiled for AVX-512 (setup.py gives
- * this file -mavx512f/bw/vl); used only when the running CPU and OS support
- * AVX-512 (simd level "avx512"). */
+/* simd/xxh_avx512.c - the xxHash kernels compiled for AVX-512 (setup.py
+ * gives this file -mavx512f/bw/vl); only the table: simd/dispatch.c uses it
+ * at the "avx512" level (the CPU and OS support AVX-512). */
 /* Unrolling the stripe loop lets GCC keep the accumulators in registers:
  * about 10% faster on inputs not aligned to 32 bytes (every large bytes
  * object: its data sits 32 bytes past a 16-byte-aligned malloc block). */

@@ -1,7 +1,7 @@
 /* simd/xxh_state.c - the xxHash streaming states shared by every kernel
- * table: allocation (aligned, with the raw allocator), free and copy.  No
- * Python API but the raw allocator, so everything here may run without the
- * GIL; no hashing (that is the tables' job).
+ * table: allocation (aligned, with the raw allocator), free and copy.  It
+ * must not use the Python API but the raw allocator (everything here may
+ * run without the GIL) nor hash (that is the tables' job).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
