@@ -84,7 +84,7 @@ fc_type_state(PyObject *self)
     return (fc_state *)PyType_GetModuleState(Py_TYPE(self));
 }
 
-/* --- module.c: helpers for info() ----------------------------------- */
+/* --- dict.c: helpers for info() -------------------------------------- */
 
 /* d[key] = v, stealing v; v == NULL (a failed constructor) gives -1. */
 int fc_dict_set_steal(PyObject *d, const char *key, PyObject *v);

@@ -163,23 +163,6 @@ fc_pool_started_threads(PyObject *module, PyObject *Py_UNUSED(ignored))
     return PyLong_FromLong(fc_pool_started());
 }
 
-int
-fc_dict_set_steal(PyObject *d, const char *key, PyObject *v)
-{
-    if (v == NULL) {
-        return -1;
-    }
-    int rc = PyDict_SetItemString(d, key, v);
-    Py_DECREF(v);
-    return rc;
-}
-
-int
-fc_dict_set_str(PyObject *d, const char *key, const char *value)
-{
-    return fc_dict_set_steal(d, key, PyUnicode_FromString(value));
-}
-
 PyDoc_STRVAR(fc_info__doc__,
 "info($module, /)\n--\n\n"
 "Return a dict describing this build: version, backends, CPU features,\n"
