@@ -260,8 +260,8 @@ int
 fc_hash_parse_seed(int alg, PyObject *obj, uint64_t *out)
 {
     *out = 0;
-    if (obj == NULL) {
-        return 0;
+    if (obj == NULL || obj == Py_None) {
+        return 0;       /* seed=None, as the signatures say: the default */
     }
     if (fc_hash_algs[alg].xxh < 0) {
         PyErr_Format(PyExc_TypeError, "%s does not take a seed",

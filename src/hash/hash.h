@@ -119,7 +119,7 @@ fc_hash_lookup(struct fc_hash_state *hs, PyObject *name)
     }
     return fc_hash_lookup_slow(hs, name);
 }
-/* seed=: NULL -> 0; an int, taken modulo 2**64 (2**32 for xxh32) as
+/* seed=: NULL or None -> 0; an int, taken modulo 2**64 (2**32 for xxh32) as
  * python-xxhash does; TypeError for an algorithm without a seed. */
 int fc_hash_parse_seed(int alg, PyObject *obj, uint64_t *out);
 /* The arguments of python-xxhash's constructors and one-shots: (data,
