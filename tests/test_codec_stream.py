@@ -14,6 +14,7 @@ import subprocess
 import sys
 import sysconfig
 import threading
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -678,6 +679,12 @@ def test_release_gil_flag_same_output(codec):
         Decompressor(codec).decompress(data, -1, release_gil="yes")
 
 
+# False on a free-threaded build running without the GIL (PYTHON_GIL=0)
+GIL_ENABLED = getattr(sys, "_is_gil_enabled", lambda: True)()
+
+
+@pytest.mark.skipif(not GIL_ENABLED, reason="no GIL to hold: see "
+                    "test_no_gil_held_calls_run_concurrently")
 def test_gil_held_when_asked():
     """release_gil=False: no other Python thread runs during the call."""
     data = sample(4 << 20, 42)
@@ -703,6 +710,63 @@ def test_gil_held_when_asked():
         done.set()
         t.join()
     assert after - before <= 2      # at most a switch around the call
+
+
+@pytest.mark.skipif(GIL_ENABLED, reason="needs the GIL disabled "
+                    "(free-threaded build)")
+@pytest.mark.parametrize("codec", ["gzip", "zstd"])
+def test_no_gil_held_calls_run_concurrently(codec):
+    """Without a GIL, release_gil=False holds nothing: other Python threads
+    tick during the call, and two threads compressing and decompressing
+    with objects of their own run at the same time (their spans overlap)
+    and give the same bytes as a sequential run."""
+    data = sample(4 << 20, 42)
+    ref = Compressor(codec, 6)
+    want = ref.compress(data) + ref.flush()
+    ticks = []
+    started = threading.Event()
+    done = threading.Event()
+
+    def ticker():
+        started.set()
+        while not done.is_set():
+            ticks.append(1)
+            done.wait(0.001)
+
+    t = threading.Thread(target=ticker)
+    t.start()
+    started.wait()
+    try:
+        before = len(ticks)
+        c = Compressor(codec, 6)
+        c.compress(data, release_gil=False)
+        after = len(ticks)
+    finally:
+        done.set()
+        t.join()
+    assert after - before > 2
+
+    barrier = threading.Barrier(2)
+    spans = {}
+
+    def work(i):
+        barrier.wait()
+        t0 = time.monotonic()
+        c = Compressor(codec, 6)
+        blob = (c.compress(data, release_gil=False)
+                + c.flush(release_gil=False))
+        out = Decompressor(codec).decompress(blob, release_gil=False)
+        spans[i] = (t0, time.monotonic(), blob, out)
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    (a0, a1, ba, oa), (b0, b1, bb, ob) = spans[0], spans[1]
+    assert ba == bb == want
+    assert oa == ob == data
+    assert a0 < b1 and b0 < a1      # the two calls overlapped
 
 
 def test_repr_and_module():
