@@ -2,7 +2,7 @@
 #              order: the unit suite, lint (ruff, mypy --strict, stubtest),
 #              the ASan/UBSan run, the pool under TSan, the short fuzz
 #              runs, and a quick part of the suite built for CPython 3.9
-#              and 3.13
+#              and 3.13, and for a free-threaded 3.13 (make ft)
 # make bench - same set-up, then the side-by-side benchmark
 # make asan / make fuzz / make lint - one part on its own (no set-up)
 PYTHON ?= python3
@@ -41,6 +41,7 @@ build:
 # is its own make call so that they run in this order even under -j; every
 # step runs even when an earlier one failed, and the failures are named.
 TEST_STEPS = unit lint asan tsan fuzz-ci other-pythons
+TEST_STEPS += ft
 test: deps
 	@failed=; for step in $(TEST_STEPS); do \
 		echo "==== make $$step"; \
@@ -75,6 +76,15 @@ tsan:
 OTHER_PYTHONS ?= 3.9 3.13
 other-pythons:
 	tests/other_pythons.sh $(OTHER_PYTHONS)
+
+# fastconc on a free-threaded CPython 3.13: the interpreter is built once
+# from Debian's source package and cached under ~/.cache/fastconc
+# (tests/ft/build_python.sh), then the quick suite and the thread stress
+# tests run there with PYTHON_GIL=0 (tests/other_pythons.sh).
+.PHONY: ft
+ft:
+	@prefix=$$(tests/ft/build_python.sh) && \
+	tests/other_pythons.sh "3.13t=$$prefix/bin/python3.13t"
 
 # Rebuild the extension with -fsanitize=address,undefined in build/asan (the
 # in-place .so is left alone) and run the test subset there.
