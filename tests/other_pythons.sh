@@ -19,21 +19,25 @@
 # re-enables it, with a warning, for a module that does not declare
 # Py_MOD_GIL_NOT_USED); then runs the suite with PYTHON_GIL=0, plus the
 # thread stress tests ($FT_TESTS).
+#
+# OTHER_PYTHONS_TESTS and OTHER_PYTHONS_FT_TESTS replace the two test
+# selections; PYTEST_TSAN_OPTIONS becomes TSAN_OPTIONS for pytest alone
+# (make tsan-ft).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-TESTS="tests/test_checksum.py tests/test_checksum_simd.py
+TESTS=${OTHER_PYTHONS_TESTS:-"tests/test_checksum.py tests/test_checksum_simd.py
 tests/test_hash_kat.py tests/test_hash_compat.py tests/test_hash_many.py
 tests/test_blake3.py tests/test_codec_oneshot.py tests/test_codec_stream.py
-tests/test_executor.py tests/test_pmap.py tests/test_pool_spin.py"
+tests/test_executor.py tests/test_pmap.py tests/test_pool_spin.py"}
 DEPS="pytest pytest-timeout hypothesis numpy crc32c xxhash zstandard lz4
 blake3 psutil typing_extensions setuptools wheel"
 # free-threaded runs: what must install, and what may be missing
 FT_DEPS="pytest pytest-timeout hypothesis typing_extensions setuptools wheel"
 FT_OPTIONAL="numpy crc32c xxhash zstandard lz4 blake3 psutil"
-FT_TESTS="tests/test_freethreading.py tests/test_hash_threads.py
-tests/test_codec_open.py"
+FT_TESTS=${OTHER_PYTHONS_FT_TESTS-"tests/test_freethreading.py
+tests/test_hash_threads.py tests/test_codec_open.py"}
 
 find_python() {
     local v=$1 root
@@ -80,6 +84,11 @@ import sys, fastconc, fastconc._core
 assert not sys._is_gil_enabled(), "importing fastconc enabled the GIL"
 print("GIL disabled after import fastconc")'
         export PYTHON_GIL=0
+    fi
+    # make tsan-ft: TSan's options for the tests alone (pip and the build
+    # run with reports off)
+    if [ -n "${PYTEST_TSAN_OPTIONS:-}" ]; then
+        export TSAN_OPTIONS=$PYTEST_TSAN_OPTIONS
     fi
     "$vpy" -c \
         "import fastconc, sys; print(sys.version.split()[0], fastconc._core.__file__)"
