@@ -69,8 +69,8 @@ if stamp_ok; then
 fi
 
 mkdir -p "$CACHE"
-# one build at a time per cache (two make runs side by side wait here)
-exec 9>"$CACHE/.lock"
+# one build at a time per install (two make runs side by side wait here)
+exec 9>"$PREFIX.lock"
 flock 9
 if stamp_ok; then
     log "cached (built by another run meanwhile): $PREFIX"
