@@ -403,20 +403,23 @@ def test_executor_shutdown_during_map(buffersize):
     ex = fastconc.ThreadPoolExecutor(4)
     n = 20_000
     got = {}
+    under_way = threading.Semaphore(0)     # one release per map at 100
 
     def work(i, barrier):
         barrier.wait()
         if i == THREADS - 1:
-            time.sleep(0.05)
+            # shut down once every map is under way
+            for _ in range(THREADS - 2):
+                under_way.acquire(timeout=60)
             ex.shutdown(wait=True, cancel_futures=True)
             return
         if i == THREADS - 2:
-            # submit() racing with shutdown: either accepted and run, or
-            # refused
+            # submit() racing with shutdown: accepted and run, accepted and
+            # then cancelled by the shutdown, or refused
             for k in range(n):
                 try:
                     assert ex.submit(pow, k, 2).result(60) == k * k
-                except RuntimeError:
+                except (CancelledError, RuntimeError):
                     break
             return
         out = []
@@ -424,12 +427,16 @@ def test_executor_shutdown_during_map(buffersize):
             for r in ex.map(lambda x: x + i, range(n),
                             buffersize=buffersize):
                 out.append(r)
+                if len(out) == 100:
+                    under_way.release()
         except (CancelledError, RuntimeError):
             pass
         got[i] = out
 
     run_threads(work)
+    assert len(got) == THREADS - 2
     for i, out in got.items():
+        assert len(out) >= 100
         assert out == list(range(i, i + len(out)))
     assert all(not t.is_alive() for t in ex._threads)
     with pytest.raises(RuntimeError):
