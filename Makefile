@@ -89,17 +89,21 @@ ft:
 # Outside make test: the same interpreter built with ThreadSanitizer
 # (cached beside it), fastconc built by it (so with -fsanitize=thread too),
 # and the thread tests run under TSan with CPython's own suppressions.
-# Each report is printed in build/py-3.13t-tsan.log; any report fails it.
+# TSan writes each report to build/tsan-ft/report.PID (pytest would
+# swallow them with the output of passing tests); they are printed at the
+# end, and any report fails the step.
 TSAN_FT_TESTS ?= tests/test_freethreading.py tests/test_hash_threads.py \
 	tests/test_executor.py tests/test_pmap.py
 .PHONY: tsan-ft
 tsan-ft:
-	@prefix=$$(tests/ft/build_python.sh --tsan) && \
+	@rm -rf build/tsan-ft && mkdir -p build/tsan-ft && \
+	prefix=$$(tests/ft/build_python.sh --tsan) && \
 	TSAN_OPTIONS="report_bugs=0" \
-	PYTEST_TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1 suppressions=$$prefix/share/fastconc/tsan_suppressions.txt" \
+	PYTEST_TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1 suppressions=$$prefix/share/fastconc/tsan_suppressions.txt log_path=$(CURDIR)/build/tsan-ft/report" \
 	OTHER_PYTHONS_TESTS="$(TSAN_FT_TESTS)" OTHER_PYTHONS_FT_TESTS= \
 	tests/other_pythons.sh "3.13t-tsan=$$prefix/bin/python3.13t"; \
-	rc=$$?; echo "TSan reports: $$(grep -c '^WARNING: ThreadSanitizer' build/py-3.13t-tsan.log)"; \
+	rc=$$?; cat build/tsan-ft/report.* 2>/dev/null; \
+	echo "TSan reports: $$(cat build/tsan-ft/report.* 2>/dev/null | grep -c 'WARNING: ThreadSanitizer')"; \
 	exit $$rc
 
 # Rebuild the extension with -fsanitize=address,undefined in build/asan (the
