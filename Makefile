@@ -88,7 +88,8 @@ ft:
 
 # Outside make test: the same interpreter built with ThreadSanitizer
 # (cached beside it), fastconc built by it (so with -fsanitize=thread too),
-# and the thread tests run under TSan with CPython's own suppressions.
+# and the thread tests run under TSan with CPython's own suppressions
+# and ours (tests/ft/tsan_suppressions.txt: races inside CPython only).
 # TSan writes each report to build/tsan-ft/report.PID (pytest would
 # swallow them with the output of passing tests); they are printed at the
 # end, and any report fails the step.
@@ -98,8 +99,10 @@ TSAN_FT_TESTS ?= tests/test_freethreading.py tests/test_hash_threads.py \
 tsan-ft:
 	@rm -rf build/tsan-ft && mkdir -p build/tsan-ft && \
 	prefix=$$(tests/ft/build_python.sh --tsan) && \
+	cat $$prefix/share/fastconc/tsan_suppressions.txt \
+		tests/ft/tsan_suppressions.txt > build/tsan-ft/suppressions.txt && \
 	TSAN_OPTIONS="report_bugs=0" \
-	PYTEST_TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1 suppressions=$$prefix/share/fastconc/tsan_suppressions.txt log_path=$(CURDIR)/build/tsan-ft/report" \
+	PYTEST_TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1 suppressions=$(CURDIR)/build/tsan-ft/suppressions.txt log_path=$(CURDIR)/build/tsan-ft/report" \
 	OTHER_PYTHONS_TESTS="$(TSAN_FT_TESTS)" OTHER_PYTHONS_FT_TESTS= \
 	tests/other_pythons.sh "3.13t-tsan=$$prefix/bin/python3.13t"; \
 	rc=$$?; cat build/tsan-ft/report.* 2>/dev/null; \
