@@ -2,8 +2,9 @@
 #              order: the unit suite, the wall-clock checks (timing), lint
 #              (ruff, mypy --strict, stubtest), the ASan/UBSan run, the
 #              pool under TSan, the short fuzz runs, a quick part of the
-#              suite built for CPython 3.9 and 3.13, every benchmark case
-#              once with the peers (bench-check), and the packaging check
+#              suite built for CPython 3.9 and 3.13 and for a free-threaded
+#              3.13 (make ft), every benchmark case once with the peers
+#              (bench-check), and the packaging check
 # make bench - same set-up, then the side-by-side benchmark
 # make wheel / make wheels / make sdist - packages in dist/ (see below);
 #              make test ends with make test-wheel, the packaging check
@@ -43,7 +44,7 @@ build:
 # One command for everything; the ordinary unit run comes first.  Each step
 # is its own make call so that they run in this order even under -j; every
 # step runs even when an earlier one failed, and the failures are named.
-TEST_STEPS = unit timing lint asan tsan fuzz-ci other-pythons bench-check \
+TEST_STEPS = unit timing lint asan tsan fuzz-ci other-pythons ft bench-check \
 	test-wheel
 test: deps
 	@failed=; for step in $(TEST_STEPS); do \
@@ -79,6 +80,38 @@ tsan:
 OTHER_PYTHONS ?= 3.9 3.13
 other-pythons:
 	tests/other_pythons.sh $(OTHER_PYTHONS)
+
+# fastconc on a free-threaded CPython 3.13: the interpreter is built once
+# from Debian's source package and cached under ~/.cache/fastconc
+# (tests/ft/build_python.sh), then the quick suite and the thread stress
+# tests run there with PYTHON_GIL=0 (tests/other_pythons.sh).
+.PHONY: ft
+ft:
+	@prefix=$$(tests/ft/build_python.sh) && \
+	tests/other_pythons.sh "3.13t=$$prefix/bin/python3.13t"
+
+# Outside make test: the same interpreter built with ThreadSanitizer
+# (cached beside it), fastconc built by it (so with -fsanitize=thread too),
+# and the thread tests run under TSan with CPython's own suppressions
+# and ours (tests/ft/tsan_suppressions.txt: races inside CPython only).
+# TSan writes each report to build/tsan-ft/report.PID (pytest would
+# swallow them with the output of passing tests); they are printed at the
+# end, and any report fails the step.
+TSAN_FT_TESTS ?= tests/test_freethreading.py tests/test_hash_threads.py \
+	tests/test_executor.py tests/test_pmap.py
+.PHONY: tsan-ft
+tsan-ft:
+	@rm -rf build/tsan-ft && mkdir -p build/tsan-ft && \
+	prefix=$$(tests/ft/build_python.sh --tsan) && \
+	cat $$prefix/share/fastconc/tsan_suppressions.txt \
+		tests/ft/tsan_suppressions.txt > build/tsan-ft/suppressions.txt && \
+	TSAN_OPTIONS="report_bugs=0" \
+	PYTEST_TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1 suppressions=$(CURDIR)/build/tsan-ft/suppressions.txt log_path=$(CURDIR)/build/tsan-ft/report" \
+	OTHER_PYTHONS_TESTS="$(TSAN_FT_TESTS)" OTHER_PYTHONS_FT_TESTS= \
+	tests/other_pythons.sh "3.13t-tsan=$$prefix/bin/python3.13t"; \
+	rc=$$?; cat build/tsan-ft/report.* 2>/dev/null; \
+	echo "TSan reports: $$(cat build/tsan-ft/report.* 2>/dev/null | grep -c 'WARNING: ThreadSanitizer')"; \
+	exit $$rc
 
 # Rebuild the extension with -fsanitize=address,undefined in build/asan (the
 # in-place .so is left alone) and run the test subset there.

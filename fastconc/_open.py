@@ -188,9 +188,9 @@ class _DecompressReader(io.RawIOBase):
 class CompressedFile(io.BufferedIOBase):
     """A compressed file as a binary file object (see fastconc.open).
 
-    Not seekable.  Writing is safe from several threads (a lock keeps the
-    compressed pieces in order); reading is as thread-safe as
-    io.BufferedReader.
+    Not seekable.  Safe to share between threads: each read and each write
+    is done whole under the object's lock (writes keep the compressed
+    pieces in order).
     """
 
     def __init__(self, filename: _StrPath | IO[bytes], mode: str = "rb",
@@ -331,30 +331,42 @@ class CompressedFile(io.BufferedIOBase):
 
     # --- reading ---------------------------------------------------------
 
+    # Every read takes self._lock: io.BufferedReader's fast paths (read()
+    # and readinto() from what is buffered) run outside its own lock, so
+    # threads that share it can lose or tear data, with the GIL (mixing
+    # read and readinto) and more so without it (free-threaded builds).
+
     def read(self, size: int | None = -1) -> bytes:
-        return self._check_reading().read(size)
+        with self._lock:
+            return self._check_reading().read(size)
 
     def read1(self, size: int = -1) -> bytes:
-        return self._check_reading().read1(size)
+        with self._lock:
+            return self._check_reading().read1(size)
 
     def readinto(self, b: Any) -> int:
-        return self._check_reading().readinto(b)
+        with self._lock:
+            return self._check_reading().readinto(b)
 
     def readinto1(self, b: Any) -> int:
-        return self._check_reading().readinto1(b)
+        with self._lock:
+            return self._check_reading().readinto1(b)
 
     def peek(self, n: int = 0) -> bytes:
-        return self._check_reading().peek(n)
+        with self._lock:
+            return self._check_reading().peek(n)
 
     def readline(self, size: int | None = -1) -> bytes:
-        return self._check_reading().readline(size)
+        with self._lock:
+            return self._check_reading().readline(size)
 
     def __iter__(self) -> CompressedFile:
         self._check_reading()
         return self
 
     def __next__(self) -> bytes:
-        line = self._check_reading().readline()
+        with self._lock:
+            line = self._check_reading().readline()
         if not line:
             raise StopIteration
         return line
@@ -418,9 +430,10 @@ class CompressedFile(io.BufferedIOBase):
     def tell(self) -> int:
         """Position in the uncompressed data."""
         self._check_open()
-        if self._writing:
-            return self._written
-        return self._check_reading().tell()
+        with self._lock:
+            if self._writing:
+                return self._written
+            return self._check_reading().tell()
 
     # --- closing ---------------------------------------------------------
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import sysconfig
 import threading
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -26,6 +27,9 @@ from fastconc import (
     Decompressor,
     OutputSizeError,
 )
+
+# False on a free-threaded build running without the GIL (PYTHON_GIL=0)
+GIL_ENABLED = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 CODECS = ["zlib", "deflate", "gzip", "zstd", "lz4"]
 # Codecs the Decompressor recognises by magic.
@@ -678,6 +682,8 @@ def test_bomb_memory_bounded():
 
 # --- misc --------------------------------------------------------------------
 
+@pytest.mark.skipif(not GIL_ENABLED, reason="no GIL to release: see "
+                    "test_no_gil_held_calls_run_concurrently")
 def test_gil_released_for_large_inputs():
     """Another Python thread runs while a long compress call is in C."""
     data = sample(4 << 20, 40)
@@ -720,6 +726,8 @@ def test_release_gil_flag_same_output(codec):
         Decompressor(codec).decompress(data, -1, release_gil="yes")
 
 
+@pytest.mark.skipif(not GIL_ENABLED, reason="no GIL to hold: see "
+                    "test_no_gil_held_calls_run_concurrently")
 def test_gil_held_when_asked():
     """release_gil=False: no other Python thread runs during the call."""
     data = sample(4 << 20, 42)
@@ -745,6 +753,62 @@ def test_gil_held_when_asked():
         done.set()
         t.join()
     assert after - before <= 2      # at most a switch around the call
+
+
+@pytest.mark.skipif(GIL_ENABLED, reason="needs the GIL disabled "
+                    "(free-threaded build)")
+@pytest.mark.parametrize("codec", ["gzip", "zstd"])
+def test_no_gil_held_calls_run_concurrently(codec):
+    """Without a GIL, release_gil=False holds nothing: another Python
+    thread runs during the call, and two threads compressing and
+    decompressing with objects of their own run at the same time (their
+    spans overlap) and give the same bytes as a sequential run.  (The other
+    thread spins: a thread that sleeps 1 ms at a time was seen to oversleep
+    by tens of ms on 3.13t on a loaded machine, whatever the main thread
+    did, pure Python included.)"""
+    data = sample(4 << 20, 42)
+    ref = Compressor(codec, 6)
+    want = ref.compress(data) + ref.flush()
+    counter = [0]
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            counter[0] += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        before = counter[0]
+        c = Compressor(codec, 6)
+        c.compress(data, release_gil=False)
+        after = counter[0]
+    finally:
+        stop.set()
+        t.join()
+    assert after - before > 100
+
+    barrier = threading.Barrier(2)
+    spans = {}
+
+    def work(i):
+        barrier.wait()
+        t0 = time.monotonic()
+        c = Compressor(codec, 6)
+        blob = (c.compress(data, release_gil=False)
+                + c.flush(release_gil=False))
+        out = Decompressor(codec).decompress(blob, release_gil=False)
+        spans[i] = (t0, time.monotonic(), blob, out)
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    (a0, a1, ba, oa), (b0, b1, bb, ob) = spans[0], spans[1]
+    assert ba == bb == want
+    assert oa == ob == data
+    assert a0 < b1 and b0 < a1      # the two calls overlapped
 
 
 def test_repr_and_module():
