@@ -908,31 +908,82 @@ dec_step(FcDecompressorObject *self, step_io *io, fc_codec_err *err)
     return -1;
 }
 
-/* Bytes of input needed before the context can be chosen: isa-l 2.30
- * checks a gzip header CRC (FHCRC) wrongly when the header arrives in
- * pieces, so a gzip member with FHCRC (flag byte, offset 3) goes to zlib. */
+#ifdef FC_HAVE_ISAL
+/* isa-l (2.30) loses a gzip header's flags between calls: a header that
+ * arrives in pieces is misread when it has optional fields (the flags
+ * that name them are kept in a header struct local to each call), and it
+ * checks a header CRC (FHCRC) wrongly.  It also skips reserved FLG bits.
+ * So isa-l gets a gzip member only with its whole header in the first
+ * call and no FHCRC or reserved bits; zlib takes the others (and rejects
+ * reserved bits, as RFC 1952 asks).  Headers longer than this go to zlib
+ * rather than wait. */
+#define GZ_HEAD_MAX ((Py_ssize_t)128 << 10)
+
+/* Bytes of the gzip header as far as the first n bytes tell: its length
+ * when that is <= n, else a length > n that must arrive first. */
 static Py_ssize_t
-dec_head_needed(int codec)
+gzip_header_len(const unsigned char *p, Py_ssize_t n)
+{
+    Py_ssize_t pos = 10;
+    if (n < pos) {
+        return pos;
+    }
+    int flg = p[3];
+    if (flg & 0x04) {                           /* FEXTRA */
+        if (n < pos + 2) {
+            return pos + 2;
+        }
+        pos += 2 + (Py_ssize_t)(p[pos] | (p[pos + 1] << 8));
+    }
+    for (int bit = 0x08; bit <= 0x10; bit <<= 1) {  /* FNAME, FCOMMENT */
+        if (flg & bit) {
+            const unsigned char *z = NULL;
+            if (pos < n) {
+                z = memchr(p + pos, 0, (size_t)(n - pos));
+            }
+            if (z == NULL) {
+                return (pos > n ? pos : n) + 1;
+            }
+            pos = (Py_ssize_t)(z - p) + 1;
+        }
+    }
+    return pos;
+}
+#endif
+
+/* Bytes of input needed before the context can be chosen, given the
+ * first n (a result <= n means enough). */
+static Py_ssize_t
+dec_head_needed(int codec, const unsigned char *p, Py_ssize_t n)
 {
 #ifdef FC_HAVE_ISAL
-    return codec == FC_CODEC_GZIP ? 4 : 0;
+    if (codec != FC_CODEC_GZIP) {
+        return 0;
+    }
+    if (n < 4 || (p[3] & 0xe2)) {
+        return 4;                               /* zlib: decide now */
+    }
+    Py_ssize_t need = gzip_header_len(p, n);
+    return need < GZ_HEAD_MAX ? need : GZ_HEAD_MAX;
 #else
     (void)codec;
+    (void)p;
+    (void)n;
     return 0;
 #endif
 }
 
-/* Set up the library context; head: the first bytes of the input (at
+/* Set up the library context; head: the first n bytes of the input (at
  * least dec_head_needed() of them). */
 static int
-dec_init_ctx(FcDecompressorObject *self, const unsigned char *head)
+dec_init_ctx(FcDecompressorObject *self, const unsigned char *head,
+             Py_ssize_t n)
 {
     self->ctx_ready = 1;
 #ifdef FC_HAVE_ISAL
-    /* isa-l misreads FHCRC headers fed in pieces and skips reserved FLG
-     * bits; zlib handles (or rejects, as RFC 1952 asks) those members. */
     if (self->codec <= FC_CODEC_GZIP &&
-        !(self->codec == FC_CODEC_GZIP && (head[3] & 0xe2))) {
+        (self->codec != FC_CODEC_GZIP ||
+         (!(head[3] & 0xe2) && gzip_header_len(head, n) <= n))) {
         self->is = PyMem_RawMalloc(sizeof(*self->is));
         if (self->is == NULL) {
             PyErr_NoMemory();
@@ -944,6 +995,9 @@ dec_init_ctx(FcDecompressorObject *self, const unsigned char *head)
                              : ISAL_DEFLATE;
         return 0;
     }
+#else
+    (void)head;
+    (void)n;
 #endif
     switch (self->codec) {
     case FC_CODEC_ZLIB:
@@ -1041,8 +1095,8 @@ FcDecompressor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->max_output = max_output;
     self->unused_data = PyBytes_FromStringAndSize(NULL, 0);
     if (self->unused_data == NULL ||
-        (codec != FC_CODEC_AUTO && dec_head_needed(codec) == 0 &&
-         dec_init_ctx(self, NULL) < 0)) {
+        (codec != FC_CODEC_AUTO && dec_head_needed(codec, NULL, 0) == 0 &&
+         dec_init_ctx(self, NULL, 0) < 0)) {
         Py_DECREF(self);
         return NULL;
     }
@@ -1123,10 +1177,11 @@ dec_prepare(FcDecompressorObject *self, fc_state *st)
         }
         self->codec = codec;
     }
-    if (self->inbuf_len < dec_head_needed(self->codec)) {
+    if (self->inbuf_len < dec_head_needed(self->codec, self->inbuf,
+                                          self->inbuf_len)) {
         return 0;
     }
-    return dec_init_ctx(self, self->inbuf) < 0 ? -1 : 1;
+    return dec_init_ctx(self, self->inbuf, self->inbuf_len) < 0 ? -1 : 1;
 }
 
 /* The body of decompress(); the lock is held. */
