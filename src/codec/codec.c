@@ -348,7 +348,7 @@ fc_codec_suffixes(PyObject *module, PyObject *Py_UNUSED(ignored))
     (void)module;
     PyObject *result = PyDict_New(), *tuple = NULL;
     if (result == NULL) {
-        return NULL;
+        goto exit;
     }
     for (int i = 0; i < FC_CODEC_COUNT; i++) {
         const char *const *s = codecs[i]->suffixes;
@@ -358,25 +358,26 @@ fc_codec_suffixes(PyObject *module, PyObject *Py_UNUSED(ignored))
         }
         tuple = PyTuple_New(n);
         if (tuple == NULL) {
-            goto error;
+            Py_CLEAR(result);
+            goto exit;
         }
         for (Py_ssize_t k = 0; k < n; k++) {
             PyObject *str = PyUnicode_FromString(s[k]);
             if (str == NULL) {
-                goto error;
+                Py_CLEAR(result);
+                goto exit;
             }
             PyTuple_SET_ITEM(tuple, k, str);
         }
         if (PyDict_SetItemString(result, codecs[i]->name, tuple) < 0) {
-            goto error;
+            Py_CLEAR(result);
+            goto exit;
         }
         Py_CLEAR(tuple);
     }
-    return result;
-error:
+exit:
     Py_XDECREF(tuple);
-    Py_DECREF(result);
-    return NULL;
+    return result;
 }
 
 static PyMethodDef codec_methods[] = {

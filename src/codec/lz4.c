@@ -536,11 +536,12 @@ static int
 cs_step(void *impl, fc_step_io *io, int mode, fc_codec_err *err)
 {
     l4stream *z = impl;
-    size_t done = 0, rc;
+    size_t done = 0, rc = 0;
+    int result = -1;
     if (!z->begun) {
         rc = LZ4F_compressBegin(z->cctx, io->out, io->out_len, &z->prefs);
         if (LZ4F_isError(rc)) {
-            goto error;
+            goto exit;
         }
         z->begun = 1;
         done = rc;
@@ -549,7 +550,7 @@ cs_step(void *impl, fc_step_io *io, int mode, fc_codec_err *err)
         rc = LZ4F_compressUpdate(z->cctx, io->out + done, io->out_len - done,
                                  io->in, io->in_len, NULL);
         if (LZ4F_isError(rc)) {
-            goto error;
+            goto exit;
         }
         done += rc;
     }
@@ -559,20 +560,21 @@ cs_step(void *impl, fc_step_io *io, int mode, fc_codec_err *err)
                                 NULL)
              : LZ4F_flush(z->cctx, io->out + done, io->out_len - done, NULL);
         if (LZ4F_isError(rc)) {
-            goto error;
+            goto exit;
         }
         done += rc;
     }
-    io->out_len = done;
-    return mode != FC_STEP_CONTINUE;
-error:
-    /* LZ4F_getErrorCode() is not a stable export: match the name. */
-    fc_codec_err_set(err, strstr(LZ4F_getErrorName(rc), "allocation")
-                     ? FC_CERR_NOMEM : FC_CERR_COMPRESS, NAME, 0,
-                     LZ4F_getErrorName(rc), -1);
-    io->in_len = 0;
-    io->out_len = done;
-    return -1;
+    result = mode != FC_STEP_CONTINUE;
+exit:
+    if (result < 0) {
+        /* LZ4F_getErrorCode() is not a stable export: match the name. */
+        fc_codec_err_set(err, strstr(LZ4F_getErrorName(rc), "allocation")
+                         ? FC_CERR_NOMEM : FC_CERR_COMPRESS, NAME, 0,
+                         LZ4F_getErrorName(rc), -1);
+        io->in_len = 0;
+    }
+    io->out_len = done;     /* in_len: all consumed, unless failed */
+    return result;
 }
 
 static Py_ssize_t
