@@ -35,13 +35,10 @@ _StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 _BinaryMode = Literal["r", "rb", "w", "wb", "x", "xb", "a", "ab"]
 _TextMode = Literal["rt", "wt", "xt", "at"]
 
-_EXTENSIONS = {
-    ".gz": "gzip", ".gzip": "gzip", ".tgz": "gzip",
-    ".zst": "zstd", ".zstd": "zstd",
-    ".lz4": "lz4",
-    ".zz": "zlib", ".zlib": "zlib",
-    ".deflate": "deflate",
-}
+# File name suffix -> codec, from the codec table in C.
+_EXTENSIONS = {suffix: codec
+               for codec, suffixes in _core._codec_suffixes().items()
+               for suffix in suffixes}
 _CODECS = ("zlib", "deflate", "gzip", "zstd", "lz4")
 # Codecs whose streams may follow one another in a file (members/frames).
 _CONCATENABLE = ("gzip", "zstd", "lz4")

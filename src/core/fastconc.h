@@ -65,7 +65,9 @@ extern const fc_area fc_area_hash;          /* hash/algorithms.c */
 extern const fc_area fc_area_hash_object;   /* hash/object.c */
 extern const fc_area fc_area_hash_oneshot;  /* hash/oneshot.c */
 extern const fc_area fc_area_hash_files;    /* hash/files.c */
-extern const fc_area fc_area_codec;
+extern const fc_area fc_area_codec;         /* codec/codec.c */
+extern const fc_area fc_area_oneshot;       /* codec/oneshot.c */
+extern const fc_area fc_area_batch;         /* codec/batch.c */
 extern const fc_area fc_area_pmap;
 extern const fc_area fc_area_blake3;
 extern const fc_area fc_area_stream;
