@@ -67,6 +67,12 @@ KNOWN_ONESHOT_GZIP_PADDING = True
 # held output back and b"" drains it (test_codec_stream.py::
 # test_unused_data_after_max_length_drain, xfail).
 KNOWN_STREAM_UNUSED_LOST = True
+# zstd: Decompressor, open() and decompress_many accept a frame whose
+# Frame_Content_Size differs from its content when the output room is
+# below the declared size (libzstd's streaming decoder then skips the
+# check; one-shot decompress rejects it): test_codec_safety.py::
+# test_zstd_content_size_mismatch_everywhere, xfail.
+KNOWN_ZSTD_CONTENT_SIZE = True
 # #23 item 2: DecompressionError is not yet also an EOFError for
 # truncation (nor a zlib.error for corrupt deflate data): checked when True.
 CHECK_EXCEPTION_KINDS = False
@@ -96,7 +102,15 @@ def prefix_consistent(a: bytes, b: bytes) -> bool:
 
 
 def tolerated(codec: str, ref: Ref, oneshot: bool) -> bool:
-    """A difference that is a known, filed defect (see KNOWN_*)."""
+    """A difference that is a known, filed defect (see KNOWN_*): fastconc
+    accepted (or, for the gzip padding, rejected) what ref says."""
+    if (KNOWN_ZSTD_CONTENT_SIZE and codec == "zstd" and ref.status == ERROR
+            and ref.msg.startswith("frame content size mismatch")):
+        return True
+    if (KNOWN_STREAM_UNUSED_LOST and codec in ("zlib", "deflate")
+            and not oneshot and ref.status == ERROR
+            and ref.msg.startswith("trailing data") and len(ref.unused) <= 8):
+        return True
     if codec != "gzip" or not oneshot:
         return False
     if KNOWN_ONESHOT_FHCRC and ref.status == ERROR and "header crc" in ref.msg:
@@ -161,16 +175,26 @@ def check_stream(codec: Optional[str], blob: bytes, ref: Ref,
     error: Optional[BaseException] = None
     k = 0
     try:
+        calls = 0
         while pieces and len(out) <= OUT_CAP:
             piece = pieces.pop(0)
             ml = lengths[k % 4]
             k += 1
+            if ml < 0 and len(piece) > 256:
+                # no max_length only on small pieces: a 20 KB bomb may
+                # expand to a GB in one call
+                ml = OUT_CAP + 1 - len(out)
             got = d.decompress(piece, ml)
             assert ml < 0 or len(got) <= ml, (len(got), ml)
             out += got
             stall = 0
             ml = ml or 1          # max_length=0 gives nothing, by design
             while not d.eof and not d.needs_input and len(out) <= OUT_CAP:
+                calls += 1
+                if calls > 2000 and 0 <= ml < 65536:
+                    ml = 65536        # small max_length tried enough
+                elif ml < 0:
+                    ml = OUT_CAP + 1 - len(out)
                 got = d.decompress(b"", ml)
                 assert ml < 0 or len(got) <= ml, (len(got), ml)
                 out += got
@@ -224,7 +248,7 @@ def check_stream(codec: Optional[str], blob: bytes, ref: Ref,
         # A streaming decoder may see an error later than the reference
         # (it may wait for a whole header, or for the next block): it must
         # not finish the stream, nor give output past the reference's.
-        if error is None and rest is not None:
+        if error is None and rest is not None and not tolerated(ref_codec, ref, False):
             fail(ref_codec, blob, path, ref, "eof", True)
     elif ref.status == SHORT:
         if error is not None and not isinstance(error, fastconc.OutputSizeError):
@@ -284,7 +308,7 @@ def check_open(codec: str, blob: bytes, ref: Ref, knobs: Input) -> None:
             fail(codec, blob, path, ref, f"DecompressionError({error})", False)
         elif bytes(out) != ref.out:
             fail(codec, blob, path, ref, f"{len(out)} bytes", True)
-    elif error is None:
+    elif error is None and not tolerated(codec, ref, False):
         fail(codec, blob, path, ref, f"accepted ({len(out)} bytes)", True)
 
 
@@ -318,7 +342,7 @@ def check_detect(blob: bytes, knobs: Input, plain: Optional[bytes]) -> None:
 # --- making blobs ---------------------------------------------------------------
 
 def grow(codec: str, payload: bytes, opts: Input) -> bytes:
-    how = opts.below(32)
+    how = opts.below(64)
     if not payload or how >= 6:
         return payload
     size = GROW_PARALLEL[codec] if how == 0 else GROW_SMALL

@@ -24,7 +24,6 @@ from typing import Any
 
 import _reference as ref_lib
 from _common import Input, chunks, import_fastconc, main, require, split_points
-from _reference import OK, SHORT
 
 fastconc: Any = import_fastconc()
 
@@ -36,31 +35,11 @@ def missing() -> list[str]:
             if not hasattr(fastconc, n)]
 
 
-def read_all(codec: str, blob: bytes, complete: bool) -> bytes:
-    """What the reference reads from blob: complete streams one after
-    another; unless complete, the last one may be unfinished (a flushed
-    prefix).  Fails on anything else."""
-    out = b""
-    rest = blob
-    while True:
-        r = ref_lib.ref_stream(codec, rest, 1 << 30)
-        if r.status == SHORT and not complete:
-            assert not r.unused
-            return out + r.out
-        assert r.status == OK, (codec, r.status, r.msg, len(out), len(rest))
-        out += r.out
-        rest = r.unused
-        if not rest:
-            return out
-        assert codec in ("gzip", "zstd", "lz4"), \
-            f"{codec}: data after the end of the stream"
-
-
 def check_blob(codec: str, blob: bytes, plain: bytes) -> None:
     if not ref_lib.available(codec):
         assert fastconc.decompress(blob, codec) == plain
         return
-    got = read_all(codec, blob, complete=True)
+    got = ref_lib.read_streams(codec, blob)
     assert got == plain, (codec, len(got), len(plain))
     if codec == "gzip":
         assert gzip.decompress(blob) == plain
@@ -69,7 +48,7 @@ def check_blob(codec: str, blob: bytes, plain: bytes) -> None:
 def check_prefix(codec: str, blob: bytes, plain: bytes) -> None:
     """blob is what was written up to a flush of plain."""
     if ref_lib.available(codec):
-        got = read_all(codec, blob, complete=False)
+        got = ref_lib.read_streams(codec, blob, complete=False)
         assert got == plain, ("after flush", codec, len(got), len(plain))
 
 
