@@ -160,8 +160,9 @@ def check_oneshot(codec: Optional[str], blob: bytes, ref: Ref,
 
 
 def check_stream(codec: Optional[str], blob: bytes, ref: Ref,
-                 knobs: Input) -> None:
-    """Decompressor fed in random pieces; ref is ref_stream's verdict."""
+                 knobs: Input, valid_prefix: bool = False) -> None:
+    """Decompressor fed in random pieces; ref is ref_stream's verdict.
+    valid_prefix: blob is a valid stream or its beginning."""
     cuts = split_points(knobs, len(blob), 12)
     lengths = [MAX_LENGTHS[knobs.below(len(MAX_LENGTHS))] for _ in range(4)]
     bound = knobs.pick((None, None, None, 0, 100, 65536))
@@ -251,7 +252,13 @@ def check_stream(codec: Optional[str], blob: bytes, ref: Ref,
         if error is None and rest is not None and not tolerated(ref_codec, ref, False):
             fail(ref_codec, blob, path, ref, "eof", True)
     elif ref.status == SHORT:
-        if error is not None and not isinstance(error, fastconc.OutputSizeError):
+        # zlib is lazy: it may take bytes that no continuation can make
+        # valid (an empty code-length code decodes as zeros until the
+        # missing end-of-block code is noticed) where isa-l stops at once.
+        # So an early error is wrong only on a known prefix of a valid
+        # stream.
+        if (error is not None and valid_prefix
+                and not isinstance(error, fastconc.OutputSizeError)):
             fail(ref_codec, blob, path, ref, f"DecompressionError({error})", False)
         elif rest is not None:
             fail(ref_codec, blob, path, ref, "eof", True)
@@ -313,9 +320,10 @@ def check_open(codec: str, blob: bytes, ref: Ref, knobs: Input) -> None:
 
 
 def check(codec: str, blob: bytes, knobs: Input,
-          plain: Optional[bytes] = None) -> None:
+          plain: Optional[bytes] = None, valid_prefix: bool = False) -> None:
     """Every path on blob.  plain: blob is fastconc's encoding of these
-    bytes (the reference must read them back too)."""
+    bytes (the reference must read them back too).  valid_prefix: blob is
+    a valid stream or its beginning."""
     if not ref_lib.available(codec):
         # Without the reference only the rules that need none are checked.
         whole = Ref(OK, plain) if plain is not None else Ref(UNDEF)
@@ -327,7 +335,7 @@ def check(codec: str, blob: bytes, knobs: Input,
             assert whole.status == OK and whole.out == plain, \
                 f"the reference does not read fastconc's {codec} back: {whole.status} {whole.msg}"
     check_oneshot(codec, blob, whole, knobs)
-    check_stream(codec, blob, stream, knobs)
+    check_stream(codec, blob, stream, knobs, valid_prefix or plain is not None)
     check_open(codec, blob, whole, knobs)
 
 
@@ -356,6 +364,10 @@ def ours_compress(codec: str, payload: bytes, opts: Input) -> bytes:
         level = 3                          # the slow levels on big input
     how = opts.below(4)
     threads = opts.pick((None, 1, 2, 3))
+    if codec == "zstd" and how >= 2 and level > 5 and opts.below(16):
+        # A zstd stream of unknown size sets up the level's whole window:
+        # ~0.2-10 s from level 9 on; only now and then.
+        level = 5
     if how == 0:
         return bytes(fastconc.compress(payload, codec, level, threads=threads))
     if how == 1:
@@ -383,13 +395,17 @@ def ours_compress(codec: str, payload: bytes, opts: Input) -> bytes:
     return buf.getvalue()
 
 
-def apply_edits(blob: bytes, edits: Input) -> bytes:
+def apply_edits(blob: bytes, edits: Input) -> tuple[bytes, bool]:
+    """blob with 1-3 edits; and whether they only cut its end (then what
+    is left is a prefix of a valid stream)."""
     out = bytearray(blob)
+    truncated_only = True
     for _ in range(1 + edits.below(3)):
         kind = edits.below(9)
         raw = edits.uint(2)
         arg = edits.uint(1)
         if not out and kind < 5:
+            truncated_only = truncated_only and kind == 2
             continue
         # half the edits land in the first 48 bytes: the headers
         pos = raw % min(len(out), 48) if raw & 1 and out else (
@@ -411,8 +427,9 @@ def apply_edits(blob: bytes, edits: Input) -> bytes:
         elif kind == 7:
             out += blob
         else:
-            out[pos:pos + 4] = (raw * 65537 + arg).to_bytes(4, "little")
-    return bytes(out)
+            out[pos:pos + 4] = ((raw * 65537 + arg) & 0xFFFFFFFF).to_bytes(4, "little")
+        truncated_only = truncated_only and kind == 2
+    return bytes(out), truncated_only
 
 
 def concat(codec: str, payload: bytes, opts: Input) -> tuple[bytes, bytes]:
@@ -446,9 +463,10 @@ def test_one_input(codec: str, data: bytes) -> None:
     if mode in (1, 2):
         blob = ref_lib.ref_compress(codec, grow(codec, payload, opts), opts)
         if mode == 1:
-            check(codec, blob, knobs)
+            check(codec, blob, knobs, valid_prefix=True)
         else:
-            check(codec, apply_edits(blob, edits), knobs)
+            edited, cut = apply_edits(blob, edits)
+            check(codec, edited, knobs, valid_prefix=cut)
         return
     if mode in (3, 4):
         payload = grow(codec, payload, opts)
@@ -456,16 +474,18 @@ def test_one_input(codec: str, data: bytes) -> None:
         if mode == 3:
             check(codec, blob, knobs, plain=payload)
         else:
-            check(codec, apply_edits(blob, edits), knobs)
+            edited, cut = apply_edits(blob, edits)
+            check(codec, edited, knobs, valid_prefix=cut)
         return
     if codec in ("zlib", "deflate"):
         # one stream only: concatenation is trailing data (an error)
         blob = ours_compress(codec, payload, opts) + ours_compress(codec, payload[:7], opts)
-        check(codec, apply_edits(blob, edits) if edits.flag() else blob, knobs)
+        check(codec, apply_edits(blob, edits)[0] if edits.flag() else blob, knobs)
         return
     blob, plain = concat(codec, payload, opts)
     if edits.flag():
-        check(codec, apply_edits(blob, edits), knobs)
+        edited, cut = apply_edits(blob, edits)
+        check(codec, edited, knobs, valid_prefix=cut)
     else:
         check(codec, blob, knobs, plain=plain)
 
