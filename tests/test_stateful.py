@@ -179,10 +179,13 @@ class CompressorMachine(RuleBasedStateMachine):
     def attributes(self):
         if hasattr(self, "c"):
             assert self.c.codec == self.codec
-            if self.level == -1:
-                assert self.c.level == 6        # zlib's Z_DEFAULT_COMPRESSION
-            elif self.level is not None:
-                assert self.c.level == self.level
+            want = self.level
+            if self.codec in ref_lib.WBITS and want == -1:
+                want = 6                # zlib's Z_DEFAULT_COMPRESSION
+            elif self.codec == "zstd" and want == 0:
+                want = 3                # zstd's level 0: its default
+            if want is not None:
+                assert self.c.level == want
 
     @precondition(lambda self: not self.ended)
     @rule(data=payloads(), kind=buffers)

@@ -642,6 +642,10 @@ def lsan_check(tmp: str) -> tuple[int, int, str] | None:
         os.close(saved)
     with open(path, errors="replace") as f:
         text = f.read()
+    keep = os.path.join(ROOT, "build", "soak")
+    os.makedirs(keep, exist_ok=True)
+    with open(os.path.join(keep, "lsan.txt"), "w") as f:
+        f.write(text)
     reports = [r for r in text.split("\n\n") if "leak of" in r]
     # A frame in the extension: its file, or (symbolized) its sources.
     pkg = os.path.dirname(os.path.abspath(fastconc.__file__))
@@ -769,7 +773,8 @@ def main() -> int:
         print("soak: LeakSanitizer not active (run under make soak for it)")
     else:
         ours, total, text = leaks
-        print(f"soak: LeakSanitizer: {total} leak report(s), {ours} through fastconc")
+        print(f"soak: LeakSanitizer: {total} leak report(s), {ours} through "
+              f"fastconc (all in {os.path.join(ROOT, 'build', 'soak', 'lsan.txt')})")
         if ours:
             STATS.fault("LeakSanitizer reports through fastconc:\n" + text[:20000])
     print("soak: calls by kind:  " + ", ".join(f"{k} {v}" for k, v in sorted(STATS.calls.items())))
