@@ -134,23 +134,23 @@ def zstd_declared_size(frame: bytes) -> Optional[int]:
     return value + 256 if size_len == 2 else value
 
 
-def _zstd_stream(blob: bytes, cap: int, write_size: int = 0) -> Ref:
+def _zstd_stream(blob: bytes, cap: int, lenient: bool = False) -> Ref:
     # zstandard's decompressobj has no output bound: feed small slices
     # (a slice of 256 bytes holds at most ~85 blocks of 128 KiB).
-    zd = zstandard.ZstdDecompressor()
-    d = zd.decompressobj(write_size=write_size) if write_size else zd.decompressobj()
+    # lenient: the first slice is the magic alone (see _zstd_size_mismatch).
+    d = zstandard.ZstdDecompressor().decompressobj()
     out = bytearray()
     pos = 0
     try:
         while pos < len(blob):
-            piece = blob[pos:pos + 256]
+            piece = blob[pos:pos + (4 if lenient and pos == 0 else 256)]
             pos += len(piece)
             out += d.decompress(piece)
             if len(out) > cap:
                 return Ref(BIG, bytes(out[:cap]))
             if d.eof:
                 declared = zstd_declared_size(blob)
-                if not write_size and declared is not None and declared != len(out):
+                if not lenient and declared is not None and declared != len(out):
                     # Output smaller than declared but no error: the frame
                     # is corrupt all the same (see _zstd_size_mismatch).
                     return Ref(ERROR, bytes(out),
@@ -160,23 +160,24 @@ def _zstd_stream(blob: bytes, cap: int, write_size: int = 0) -> Ref:
     except zstandard.ZstdError as exc:
         if _zstd_window_too_large(blob):
             return Ref(UNDEF, bytes(out))
-        if write_size:
+        if lenient:
             return Ref(ERROR, bytes(out), msg=str(exc))
         return Ref(ERROR, bytes(out), msg=_zstd_size_mismatch(blob, cap) or str(exc))
     return Ref(SHORT, bytes(out))
 
 
 def _zstd_size_mismatch(blob: bytes, cap: int) -> Optional[str]:
-    """libzstd's streaming decoder checks Frame_Content_Size only when its
-    output buffer can hold the declared size; with a smaller one a frame
-    whose content is shorter than declared decodes without error.  The
-    format makes it corrupt (and libzstd's one-shot API rejects it): when
-    that mismatch is the frame's only fault, say so, so that every path
-    of fastconc is held to the same answer."""
+    """libzstd's streaming decoder checks Frame_Content_Size only when a
+    whole frame comes in one call with room for all of its content; fed in
+    pieces, a frame whose content differs from the declared size decodes
+    without error.  The format makes such a frame corrupt (and libzstd's
+    one-shot API rejects it): when that mismatch is the frame's only
+    fault, say so, so that every path of fastconc is held to the same
+    answer whatever the chunking."""
     declared = zstd_declared_size(blob)
-    if not declared:
+    if declared is None:
         return None
-    r = _zstd_stream(blob, cap, write_size=max(1, min(declared - 1, 1 << 16)))
+    r = _zstd_stream(blob, cap, lenient=True)
     if r.status != OK or len(r.out) == declared:
         return None
     return f"frame content size mismatch: declared {declared}, decoded {len(r.out)}"
@@ -371,15 +372,18 @@ def ref_compress(codec: str, payload: bytes, opts: Input,
                                   write_content_size=opts.flag())
         if opts.flag():
             kw["compression_params"] = zstandard.ZstdCompressionParameters.from_level(
-                level, window_log=10 + opts.below(14),
+                level, source_size=len(payload), window_log=10 + opts.below(14),
                 write_checksum=kw.pop("write_checksum"),
                 write_content_size=kw.pop("write_content_size"))
         else:
             kw["level"] = level
-        zc = zstandard.ZstdCompressor(**kw)
         if opts.flag():
-            return bytes(zc.compress(payload))
-        co = zc.compressobj()
+            return bytes(zstandard.ZstdCompressor(**kw).compress(payload))
+        if "level" in kw:
+            # A stream of unknown size sets up the level's whole window
+            # and tables (hundreds of MB, seconds, at the top levels).
+            kw["level"] = min(kw["level"], 6)
+        co = zstandard.ZstdCompressor(**kw).compressobj()
         out = []
         for piece in chunks(payload, split_points(opts, len(payload), 4)):
             out.append(co.compress(piece))
