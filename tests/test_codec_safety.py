@@ -188,6 +188,35 @@ def test_zstd_content_size_mismatch_everywhere(size):
         fastconc.open(io.BytesIO(blob), codec="zstd").read()
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "deflate: a dynamic block whose literal/length code is incomplete (4 "
+    "codes of 3 bits: Kraft sum 1/2) is decoded by isa-l's inflate, which "
+    "every fastconc path uses for streams (codec/stream.c, codec/zlib.c's "
+    "whole-input decoder), where zlib and libdeflate reject it ('invalid "
+    "literal/lengths set'); wrapped in zlib or gzip with the right check "
+    "values it passes as valid: found by fuzz_deflate"))
+def test_incomplete_huffman_code_rejected():
+    import io
+    import struct
+    raw = bytes.fromhex("cdc3010900000002a05ad6ff571d51b0")
+    with pytest.raises(zlib.error, match="invalid literal/lengths set"):
+        zlib.decompress(raw, -15)
+    plain = b"?\x00"      # what the 4 valid codes spell
+    wrapped = {
+        "deflate": raw,
+        "zlib": b"\x78\x9c" + raw + struct.pack(">I", zlib.adler32(plain)),
+        "gzip": (b"\x1f\x8b\x08\x00" + bytes(4) + b"\x00\x03" + raw +
+                 struct.pack("<II", zlib.crc32(plain), len(plain))),
+    }
+    for codec, blob in wrapped.items():
+        with pytest.raises(fastconc.DecompressionError):
+            fastconc.decompress(blob, codec)
+        with pytest.raises(fastconc.DecompressionError):
+            fastconc.Decompressor(codec).decompress(blob)
+        with pytest.raises(fastconc.DecompressionError):
+            fastconc.open(io.BytesIO(blob), codec=codec).read()
+
+
 def test_trailing_garbage_is_an_error():
     data = corpus(10_000)
     for codec in CODECS:

@@ -165,6 +165,11 @@ def main(test_one_input: Callable[[bytes], None],
     except ImportError:
         skip("atheris is not installed (pip install atheris; x86-64 Linux, "
              "CPython 3.9-3.13)")
+    # libFuzzer runs argv[0] itself for -merge (and -fork): a script is not
+    # a program, so run.py hands a wrapper that starts it.
+    argv0 = os.environ.get("FASTCONC_FUZZ_ARGV0")
+    if argv0:
+        argv[0] = argv0
     if NATIVE:
         atheris.Setup(argv, test_one_input, internal_libfuzzer=True)
     else:

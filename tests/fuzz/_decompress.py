@@ -73,6 +73,11 @@ KNOWN_STREAM_UNUSED_LOST = True
 # check; one-shot decompress rejects it): test_codec_safety.py::
 # test_zstd_content_size_mismatch_everywhere, xfail.
 KNOWN_ZSTD_CONTENT_SIZE = True
+# isa-l's inflate (Decompressor, open(), one-shot and batch decoding of
+# streams) accepts a dynamic block whose Huffman code is incomplete, which
+# zlib and libdeflate reject ("invalid literal/lengths set"): test_codec_
+# safety.py::test_incomplete_huffman_code_rejected, xfail.
+KNOWN_INCOMPLETE_CODE = True
 # #23 item 2: DecompressionError is not yet also an EOFError for
 # truncation (nor a zlib.error for corrupt deflate data): checked when True.
 CHECK_EXCEPTION_KINDS = False
@@ -104,6 +109,12 @@ def prefix_consistent(a: bytes, b: bytes) -> bool:
 def tolerated(codec: str, ref: Ref, oneshot: bool) -> bool:
     """A difference that is a known, filed defect (see KNOWN_*): fastconc
     accepted (or, for the gzip padding, rejected) what ref says."""
+    if (KNOWN_INCOMPLETE_CODE and codec in ("zlib", "deflate", "gzip")
+            and ref.status == ERROR
+            and any(m in ref.msg for m in ("invalid literal/lengths set",
+                                           "invalid distances set",
+                                           "invalid code lengths set"))):
+        return True
     if (KNOWN_ZSTD_CONTENT_SIZE and codec == "zstd" and ref.status == ERROR
             and ref.msg.startswith("frame content size mismatch")):
         return True

@@ -93,8 +93,23 @@ def build_native(out_dir: str) -> str | None:
     return tree
 
 
-def harness_env(tree: str | None) -> dict[str, str]:
+def wrapper(name: str, out_dir: str) -> str:
+    """A shell script that starts the harness with this Python: what
+    libFuzzer runs as argv[0] when it starts a child (-merge)."""
+    path = os.path.join(out_dir, name, "harness.sh")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(f"#!/bin/sh\nexec '{sys.executable}' "
+                f"'{os.path.join(HERE, f'fuzz_{name}.py')}' \"$@\"\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+def harness_env(tree: str | None, name: str = "",
+                out_dir: str = "") -> dict[str, str]:
     env = dict(os.environ)
+    if name:
+        env["FASTCONC_FUZZ_ARGV0"] = wrapper(name, out_dir)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (tree or ROOT, env.get("PYTHONPATH", "")) if p)
     if tree:
@@ -162,7 +177,7 @@ def merge(name: str, out_dir: str, tree: str | None) -> str:
            "-rss_limit_mb=4096", kept, found]
     with open(log, "wb") as f:
         rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT,
-                             env=harness_env(tree))
+                             env=harness_env(tree, name, out_dir))
     if rc != 0:
         return f"merge FAILED (exit {rc}), log {log}"
     # libFuzzer names merged files by their SHA-1; drop what is too long
