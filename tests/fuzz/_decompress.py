@@ -68,10 +68,10 @@ KNOWN_ONESHOT_GZIP_PADDING = True
 # test_unused_data_after_max_length_drain, xfail).
 KNOWN_STREAM_UNUSED_LOST = True
 # zstd: Decompressor, open() and decompress_many accept a frame whose
-# Frame_Content_Size differs from its content when the output room is
-# below the declared size (libzstd's streaming decoder then skips the
-# check; one-shot decompress rejects it): test_codec_safety.py::
-# test_zstd_content_size_mismatch_everywhere, xfail.
+# Frame_Content_Size differs from its content unless the whole frame
+# reaches libzstd in one call with room for the declared size (its
+# streaming decoder checks only then; one-shot decompress rejects it):
+# test_codec_safety.py::test_zstd_content_size_mismatch_everywhere, xfail.
 KNOWN_ZSTD_CONTENT_SIZE = True
 # isa-l's inflate (Decompressor, open(), one-shot and batch decoding of
 # streams) accepts a dynamic block whose Huffman code is incomplete, which
