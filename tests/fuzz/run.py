@@ -88,6 +88,23 @@ def build_native(out_dir: str) -> str | None:
         print("fuzz: the instrumented build failed (log " + log + "):\n  " +
               "\n  ".join(tail) + "\nfuzz: going on with Python coverage only")
         return None
+    # The harnesses load atheris' libFuzzer first, then the extension
+    # (_common.import_fastconc): check that this works here.
+    probe = ("import os, sys\n"
+             "f = sys.getdlopenflags()\n"
+             "sys.setdlopenflags(f | os.RTLD_GLOBAL)\n"
+             "import atheris.core_with_libfuzzer\n"
+             "sys.setdlopenflags(f)\n"
+             "import fastconc\n"
+             "assert fastconc.__file__.startswith(sys.argv[1]), fastconc.__file__\n")
+    r = subprocess.run([sys.executable, "-c", probe, tree], cwd=tree,
+                       env=dict(os.environ, PYTHONPATH=tree),
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print("fuzz: the instrumented build does not load with atheris' "
+              "libFuzzer:\n  " + "\n  ".join(r.stderr.splitlines()[-5:]) +
+              "\nfuzz: going on with Python coverage only")
+        return None
     print(f"fuzz: instrumented build in {tree} "
           f"({time.monotonic() - t0:.0f} s)")
     return tree
