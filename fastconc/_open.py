@@ -35,13 +35,10 @@ _StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 _BinaryMode = Literal["r", "rb", "w", "wb", "x", "xb", "a", "ab"]
 _TextMode = Literal["rt", "wt", "xt", "at"]
 
-_EXTENSIONS = {
-    ".gz": "gzip", ".gzip": "gzip", ".tgz": "gzip",
-    ".zst": "zstd", ".zstd": "zstd",
-    ".lz4": "lz4",
-    ".zz": "zlib", ".zlib": "zlib",
-    ".deflate": "deflate",
-}
+# File name suffix -> codec, from the codec table in C.
+_EXTENSIONS = {suffix: codec
+               for codec, suffixes in _core._codec_suffixes().items()
+               for suffix in suffixes}
 _CODECS = ("zlib", "deflate", "gzip", "zstd", "lz4")
 # Codecs whose streams may follow one another in a file (members/frames).
 _CONCATENABLE = ("gzip", "zstd", "lz4")
@@ -188,9 +185,9 @@ class _DecompressReader(io.RawIOBase):
 class CompressedFile(io.BufferedIOBase):
     """A compressed file as a binary file object (see fastconc.open).
 
-    Not seekable.  Writing is safe from several threads (a lock keeps the
-    compressed pieces in order); reading is as thread-safe as
-    io.BufferedReader.
+    Not seekable.  Safe to share between threads: each read and each write
+    is done whole under the object's lock (writes keep the compressed
+    pieces in order).
     """
 
     def __init__(self, filename: _StrPath | IO[bytes], mode: str = "rb",
@@ -286,8 +283,9 @@ class CompressedFile(io.BufferedIOBase):
     @property
     def codec(self) -> str | None:
         """The codec (when reading with codec=None: as detected so far)."""
-        if self._buffer is not None and self._codec is None:
-            raw: _DecompressReader = self._buffer.raw  # type: ignore[assignment]
+        buffer = self._buffer       # (close() may clear it meanwhile)
+        if buffer is not None and self._codec is None:
+            raw: _DecompressReader = buffer.raw  # type: ignore[assignment]
             detected: str | None = raw._dec.codec
             return detected
         return self._codec
@@ -326,35 +324,49 @@ class CompressedFile(io.BufferedIOBase):
         return False
 
     def fileno(self) -> int:
-        self._check_open()
-        return self._fp.fileno()  # type: ignore[union-attr]
+        fp = self._fp               # (close() may clear it meanwhile)
+        if fp is None:
+            raise ValueError("I/O operation on closed file")
+        return fp.fileno()
 
     # --- reading ---------------------------------------------------------
 
+    # Every read takes self._lock: io.BufferedReader's fast paths (read()
+    # and readinto() from what is buffered) run outside its own lock, so
+    # threads that share it can lose or tear data, with the GIL (mixing
+    # read and readinto) and more so without it (free-threaded builds).
+
     def read(self, size: int | None = -1) -> bytes:
-        return self._check_reading().read(size)
+        with self._lock:
+            return self._check_reading().read(size)
 
     def read1(self, size: int = -1) -> bytes:
-        return self._check_reading().read1(size)
+        with self._lock:
+            return self._check_reading().read1(size)
 
     def readinto(self, b: Any) -> int:
-        return self._check_reading().readinto(b)
+        with self._lock:
+            return self._check_reading().readinto(b)
 
     def readinto1(self, b: Any) -> int:
-        return self._check_reading().readinto1(b)
+        with self._lock:
+            return self._check_reading().readinto1(b)
 
     def peek(self, n: int = 0) -> bytes:
-        return self._check_reading().peek(n)
+        with self._lock:
+            return self._check_reading().peek(n)
 
     def readline(self, size: int | None = -1) -> bytes:
-        return self._check_reading().readline(size)
+        with self._lock:
+            return self._check_reading().readline(size)
 
     def __iter__(self) -> CompressedFile:
         self._check_reading()
         return self
 
     def __next__(self) -> bytes:
-        line = self._check_reading().readline()
+        with self._lock:
+            line = self._check_reading().readline()
         if not line:
             raise StopIteration
         return line
@@ -406,6 +418,7 @@ class CompressedFile(io.BufferedIOBase):
         self._check_open()
         if self._writing:
             with self._lock:
+                self._check_open()      # (closed by another thread?)
                 if self._parallel:
                     self._write_parallel(self._pending)
                     self._pending = bytearray()
@@ -417,10 +430,11 @@ class CompressedFile(io.BufferedIOBase):
 
     def tell(self) -> int:
         """Position in the uncompressed data."""
-        self._check_open()
-        if self._writing:
-            return self._written
-        return self._check_reading().tell()
+        with self._lock:
+            self._check_open()
+            if self._writing:
+                return self._written
+            return self._check_reading().tell()
 
     # --- closing ---------------------------------------------------------
 

@@ -21,11 +21,14 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
         "fastconc.distributed needs dask.distributed; install it with "
         "pip install 'fastconc[distributed]'") from exc
 
+from . import _core
+
 __all__ = ["compress_files", "decompress_files", "hash_files"]
 
 DEFAULT_BATCH_BYTES = 256 << 20
-SUFFIXES = {"gzip": ".gz", "zstd": ".zst", "lz4": ".lz4", "zlib": ".zz",
-            "deflate": ".deflate"}
+# Codec -> the suffix written, from the codec table in C.
+SUFFIXES = {codec: suffixes[0]
+            for codec, suffixes in _core._codec_suffixes().items()}
 
 
 def _size(path: str) -> int:

@@ -147,8 +147,10 @@ class _MapChunk:
 
     def cancel(self) -> None:
         self.stop = True
-        if self.future is not None:
-            self.future.cancel()
+        fut = self.future
+        if fut is not None:
+            self.future = None      # see _map_results: no cycle left behind
+            fut.cancel()
 
     def wait(self, k: int, end_time: Optional[float]) -> object:
         """Return result k, raising its exception, a timeout, or the
@@ -551,6 +553,13 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
                                 chunks.append(ex._submit_chunk(fn, part))
                                 ahead += len(part)
                         del ex
+                # The chunk and its future refer to each other (the future's
+                # done callback is ch.wake): break that cycle now, so both go
+                # as soon as the worker lets go of the future, not at the
+                # next cyclic GC.  That GC can be far off (on a free-threaded
+                # build its threshold grows with the heap), and until then
+                # every consumed chunk stayed in memory, beyond buffersize.
+                ch.future = None
                 chunks.popleft()
         finally:
             for ch in chunks:

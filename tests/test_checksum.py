@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import zlib
 
 import pytest
@@ -14,6 +15,8 @@ import pytest
 import fastconc
 
 crc32c_pkg = pytest.importorskip("crc32c")
+# False on a free-threaded build running without the GIL (PYTHON_GIL=0)
+GIL_ENABLED = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 FUNCS = {
     "crc32": (fastconc.crc32, zlib.crc32, 0),
@@ -189,6 +192,8 @@ def test_many_python_threads():
     assert errors == []
 
 
+@pytest.mark.skipif(not GIL_ENABLED, reason="no GIL to hold or release: "
+                    "see test_no_gil_held_call_lets_others_run")
 def test_release_gil_lets_other_threads_run(simd_portable):
     """With the GIL released another Python thread runs during the call;
     with it held, that thread is stopped for the whole call.  The portable
@@ -220,6 +225,52 @@ def test_release_gil_lets_other_threads_run(simd_portable):
         t.join()
     assert released > 100
     assert held * 10 < released
+
+
+@pytest.mark.skipif(GIL_ENABLED, reason="needs the GIL disabled "
+                    "(free-threaded build)")
+def test_no_gil_held_call_lets_others_run(simd_portable):
+    """Without a GIL, release_gil=False holds nothing: another Python
+    thread runs during the call, and the same call made by two threads at
+    once runs in both at the same time (their spans overlap) with the
+    right results."""
+    data = bytes(384 << 20)     # calloc'd zero pages: no RSS cost
+    counter = [0]
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            counter[0] += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        before = counter[0]
+        fastconc.crc32(data, threads=1, release_gil=False)
+        held = counter[0] - before
+    finally:
+        stop.set()
+        t.join()
+    assert held > 100
+
+    want = zlib.crc32(data)
+    barrier = threading.Barrier(2)
+    spans = {}
+
+    def call(i):
+        barrier.wait()
+        t0 = time.monotonic()
+        got = fastconc.crc32(data, threads=1, release_gil=False)
+        spans[i] = (t0, time.monotonic(), got)
+
+    ts = [threading.Thread(target=call, args=(i,)) for i in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    (a0, a1, ga), (b0, b1, gb) = spans[0], spans[1]
+    assert ga == gb == want
+    assert a0 < b1 and b0 < a1      # the two calls overlapped
 
 
 def test_threads_knobs():

@@ -1,97 +1,36 @@
-/* stream.c - the streaming codecs of fastconc._core: the Compressor and
- * Decompressor types, in the manner of the zlib, bz2 and lzma objects.
+/* codec/stream.c - the streaming front end of the codecs: the Compressor
+ * and Decompressor types, in the manner of the zlib, bz2 and lzma objects.
  *
- * zlib, deflate and gzip go through zlib's z_stream, zstd through
- * ZSTD_CCtx/ZSTD_DCtx (compressStream2/decompressStream), lz4 through the
- * LZ4F frame API.  A Decompressor stops at the end of one gzip member, zstd
- * frame or lz4 frame (eof, unused_data), as zlib's decompressobj does;
- * fastconc.open() chains them for concatenated files.
+ * A Decompressor stops at the end of one gzip member, zstd frame or lz4
+ * frame (eof, unused_data), as zlib's decompressobj does; fastconc.open()
+ * chains them for concatenated files.
  *
- * Each object owns one library context, guarded by its own lock.  The GIL is
- * released only around the library calls (for inputs of GIL_THRESHOLD bytes
- * and more); output buffers grow, and errors become exceptions, with the GIL
- * held.  zlib and zstd allocate through PyMem_Raw*, which needs no GIL; lz4's
- * frame API uses malloc (its custom allocator is not a stable export).
- * Where isa-l is built in, level 1 of the deflate family compresses with
- * isa-l's level 1 (several times faster than zlib -1, as large or smaller),
- * as the one-shot compress() does.
+ * Each object owns one library context (an fc_stream handle filled by its
+ * codec's cs_init/ds_init: the library and its state are the back end's
+ * business), guarded by the object's lock.  The GIL is released only
+ * around the handle's steps (for inputs of GIL_THRESHOLD bytes and more);
+ * output buffers grow, and errors become exceptions, with the GIL held.
  * Nothing here runs on the pool: a stream is sequential by nature, and the
- * only parallel stream path is libzstd's own workers (threads>1).
+ * only parallel stream path is a library's own workers (zstd threads>1).
  */
-#define ZSTD_STATIC_LINKING_ONLY   /* ZSTD_customMem, ZSTD_create*_advanced */
-#include "core/fastconc.h"
 #include "codec/codec.h"
 
-#include <limits.h>
 #include <string.h>
-#include <zlib.h>
-#include <zstd.h>
-#include <zstd_errors.h>
-#include <lz4frame.h>
-#ifdef FC_HAVE_ISAL
-#include <isa-l/igzip_lib.h>
-#endif
 
 /* Output grows by doubling from OUT_MIN, at most OUT_STEP at a time. */
 #define OUT_MIN ((Py_ssize_t)16 << 10)
 #define OUT_STEP ((Py_ssize_t)64 << 20)
-/* One library call sees at most this much input (compression) or output
- * room (decompression), so that Ctrl-C is checked every few tens of ms and
- * zlib's unsigned int counters never overflow.  Slow levels (which manage a
- * few MB/s) get smaller input steps. */
-#define STEP_IN ((Py_ssize_t)1 << 20)
-#define STEP_IN_SLOW ((Py_ssize_t)128 << 10)
+/* One step sees at most this much output room, so that Ctrl-C is checked
+ * every few tens of ms (compressors' input steps are the codec's
+ * fc_stream.step_in). */
 #define STEP_OUT ((Py_ssize_t)8 << 20)
-/* lz4 frames: independent blocks with a content checksum, as the lz4
- * command writes them; blocks of 4 MiB, or 1 MiB at the slow high
- * compression levels: a block is compressed in one library call, so this
- * bounds the time between Ctrl-C checks (about 0.2 s at level 12), for
- * 0.3% in size (lz4's window is only 64 KiB). */
-#define LZ4_BLOCK_ID LZ4F_max4MB
-#define LZ4_BLOCK_ID_HC LZ4F_max1MB
 
 struct fc_stream_state {
     PyTypeObject *Compressor;
     PyTypeObject *Decompressor;
 };
 
-/* --- allocators for library calls made without the GIL ------------------ */
-
-static voidpf
-zalloc_raw(voidpf opaque, uInt items, uInt size)
-{
-    (void)opaque;
-    if (size != 0 && items > (size_t)PY_SSIZE_T_MAX / size) {
-        return NULL;
-    }
-    return PyMem_RawMalloc((size_t)items * size);
-}
-
-static void
-zfree_raw(voidpf opaque, voidpf ptr)
-{
-    (void)opaque;
-    PyMem_RawFree(ptr);
-}
-
-static void *
-zstd_alloc_raw(void *opaque, size_t size)
-{
-    (void)opaque;
-    return PyMem_RawMalloc(size);
-}
-
-static void
-zstd_free_raw(void *opaque, void *ptr)
-{
-    (void)opaque;
-    PyMem_RawFree(ptr);
-}
-
-static const ZSTD_customMem zstd_raw_mem = {zstd_alloc_raw, zstd_free_raw,
-                                            NULL};
-
-/* --- the output buffer: one bytes object, grown with the GIL held ------- */
+/* --- the output buffer: one bytes object, grown with the GIL held -------- */
 
 typedef struct {
     PyObject *obj;      /* bytes being filled; NULL until the first grow */
@@ -154,16 +93,6 @@ outbuf_finish(outbuf *ob)
     return res;
 }
 
-/* --- one library call: what went in and came out ------------------------- */
-
-typedef struct {
-    const unsigned char *in;
-    size_t in_len;      /* in: available; out: consumed */
-    unsigned char *out;
-    size_t out_len;     /* in: room; out: produced */
-} step_io;
-
-
 /* ======================================================================= */
 /* Compressor                                                              */
 /* ======================================================================= */
@@ -177,282 +106,8 @@ typedef struct {
     int threads;
     int finished;       /* flush() done */
     int broken;         /* an error left the stream unusable */
-    int zinit;          /* zs initialised */
-    z_stream zs;
-    ZSTD_CCtx *zc;
-    LZ4F_cctx *lc;
-    LZ4F_preferences_t lprefs;
-    int lbegun;         /* lz4 frame header written */
-#ifdef FC_HAVE_ISAL
-    struct isal_zstream *iz;    /* level 1 of the deflate family */
-    unsigned char *iz_buf;      /* its level buffer */
-#endif
+    fc_stream ctx;      /* the codec's context; impl NULL once freed */
 } FcCompressorObject;
-
-/* What a compression step does after taking its input. */
-enum {
-    CM_CONTINUE,    /* nothing more: output what is ready */
-    CM_BLOCK,       /* end the current block(s): all input so far decodes */
-    CM_END,         /* finish the stream */
-};
-
-/* Compress one step with the given mode (CM_BLOCK and CM_END only with the
- * last of the input).  Returns 1 when the block flush or the end is
- * complete, 0 when more calls are needed, -1 on a library error recorded
- * in err.  No Python API: may run without the GIL. */
-static int
-comp_step(FcCompressorObject *self, step_io *io, int mode, fc_codec_err *err)
-{
-    int end = mode == CM_END;
-#ifdef FC_HAVE_ISAL
-    if (self->iz) {
-        struct isal_zstream *iz = self->iz;
-        size_t in_len = io->in_len > UINT32_MAX ? UINT32_MAX : io->in_len;
-        size_t out_len = io->out_len > UINT32_MAX ? UINT32_MAX : io->out_len;
-        iz->next_in = (uint8_t *)io->in;
-        iz->avail_in = (uint32_t)in_len;
-        iz->next_out = io->out;
-        iz->avail_out = (uint32_t)out_len;
-        int whole = in_len == io->in_len;
-        iz->end_of_stream = end && whole;
-        iz->flush = mode == CM_BLOCK && whole ? SYNC_FLUSH : NO_FLUSH;
-        int rc = isal_deflate(iz);
-        io->in_len = in_len - iz->avail_in;
-        io->out_len = out_len - iz->avail_out;
-        if (rc != COMP_OK) {
-            fc_codec_err_set(err, FC_CERR_COMPRESS, self->codec, rc,
-                             "isal_deflate() failed", -1);
-            return -1;
-        }
-        if (mode == CM_BLOCK) {
-            /* isa-l: a flush is complete once all input is taken and the
-             * output was not filled up. */
-            return whole && iz->avail_in == 0 && iz->avail_out > 0;
-        }
-        return iz->internal_state.state == ZSTATE_END ? 1 : 0;
-    }
-#endif
-    switch (self->codec) {
-    case FC_CODEC_ZLIB:
-    case FC_CODEC_DEFLATE:
-    case FC_CODEC_GZIP: {
-        z_stream *zs = &self->zs;
-        size_t in_len = io->in_len > UINT_MAX ? UINT_MAX : io->in_len;
-        size_t out_len = io->out_len > UINT_MAX ? UINT_MAX : io->out_len;
-        zs->next_in = (Bytef *)io->in;
-        zs->avail_in = (uInt)in_len;
-        zs->next_out = io->out;
-        zs->avail_out = (uInt)out_len;
-        int whole = in_len == io->in_len;
-        int flush = !whole ? Z_NO_FLUSH
-                    : mode == CM_END ? Z_FINISH
-                    : mode == CM_BLOCK ? Z_SYNC_FLUSH : Z_NO_FLUSH;
-        int rc = deflate(zs, flush);
-        io->in_len = in_len - zs->avail_in;
-        io->out_len = out_len - zs->avail_out;
-        if (rc == Z_STREAM_END) {
-            return 1;
-        }
-        if (rc == Z_OK || rc == Z_BUF_ERROR) {
-            /* A sync flush is complete when deflate left output room. */
-            return flush == Z_SYNC_FLUSH && zs->avail_in == 0 &&
-                   zs->avail_out > 0;
-        }
-        fc_codec_err_set(err, rc == Z_MEM_ERROR ? FC_CERR_NOMEM
-                              : FC_CERR_COMPRESS, self->codec, rc,
-                         zs->msg ? zs->msg : "deflate() failed", -1);
-        return -1;
-    }
-    case FC_CODEC_ZSTD: {
-        ZSTD_inBuffer in = {io->in, io->in_len, 0};
-        ZSTD_outBuffer out = {io->out, io->out_len, 0};
-        size_t rc = ZSTD_compressStream2(self->zc, &out, &in,
-                                         end ? ZSTD_e_end
-                                         : mode == CM_BLOCK ? ZSTD_e_flush
-                                         : ZSTD_e_continue);
-        io->in_len = in.pos;
-        io->out_len = out.pos;
-        if (ZSTD_isError(rc)) {
-            fc_codec_err_set(err, ZSTD_getErrorCode(rc) ==
-                             ZSTD_error_memory_allocation ? FC_CERR_NOMEM
-                             : FC_CERR_COMPRESS, FC_CODEC_ZSTD, 0,
-                             ZSTD_getErrorName(rc), -1);
-            return -1;
-        }
-        return mode != CM_CONTINUE && rc == 0 ? 1 : 0;
-    }
-    case FC_CODEC_LZ4: {
-        /* The caller made room for LZ4F_compressBound() of the input (or
-         * of 0 when ending) plus a header. */
-        size_t done = 0, rc;
-        if (!self->lbegun) {
-            rc = LZ4F_compressBegin(self->lc, io->out, io->out_len,
-                                    &self->lprefs);
-            if (LZ4F_isError(rc)) {
-                goto lz4_error;
-            }
-            self->lbegun = 1;
-            done = rc;
-        }
-        if (io->in_len > 0) {
-            rc = LZ4F_compressUpdate(self->lc, io->out + done,
-                                     io->out_len - done, io->in, io->in_len,
-                                     NULL);
-            if (LZ4F_isError(rc)) {
-                goto lz4_error;
-            }
-            done += rc;
-        }
-        if (mode != CM_CONTINUE) {
-            rc = end ? LZ4F_compressEnd(self->lc, io->out + done,
-                                        io->out_len - done, NULL)
-                     : LZ4F_flush(self->lc, io->out + done,
-                                  io->out_len - done, NULL);
-            if (LZ4F_isError(rc)) {
-                goto lz4_error;
-            }
-            done += rc;
-        }
-        io->out_len = done;   /* in_len: all consumed */
-        return mode != CM_CONTINUE;
-    lz4_error:
-        /* LZ4F_getErrorCode() is not a stable export: match the name. */
-        fc_codec_err_set(err, strstr(LZ4F_getErrorName(rc), "allocation")
-                         ? FC_CERR_NOMEM : FC_CERR_COMPRESS, FC_CODEC_LZ4, 0,
-                         LZ4F_getErrorName(rc), -1);
-        io->in_len = 0;
-        io->out_len = done;
-        return -1;
-    }
-    default:
-        break;
-    }
-    fc_codec_err_set(err, FC_CERR_COMPRESS, self->codec, 0, "unknown codec",
-                     -1);
-    return -1;
-}
-
-/* Set up the library context.  Returns -1 with an exception set. */
-static int
-comp_init(FcCompressorObject *self)
-{
-#ifdef FC_HAVE_ISAL
-    if (self->codec <= FC_CODEC_GZIP && self->level == 1) {
-        self->iz = PyMem_RawMalloc(sizeof(*self->iz));
-        self->iz_buf = PyMem_RawMalloc(ISAL_DEF_LVL1_DEFAULT);
-        if (self->iz == NULL || self->iz_buf == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        isal_deflate_init(self->iz);
-        self->iz->level = 1;
-        self->iz->level_buf = self->iz_buf;
-        self->iz->level_buf_size = ISAL_DEF_LVL1_DEFAULT;
-        self->iz->gzip_flag = self->codec == FC_CODEC_GZIP ? IGZIP_GZIP
-                              : self->codec == FC_CODEC_ZLIB ? IGZIP_ZLIB
-                              : IGZIP_DEFLATE;
-        return 0;
-    }
-#endif
-    switch (self->codec) {
-    case FC_CODEC_ZLIB:
-    case FC_CODEC_DEFLATE:
-    case FC_CODEC_GZIP: {
-        self->zs.zalloc = zalloc_raw;
-        self->zs.zfree = zfree_raw;
-        self->zs.opaque = NULL;
-        int rc = deflateInit2(&self->zs, self->level, Z_DEFLATED,
-                              fc_zlib_wbits(self->codec), 8,
-                              Z_DEFAULT_STRATEGY);
-        if (rc != Z_OK) {
-            if (rc == Z_MEM_ERROR) {
-                PyErr_NoMemory();
-            }
-            else {
-                PyErr_Format(PyExc_ValueError,
-                             "%s: cannot initialise the compressor (%d)",
-                             fc_codec_name(self->codec), rc);
-            }
-            return -1;
-        }
-        self->zinit = 1;
-        return 0;
-    }
-    case FC_CODEC_ZSTD: {
-        size_t rc;
-        self->zc = ZSTD_createCCtx_advanced(zstd_raw_mem);
-        if (self->zc == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        rc = ZSTD_CCtx_setParameter(self->zc, ZSTD_c_compressionLevel,
-                                    self->level);
-        if (!ZSTD_isError(rc)) {
-            /* The zstd command writes a checksum too. */
-            rc = ZSTD_CCtx_setParameter(self->zc, ZSTD_c_checksumFlag, 1);
-        }
-        if (ZSTD_isError(rc)) {
-            PyErr_Format(PyExc_ValueError, "zstd: %s",
-                         ZSTD_getErrorName(rc));
-            return -1;
-        }
-        if (self->threads > 1) {
-            rc = ZSTD_CCtx_setParameter(self->zc, ZSTD_c_nbWorkers,
-                                        self->threads);
-            if (ZSTD_isError(rc)) {
-                PyErr_Format(PyExc_ValueError,
-                             "zstd: threads=%d is not available: this "
-                             "libzstd was built without multithreading (%s)",
-                             self->threads, ZSTD_getErrorName(rc));
-                return -1;
-            }
-        }
-        return 0;
-    }
-    case FC_CODEC_LZ4: {
-        size_t rc = LZ4F_createCompressionContext(&self->lc, LZ4F_VERSION);
-        if (LZ4F_isError(rc)) {
-            self->lc = NULL;
-            PyErr_NoMemory();
-            return -1;
-        }
-        memset(&self->lprefs, 0, sizeof(self->lprefs));
-        self->lprefs.frameInfo.blockSizeID = self->level >= 3
-                                             ? LZ4_BLOCK_ID_HC : LZ4_BLOCK_ID;
-        self->lprefs.frameInfo.blockMode = LZ4F_blockIndependent;
-        self->lprefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
-        self->lprefs.compressionLevel = self->level;
-        return 0;
-    }
-    default:
-        break;
-    }
-    PyErr_SetString(PyExc_ValueError, "unknown codec");
-    return -1;
-}
-
-static void
-comp_free_ctx(FcCompressorObject *self)
-{
-#ifdef FC_HAVE_ISAL
-    PyMem_RawFree(self->iz);
-    PyMem_RawFree(self->iz_buf);
-    self->iz = NULL;
-    self->iz_buf = NULL;
-#endif
-    if (self->zinit) {
-        deflateEnd(&self->zs);
-        self->zinit = 0;
-    }
-    if (self->zc) {
-        ZSTD_freeCCtx(self->zc);
-        self->zc = NULL;
-    }
-    if (self->lc) {
-        LZ4F_freeCompressionContext(self->lc);
-        self->lc = NULL;
-    }
-}
 
 static PyObject *
 FcCompressor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
@@ -477,7 +132,8 @@ FcCompressor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     if (threads == 0) {
         threads = 1;   /* a stream is single-threaded unless asked */
     }
-    if (threads > 1 && codec != FC_CODEC_ZSTD) {
+    const fc_codec_ops *ops = fc_codec_ops_of(codec);
+    if (threads > 1 && !ops->cs_threads) {
         PyErr_Format(PyExc_ValueError,
                      "Compressor(%s): threads=%d is not supported: this "
                      "codec's stream is single-threaded (use "
@@ -495,7 +151,7 @@ FcCompressor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->codec = codec;
     self->level = level;
     self->threads = threads;
-    if (comp_init(self) < 0) {
+    if (ops->cs_init(&self->ctx, codec, level, threads) < 0) {
         Py_DECREF(self);
         return NULL;
     }
@@ -507,7 +163,7 @@ FcCompressor_dealloc(FcCompressorObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
-    comp_free_ctx(self);
+    fc_stream_free(&self->ctx);
     FC_LOCK_FREE(self);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
@@ -520,7 +176,7 @@ FcCompressor_traverse(FcCompressorObject *self, visitproc visit, void *arg)
     return 0;
 }
 
-/* Feed `len` bytes, then act on `mode` (CM_*); the lock is held.
+/* Feed `len` bytes, then act on `mode` (FC_STEP_*); the lock is held.
  * release_flag: from fc_parse_release.  Returns the output, or NULL with an
  * exception set (the stream is then marked broken: its output so far is
  * lost). */
@@ -535,51 +191,42 @@ comp_run(FcCompressorObject *self, fc_state *st, const unsigned char *data,
     /* flush() may compress everything the codec buffered: count it as
      * large. */
     int release = fc_should_release(st, release_flag,
-                                    mode != CM_CONTINUE ? PY_SSIZE_T_MAX
-                                                        : len);
+                                    mode != FC_STEP_CONTINUE ? PY_SSIZE_T_MAX
+                                                             : len);
     int done = 0;
-    int slow = (self->codec == FC_CODEC_ZSTD && self->level >= 10) ||
-               (self->codec == FC_CODEC_LZ4 && self->level >= 3) ||
-               (self->codec <= FC_CODEC_GZIP && self->level >= 7);
-    Py_ssize_t step_in = slow ? STEP_IN_SLOW : STEP_IN;
-    if (self->codec == FC_CODEC_LZ4) {
-        /* Whole blocks: LZ4F compresses them straight from the input
-         * instead of copying them into its block buffer first. */
-        step_in = self->level >= 3 ? (Py_ssize_t)1 << 20
-                                   : (Py_ssize_t)4 << 20;
-    }
+    fc_stream *ctx = &self->ctx;
+    Py_ssize_t step_in = ctx->step_in;
 
     while (!done) {
         Py_ssize_t in_len = len - pos < step_in ? len - pos : step_in;
         Py_ssize_t need = 1;
-        if (self->codec == FC_CODEC_LZ4) {
-            need = (Py_ssize_t)LZ4F_compressBound((size_t)in_len,
-                                                  &self->lprefs);
-            need += (Py_ssize_t)LZ4F_compressBound(0, &self->lprefs);
-            need += LZ4F_HEADER_SIZE_MAX;
+        if (ctx->out_need != NULL) {
+            need = ctx->out_need(ctx->impl, in_len);
         }
         Py_ssize_t room = outbuf_room(&ob, need, len / 2);
         if (room < 0) {
             goto exit;
         }
-        if (room > STEP_OUT && self->codec != FC_CODEC_LZ4) {
+        /* A step that needs a minimum room (a whole block) gets it all. */
+        if (room > STEP_OUT && ctx->out_need == NULL) {
             room = STEP_OUT;
         }
-        step_io io = {data + pos, (size_t)in_len,
-                      (unsigned char *)outbuf_ptr(&ob), (size_t)room};
-        int last = pos + in_len == len ? mode : CM_CONTINUE;
+        fc_step_io io = {data + pos, (size_t)in_len,
+                         (unsigned char *)outbuf_ptr(&ob), (size_t)room};
+        int last = pos + in_len == len ? mode : FC_STEP_CONTINUE;
         int rc;
         /* Safe without the GIL: the input view is pinned by the caller,
          * the output bytes object is ours alone, and the object's lock
          * keeps other threads off the context. */
-        FC_RUN_OUTSIDE_GIL(release, rc = comp_step(self, &io, last, &err));
+        FC_RUN_OUTSIDE_GIL(release,
+                           rc = ctx->step(ctx->impl, &io, last, &err));
         pos += (Py_ssize_t)io.in_len;
         ob.len += (Py_ssize_t)io.out_len;
         if (rc < 0) {
             fc_codec_raise(st, &err);
             goto exit;
         }
-        if (mode != CM_CONTINUE) {
+        if (mode != FC_STEP_CONTINUE) {
             done = rc == 1;
         }
         else {
@@ -646,8 +293,8 @@ FcCompressor_compress(FcCompressorObject *self, PyObject *const *args,
     }
     if (FC_LOCK_ACQUIRE(self) == 0) {
         if (comp_check_usable(self) == 0) {
-            result = comp_run(self, st, view.buf, view.len, CM_CONTINUE,
-                              release);
+            result = comp_run(self, st, view.buf, view.len,
+                              FC_STEP_CONTINUE, release);
         }
         FC_LOCK_RELEASE(self);
     }
@@ -673,7 +320,7 @@ FcCompressor_flush(FcCompressorObject *self, PyObject *const *args,
     fc_state *st = fc_type_state((PyObject *)self);
     PyObject *a[2];
     PyObject *result = NULL;
-    int release, mode = CM_END;
+    int release, mode = FC_STEP_END;
 
     if (fc_parse_args("flush", args, nargs, kwnames, names, 1, 0, a) < 0 ||
         fc_parse_release(a[1], &release) < 0) {
@@ -687,7 +334,7 @@ FcCompressor_flush(FcCompressorObject *self, PyObject *const *args,
             return NULL;
         }
         if (PyUnicode_CompareWithASCIIString(a[0], "block") == 0) {
-            mode = CM_BLOCK;
+            mode = FC_STEP_BLOCK;
         }
         else if (PyUnicode_CompareWithASCIIString(a[0], "end") != 0) {
             PyErr_Format(PyExc_ValueError,
@@ -702,10 +349,10 @@ FcCompressor_flush(FcCompressorObject *self, PyObject *const *args,
     if (comp_check_usable(self) == 0) {
         result = comp_run(self, st, (const unsigned char *)"", 0, mode,
                           release);
-        if (result != NULL && mode == CM_END) {
+        if (result != NULL && mode == FC_STEP_END) {
             self->finished = 1;
             /* The context is of no further use: give its memory back. */
-            comp_free_ctx(self);
+            fc_stream_free(&self->ctx);
         }
     }
     FC_LOCK_RELEASE(self);
@@ -798,14 +445,8 @@ typedef struct {
     int eof;
     int needs_input;
     int broken;
-    int zinit;
-    z_stream zs;
-    ZSTD_DCtx *zd;
-    LZ4F_dctx *ld;
-#ifdef FC_HAVE_ISAL
-    struct inflate_state *is;   /* the deflate family, when built in */
-#endif
     int ctx_ready;          /* the library context is set up */
+    fc_stream ctx;          /* the codec's context; impl NULL once freed */
     /* Input given but not consumed yet (output stopped at max_length, or
      * too few bytes to detect the codec). */
     unsigned char *inbuf;
@@ -817,200 +458,15 @@ typedef struct {
     Py_ssize_t max_output;  /* -1: no bound */
 } FcDecompressorObject;
 
-/* Decompress one step.  Returns 1 at the end of the member/frame, 0 when
- * more calls are needed, -1 on a library error recorded in err.  No Python
- * API: may run without the GIL. */
+/* Set up the library context; head: the first n bytes of the input (as
+ * many as the codec's ds_head asks).  -1 with an exception set. */
 static int
-dec_step(FcDecompressorObject *self, step_io *io, fc_codec_err *err)
-{
-#ifdef FC_HAVE_ISAL
-    if (self->is) {
-        struct inflate_state *is = self->is;
-        size_t in_len = io->in_len > UINT32_MAX ? UINT32_MAX : io->in_len;
-        size_t out_len = io->out_len > UINT32_MAX ? UINT32_MAX : io->out_len;
-        is->next_in = (uint8_t *)io->in;
-        is->avail_in = (uint32_t)in_len;
-        is->next_out = io->out;
-        is->avail_out = (uint32_t)out_len;
-        int rc = isal_inflate(is);
-        size_t used = in_len - is->avail_in;
-        io->out_len = out_len - is->avail_out;
-        if (rc < 0 || rc == ISAL_NEED_DICT) {
-            io->in_len = used;
-            fc_codec_err_set(err, FC_CERR_ISAL, self->codec, rc, NULL, -1);
-            return -1;
-        }
-        if (is->block_state == ISAL_BLOCK_FINISH) {
-            /* isa-l reads ahead into its bit buffer: the whole bytes it
-             * holds belong to what follows the stream. */
-            size_t back = (size_t)(is->read_in_length / 8);
-            io->in_len = used - (back < used ? back : used);
-            return 1;
-        }
-        io->in_len = used;
-        return 0;
-    }
-#endif
-    switch (self->codec) {
-    case FC_CODEC_ZLIB:
-    case FC_CODEC_DEFLATE:
-    case FC_CODEC_GZIP: {
-        z_stream *zs = &self->zs;
-        size_t in_len = io->in_len > UINT_MAX ? UINT_MAX : io->in_len;
-        size_t out_len = io->out_len > UINT_MAX ? UINT_MAX : io->out_len;
-        zs->next_in = (Bytef *)io->in;
-        zs->avail_in = (uInt)in_len;
-        zs->next_out = io->out;
-        zs->avail_out = (uInt)out_len;
-        int rc = inflate(zs, Z_NO_FLUSH);
-        io->in_len = in_len - zs->avail_in;
-        io->out_len = out_len - zs->avail_out;
-        if (rc == Z_STREAM_END) {
-            return 1;
-        }
-        if (rc == Z_OK || rc == Z_BUF_ERROR) {
-            return 0;
-        }
-        fc_codec_err_set(err, FC_CERR_ZLIB, self->codec, rc, zs->msg, -1);
-        return -1;
-    }
-    case FC_CODEC_ZSTD: {
-        ZSTD_inBuffer in = {io->in, io->in_len, 0};
-        ZSTD_outBuffer out = {io->out, io->out_len, 0};
-        size_t rc = ZSTD_decompressStream(self->zd, &out, &in);
-        io->in_len = in.pos;
-        io->out_len = out.pos;
-        if (ZSTD_isError(rc)) {
-            fc_codec_err_set(err, FC_CERR_ZSTD, FC_CODEC_ZSTD,
-                             (long long)rc, NULL, -1);
-            return -1;
-        }
-        return rc == 0 ? 1 : 0;
-    }
-    case FC_CODEC_LZ4: {
-        size_t in_len = io->in_len, out_len = io->out_len;
-        size_t rc = LZ4F_decompress(self->ld, io->out, &out_len, io->in,
-                                    &in_len, NULL);
-        io->in_len = in_len;
-        io->out_len = out_len;
-        if (LZ4F_isError(rc)) {
-            fc_codec_err_set(err, FC_CERR_LZ4, FC_CODEC_LZ4, (long long)rc,
-                             NULL, -1);
-            return -1;
-        }
-        return rc == 0 ? 1 : 0;
-    }
-    default:
-        break;
-    }
-    fc_codec_err_set(err, FC_CERR_COMPRESS, self->codec, 0, "unknown codec",
-                     -1);
-    return -1;
-}
-
-/* Bytes of input needed before the context can be chosen: isa-l 2.30
- * checks a gzip header CRC (FHCRC) wrongly when the header arrives in
- * pieces, so a gzip member with FHCRC (flag byte, offset 3) goes to zlib. */
-static Py_ssize_t
-dec_head_needed(int codec)
-{
-#ifdef FC_HAVE_ISAL
-    return codec == FC_CODEC_GZIP ? 4 : 0;
-#else
-    (void)codec;
-    return 0;
-#endif
-}
-
-/* Set up the library context; head: the first bytes of the input (at
- * least dec_head_needed() of them). */
-static int
-dec_init_ctx(FcDecompressorObject *self, const unsigned char *head)
+dec_init_ctx(FcDecompressorObject *self, const unsigned char *head,
+             Py_ssize_t n)
 {
     self->ctx_ready = 1;
-#ifdef FC_HAVE_ISAL
-    /* isa-l misreads FHCRC headers fed in pieces and skips reserved FLG
-     * bits; zlib handles (or rejects, as RFC 1952 asks) those members. */
-    if (self->codec <= FC_CODEC_GZIP &&
-        !(self->codec == FC_CODEC_GZIP && (head[3] & 0xe2))) {
-        self->is = PyMem_RawMalloc(sizeof(*self->is));
-        if (self->is == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        isal_inflate_init(self->is);
-        self->is->crc_flag = self->codec == FC_CODEC_GZIP ? ISAL_GZIP
-                             : self->codec == FC_CODEC_ZLIB ? ISAL_ZLIB
-                             : ISAL_DEFLATE;
-        return 0;
-    }
-#endif
-    switch (self->codec) {
-    case FC_CODEC_ZLIB:
-    case FC_CODEC_DEFLATE:
-    case FC_CODEC_GZIP: {
-        self->zs.zalloc = zalloc_raw;
-        self->zs.zfree = zfree_raw;
-        self->zs.opaque = NULL;
-        self->zs.next_in = NULL;
-        self->zs.avail_in = 0;
-        int rc = inflateInit2(&self->zs, fc_zlib_wbits(self->codec));
-        if (rc != Z_OK) {
-            if (rc == Z_MEM_ERROR) {
-                PyErr_NoMemory();
-            }
-            else {
-                PyErr_Format(PyExc_ValueError,
-                             "%s: cannot initialise the decompressor (%d)",
-                             fc_codec_name(self->codec), rc);
-            }
-            return -1;
-        }
-        self->zinit = 1;
-        return 0;
-    }
-    case FC_CODEC_ZSTD:
-        self->zd = ZSTD_createDCtx_advanced(zstd_raw_mem);
-        if (self->zd == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        return 0;
-    case FC_CODEC_LZ4: {
-        size_t rc = LZ4F_createDecompressionContext(&self->ld, LZ4F_VERSION);
-        if (LZ4F_isError(rc)) {
-            self->ld = NULL;
-            PyErr_NoMemory();
-            return -1;
-        }
-        return 0;
-    }
-    default:
-        break;
-    }
-    PyErr_SetString(PyExc_ValueError, "unknown codec");
-    return -1;
-}
-
-static void
-dec_free_ctx(FcDecompressorObject *self)
-{
-#ifdef FC_HAVE_ISAL
-    PyMem_RawFree(self->is);
-    self->is = NULL;
-#endif
-    if (self->zinit) {
-        inflateEnd(&self->zs);
-        self->zinit = 0;
-    }
-    if (self->zd) {
-        ZSTD_freeDCtx(self->zd);
-        self->zd = NULL;
-    }
-    if (self->ld) {
-        LZ4F_freeDecompressionContext(self->ld);
-        self->ld = NULL;
-    }
+    return fc_codec_ops_of(self->codec)->ds_init(&self->ctx, self->codec,
+                                                  head, n);
 }
 
 static PyObject *
@@ -1041,8 +497,8 @@ FcDecompressor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->max_output = max_output;
     self->unused_data = PyBytes_FromStringAndSize(NULL, 0);
     if (self->unused_data == NULL ||
-        (codec != FC_CODEC_AUTO && dec_head_needed(codec) == 0 &&
-         dec_init_ctx(self, NULL) < 0)) {
+        (codec != FC_CODEC_AUTO && fc_codec_ops_of(codec)->ds_head == NULL &&
+         dec_init_ctx(self, NULL, 0) < 0)) {
         Py_DECREF(self);
         return NULL;
     }
@@ -1054,7 +510,7 @@ FcDecompressor_dealloc(FcDecompressorObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
-    dec_free_ctx(self);
+    fc_stream_free(&self->ctx);
     PyMem_Free(self->inbuf);
     Py_CLEAR(self->unused_data);
     FC_LOCK_FREE(self);
@@ -1123,10 +579,12 @@ dec_prepare(FcDecompressorObject *self, fc_state *st)
         }
         self->codec = codec;
     }
-    if (self->inbuf_len < dec_head_needed(self->codec)) {
+    const fc_codec_ops *ops = fc_codec_ops_of(self->codec);
+    if (ops->ds_head != NULL &&
+        self->inbuf_len < ops->ds_head(self->inbuf, self->inbuf_len)) {
         return 0;
     }
-    return dec_init_ctx(self, self->inbuf) < 0 ? -1 : 1;
+    return dec_init_ctx(self, self->inbuf, self->inbuf_len) < 0 ? -1 : 1;
 }
 
 /* The body of decompress(); the lock is held. */
@@ -1200,23 +658,25 @@ dec_run(FcDecompressorObject *self, fc_state *st, Py_buffer *view,
         if (room > STEP_OUT) {
             room = STEP_OUT;
         }
-        step_io io = {in + pos, (size_t)(in_len - pos),
-                      probing ? &probe : (unsigned char *)outbuf_ptr(&ob),
-                      probing ? 1 : (size_t)room};
+        fc_step_io io = {in + pos, (size_t)(in_len - pos),
+                         probing ? &probe : (unsigned char *)outbuf_ptr(&ob),
+                         probing ? 1 : (size_t)room};
         int rc;
         /* Safe without the GIL: the input (caller's pinned view or our
          * inbuf) and the output bytes are ours until we return, and the
          * object's lock keeps other threads off the context.  (A one-byte
          * probe is not worth a release.) */
         FC_RUN_OUTSIDE_GIL(release && !probing,
-                           rc = dec_step(self, &io, &err));
+                           rc = self->ctx.step(self->ctx.impl, &io,
+                                               FC_STEP_CONTINUE, &err));
         if (rc < 0) {
             err.offset = self->total_in + pos;
             fc_codec_raise(st, &err);
             goto exit;
         }
         if (probing && io.out_len > 0) {
-            fc_raise_output_size(st, self->codec, self->max_output);
+            fc_raise_output_size(st, fc_codec_name(self->codec),
+                                 self->max_output);
             goto exit;
         }
         pos += (Py_ssize_t)io.in_len;
@@ -1247,7 +707,7 @@ dec_run(FcDecompressorObject *self, fc_state *st, Py_buffer *view,
         self->inbuf_len = 0;
         self->needs_input = 0;
         /* The context is of no further use: give its memory back. */
-        dec_free_ctx(self);
+        fc_stream_free(&self->ctx);
     }
     else {
         /* Keep what was not consumed for the next call. */
@@ -1494,53 +954,5 @@ stream_clear(fc_state *st)
     }
 }
 
-static int
-dict_set_str(PyObject *dict, const char *key, const char *value)
-{
-    PyObject *v = PyUnicode_FromString(value);
-    if (v == NULL) {
-        return -1;
-    }
-    int rc = PyDict_SetItemString(dict, key, v);
-    Py_DECREF(v);
-    return rc;
-}
-
-static int
-stream_info(fc_state *st, PyObject *dict)
-{
-    (void)st;
-    PyObject *par = PyDict_GetItemString(dict, "parallel");
-    PyObject *back = PyDict_GetItemString(dict, "backends");
-    if (par == NULL || back == NULL) {
-        return 0;
-    }
-    /* The only parallel stream: zstd with libzstd's workers. */
-    ZSTD_bounds b = ZSTD_cParam_getBounds(ZSTD_c_nbWorkers);
-    int mt = !ZSTD_isError(b.error) && b.upperBound > 0;
-#ifdef FC_HAVE_ISAL
-    const char *zdesc = "zlib (level 1: isa-l igzip); inflate: isa-l";
-#else
-    const char *zdesc = "zlib deflate/inflate";
-#endif
-    const struct { const char *key, *backend; int parallel; } rows[] = {
-        {"zstd stream", mt ? "libzstd CCtx/DCtx streams (threads>1: libzstd "
-                             "workers)"
-                           : "libzstd CCtx/DCtx streams (no workers)", mt},
-        {"gzip stream", zdesc, 0},
-        {"zlib stream", zdesc, 0},
-        {"deflate stream", zdesc, 0},
-        {"lz4 stream", "liblz4 frame API (LZ4F)", 0},
-    };
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        if (dict_set_str(back, rows[i].key, rows[i].backend) < 0 ||
-            PyDict_SetItemString(par, rows[i].key,
-                                 rows[i].parallel ? Py_True : Py_False) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
 const fc_area fc_area_stream = {"stream", stream_init, stream_traverse,
-                                stream_clear, stream_info};
+                                stream_clear, NULL};

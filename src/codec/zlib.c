@@ -1,34 +1,38 @@
-/* codec/zlib.c - the deflate family (zlib, raw deflate, gzip) for the
- * one-shot and batch paths: block compression, pigz-style pieces, the
- * gzip member layout fastconc can decode in parallel, and a whole-input
- * decoder.  No Python API here except in fc_zlib_info() (GIL held).
+/* codec/zlib.c - the deflate family: the table entries of codecs "zlib",
+ * "deflate" (raw) and "gzip", their formats, and the zlib library.
  *
- * Back ends, picked by measurement on real data (see BENCH.md):
+ *   compress():  gzip: one member per block (the 'F','C' subfield below
+ *                when there are several); zlib and raw deflate: one stream,
+ *                on several threads pigz-style raw blocks primed with the
+ *                previous 32 KiB, framed here (zlib header and adler32);
+ *   decompress(): gzip members of known size in parallel, anything else
+ *                through the whole-input decoder (every member of a gzip
+ *                file, nothing after a zlib or raw stream);
+ *   streams:     zlib's z_stream, allocating through PyMem_Raw*.
+ *
+ * Libraries, picked by measurement on real data (see BENCH.md); the two
+ * optional ones live in their own files (deflate.h):
  *   compress level 1:     isa-l igzip level 1 (fastest, size ~ zlib -1);
  *   compress levels 0,2-9: libdeflate (faster than zlib, smaller output);
  *   pigz-style pieces:    zlib (needs a preset dictionary and a sync
  *                         flush; isa-l for level 1);
  *   decompress:           libdeflate for members of known size (our own
  *                         layout, or a single member up to 32 MiB), isa-l
- *                         inflate for streams, zlib where neither exists.
+ *                         inflate for streams, zlib where neither exists;
+ *   streams:              level 1 and inflate on isa-l, the rest on zlib.
  *
  * gzip written in blocks is a series of members, each starting with a
  * header whose extra field has the subfield 'F','C' (4 bytes: the
  * member's total size, little-endian); readers that ignore it see plain
  * concatenated members.  BGZF files (subfield 'B','C') decode in parallel
  * the same way.
+ *
+ * No Python API except in the stream inits and info() (GIL held).
  */
-#include "codec/codec.h"
+#include "codec/deflate.h"
 
 #include <string.h>
 #include <zlib.h>
-#ifdef FC_HAVE_LIBDEFLATE
-#include <libdeflate.h>
-#endif
-#ifdef FC_HAVE_ISAL
-#include <isa-l/igzip_lib.h>
-#include <isa-l/crc.h>
-#endif
 
 #define WINDOW 32768
 /* Header of a member of the parallel layout: 10 fixed bytes, XLEN (2),
@@ -36,20 +40,45 @@
 #define GZ_FC_HEADER 20
 #define GZ_HEADER 10
 #define GZ_TRAILER 8
+/* gzip: members of this size when split; the end of the input in members
+ * GZ_TAIL_SPLIT times smaller. */
+#define GZ_BLOCK ((Py_ssize_t)1 << 20)
+#define GZ_TAIL_SPLIT 4
+/* zlib/deflate: pigz-style pieces of this size when split. */
+#define PIECE ((Py_ssize_t)1 << 20)
+/* zlib/deflate with one thread: one libdeflate/isa-l call up to this size,
+ * pigz-style pieces (so that Ctrl-C is checked) above it. */
+#define ONE_CALL_MAX ((Py_ssize_t)16 << 20)
 /* Inputs up to this size use zlib (see deflate_whole()). */
 #define TINY 256
-/* zlib takes unsigned int lengths: feed it slices of at most this. */
-#define UINT_SLICE ((size_t)1 << 30)
+/* Streams: levels from this on manage a few MB/s (smaller input steps). */
+#define SLOW_LEVEL 7
+
+/* The entry's name of a codec of the family, for error records. */
+static const char *
+family_name(int codec)
+{
+    return codec == FC_CODEC_GZIP ? fc_codec_gzip.name
+           : codec == FC_CODEC_ZLIB ? fc_codec_zlib.name
+           : fc_codec_deflate.name;
+}
+
+/* zlib's windowBits: 15 (zlib), -15 (raw), 31 (gzip). */
+static int
+wbits(int codec)
+{
+    return codec == FC_CODEC_DEFLATE ? -15 : codec == FC_CODEC_GZIP ? 31 : 15;
+}
 
 static uint32_t
 crc32_of(const fc_cjob *job, const unsigned char *p, size_t n)
 {
 #if defined(FC_HAVE_ISAL)
     (void)job;
-    return crc32_gzip_refl(0, p, (uint64_t)n);
+    return fc_isal_crc32(p, n);
 #elif defined(FC_HAVE_LIBDEFLATE)
     (void)job;
-    return libdeflate_crc32(0, p, n);
+    return fc_ld_crc32(p, n);
 #else
     return job->crc32(0, p, n);
 #endif
@@ -60,7 +89,7 @@ adler32_of(const fc_cjob *job, const unsigned char *p, size_t n)
 {
 #ifdef FC_HAVE_LIBDEFLATE
     (void)job;
-    return libdeflate_adler32(1, p, n);
+    return fc_ld_adler32(p, n);
 #else
     return job->adler32(1, p, n);
 #endif
@@ -82,19 +111,23 @@ get_le32(const unsigned char *p)
            ((uint32_t)p[3] << 24);
 }
 
-#ifdef FC_HAVE_LIBDEFLATE
-static void
-free_ld_compressor(void *p)
+/* Library calls without the GIL allocate through PyMem_Raw*. */
+static voidpf
+zalloc_raw(voidpf opaque, uInt items, uInt size)
 {
-    libdeflate_free_compressor(p);
+    (void)opaque;
+    if (size != 0 && items > (size_t)PY_SSIZE_T_MAX / size) {
+        return NULL;
+    }
+    return PyMem_RawMalloc((size_t)items * size);
 }
 
 static void
-free_ld_decompressor(void *p)
+zfree_raw(voidpf opaque, voidpf ptr)
 {
-    libdeflate_free_decompressor(p);
+    (void)opaque;
+    PyMem_RawFree(ptr);
 }
-#endif
 
 static void
 free_zstream(void *p)
@@ -103,7 +136,7 @@ free_zstream(void *p)
     PyMem_RawFree(p);
 }
 
-/* --- raw deflate of one buffer ------------------------------------------ */
+/* --- compression: blocks ------------------------------------------------- */
 
 /* zlib: a raw deflate stream of src, optionally primed with dict, ended by
  * Z_FINISH (last) or a sync flush (byte-aligned, not final).  Returns the
@@ -149,10 +182,12 @@ zlib_deflate(fc_cjob *job, const unsigned char *dict, size_t dict_len,
     for (;;) {
         size_t in_n = n - in_done, out_n = cap - out_done;
         zs->next_in = (Bytef *)(src + in_done);
-        zs->avail_in = (uInt)(in_n > UINT_SLICE ? UINT_SLICE : in_n);
+        zs->avail_in = (uInt)(in_n > FC_DEFLATE_SLICE ? FC_DEFLATE_SLICE
+                                                      : in_n);
         zs->next_out = dst + out_done;
-        zs->avail_out = (uInt)(out_n > UINT_SLICE ? UINT_SLICE : out_n);
-        int final = in_n <= UINT_SLICE;
+        zs->avail_out = (uInt)(out_n > FC_DEFLATE_SLICE ? FC_DEFLATE_SLICE
+                                                        : out_n);
+        int final = in_n <= FC_DEFLATE_SLICE;
         int flush = !final ? Z_NO_FLUSH : last ? Z_FINISH : Z_SYNC_FLUSH;
         uInt in_before = zs->avail_in, out_before = zs->avail_out;
         rc = deflate(zs, flush);
@@ -177,72 +212,6 @@ exit:
     return result;
 }
 
-#ifdef FC_HAVE_ISAL
-/* isa-l's stream and the work buffer of its level 1, kept together. */
-typedef struct {
-    struct isal_zstream zs;
-    unsigned char lbuf[ISAL_DEF_LVL1_DEFAULT];
-} isal_lvl1;
-
-/* isa-l level 1: like zlib_deflate().  Returns -2 when the
- * output did not fit (caller falls back), -1 on failure. */
-static Py_ssize_t
-isal_deflate_raw(fc_cjob *job, const unsigned char *dict, size_t dict_len,
-                 const unsigned char *src, size_t n, unsigned char *dst,
-                 size_t cap, int last)
-{
-    isal_lvl1 *st = fc_ctx_get(job->cache, FC_CTX_ISAL_1);
-    Py_ssize_t result = -1;
-    if (st == NULL && (st = PyMem_RawMalloc(sizeof(*st))) == NULL) {
-        fc_cjob_fail(job, FC_CERR_NOMEM, 0, NULL);
-        goto exit;
-    }
-    struct isal_zstream *zs = &st->zs;
-    isal_deflate_init(zs);
-    zs->level = 1;
-    zs->level_buf = st->lbuf;
-    zs->level_buf_size = (uint32_t)sizeof(st->lbuf);
-    zs->gzip_flag = IGZIP_DEFLATE;
-    if (dict_len > 0 &&
-        isal_deflate_set_dict(zs, (uint8_t *)dict, (uint32_t)dict_len) !=
-        COMP_OK) {
-        fc_cjob_fail(job, FC_CERR_COMPRESS, 0, "isal_deflate_set_dict");
-        goto exit;
-    }
-    size_t in_done = 0, out_done = 0;
-    for (;;) {
-        size_t in_n = n - in_done, out_n = cap - out_done;
-        int final = in_n <= UINT_SLICE;
-        zs->next_in = (uint8_t *)(src + in_done);
-        zs->avail_in = (uint32_t)(final ? in_n : UINT_SLICE);
-        zs->next_out = dst + out_done;
-        zs->avail_out = (uint32_t)(out_n > UINT_SLICE ? UINT_SLICE : out_n);
-        zs->end_of_stream = final && last;
-        zs->flush = final && !last ? SYNC_FLUSH : NO_FLUSH;
-        uint32_t in_before = zs->avail_in, out_before = zs->avail_out;
-        int rc = isal_deflate(zs);
-        in_done += in_before - zs->avail_in;
-        out_done += out_before - zs->avail_out;
-        if (rc != COMP_OK) {
-            fc_cjob_fail(job, FC_CERR_COMPRESS, rc, "isal_deflate failed");
-            goto exit;
-        }
-        if (final && in_done == n && zs->avail_out > 0 &&
-            (!last || zs->internal_state.state == ZSTATE_END)) {
-            break;      /* all input taken and the flush/end written */
-        }
-        if (out_done >= cap || (zs->avail_out == 0 && out_n <= UINT_SLICE)) {
-            result = -2;
-            goto exit;
-        }
-    }
-    result = (Py_ssize_t)out_done;
-exit:
-    fc_ctx_put(job->cache, FC_CTX_ISAL_1, st, PyMem_RawFree);
-    return result;
-}
-#endif
-
 /* A complete, final raw deflate stream of src with the fastest library
  * for the level. */
 static Py_ssize_t
@@ -251,7 +220,7 @@ deflate_whole(fc_cjob *job, const unsigned char *src, size_t n,
 {
 #ifdef FC_HAVE_ISAL
     if (job->level == 1) {
-        Py_ssize_t r = isal_deflate_raw(job, NULL, 0, src, n, dst, cap, 1);
+        Py_ssize_t r = fc_isal_deflate(job, NULL, 0, src, n, dst, cap, 1);
         if (r != -2) {
             return r;
         }
@@ -260,32 +229,22 @@ deflate_whole(fc_cjob *job, const unsigned char *src, size_t n,
     }
 #endif
 #ifdef FC_HAVE_LIBDEFLATE
-    if (n <= TINY && job->level >= 2) {
-        /* libdeflate clears its large match tables on every call; for a
-         * few hundred bytes zlib's reset stream is several times faster
+    if (n > TINY || job->level < 2) {
+        /* For a few hundred bytes zlib's reset stream is several times
+         * faster: libdeflate clears its large match tables on every call
          * (the output differs by a few bytes at most). */
-        return zlib_deflate(job, NULL, 0, src, n, dst, cap, 1);
-    }
-    int kind = FC_CTX_LIBDEFLATE_C + job->level;
-    struct libdeflate_compressor *c = fc_ctx_get(job->cache, kind);
-    if (c == NULL && (c = libdeflate_alloc_compressor(job->level)) == NULL) {
+        Py_ssize_t r = fc_ld_deflate(job, src, n, dst, cap);
+        if (r != -2) {
+            return r;
+        }
         /* Out of memory, or a libdeflate older than level 0: zlib. */
-        return zlib_deflate(job, NULL, 0, src, n, dst, cap, 1);
     }
-    size_t r = libdeflate_deflate_compress(c, src, n, dst, cap);
-    fc_ctx_put(job->cache, kind, c, free_ld_compressor);
-    if (r == 0) {
-        fc_cjob_fail(job, FC_CERR_COMPRESS, 0, "output larger than bound");
-        return -1;
-    }
-    return (Py_ssize_t)r;
-#else
-    return zlib_deflate(job, NULL, 0, src, n, dst, cap, 1);
 #endif
+    return zlib_deflate(job, NULL, 0, src, n, dst, cap, 1);
 }
 
-Py_ssize_t
-fc_zlib_block_bound(const fc_cjob *job, Py_ssize_t n)
+static Py_ssize_t
+block_bound(const fc_cjob *job, Py_ssize_t n)
 {
     /* Stored blocks cost 5 bytes per 65535 (and libdeflate's bound is
      * below this); plus flush markers, a gzip header and trailer. */
@@ -293,8 +252,47 @@ fc_zlib_block_bound(const fc_cjob *job, Py_ssize_t n)
     return n + n / 8192 * 5 + (n >> 12) + 64 + GZ_FC_HEADER + GZ_TRAILER;
 }
 
-void
-fc_zlib_block_task(void *arg, int64_t i)
+/* gzip: block i as one member. */
+static void
+gzip_block_task(void *arg, int64_t i)
+{
+    fc_cjob *job = arg;
+    const unsigned char *src = job->src + fc_cjob_start(job, i);
+    Py_ssize_t n = fc_cjob_size(job, i);
+    unsigned char *dst = fc_cjob_dst(job, i);
+    size_t cap = (size_t)job->slot;
+    int fc = job->nblocks > 1;
+    size_t head = fc ? GZ_FC_HEADER : GZ_HEADER;
+
+    memset(dst, 0, head);
+    dst[0] = 0x1f;
+    dst[1] = 0x8b;
+    dst[2] = 8;                             /* CM = deflate */
+    dst[3] = fc ? 4 : 0;                    /* FLG.FEXTRA */
+    dst[8] = job->level >= 9 ? 2 : job->level <= 1 ? 4 : 0;   /* XFL */
+    dst[9] = 3;                             /* OS = Unix */
+    Py_ssize_t r = deflate_whole(job, src, (size_t)n, dst + head,
+                                 cap - head - GZ_TRAILER);
+    if (r < 0) {
+        return;
+    }
+    unsigned char *t = dst + head + r;
+    put_le32(t, crc32_of(job, src, (size_t)n));
+    put_le32(t + 4, (uint32_t)n);
+    size_t total = head + (size_t)r + GZ_TRAILER;
+    if (fc) {
+        dst[10] = 8;                        /* XLEN */
+        dst[12] = 'F';
+        dst[13] = 'C';
+        dst[14] = 4;                        /* LEN */
+        put_le32(dst + 16, (uint32_t)total);
+    }
+    fc_cjob_done(job, i, (Py_ssize_t)total);
+}
+
+/* zlib and raw deflate: block i of one stream. */
+static void
+stream_block_task(void *arg, int64_t i)
 {
     fc_cjob *job = arg;
     const unsigned char *src = job->src + fc_cjob_start(job, i);
@@ -303,37 +301,6 @@ fc_zlib_block_task(void *arg, int64_t i)
     size_t cap = (size_t)job->slot;
     Py_ssize_t r;
 
-    if (job->codec == FC_CODEC_GZIP) {
-        int fc = job->nblocks > 1;
-        size_t head = fc ? GZ_FC_HEADER : GZ_HEADER;
-        memset(dst, 0, head);
-        dst[0] = 0x1f;
-        dst[1] = 0x8b;
-        dst[2] = 8;                             /* CM = deflate */
-        dst[3] = fc ? 4 : 0;                    /* FLG.FEXTRA */
-        dst[8] = job->level >= 9 ? 2 : job->level <= 1 ? 4 : 0;   /* XFL */
-        dst[9] = 3;                             /* OS = Unix */
-        r = deflate_whole(job, src, (size_t)n, dst + head,
-                          cap - head - GZ_TRAILER);
-        if (r < 0) {
-            return;
-        }
-        unsigned char *t = dst + head + r;
-        put_le32(t, crc32_of(job, src, (size_t)n));
-        put_le32(t + 4, (uint32_t)n);
-        size_t total = head + (size_t)r + GZ_TRAILER;
-        if (fc) {
-            dst[10] = 8;                        /* XLEN */
-            dst[12] = 'F';
-            dst[13] = 'C';
-            dst[14] = 4;                        /* LEN */
-            put_le32(dst + 16, (uint32_t)total);
-        }
-        fc_cjob_done(job, i, (Py_ssize_t)total);
-        return;
-    }
-
-    /* zlib and raw deflate. */
     if (job->nblocks == 1) {
         r = deflate_whole(job, src, (size_t)n, dst, cap);
     }
@@ -345,18 +312,14 @@ fc_zlib_block_task(void *arg, int64_t i)
         size_t dict_len = (size_t)(start < WINDOW ? start : WINDOW);
         const unsigned char *dict = src - dict_len;
         int last = i + 1 == job->nblocks;
+        r = -2;
 #ifdef FC_HAVE_ISAL
         if (job->level == 1) {
-            r = isal_deflate_raw(job, dict, dict_len, src, (size_t)n, dst,
-                                 cap, last);
-            if (r == -2) {
-                r = zlib_deflate(job, dict, dict_len, src, (size_t)n, dst,
-                                 cap, last);
-            }
+            r = fc_isal_deflate(job, dict, dict_len, src, (size_t)n, dst,
+                                cap, last);
         }
-        else
 #endif
-        {
+        if (r == -2) {
             r = zlib_deflate(job, dict, dict_len, src, (size_t)n, dst, cap,
                              last);
         }
@@ -370,13 +333,67 @@ fc_zlib_block_task(void *arg, int64_t i)
     fc_cjob_done(job, i, r);
 }
 
-/* --- parallel gzip layout -------------------------------------------- */
+/* zlib: header (deflate, 32 KiB window, level class) and the adler32 of
+ * the whole input, combined from the blocks' checks. */
+static Py_ssize_t
+zlib_frame_finish(const fc_cjob *job, unsigned char *base, Py_ssize_t body)
+{
+    static const unsigned char flg[4] = {0x01, 0x5e, 0x9c, 0xda};
+    int cls = job->level <= 1 ? 0 : job->level <= 5 ? 1
+              : job->level == 6 ? 2 : 3;
+    uint32_t adler = 1;
+    for (int64_t i = 0; i < job->nblocks; i++) {
+        adler = fc_adler32_combine(adler, job->check[i],
+                                   (uint64_t)fc_cjob_size(job, i));
+    }
+    base[0] = 0x78;
+    base[1] = flg[cls];
+    unsigned char *t = base + 2 + body;
+    t[0] = (unsigned char)(adler >> 24);
+    t[1] = (unsigned char)(adler >> 16);
+    t[2] = (unsigned char)(adler >> 8);
+    t[3] = (unsigned char)adler;
+    return 2 + body + 4;
+}
+
+/* zlib/deflate on their own: pigz-style pieces need zlib (a preset
+ * dictionary), which on two threads is no faster than one libdeflate call
+ * (threads= given explicitly is honoured). */
+static int
+stream_auto_threads(int level, Py_ssize_t len)
+{
+    return level != 1 && len <= ONE_CALL_MAX ? 1 : 0;
+}
+
+/* One thread compresses moderate inputs in one call of the fastest
+ * library; threads > 1 need pigz-style pieces. */
+static fc_codec_layout
+stream_layout(int level, Py_ssize_t len, int threads)
+{
+    (void)level;
+    if (threads <= 1 && len <= ONE_CALL_MAX) {
+        return (fc_codec_layout){len, 0};
+    }
+    return (fc_codec_layout){PIECE, 0};
+}
+
+static fc_codec_layout
+gzip_layout(int level, Py_ssize_t len, int threads)
+{
+    (void)level;
+    (void)len;
+    (void)threads;
+    /* 64 MiB of gzip-6 on 2 threads: the split end saves ~8 ms of 550. */
+    return (fc_codec_layout){GZ_BLOCK, GZ_TAIL_SPLIT};
+}
+
+/* --- decompression: gzip members of known size --------------------------- */
 
 /* Total size of the gzip member at p when its header records it: our
  * 'F','C' subfield (4 bytes) or BGZF's 'B','C' (2 bytes, size - 1), as
  * written by bgzip and samtools.  0 when the size is not recorded. */
 static uint32_t
-fc_member_size(const unsigned char *p, size_t avail)
+member_size(const unsigned char *p, size_t avail)
 {
     if (avail < GZ_HEADER + 2 + GZ_TRAILER || p[0] != 0x1f || p[1] != 0x8b ||
         p[2] != 8 || p[3] != 4) {
@@ -407,13 +424,13 @@ fc_member_size(const unsigned char *p, size_t avail)
     return size;
 }
 
-int64_t
-fc_gzip_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
+static int64_t
+gzip_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
 {
     int64_t n = 0;
     size_t pos = 0, total = (size_t)len;
     while (pos < total) {
-        uint32_t size = fc_member_size(in + pos, total - pos);
+        uint32_t size = member_size(in + pos, total - pos);
         if (size == 0) {
             break;
         }
@@ -426,7 +443,7 @@ fc_gzip_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
         }
         pos = 0;
         for (int64_t i = 0; i < n; i++) {
-            uint32_t size = fc_member_size(in + pos, total - pos);
+            uint32_t size = member_size(in + pos, total - pos);
             job->in_off[i] = (Py_ssize_t)pos;
             job->in_len[i] = size;
             /* ISIZE; a deflate stream expands at most ~1032 times. */
@@ -460,28 +477,12 @@ fc_gzip_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
     return 0;
 }
 
-void
-fc_gzip_piece_task(void *arg, int64_t i)
+static void
+gzip_piece_task(void *arg, int64_t i)
 {
     fc_djob *job = arg;
-    const unsigned char *in = job->in + job->in_off[i];
-    size_t in_len = (size_t)job->in_len[i];
-    unsigned char *out = job->out + job->out_off[i];
-    size_t out_len = (size_t)job->out_len[i];
 #ifdef FC_HAVE_LIBDEFLATE
-    struct libdeflate_decompressor *d = fc_ctx_get(job->cache,
-                                                   FC_CTX_LIBDEFLATE_D);
-    if (d == NULL && (d = libdeflate_alloc_decompressor()) == NULL) {
-        fc_djob_fail(job, FC_CERR_NOMEM, 0, NULL, -1);
-        return;
-    }
-    size_t in_used = 0, out_used = 0;
-    enum libdeflate_result r = libdeflate_gzip_decompress_ex(
-        d, in, in_len, out, out_len, &in_used, &out_used);
-    fc_ctx_put(job->cache, FC_CTX_LIBDEFLATE_D, d, free_ld_decompressor);
-    if (r != LIBDEFLATE_SUCCESS || in_used != in_len || out_used != out_len) {
-        fc_djob_fail(job, FC_CERR_LIBDEFLATE, r, NULL, job->in_off[i]);
-    }
+    fc_ld_gzip_piece(job, i);
 #else
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
@@ -490,10 +491,10 @@ fc_gzip_piece_task(void *arg, int64_t i)
         return;
     }
     /* Members are below 4 GiB (sizes are 32-bit). */
-    zs.next_in = (Bytef *)in;
-    zs.avail_in = (uInt)in_len;
-    zs.next_out = out;
-    zs.avail_out = (uInt)out_len;
+    zs.next_in = (Bytef *)(job->in + job->in_off[i]);
+    zs.avail_in = (uInt)job->in_len[i];
+    zs.next_out = job->out + job->out_off[i];
+    zs.avail_out = (uInt)job->out_len[i];
     int rc = inflate(&zs, Z_FINISH);
     if (rc != Z_STREAM_END || zs.avail_in != 0 || zs.avail_out != 0) {
         fc_djob_fail(job, FC_CERR_ZLIB, rc == Z_STREAM_END ? Z_DATA_ERROR : rc,
@@ -503,39 +504,145 @@ fc_gzip_piece_task(void *arg, int64_t i)
 #endif
 }
 
-/* --- whole-input decoder ------------------------------------------------ */
+/* The last member's ISIZE (size mod 2**32) is a good first guess for a
+ * single member; it is only a hint (max_output_size still holds). */
+static Py_ssize_t
+gzip_size_hint(const unsigned char *in, Py_ssize_t len, Py_ssize_t hint)
+{
+    if (len >= 18) {
+        Py_ssize_t isize = (Py_ssize_t)get_le32(in + len - 4);
+        if (isize > hint && isize / 1032 <= len) {
+            return isize + 1;
+        }
+    }
+    return hint;
+}
 
+/* --- zlib's inflater and deflater as stream handles ---------------------- */
+
+typedef struct {
+    z_stream zs;
+    const char *name;
+} zstream;
+
+static int
+inflate_step(void *impl, fc_step_io *io, int mode, fc_codec_err *err)
+{
+    (void)mode;
+    zstream *z = impl;
+    z_stream *zs = &z->zs;
+    size_t in_len = io->in_len > UINT_MAX ? UINT_MAX : io->in_len;
+    size_t out_len = io->out_len > UINT_MAX ? UINT_MAX : io->out_len;
+    zs->next_in = (Bytef *)io->in;
+    zs->avail_in = (uInt)in_len;
+    zs->next_out = io->out;
+    zs->avail_out = (uInt)out_len;
+    int rc = inflate(zs, Z_NO_FLUSH);
+    io->in_len = in_len - zs->avail_in;
+    io->out_len = out_len - zs->avail_out;
+    if (rc == Z_STREAM_END) {
+        return 1;
+    }
+    if (rc == Z_OK || rc == Z_BUF_ERROR) {
+        return 0;
+    }
+    fc_codec_err_set(err, FC_CERR_ZLIB, z->name, rc, zs->msg, -1);
+    return -1;
+}
+
+static void
+inflate_reset(void *impl)
+{
+    inflateReset(&((zstream *)impl)->zs);
+}
+
+static void
+inflate_free(void *impl)
+{
+    inflateEnd(&((zstream *)impl)->zs);
+    PyMem_RawFree(impl);
+}
+
+/* A zlib inflater for the codec's format; returns zlib's code (Z_OK, or
+ * the failure with nothing held).  No GIL needed. */
+static int
+zlib_inflate_stream(fc_stream *s, int codec)
+{
+    zstream *z = PyMem_RawCalloc(1, sizeof(*z));
+    if (z == NULL) {
+        return Z_MEM_ERROR;
+    }
+    z->zs.zalloc = zalloc_raw;
+    z->zs.zfree = zfree_raw;
+    z->name = family_name(codec);
+    int rc = inflateInit2(&z->zs, wbits(codec));
+    if (rc != Z_OK) {
+        PyMem_RawFree(z);
+        return rc;
+    }
+    s->impl = z;
+    s->step = inflate_step;
+    s->reset = inflate_reset;
+    s->free = inflate_free;
+    return Z_OK;
+}
+
+static int
+deflate_step(void *impl, fc_step_io *io, int mode, fc_codec_err *err)
+{
+    zstream *z = impl;
+    z_stream *zs = &z->zs;
+    size_t in_len = io->in_len > UINT_MAX ? UINT_MAX : io->in_len;
+    size_t out_len = io->out_len > UINT_MAX ? UINT_MAX : io->out_len;
+    zs->next_in = (Bytef *)io->in;
+    zs->avail_in = (uInt)in_len;
+    zs->next_out = io->out;
+    zs->avail_out = (uInt)out_len;
+    int whole = in_len == io->in_len;
+    int flush = !whole ? Z_NO_FLUSH
+                : mode == FC_STEP_END ? Z_FINISH
+                : mode == FC_STEP_BLOCK ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+    int rc = deflate(zs, flush);
+    io->in_len = in_len - zs->avail_in;
+    io->out_len = out_len - zs->avail_out;
+    if (rc == Z_STREAM_END) {
+        return 1;
+    }
+    if (rc == Z_OK || rc == Z_BUF_ERROR) {
+        /* A sync flush is complete when deflate left output room. */
+        return flush == Z_SYNC_FLUSH && zs->avail_in == 0 &&
+               zs->avail_out > 0;
+    }
+    fc_codec_err_set(err, rc == Z_MEM_ERROR ? FC_CERR_NOMEM
+                          : FC_CERR_COMPRESS, z->name, rc,
+                     zs->msg ? zs->msg : "deflate() failed", -1);
+    return -1;
+}
+
+static void
+deflate_free(void *impl)
+{
+    deflateEnd(&((zstream *)impl)->zs);
+    PyMem_RawFree(impl);
+}
+
+/* --- the whole-input decoder --------------------------------------------- */
+
+/* Every member of a gzip input (or the one zlib/raw stream), on isa-l's
+ * inflater where it is built in, else zlib's. */
 typedef struct {
     int codec;
     int in_stream;          /* inside a stream/member */
     size_t start;           /* input offset where the current one began */
-#ifdef FC_HAVE_ISAL
-    struct inflate_state is;
-#else
-    z_stream zs;
-    int zs_ready;
-#endif
+    fc_stream inflater;
 } zdec;
-
-#ifdef FC_HAVE_ISAL
-static int
-zdec_crc_flag(int codec)
-{
-    return codec == FC_CODEC_GZIP ? ISAL_GZIP
-           : codec == FC_CODEC_ZLIB ? ISAL_ZLIB : ISAL_DEFLATE;
-}
-#endif
 
 static void
 zdec_free(fc_dec *d)
 {
     zdec *z = d->impl;
     if (z) {
-#ifndef FC_HAVE_ISAL
-        if (z->zs_ready) {
-            inflateEnd(&z->zs);
-        }
-#endif
+        fc_stream_free(&z->inflater);
         PyMem_RawFree(z);
     }
     d->impl = NULL;
@@ -555,11 +662,11 @@ zdec_next(zdec *z, const unsigned char *in, size_t in_len, size_t pos,
         return FC_DEC_AGAIN;
     }
     if (z->codec == FC_CODEC_GZIP && in_len - pos < 2 && in[pos] == 0x1f) {
-        fc_codec_err_set(err, FC_CERR_TRUNCATED, z->codec, 0, NULL,
-                         (int64_t)pos);
+        fc_codec_err_set(err, FC_CERR_TRUNCATED, family_name(z->codec), 0,
+                         NULL, (int64_t)pos);
         return FC_DEC_ERR;
     }
-    fc_codec_err_set(err, FC_CERR_CORRUPT, z->codec, 0,
+    fc_codec_err_set(err, FC_CERR_CORRUPT, family_name(z->codec), 0,
                      "trailing data after the end of the stream",
                      (int64_t)pos);
     return FC_DEC_ERR;
@@ -586,55 +693,32 @@ zdec_run(fc_dec *d, const unsigned char *in, size_t in_len, size_t *in_pos,
              * would skip them). */
             if (z->codec == FC_CODEC_GZIP && in_len - *in_pos >= 4 &&
                 (in[*in_pos + 3] & 0xe0)) {
-                fc_codec_err_set(err, FC_CERR_CORRUPT, z->codec, 0,
+                fc_codec_err_set(err, FC_CERR_CORRUPT, d->name, 0,
                                  "reserved gzip header flags set",
                                  (int64_t)*in_pos);
                 return FC_DEC_ERR;
             }
-#ifdef FC_HAVE_ISAL
-            isal_inflate_reset(&z->is);
-            z->is.crc_flag = (uint32_t)zdec_crc_flag(z->codec);
-#else
-            if (z->zs_ready) {
-                inflateReset(&z->zs);
-            }
-            else {
-                int rc = inflateInit2(&z->zs, fc_zlib_wbits(z->codec));
-                if (rc != Z_OK) {
-                    fc_codec_err_set(err, FC_CERR_NOMEM, z->codec, 0, NULL,
-                                     -1);
-                    return FC_DEC_ERR;
-                }
-                z->zs_ready = 1;
-            }
-#endif
+            z->inflater.reset(z->inflater.impl);
             if (*out_pos >= stop) {
                 return FC_DEC_AGAIN;
             }
         }
         size_t in_n = in_len - *in_pos, out_n = stop - *out_pos;
-#ifdef FC_HAVE_ISAL
-        struct inflate_state *s = &z->is;
-        s->next_in = (uint8_t *)(in + *in_pos);
-        s->avail_in = (uint32_t)(in_n > UINT_SLICE ? UINT_SLICE : in_n);
-        s->next_out = out + *out_pos;
-        s->avail_out = (uint32_t)(out_n > UINT_SLICE ? UINT_SLICE : out_n);
-        uint32_t in_before = s->avail_in, out_before = s->avail_out;
-        int rc = isal_inflate(s);
-        size_t used = in_before - s->avail_in;
-        size_t made = out_before - s->avail_out;
-        *out_pos += made;
-        if (rc < 0 || rc == ISAL_NEED_DICT) {
-            *in_pos += used;
-            fc_codec_err_set(err, FC_CERR_ISAL, z->codec, rc, NULL,
-                             (int64_t)*in_pos);
+        fc_step_io io = {
+            in + *in_pos,
+            in_n > FC_DEFLATE_SLICE ? FC_DEFLATE_SLICE : in_n,
+            out + *out_pos,
+            out_n > FC_DEFLATE_SLICE ? FC_DEFLATE_SLICE : out_n,
+        };
+        int rc = z->inflater.step(z->inflater.impl, &io, FC_STEP_CONTINUE,
+                                  err);
+        *in_pos += io.in_len;
+        *out_pos += io.out_len;
+        if (rc < 0) {
+            err->offset = (int64_t)*in_pos;
             return FC_DEC_ERR;
         }
-        if (s->block_state == ISAL_BLOCK_FINISH) {
-            /* isa-l reads ahead into its bit buffer: give back the whole
-             * bytes it holds. */
-            size_t back = (size_t)(s->read_in_length / 8);
-            *in_pos += used - (back < used ? back : used);
+        if (rc == 1) {
             z->in_stream = 0;
             int next = zdec_next(z, in, in_len, *in_pos, err);
             if (next != FC_DEC_AGAIN) {
@@ -642,96 +726,209 @@ zdec_run(fc_dec *d, const unsigned char *in, size_t in_len, size_t *in_pos,
             }
             continue;
         }
-        *in_pos += used;
-        if (used == 0 && made == 0) {
+        if (io.in_len == 0 && io.out_len == 0) {
             if (*in_pos >= in_len) {
-                fc_codec_err_set(err, FC_CERR_TRUNCATED, z->codec, 0, NULL,
+                fc_codec_err_set(err, FC_CERR_TRUNCATED, d->name, 0, NULL,
                                  (int64_t)*in_pos);
                 return FC_DEC_ERR;
             }
             return FC_DEC_AGAIN;     /* output full */
         }
-#else
-        z_stream *zs = &z->zs;
-        zs->next_in = (Bytef *)(in + *in_pos);
-        zs->avail_in = (uInt)(in_n > UINT_SLICE ? UINT_SLICE : in_n);
-        zs->next_out = out + *out_pos;
-        zs->avail_out = (uInt)(out_n > UINT_SLICE ? UINT_SLICE : out_n);
-        uInt in_before = zs->avail_in, out_before = zs->avail_out;
-        int rc = inflate(zs, Z_NO_FLUSH);
-        *in_pos += in_before - zs->avail_in;
-        *out_pos += out_before - zs->avail_out;
-        if (rc == Z_STREAM_END) {
-            z->in_stream = 0;
-            int next = zdec_next(z, in, in_len, *in_pos, err);
-            if (next != FC_DEC_AGAIN) {
-                return next;
-            }
-            continue;
-        }
-        if (rc == Z_BUF_ERROR && *in_pos >= in_len) {
-            fc_codec_err_set(err, FC_CERR_TRUNCATED, z->codec, 0, NULL,
-                             (int64_t)*in_pos);
-            return FC_DEC_ERR;
-        }
-        if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            fc_codec_err_set(err, FC_CERR_ZLIB, z->codec, rc, zs->msg,
-                             (int64_t)*in_pos);
-            return FC_DEC_ERR;
-        }
-        if (*in_pos >= in_len && zs->avail_out > 0) {
-            fc_codec_err_set(err, FC_CERR_TRUNCATED, z->codec, 0, NULL,
-                             (int64_t)*in_pos);
-            return FC_DEC_ERR;
-        }
-#endif
     }
     return FC_DEC_AGAIN;
 }
 
-int
-fc_zlib_dec_init(fc_dec *d, int codec, fc_codec_err *err)
+static int
+dec_init(fc_dec *d, fc_codec_err *err)
 {
     zdec *z = PyMem_RawCalloc(1, sizeof(zdec));
-    if (z == NULL) {
-        fc_codec_err_set(err, FC_CERR_NOMEM, codec, 0, NULL, -1);
+    int rc = z == NULL ? -1 : 0;
+    if (rc == 0) {
+#ifdef FC_HAVE_ISAL
+        rc = fc_isal_inflate_stream(&z->inflater, d->codec, d->name);
+#else
+        rc = zlib_inflate_stream(&z->inflater, d->codec) == Z_OK ? 0 : -1;
+#endif
+    }
+    if (rc < 0) {
+        PyMem_RawFree(z);
+        fc_codec_err_set(err, FC_CERR_NOMEM, d->name, 0, NULL, -1);
         return -1;
     }
-    z->codec = codec;
+    z->codec = d->codec;
     z->start = (size_t)-1;      /* no stream yet: empty input is truncated */
-#ifdef FC_HAVE_ISAL
-    isal_inflate_init(&z->is);
-#endif
-    d->codec = codec;
     d->impl = z;
     d->run = zdec_run;
     d->free = zdec_free;
     return 0;
 }
 
-/* --- info ---------------------------------------------------------------- */
+/* --- streams ------------------------------------------------------------- */
 
 static int
-put(PyObject *d, const char *key, const char *value)
+cs_init(fc_stream *s, int codec, int level, int threads)
 {
-    PyObject *s = PyUnicode_FromString(value);
-    if (s == NULL) {
+    (void)threads;
+#ifdef FC_HAVE_ISAL
+    /* Several times faster than zlib -1, as large or smaller, as the
+     * one-shot compress() does. */
+    if (level == 1) {
+        return fc_isal_deflate_stream(s, codec, family_name(codec));
+    }
+#endif
+    zstream *z = PyMem_RawCalloc(1, sizeof(*z));
+    if (z == NULL) {
+        PyErr_NoMemory();
         return -1;
     }
-    int rc = PyDict_SetItemString(d, key, s);
-    Py_DECREF(s);
-    return rc;
+    z->zs.zalloc = zalloc_raw;
+    z->zs.zfree = zfree_raw;
+    z->name = family_name(codec);
+    int rc = deflateInit2(&z->zs, level, Z_DEFLATED, wbits(codec), 8,
+                          Z_DEFAULT_STRATEGY);
+    if (rc != Z_OK) {
+        PyMem_RawFree(z);
+        if (rc == Z_MEM_ERROR) {
+            PyErr_NoMemory();
+        }
+        else {
+            PyErr_Format(PyExc_ValueError,
+                         "%s: cannot initialise the compressor (%d)",
+                         family_name(codec), rc);
+        }
+        return -1;
+    }
+    s->impl = z;
+    s->step = deflate_step;
+    s->free = deflate_free;
+    s->step_in = level >= SLOW_LEVEL ? FC_STREAM_STEP_IN_SLOW
+                                     : FC_STREAM_STEP_IN;
+    return 0;
 }
 
-int
-fc_zlib_info(PyObject *b)
+#ifdef FC_HAVE_ISAL
+/* isa-l (2.30) loses a gzip header's flags between calls: a header that
+ * arrives in pieces is misread when it has optional fields (the flags
+ * that name them are kept in a header struct local to each call), and it
+ * checks a header CRC (FHCRC) wrongly.  It also skips reserved FLG bits.
+ * So isa-l gets a gzip member only with its whole header in the first
+ * call and no FHCRC or reserved bits; zlib takes the others (and rejects
+ * reserved bits, as RFC 1952 asks).  Headers longer than this go to zlib
+ * rather than wait. */
+#define GZ_HEAD_MAX ((Py_ssize_t)128 << 10)
+
+/* Bytes of the gzip header as far as the first n bytes tell: its length
+ * when that is <= n, else a length > n that must arrive first. */
+static Py_ssize_t
+gzip_header_len(const unsigned char *p, Py_ssize_t n)
+{
+    Py_ssize_t pos = GZ_HEADER;
+    if (n < pos) {
+        return pos;
+    }
+    int flg = p[3];
+    if (flg & 0x04) {                           /* FEXTRA */
+        if (n < pos + 2) {
+            return pos + 2;
+        }
+        pos += 2 + (Py_ssize_t)(p[pos] | (p[pos + 1] << 8));
+    }
+    for (int bit = 0x08; bit <= 0x10; bit <<= 1) {  /* FNAME, FCOMMENT */
+        if (flg & bit) {
+            const unsigned char *z = NULL;
+            if (pos < n) {
+                z = memchr(p + pos, 0, (size_t)(n - pos));
+            }
+            if (z == NULL) {
+                return (pos > n ? pos : n) + 1;
+            }
+            pos = (Py_ssize_t)(z - p) + 1;
+        }
+    }
+    return pos;
+}
+
+static Py_ssize_t
+gzip_ds_head(const unsigned char *p, Py_ssize_t n)
+{
+    if (n < 4) {
+        return 4;
+    }
+    if (p[3] & 0xe2) {
+        return 4;                               /* zlib: decide now */
+    }
+    Py_ssize_t need = gzip_header_len(p, n);
+    return need < GZ_HEAD_MAX ? need : GZ_HEAD_MAX;
+}
+#endif
+
+static int
+ds_init(fc_stream *s, int codec, const unsigned char *head, Py_ssize_t n)
+{
+#ifdef FC_HAVE_ISAL
+    if (codec != FC_CODEC_GZIP ||
+        (!(head[3] & 0xe2) && gzip_header_len(head, n) <= n)) {
+        if (fc_isal_inflate_stream(s, codec, family_name(codec)) < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        return 0;
+    }
+#else
+    (void)head;
+    (void)n;
+#endif
+    int rc = zlib_inflate_stream(s, codec);
+    if (rc == Z_MEM_ERROR) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (rc != Z_OK) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: cannot initialise the decompressor (%d)",
+                     family_name(codec), rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- the table entries --------------------------------------------------- */
+
+static int
+gzip_magic(const unsigned char *p, Py_ssize_t n)
+{
+    (void)n;
+    return p[0] == 0x1f && p[1] == 0x8b ? FC_MAGIC_YES : FC_MAGIC_NO;
+}
+
+/* CM = 8 (deflate), CINFO <= 7, header check a multiple of 31: one
+ * two-byte pair in ~250 passes, hence weak. */
+static int
+zlib_magic(const unsigned char *p, Py_ssize_t n)
+{
+    (void)n;
+    return (p[0] & 0x0f) == 8 && (p[0] >> 4) <= 7 &&
+           ((p[0] << 8) | p[1]) % 31 == 0 ? FC_MAGIC_YES : FC_MAGIC_NO;
+}
+
+static fc_codec_levels
+levels(void)
+{
+    /* As zlib and gzip -N; -1 is zlib's Z_DEFAULT_COMPRESSION. */
+    return (fc_codec_levels){-1, 9, 6, -1, "-1 = default 6"};
+}
+
+static int
+info(int codec, PyObject *backends, PyObject *parallel)
 {
 #ifdef FC_HAVE_ISAL
     const char *lvl1 = "isa-l igzip level 1";
     const char *inflate_lib = "isa-l inflate (streams)";
+    const char *stream = "zlib (level 1: isa-l igzip); inflate: isa-l";
 #else
     const char *lvl1 = NULL;
     const char *inflate_lib = "zlib inflate (streams)";
+    const char *stream = "zlib deflate/inflate";
 #endif
 #ifdef FC_HAVE_LIBDEFLATE
     const char *rest = "libdeflate";
@@ -740,26 +937,100 @@ fc_zlib_info(PyObject *b)
     const char *rest = "zlib";
     const char *members = "zlib (members of known size)";
 #endif
-    char buf[200];
-    const char *fam[3] = {"gzip", "zlib", "deflate"};
-    for (int i = 0; i < 3; i++) {
-        char key[40];
-        PyOS_snprintf(key, sizeof(key), "%s level 1", fam[i]);
-        if (put(b, key, lvl1 ? lvl1 : rest) < 0) {
-            return -1;
-        }
-        PyOS_snprintf(key, sizeof(key), "%s levels 0,2-9", fam[i]);
-        if (put(b, key, rest) < 0) {
-            return -1;
-        }
-        PyOS_snprintf(key, sizeof(key), "%s decompress", fam[i]);
-        PyOS_snprintf(buf, sizeof(buf), "%s%s%s", inflate_lib,
-                      i == 0 ? "; " : "", i == 0 ? members : "");
-        if (put(b, key, buf) < 0) {
-            return -1;
-        }
+    const char *name = family_name(codec);
+    int gzip = codec == FC_CODEC_GZIP;
+    char key[40], buf[200];
+
+    PyOS_snprintf(key, sizeof(key), "%s level 1", name);
+    if (fc_dict_set_str(backends, key, lvl1 ? lvl1 : rest) < 0) {
+        return -1;
     }
-    return put(b, "zlib/deflate threads>1",
-               lvl1 ? "zlib with preset dictionary (isa-l for level 1)"
-                    : "zlib with preset dictionary");
+    PyOS_snprintf(key, sizeof(key), "%s levels 0,2-9", name);
+    if (fc_dict_set_str(backends, key, rest) < 0) {
+        return -1;
+    }
+    PyOS_snprintf(key, sizeof(key), "%s decompress", name);
+    PyOS_snprintf(buf, sizeof(buf), "%s%s%s", inflate_lib,
+                  gzip ? "; " : "", gzip ? members : "");
+    if (fc_dict_set_str(backends, key, buf) < 0 ||
+        PyDict_SetItemString(parallel, key, gzip ? Py_True : Py_False) < 0) {
+        return -1;
+    }
+    PyOS_snprintf(key, sizeof(key), "%s compress", name);
+    if (PyDict_SetItemString(parallel, key, Py_True) < 0) {
+        return -1;
+    }
+    PyOS_snprintf(key, sizeof(key), "%s stream", name);
+    if (fc_dict_set_str(backends, key, stream) < 0 ||
+        PyDict_SetItemString(parallel, key, Py_False) < 0) {
+        return -1;
+    }
+    if (codec == FC_CODEC_ZLIB &&
+        fc_dict_set_str(backends, "zlib/deflate threads>1",
+                        lvl1 ? "zlib with preset dictionary (isa-l for "
+                               "level 1)"
+                             : "zlib with preset dictionary") < 0) {
+        return -1;
+    }
+    return 0;
 }
+
+static const char *const zlib_suffixes[] = {".zz", ".zlib", NULL};
+static const char *const deflate_suffixes[] = {".deflate", NULL};
+static const char *const gzip_suffixes[] = {".gz", ".gzip", ".tgz", NULL};
+
+const fc_codec_ops fc_codec_zlib = {
+    .name = "zlib",
+    .label = "zlib",
+    .suffixes = zlib_suffixes,
+    .magic = zlib_magic,
+    .magic_weak = 1,
+    .levels = levels,
+    .auto_threads = stream_auto_threads,
+    .layout = stream_layout,
+    .block_bound = block_bound,
+    .block_task = stream_block_task,
+    .frame_head = 2,
+    .frame_tail = 4,
+    .frame_finish = zlib_frame_finish,
+    .dec_init = dec_init,
+    .cs_init = cs_init,
+    .ds_init = ds_init,
+    .info = info,
+};
+
+const fc_codec_ops fc_codec_deflate = {
+    .name = "deflate",
+    .label = "raw deflate",
+    .suffixes = deflate_suffixes,
+    .levels = levels,
+    .auto_threads = stream_auto_threads,
+    .layout = stream_layout,
+    .block_bound = block_bound,
+    .block_task = stream_block_task,
+    .dec_init = dec_init,
+    .cs_init = cs_init,
+    .ds_init = ds_init,
+    .info = info,
+};
+
+const fc_codec_ops fc_codec_gzip = {
+    .name = "gzip",
+    .label = "gzip",
+    .suffixes = gzip_suffixes,
+    .magic = gzip_magic,
+    .levels = levels,
+    .layout = gzip_layout,
+    .block_bound = block_bound,
+    .block_task = gzip_block_task,
+    .dec_init = dec_init,
+    .size_hint = gzip_size_hint,
+    .scan = gzip_scan,
+    .piece_task = gzip_piece_task,
+#ifdef FC_HAVE_ISAL
+    .ds_head = gzip_ds_head,
+#endif
+    .cs_init = cs_init,
+    .ds_init = ds_init,
+    .info = info,
+};

@@ -1,20 +1,41 @@
-/* codec/zstd.c - zstd for the one-shot and batch paths (libzstd): one
- * frame per block with its content size, a whole-input streaming decoder,
- * and the scan that finds frames for parallel decompression.  No Python
- * API here; everything runs with or without the GIL.
+/* codec/zstd.c - zstd (libzstd): the table entry of codec "zstd" and
+ * everything behind it.
  *
- * Frames are independent: a block is 4x the level's window (at least
- * 4 MiB, at most 32 MiB; the last two blocks' worth in halves below the
- * slice level, see plan_blocks() in codec.c), which keeps the output
- * within ~0.5% of one frame while letting both directions run in
- * parallel.
+ *   compress():  one frame per block with its content size and checksum;
+ *                a block is 4x the level's window (at least 4 MiB, at most
+ *                32 MiB; the last two blocks' worth in halves below the
+ *                slice level), which keeps the output within ~0.5% of one
+ *                frame while letting both directions run in parallel; on
+ *                one thread at slow levels, the same frames streamed in
+ *                slices so that Ctrl-C is seen between them;
+ *   decompress(): frames of known size in parallel, anything else through
+ *                a streaming decoder;
+ *   streams:     ZSTD_CCtx/ZSTD_DCtx (compressStream2/decompressStream),
+ *                allocating through PyMem_Raw*; threads > 1 are libzstd's
+ *                own workers.
+ *
+ * No Python API except in the stream inits and info() (GIL held).
  */
+#define ZSTD_STATIC_LINKING_ONLY   /* ZSTD_customMem, ZSTD_create*_advanced */
 #include "codec/codec.h"
 
 #include <string.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
+#define NAME "zstd"
+/* Levels from SLOW_LEVEL on manage a few MB/s: compress() on one thread
+ * streams its frames in slices of SLICE input bytes, streams take small
+ * steps. */
+#define SLOW_LEVEL 10
+#define SLICE ((Py_ssize_t)1 << 20)
+/* Below SLOW_LEVEL, the end of the input in blocks this many times
+ * smaller.  Frames stay >= 4 MiB: 2 MiB frames (the level-3 window) cost
+ * up to 5% on data with long repeats. */
+#define TAIL_SPLIT 2
+/* Frame (block) sizes: see block_size(). */
 #define FRAME_MIN ((Py_ssize_t)4 << 20)
+#define FRAME_MAX ((Py_ssize_t)32 << 20)
 
 static void
 free_cctx(void *p)
@@ -50,10 +71,9 @@ get_dctx(fc_codec_cache *cache, int kind)
     }
     return ZSTD_createDCtx();
 }
-#define FRAME_MAX ((Py_ssize_t)32 << 20)
 
-Py_ssize_t
-fc_zstd_block_size(int level)
+static Py_ssize_t
+block_size(int level)
 {
     /* libzstd's window log per level for inputs of unknown size (its
      * default parameter table; negative levels use level 1's). */
@@ -72,15 +92,25 @@ fc_zstd_block_size(int level)
     return size;
 }
 
-Py_ssize_t
-fc_zstd_block_bound(const fc_cjob *job, Py_ssize_t n)
+static fc_codec_layout
+layout(int level, Py_ssize_t len, int threads)
+{
+    (void)len;
+    (void)threads;
+    /* The slice path for slow levels keeps equal frames. */
+    return (fc_codec_layout){block_size(level),
+                             level < SLOW_LEVEL ? TAIL_SPLIT : 0};
+}
+
+static Py_ssize_t
+block_bound(const fc_cjob *job, Py_ssize_t n)
 {
     (void)job;
     return (Py_ssize_t)ZSTD_compressBound((size_t)n);
 }
 
-void
-fc_zstd_block_task(void *arg, int64_t i)
+static void
+block_task(void *arg, int64_t i)
 {
     fc_cjob *job = arg;
     const unsigned char *src = job->src + fc_cjob_start(job, i);
@@ -97,8 +127,7 @@ fc_zstd_block_task(void *arg, int64_t i)
          * it a flipped bit in literals decodes to wrong bytes silently. */
         r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
     }
-    if (!ZSTD_isError(r) && job->level >= FC_ZSTD_SLICE_LEVEL &&
-        n > FC_ZSTD_SLICE) {
+    if (!ZSTD_isError(r) && job->level >= SLOW_LEVEL && n > SLICE) {
         /* A slow level: a 32 MiB frame can take seconds, so it is fed in
          * slices with a look at Ctrl-C between them (the batch is then
          * cancelled and the output thrown away). */
@@ -107,8 +136,8 @@ fc_zstd_block_task(void *arg, int64_t i)
         ZSTD_outBuffer out = {fc_cjob_dst(job, i), (size_t)job->slot, 0};
         while (!ZSTD_isError(r) && !fc_pool_should_stop()) {
             size_t left = (size_t)n - in.size;
-            int end = left <= (size_t)FC_ZSTD_SLICE;
-            in.size += end ? left : (size_t)FC_ZSTD_SLICE;
+            int end = left <= (size_t)SLICE;
+            in.size += end ? left : (size_t)SLICE;
             do {
                 r = ZSTD_compressStream2(cctx, &out, &in,
                                          end ? ZSTD_e_end : ZSTD_e_continue);
@@ -138,24 +167,35 @@ fc_zstd_block_task(void *arg, int64_t i)
     fc_cjob_done(job, i, (Py_ssize_t)r);
 }
 
-void
-fc_zstd_slice_task(void *arg, int64_t k)
+/* Frames take seconds at high levels: on one thread they are streamed in
+ * slices so that Ctrl-C is checked between slices (streaming is a little
+ * slower and larger, so fast levels keep one-shot frames). */
+static int64_t
+slices(const fc_cjob *job)
+{
+    if (job->len <= SLICE || job->level < SLOW_LEVEL) {
+        return 0;
+    }
+    return (job->len + SLICE - 1) / SLICE;
+}
+
+static void
+slice_task(void *arg, int64_t k)
 {
     fc_cjob *job = arg;
     if (job->failed) {
         return;
     }
-    ZSTD_CCtx *cctx = job->stream;
+    ZSTD_CCtx *cctx = job->ctx;
     if (cctx == NULL) {
-        cctx = job->stream = get_cctx(job->cache);
+        cctx = job->ctx = get_cctx(job->cache);
         if (cctx == NULL) {
             fc_cjob_fail(job, FC_CERR_NOMEM, 0, NULL);
             return;
         }
     }
-    Py_ssize_t start = (Py_ssize_t)k * FC_ZSTD_SLICE;
-    Py_ssize_t n = job->len - start < FC_ZSTD_SLICE ? job->len - start
-                                                    : FC_ZSTD_SLICE;
+    Py_ssize_t start = (Py_ssize_t)k * SLICE;
+    Py_ssize_t n = job->len - start < SLICE ? job->len - start : SLICE;
     Py_ssize_t frame_start = start / job->block * job->block;
     Py_ssize_t frame_len = job->len - frame_start < job->block
                            ? job->len - frame_start : job->block;
@@ -194,17 +234,17 @@ fc_zstd_slice_task(void *arg, int64_t k)
     job->packed_pos = (Py_ssize_t)out.pos;
 }
 
-void
-fc_zstd_slice_end(fc_cjob *job)
+static void
+slice_end(fc_cjob *job)
 {
-    fc_ctx_put(job->cache, FC_CTX_ZSTD_C, job->stream, free_cctx);
-    job->stream = NULL;
+    fc_ctx_put(job->cache, FC_CTX_ZSTD_C, job->ctx, free_cctx);
+    job->ctx = NULL;
 }
 
-/* --- frames for parallel decompression ------------------------------- */
+/* --- frames for parallel decompression ----------------------------------- */
 
-int64_t
-fc_zstd_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
+static int64_t
+scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
 {
     size_t pos = 0, total = (size_t)len;
     int64_t n = 0;
@@ -245,8 +285,8 @@ fc_zstd_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
     return n;
 }
 
-void
-fc_zstd_piece_task(void *arg, int64_t i)
+static void
+piece_task(void *arg, int64_t i)
 {
     fc_djob *job = arg;
     ZSTD_DCtx *dctx = get_dctx(job->cache, FC_CTX_ZSTD_D);
@@ -264,7 +304,19 @@ fc_zstd_piece_task(void *arg, int64_t i)
     }
 }
 
-/* --- whole-input decoder ------------------------------------------------ */
+/* A large frame with its content size: start at that size. */
+static Py_ssize_t
+size_hint(const unsigned char *in, Py_ssize_t len, Py_ssize_t hint)
+{
+    unsigned long long c = ZSTD_getFrameContentSize(in, (size_t)len);
+    if (c < ZSTD_CONTENTSIZE_ERROR && c > (unsigned long long)hint &&
+        c / 64 <= (unsigned long long)len + (1u << 20)) {
+        return (Py_ssize_t)c + 1;
+    }
+    return hint;
+}
+
+/* --- whole-input decoder ------------------------------------------------- */
 
 typedef struct {
     ZSTD_DCtx *dctx;
@@ -295,7 +347,7 @@ zsdec_run(fc_dec *d, const unsigned char *in, size_t in_len, size_t *in_pos,
         stop = out_cap;
     }
     if (in_len == 0) {
-        fc_codec_err_set(err, FC_CERR_TRUNCATED, FC_CODEC_ZSTD, 0, NULL, 0);
+        fc_codec_err_set(err, FC_CERR_TRUNCATED, NAME, 0, NULL, 0);
         return FC_DEC_ERR;
     }
     for (;;) {
@@ -305,7 +357,7 @@ zsdec_run(fc_dec *d, const unsigned char *in, size_t in_len, size_t *in_pos,
         *in_pos = ib.pos;
         *out_pos = ob.pos;
         if (ZSTD_isError(r)) {
-            fc_codec_err_set(err, FC_CERR_ZSTD, FC_CODEC_ZSTD, (long long)r,
+            fc_codec_err_set(err, FC_CERR_ZSTD, NAME, (long long)r,
                              NULL, (int64_t)ib.pos);
             return FC_DEC_ERR;
         }
@@ -321,7 +373,7 @@ zsdec_run(fc_dec *d, const unsigned char *in, size_t in_len, size_t *in_pos,
         }
         z->in_frame = 1;
         if (*out_pos < stop && *in_pos >= in_len) {
-            fc_codec_err_set(err, FC_CERR_TRUNCATED, FC_CODEC_ZSTD, 0, NULL,
+            fc_codec_err_set(err, FC_CERR_TRUNCATED, NAME, 0, NULL,
                              (int64_t)*in_pos);
             return FC_DEC_ERR;
         }
@@ -329,20 +381,217 @@ zsdec_run(fc_dec *d, const unsigned char *in, size_t in_len, size_t *in_pos,
     }
 }
 
-int
-fc_zstd_dec_init(fc_dec *d, fc_codec_err *err)
+static int
+dec_init(fc_dec *d, fc_codec_err *err)
 {
     zsdec *z = PyMem_RawCalloc(1, sizeof(zsdec));
     if (z == NULL ||
         (z->dctx = get_dctx(d->cache, FC_CTX_ZSTD_DSTREAM)) == NULL) {
         PyMem_RawFree(z);
-        fc_codec_err_set(err, FC_CERR_NOMEM, FC_CODEC_ZSTD, 0, NULL, -1);
+        fc_codec_err_set(err, FC_CERR_NOMEM, NAME, 0, NULL, -1);
         return -1;
     }
     z->cache = d->cache;
-    d->codec = FC_CODEC_ZSTD;
     d->impl = z;
     d->run = zsdec_run;
     d->free = zsdec_free;
     return 0;
 }
+
+/* --- streams ------------------------------------------------------------- */
+
+static void *
+alloc_raw(void *opaque, size_t size)
+{
+    (void)opaque;
+    return PyMem_RawMalloc(size);
+}
+
+static void
+free_raw(void *opaque, void *ptr)
+{
+    (void)opaque;
+    PyMem_RawFree(ptr);
+}
+
+/* Library calls run without the GIL: allocate with PyMem_Raw*. */
+static const ZSTD_customMem raw_mem = {alloc_raw, free_raw, NULL};
+
+static int
+cs_step(void *impl, fc_step_io *io, int mode, fc_codec_err *err)
+{
+    ZSTD_inBuffer in = {io->in, io->in_len, 0};
+    ZSTD_outBuffer out = {io->out, io->out_len, 0};
+    size_t rc = ZSTD_compressStream2(impl, &out, &in,
+                                     mode == FC_STEP_END ? ZSTD_e_end
+                                     : mode == FC_STEP_BLOCK ? ZSTD_e_flush
+                                     : ZSTD_e_continue);
+    io->in_len = in.pos;
+    io->out_len = out.pos;
+    if (ZSTD_isError(rc)) {
+        fc_codec_err_set(err, ZSTD_getErrorCode(rc) ==
+                         ZSTD_error_memory_allocation ? FC_CERR_NOMEM
+                         : FC_CERR_COMPRESS, NAME, 0,
+                         ZSTD_getErrorName(rc), -1);
+        return -1;
+    }
+    return mode != FC_STEP_CONTINUE && rc == 0 ? 1 : 0;
+}
+
+static void
+cs_free(void *impl)
+{
+    ZSTD_freeCCtx(impl);
+}
+
+static int
+cs_init(fc_stream *s, int codec, int level, int threads)
+{
+    (void)codec;
+    size_t rc;
+    ZSTD_CCtx *c = ZSTD_createCCtx_advanced(raw_mem);
+    if (c == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    rc = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+    if (!ZSTD_isError(rc)) {
+        /* The zstd command writes a checksum too. */
+        rc = ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+    }
+    if (ZSTD_isError(rc)) {
+        PyErr_Format(PyExc_ValueError, "zstd: %s", ZSTD_getErrorName(rc));
+        ZSTD_freeCCtx(c);
+        return -1;
+    }
+    if (threads > 1) {
+        rc = ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, threads);
+        if (ZSTD_isError(rc)) {
+            PyErr_Format(PyExc_ValueError,
+                         "zstd: threads=%d is not available: this "
+                         "libzstd was built without multithreading (%s)",
+                         threads, ZSTD_getErrorName(rc));
+            ZSTD_freeCCtx(c);
+            return -1;
+        }
+    }
+    s->impl = c;
+    s->step = cs_step;
+    s->free = cs_free;
+    s->step_in = level >= SLOW_LEVEL ? FC_STREAM_STEP_IN_SLOW
+                                      : FC_STREAM_STEP_IN;
+    return 0;
+}
+
+static int
+ds_step(void *impl, fc_step_io *io, int mode, fc_codec_err *err)
+{
+    (void)mode;
+    ZSTD_inBuffer in = {io->in, io->in_len, 0};
+    ZSTD_outBuffer out = {io->out, io->out_len, 0};
+    size_t rc = ZSTD_decompressStream(impl, &out, &in);
+    io->in_len = in.pos;
+    io->out_len = out.pos;
+    if (ZSTD_isError(rc)) {
+        fc_codec_err_set(err, FC_CERR_ZSTD, NAME, (long long)rc, NULL, -1);
+        return -1;
+    }
+    return rc == 0 ? 1 : 0;
+}
+
+static void
+ds_free(void *impl)
+{
+    ZSTD_freeDCtx(impl);
+}
+
+static int
+ds_init(fc_stream *s, int codec, const unsigned char *head, Py_ssize_t n)
+{
+    (void)codec;
+    (void)head;
+    (void)n;
+    ZSTD_DCtx *d = ZSTD_createDCtx_advanced(raw_mem);
+    if (d == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    s->impl = d;
+    s->step = ds_step;
+    s->free = ds_free;
+    return 0;
+}
+
+/* --- the table entry ----------------------------------------------------- */
+
+static int
+magic(const unsigned char *p, Py_ssize_t n)
+{
+    if (n < 4) {
+        return (p[0] == 0x28 && p[1] == 0xb5) ||
+               ((p[0] & 0xf0) == 0x50 && p[1] == 0x2a) ? FC_MAGIC_MORE
+                                                        : FC_MAGIC_NO;
+    }
+    uint32_t m = (uint32_t)p[0] | ((uint32_t)p[1] << 8) |
+                 ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+    /* Skippable frames (0x184D2A50..5F) are shared by zstd and lz4; zstd
+     * writes them far more often (seekable format, pzstd). */
+    return m == 0xFD2FB528u || (m & 0xFFFFFFF0u) == 0x184D2A50u
+           ? FC_MAGIC_YES : FC_MAGIC_NO;
+}
+
+static fc_codec_levels
+levels(void)
+{
+    /* As zstd -N; 0 means the default, as in libzstd. */
+    return (fc_codec_levels){ZSTD_minCLevel(), ZSTD_maxCLevel(),
+                             ZSTD_CLEVEL_DEFAULT, 0, "0 = default 3"};
+}
+
+static int
+info(int codec, PyObject *backends, PyObject *parallel)
+{
+    (void)codec;
+    /* The only parallel stream: libzstd's workers, when it has them. */
+    ZSTD_bounds b = ZSTD_cParam_getBounds(ZSTD_c_nbWorkers);
+    int mt = !ZSTD_isError(b.error) && b.upperBound > 0;
+    if (fc_dict_set_str(backends, "zstd", "libzstd (one frame per block of "
+                        "4x the window, at least 4 MiB; the last two in "
+                        "halves)") < 0 ||
+        fc_dict_set_str(backends, "zstd decompress", "libzstd") < 0 ||
+        fc_dict_set_str(backends, "zstd stream",
+                        mt ? "libzstd CCtx/DCtx streams (threads>1: libzstd "
+                             "workers)"
+                           : "libzstd CCtx/DCtx streams (no workers)") < 0 ||
+        PyDict_SetItemString(parallel, "zstd compress", Py_True) < 0 ||
+        PyDict_SetItemString(parallel, "zstd decompress", Py_True) < 0 ||
+        PyDict_SetItemString(parallel, "zstd stream",
+                             mt ? Py_True : Py_False) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static const char *const suffixes[] = {".zst", ".zstd", NULL};
+
+const fc_codec_ops fc_codec_zstd = {
+    .name = NAME,
+    .label = "zstd",
+    .suffixes = suffixes,
+    .magic = magic,
+    .levels = levels,
+    .layout = layout,
+    .block_bound = block_bound,
+    .block_task = block_task,
+    .slices = slices,
+    .slice_task = slice_task,
+    .slice_end = slice_end,
+    .dec_init = dec_init,
+    .size_hint = size_hint,
+    .scan = scan,
+    .piece_task = piece_task,
+    .cs_threads = 1,
+    .cs_init = cs_init,
+    .ds_init = ds_init,
+    .info = info,
+};
