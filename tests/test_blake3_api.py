@@ -98,3 +98,38 @@ def test_none_data_and_keywords():
         B("abc")
     with pytest.raises(TypeError, match="buffer API required"):
         B().update(None)
+
+
+@pytest.mark.parametrize("threads", [1, 2, None])
+def test_repr_shows_mode_threads_and_bytes_hashed(threads, rng):
+    # The count comes from the hasher's chunk counter and buffer, so it
+    # is checked across chunk and block edges and a pooled update.
+    h = B(threads=threads)
+    shown = "auto" if threads is None else str(threads)
+    total = 0
+    for n in (0, 1, 63, 64, 65, 1023, 1024, 1025, 5000, 3 << 20):
+        h.update(rng.randbytes(n))
+        total += n
+        assert repr(h) == (f"<fastconc.blake3 mode='hash' threads={shown} "
+                           f"hashed={total}>")
+    c = h.copy()
+    assert repr(c) == repr(h)
+    h.reset()
+    assert repr(h).endswith(" hashed=0>")
+    assert repr(c).endswith(f" hashed={total}>")
+    assert "mode='keyed_hash'" in repr(B(b"ab", key=bytes(32)))
+    d = B(b"abc", derive_key_context="ctx", max_threads=3)
+    assert repr(d) == "<fastconc.blake3 mode='derive_key' threads=3 hashed=3>"
+    d.reset()
+    assert repr(d) == "<fastconc.blake3 mode='derive_key' threads=3 hashed=0>"
+
+
+def test_any_buffer_is_hashed_as_its_bytes(rng):
+    # Deliberately more lenient than blake3-py (which refuses array('i')),
+    # as hashlib is: the buffer's bytes are hashed.
+    import array
+    a = array.array("i", range(1000))
+    want = _peer(a.tobytes()).digest()
+    assert B(a).digest() == want
+    assert B().update(a).digest() == want
+    assert B(memoryview(a)).digest() == want

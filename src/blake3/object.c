@@ -251,6 +251,34 @@ FcBlake3_traverse(FcBlake3Object *self, visitproc visit, void *arg)
     return 0;
 }
 
+/* <fastconc.blake3 mode='hash' threads=auto hashed=N>: the mode, the
+ * thread setting and how many bytes went in so far. */
+static PyObject *
+FcBlake3_repr(FcBlake3Object *self)
+{
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        return NULL;
+    }
+    const fc_blake3_hasher *h = &self->h;
+    unsigned long long hashed =
+        (unsigned long long)h->chunk_counter * FC_BLAKE3_CHUNK_LEN +
+        (unsigned long long)h->blocks_done * FC_BLAKE3_BLOCK_LEN +
+        h->buf_len;
+    const char *mode = (h->flags & FC_B3_KEYED_HASH) ? "keyed_hash"
+                       : (h->flags & FC_B3_DERIVE_KEY_MATERIAL) ? "derive_key"
+                       : "hash";
+    int threads = self->threads;
+    FC_LOCK_RELEASE(self);
+    if (threads == 0) {
+        return PyUnicode_FromFormat(
+            "<fastconc.blake3 mode='%s' threads=auto hashed=%llu>",
+            mode, hashed);
+    }
+    return PyUnicode_FromFormat(
+        "<fastconc.blake3 mode='%s' threads=%d hashed=%llu>",
+        mode, threads, hashed);
+}
+
 PyDoc_STRVAR(FcBlake3_update__doc__,
 "update($self, data, /)\n--\n\n"
 "Add data to the hash (large inputs are hashed on several threads, as\n"
@@ -579,8 +607,9 @@ PyDoc_STRVAR(FcBlake3__doc__,
 "Return a BLAKE3 hash object, optionally fed with data; a drop-in for\n"
 "blake3-py's blake3 class (name, digest_size, block_size, key_size and\n"
 "AUTO on the class, update() returning self, update_mmap(), reset(),\n"
-"digest(length, seek=)).  More lenient than blake3-py: data may be given\n"
-"by keyword and derive_key_context as bytes.\n"
+"digest(length, seek=)).  More lenient than blake3-py, as hashlib is:\n"
+"data may be any contiguous buffer (array('i') too: its bytes are\n"
+"hashed) and given by keyword, and derive_key_context may be bytes.\n"
 "\n"
 "  data: a bytes-like object (None: nothing).\n"
 "  key: 32 bytes, for the keyed_hash mode.\n"
@@ -597,6 +626,7 @@ PyDoc_STRVAR(FcBlake3__doc__,
 static PyType_Slot FcBlake3_slots[] = {
     {Py_tp_new, FcBlake3_new},
     {Py_tp_dealloc, FcBlake3_dealloc},
+    {Py_tp_repr, FcBlake3_repr},
     {Py_tp_traverse, FcBlake3_traverse},
     {Py_tp_methods, FcBlake3_methods},
     {Py_tp_doc, (void *)FcBlake3__doc__},
