@@ -116,3 +116,23 @@ def test_names_with_nul_refused(bad, tmp_path):
                  lambda: fastconc.hash_files(bad, [p])):
         with pytest.raises(ValueError, match="unsupported hash type"):
             call()
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_digest_paths_equal_python_xxhash(alg, rng, simd_level):
+    # digest() has a path for two positional arguments and a bytes object
+    # (the small call's), and the general one (keywords, seed=,
+    # release_gil=, any buffer): both give python-xxhash's answer.
+    peer = getattr(xxhash, f"{alg}_digest")
+    for n in SIZES:
+        data = rng.randbytes(n)
+        want = peer(data)
+        assert fastconc.digest(alg, data) == want, n
+        assert fastconc.digest(alg.upper(), data) == want, n
+        assert fastconc.digest(alg, bytearray(data)) == want, n
+        assert fastconc.digest(alg, memoryview(data)[::1]) == want, n
+        assert fastconc.digest(name=alg, data=data) == want, n
+        for release in (True, False, None):
+            assert fastconc.digest(alg, data, release_gil=release) == want
+        for seed in SEEDS[1:4]:
+            assert fastconc.digest(alg, data, seed=seed) == peer(data, seed)

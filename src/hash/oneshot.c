@@ -115,6 +115,221 @@ exit:
     return -1;
 }
 
+/* --- the per-algorithm one-shots of python-xxhash ------------------------ */
+
+/* xxh32_digest(data, seed=0), xxh32_intdigest, xxh32_hexdigest, and the
+ * same for xxh64, xxh3_64 and xxh3_128: the fastest way to hash a small
+ * input.  The algorithm and the form of the result are constants of each
+ * function (xxh_oneshot is inlined into each), so a call goes straight
+ * from the arguments to the kernel of the current SIMD level
+ * (fc_xxh_kernels.xxh3_64, ...) and from its 64- or 128-bit value to the
+ * result object.  digest() takes the same path for xxHash. */
+enum { FORM_DIGEST, FORM_INT, FORM_HEX };
+
+/* The digest size of xxHash algorithm alg, a constant where alg is. */
+static inline int
+xxh_size(int alg)
+{
+    return alg == FC_ALG_XXH32 ? 4 : alg == FC_ALG_XXH3_128 ? 16 : 8;
+}
+
+/* v as 8 big-endian bytes at out. */
+static inline void
+store_be64(unsigned char *out, uint64_t v)
+{
+    v = __builtin_bswap64(v);
+    memcpy(out, &v, 8);
+}
+
+static inline PyObject *
+xxh_result(uint64_t hi, uint64_t lo, int size, int form)
+{
+    unsigned char tmp[16];
+    PyObject *r;
+    if (form == FORM_INT && size <= 8) {
+        return PyLong_FromUnsignedLongLong(lo);
+    }
+    if (form == FORM_DIGEST) {
+        /* Written in place: a byte loop and a copy into the new bytes came
+         * to a fifth of a 64-byte xxh3_64_digest() (callgrind). */
+        r = PyBytes_FromStringAndSize(NULL, size);
+        if (r == NULL) {
+            return NULL;
+        }
+        unsigned char *out = (unsigned char *)PyBytes_AS_STRING(r);
+        if (size == 4) {
+            uint32_t v = __builtin_bswap32((uint32_t)lo);
+            memcpy(out, &v, 4);
+        }
+        else if (size == 8) {
+            store_be64(out, lo);
+        }
+        else {
+            store_be64(out, hi);
+            store_be64(out + 8, lo);
+        }
+        return r;
+    }
+    if (size == 16) {
+        store_be64(tmp, hi);
+        store_be64(tmp + 8, lo);
+    }
+    else {
+        fc_put_be(tmp, lo, size);
+    }
+    if (form == FORM_INT) {
+        return fc_hash_int_of(tmp, size);
+    }
+    return fc_hash_hex_of(tmp, size);
+}
+
+/* FC_RUN_OUTSIDE_GIL with the GIL kept as the likely case. */
+#define XXH_CALL(release, stmt)                                             \
+    do {                                                                    \
+        if (__builtin_expect(!(release), 1)) {                              \
+            stmt;                                                           \
+        }                                                                   \
+        else {                                                              \
+            Py_BEGIN_ALLOW_THREADS                                          \
+            stmt;                                                           \
+            Py_END_ALLOW_THREADS                                            \
+        }                                                                   \
+    } while (0)
+
+/* The xxHash value of buf[0:len) into *hi, *lo (hi: XXH3-128's high half).
+ * Inputs past FC_XXH_SEQ_CHUNK go through digest_into (in chunks with
+ * Ctrl-C checks).  Returns 0, or -1 with an exception set.  buf stays
+ * pinned. */
+static inline __attribute__((always_inline)) int
+xxh_value(fc_state *st, int alg, uint64_t seed, const void *buf,
+          Py_ssize_t len, int release, uint64_t *hi, uint64_t *lo)
+{
+    int size = xxh_size(alg);
+    if (__builtin_expect(len > FC_XXH_SEQ_CHUNK, 0)) {
+        /* Huge: in chunks with Ctrl-C checks (digest()'s path). */
+        unsigned char out[16];
+        uint64_t h = 0, l = 0;
+        if (digest_into(st, alg, seed, buf, len, release, out) < 0) {
+            return -1;
+        }
+        for (int i = 0; i < 8 && size == 16; i++) {
+            h = (h << 8) | out[i];
+        }
+        for (int i = size == 16 ? 8 : 0; i < size; i++) {
+            l = (l << 8) | out[i];
+        }
+        *hi = h;
+        *lo = l;
+        return 0;
+    }
+    /* XXH32, XXH64 and XXH3 up to 240 bytes have no vector code: the
+     * shared kernels (simd/xxh_short.c), called directly; longer XXH3
+     * inputs take the vector loop of the SIMD level's table. */
+    const fc_xxh_kernels *k = st->kernels.xxh;
+    fc_u128 v = {0, 0};
+    uint64_t r = 0;
+    int is_short = len <= FC_XXH3_SHORT_MAX;
+    /* Safe: the data is pinned by the caller.  Small inputs (the GIL
+     * kept) are the case laid out straight. */
+    switch (alg) {
+    case FC_ALG_XXH32:
+        XXH_CALL(release, r = fc_xxh32_direct(buf, (size_t)len,
+                                              (uint32_t)seed));
+        break;
+    case FC_ALG_XXH64:
+        XXH_CALL(release, r = fc_xxh64_direct(buf, (size_t)len, seed));
+        break;
+    case FC_ALG_XXH3_64:
+        if (__builtin_expect(is_short, 1)) {
+            XXH_CALL(release, r = fc_xxh3_64_short(buf, (size_t)len, seed));
+        }
+        else {
+            XXH_CALL(release, r = k->xxh3_64(buf, (size_t)len, seed));
+        }
+        break;
+    default:
+        if (__builtin_expect(is_short, 1)) {
+            XXH_CALL(release, v = fc_xxh3_128_short(buf, (size_t)len, seed));
+        }
+        else {
+            XXH_CALL(release, v = k->xxh3_128(buf, (size_t)len, seed));
+        }
+        *hi = v.hi;
+        *lo = v.lo;
+        return 0;
+    }
+    *hi = 0;
+    *lo = r;
+    return 0;
+}
+
+static inline __attribute__((always_inline)) PyObject *
+xxh_oneshot(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+            PyObject *kwnames, int alg, int form, const char *fname)
+{
+    fc_state *st = fc_get_state(module);
+    PyObject *data, *seed_obj = NULL, *result = NULL;
+    Py_buffer view;      /* set by fc_get_data or below */
+    const void *buf;
+    Py_ssize_t len;
+    uint64_t seed = 0, hi, lo;
+
+    if (kwnames == NULL && nargs == 1) {
+        data = args[0];
+    }
+    else if (fc_hash_xxh_args(fname, args, nargs, kwnames, 1, &data,
+                              &seed_obj) < 0 ||
+             fc_hash_parse_seed(alg, seed_obj, &seed) < 0) {
+        return NULL;
+    }
+    if (__builtin_expect(PyBytes_CheckExact(data), 1)) {
+        view.obj = NULL;    /* fc_get_data's bytes case, laid out straight */
+        buf = PyBytes_AS_STRING(data);
+        len = PyBytes_GET_SIZE(data);
+    }
+    else if (fc_get_data(data, &view, &buf, &len) < 0) {
+        return NULL;
+    }
+    if (xxh_value(st, alg, seed, buf, len, fc_release_by_size(st, len), &hi,
+                  &lo) == 0) {
+        result = xxh_result(hi, lo, xxh_size(alg), form);
+    }
+    fc_data_release(&view);
+    return result;
+}
+
+/* digest() of xxHash algorithm alg (a constant at each call site). */
+static inline __attribute__((always_inline)) PyObject *
+xxh_digest(fc_state *st, int alg, uint64_t seed, const void *buf,
+           Py_ssize_t len, int release)
+{
+    uint64_t hi, lo;
+    if (xxh_value(st, alg, seed, buf, len, release, &hi, &lo) < 0) {
+        return NULL;
+    }
+    return xxh_result(hi, lo, xxh_size(alg), FORM_DIGEST);
+}
+
+/* digest() of a libcrypto algorithm or BLAKE3: out of line, so that
+ * fc_digest's own frame stays small for xxHash. */
+static __attribute__((noinline)) PyObject *
+digest_other(fc_state *st, int alg, const void *buf, Py_ssize_t len,
+             int release)
+{
+    unsigned char out[FC_MAX_DIGEST];
+    if (fc_hash_algs[alg].b3) {
+        Py_buffer v = {0};
+        v.buf = (void *)buf;
+        v.len = len;
+        return b3_digest(st->hash, &v, release);
+    }
+    if (digest_into(st, alg, 0, buf, len, release, out) < 0) {
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize((const char *)out,
+                                     fc_hash_digest_size(st->hash, alg));
+}
+
 PyDoc_STRVAR(fc_digest__doc__,
 "digest($module, name, data, *, seed=None, release_gil=None)\n--\n\n"
 "Return the digest of data in one call (bytes), as\n"
@@ -133,150 +348,65 @@ fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                                         "release_gil", NULL};
     fc_state *st = fc_get_state(module);
     PyObject *a[4], *result = NULL;
-    Py_buffer view = {0};
-    unsigned char out[FC_MAX_DIGEST];
+    Py_buffer view;      /* set by fc_get_data or below */
     const void *buf;
     Py_ssize_t len;
     uint64_t seed;
     int alg, release;
 
     /* Where a small call's time went (callgrind, 64 bytes of xxh3_64):
-     * the keyword parser, a loop of name compares, the buffer protocol;
-     * each has a fast path now (positional arguments, the name's address,
-     * bytes read in place). */
-    if (fc_parse_args_fast("digest", args, nargs, kwnames, names, 4, 2, 2,
-                           a) < 0 ||
-        (alg = fc_hash_lookup(st->hash, a[0])) < 0 ||
-        fc_hash_parse_seed(alg, a[2], &seed) < 0 ||
-        fc_parse_release(a[3], &release) < 0 ||
-        fc_get_data(a[1], &view, &buf, &len) < 0) {
+     * the keyword parser, a loop of name compares, the buffer protocol,
+     * then the generic hasher set-up and a copy of the digest into the
+     * result.  Each has a fast path now: two positional arguments taken
+     * as they are, the name found by its address, bytes read in place,
+     * and xxHash through its one-shot functions' path (xxh_value, with
+     * the algorithm a constant in each case), which writes the digest
+     * into the new bytes. */
+    if (__builtin_expect(kwnames == NULL && nargs == 2, 1)) {
+        a[1] = args[1];
+        seed = 0;
+        release = -1;
+        if ((alg = fc_hash_lookup(st->hash, args[0])) < 0) {
+            return NULL;
+        }
+    }
+    else {
+        if (fc_parse_args_fast("digest", args, nargs, kwnames, names, 4, 2,
+                               2, a) < 0) {
+            return NULL;
+        }
+        if ((alg = fc_hash_lookup(st->hash, a[0])) < 0 ||
+            fc_hash_parse_seed(alg, a[2], &seed) < 0 ||
+            fc_parse_release(a[3], &release) < 0) {
+            return NULL;
+        }
+    }
+    if (__builtin_expect(PyBytes_CheckExact(a[1]), 1)) {
+        view.obj = NULL;    /* fc_get_data's bytes case, laid out straight */
+        buf = PyBytes_AS_STRING(a[1]);
+        len = PyBytes_GET_SIZE(a[1]);
+    }
+    else if (fc_get_data(a[1], &view, &buf, &len) < 0) {
         return NULL;
     }
-    release = fc_should_release(st, release, len);
-    if (fc_hash_algs[alg].b3) {
-        Py_buffer v = view;
-        v.buf = (void *)buf;
-        v.len = len;
-        result = b3_digest(st->hash, &v, release);
+    release = release < 0 ? fc_release_by_size(st, len) : release;
+    switch (alg) {
+    case FC_ALG_XXH3_64:
+        result = xxh_digest(st, FC_ALG_XXH3_64, seed, buf, len, release);
+        goto exit;
+    case FC_ALG_XXH64:
+        result = xxh_digest(st, FC_ALG_XXH64, seed, buf, len, release);
+        goto exit;
+    case FC_ALG_XXH32:
+        result = xxh_digest(st, FC_ALG_XXH32, seed, buf, len, release);
+        goto exit;
+    case FC_ALG_XXH3_128:
+        result = xxh_digest(st, FC_ALG_XXH3_128, seed, buf, len, release);
+        goto exit;
+    default:
+        result = digest_other(st, alg, buf, len, release);
         goto exit;
     }
-    if (digest_into(st, alg, seed, buf, len, release, out) == 0) {
-        result = PyBytes_FromStringAndSize(
-            (const char *)out, fc_hash_digest_size(st->hash, alg));
-    }
-exit:
-    fc_data_release(&view);
-    return result;
-}
-
-/* --- the per-algorithm one-shots of python-xxhash ------------------------ */
-
-/* xxh32_digest(data, seed=0), xxh32_intdigest, xxh32_hexdigest, and the
- * same for xxh64, xxh3_64 and xxh3_128: the fastest way to hash a small
- * input.  The algorithm and the form of the result are constants of each
- * function (xxh_oneshot is inlined into each), so a call goes straight
- * from the arguments to the kernel of the current SIMD level
- * (fc_xxh_kernels.xxh3_64, ...) and from its 64- or 128-bit value to the
- * result object. */
-enum { FORM_DIGEST, FORM_INT, FORM_HEX };
-
-static inline PyObject *
-xxh_result(uint64_t hi, uint64_t lo, int size, int form)
-{
-    unsigned char out[16];
-    if (form == FORM_INT && size <= 8) {
-        return PyLong_FromUnsignedLongLong(lo);
-    }
-    if (size == 16) {
-        fc_put_be(out, hi, 8);
-        fc_put_be(out + 8, lo, 8);
-    }
-    else {
-        fc_put_be(out, lo, size);
-    }
-    if (form == FORM_DIGEST) {
-        return PyBytes_FromStringAndSize((const char *)out, size);
-    }
-    if (form == FORM_INT) {
-        return fc_hash_int_of(out, size);
-    }
-    return fc_hash_hex_of(out, size);
-}
-
-static inline __attribute__((always_inline)) PyObject *
-xxh_oneshot(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-            PyObject *kwnames, int alg, int form, const char *fname)
-{
-    fc_state *st = fc_get_state(module);
-    PyObject *data, *seed_obj = NULL, *result = NULL;
-    Py_buffer view = {0};
-    const void *buf;
-    Py_ssize_t len;
-    uint64_t seed = 0, hi = 0, lo = 0;
-    int size = fc_hash_algs[alg].digest_size;
-
-    if (kwnames == NULL && nargs == 1) {
-        data = args[0];
-    }
-    else if (fc_hash_xxh_args(fname, args, nargs, kwnames, 1, &data,
-                              &seed_obj) < 0 ||
-             fc_hash_parse_seed(alg, seed_obj, &seed) < 0) {
-        return NULL;
-    }
-    if (fc_get_data(data, &view, &buf, &len) < 0) {
-        return NULL;
-    }
-    int release = fc_release_by_size(st, len);
-    if (len > FC_XXH_SEQ_CHUNK) {
-        /* Huge: in chunks with Ctrl-C checks (digest()'s path). */
-        unsigned char out[16];
-        if (digest_into(st, alg, seed, buf, len, release, out) < 0) {
-            goto exit;
-        }
-        for (int i = 0; i < 8 && size == 16; i++) {
-            hi = (hi << 8) | out[i];
-        }
-        for (int i = size == 16 ? 8 : 0; i < size; i++) {
-            lo = (lo << 8) | out[i];
-        }
-    }
-    else {
-        /* XXH32, XXH64 and XXH3 up to 240 bytes have no vector code: the
-         * shared kernels (simd/xxh_short.c), called directly; longer XXH3
-         * inputs take the vector loop of the SIMD level's table. */
-        const fc_xxh_kernels *k = st->kernels.xxh;
-        fc_u128 v = {0, 0};
-        int is_short = len <= FC_XXH3_SHORT_MAX;
-        /* Safe: the data is pinned until fc_data_release. */
-        switch (alg) {
-        case FC_ALG_XXH32:
-            FC_RUN_OUTSIDE_GIL(release,
-                               lo = fc_xxh32_direct(buf, (size_t)len,
-                                                    (uint32_t)seed));
-            break;
-        case FC_ALG_XXH64:
-            FC_RUN_OUTSIDE_GIL(release,
-                               lo = fc_xxh64_direct(buf, (size_t)len, seed));
-            break;
-        case FC_ALG_XXH3_64:
-            FC_RUN_OUTSIDE_GIL(release,
-                               lo = is_short ? fc_xxh3_64_short(
-                                                   buf, (size_t)len, seed)
-                                             : k->xxh3_64(buf, (size_t)len,
-                                                          seed));
-            break;
-        default:
-            FC_RUN_OUTSIDE_GIL(release,
-                               v = is_short ? fc_xxh3_128_short(
-                                                  buf, (size_t)len, seed)
-                                            : k->xxh3_128(buf, (size_t)len,
-                                                          seed));
-            hi = v.hi;
-            lo = v.lo;
-            break;
-        }
-    }
-    result = xxh_result(hi, lo, size, form);
 exit:
     fc_data_release(&view);
     return result;
