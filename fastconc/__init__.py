@@ -8,9 +8,13 @@ import types
 
 from . import _core
 from ._core import (
+    BadGzipFile,
+    CorruptDeflateError,
     DecompressionError,
     Hash,
     OutputSizeError,
+    TruncatedDeflateError,
+    TruncatedError,
     XXHash,
     __version__,
     adler32,
@@ -54,8 +58,12 @@ from .executor import ThreadPoolExecutor
 
 __all__ = [
     "GIL_THRESHOLD",
+    "BadGzipFile",
+    "CorruptDeflateError",
     "DecompressionError",
     "OutputSizeError",
+    "TruncatedDeflateError",
+    "TruncatedError",
     "__version__",
     "adler32",
     "adler32_combine",

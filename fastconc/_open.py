@@ -133,10 +133,12 @@ class _DecompressReader(io.RawIOBase):
                     continue
             break
         if codec not in _CONCATENABLE:
-            raise DecompressionError(
+            raise _core._decompression_error(codec, False)(
                 f"{codec}: unexpected data after the end of the stream at "
                 f"compressed offset {self._member_start}")
-        self._dec = Decompressor(self._codec)
+        # The next member is of the same codec, as decompress() expects: a
+        # gzip file with trailing garbage is a BadGzipFile, as in gzip.
+        self._dec = Decompressor(codec)
         return rest
 
     def read(self, size: int = -1) -> bytes:
@@ -158,9 +160,10 @@ class _DecompressReader(io.RawIOBase):
                     if self._member_in == 0 and self._member_start == 0:
                         self._eof = True      # an empty file: no data
                         return b""
-                    codec = self._dec.codec or self._codec or "unknown codec"
-                    raise DecompressionError(
-                        f"{codec}: truncated input: the compressed file ends "
+                    codec = self._dec.codec or self._codec
+                    raise _core._decompression_error(codec, True)(
+                        f"{codec or 'unknown codec'}: truncated input: the "
+                        "compressed file ends "
                         f"inside the member/frame starting at offset "
                         f"{self._member_start} (after "
                         f"{self._member_start + self._member_in} bytes)")

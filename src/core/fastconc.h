@@ -32,8 +32,16 @@ struct fc_pmap_state;
 struct fc_stream_state;
 
 typedef struct fc_state {
+    /* The decompression errors (module.c); each subclass is also the
+     * stdlib's exception for the same failure, so that handlers written
+     * for zlib, gzip, bz2 or lzma catch it (errors.c picks one). */
     PyObject *DecompressionError;   /* ValueError subclass */
     PyObject *OutputSizeError;      /* DecompressionError subclass */
+    PyObject *TruncatedError;       /* + EOFError */
+    PyObject *CorruptDeflateError;  /* + zlib.error */
+    PyObject *TruncatedDeflateError;    /* TruncatedError + zlib.error */
+    PyObject *BadGzipFile;          /* CorruptDeflateError +
+                                     * gzip.BadGzipFile */
     /* Tunable, read and written with relaxed atomics (no GIL needed). */
     Py_ssize_t gil_threshold;
     /* CPU features probed in exec, and the SIMD level in use (<= best). */
