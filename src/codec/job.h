@@ -147,6 +147,8 @@ typedef struct fc_djob {
     unsigned char *out;
     int64_t n;
     Py_ssize_t *in_off, *in_len, *out_off, *out_len;
+    int piece_sum;              /* scan: each piece is followed by a
+                                 * checksum its task verifies */
     fc_codec_cache *cache;      /* may be NULL */
     int failed;
     fc_codec_err err;
