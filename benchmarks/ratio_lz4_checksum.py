@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import fastconc
@@ -34,6 +35,16 @@ def _load_baseline(path: str) -> Any:
     mod = importlib.util.module_from_spec(spec)
     loader.exec_module(mod)
     return mod
+
+
+def _calls(fn: Callable[..., object], n: int, *args: Any,
+           **kwargs: Any) -> Callable[[], object]:
+    """fn(*args, **kwargs) n times, as one sample."""
+    def run() -> object:
+        for _ in range(n):
+            fn(*args, **kwargs)
+        return None
+    return run
 
 
 def main(argv: list[str]) -> int:
@@ -57,16 +68,14 @@ def main(argv: list[str]) -> int:
             # Small inputs: enough calls per sample to time them well.
             calls = max(1, (16 * MiB) // size)
             steps = {
-                "compress": (
-                    lambda: [fastconc.compress(data, "lz4", threads=threads)
-                             for _ in range(calls)],
-                    lambda: [base.compress(data, "lz4", threads=threads)
-                             for _ in range(calls)]),
-                "decompress": (
-                    lambda: [fastconc.decompress(new, threads=threads)
-                             for _ in range(calls)],
-                    lambda: [base.decompress(old, threads=threads)
-                             for _ in range(calls)]),
+                "compress": (_calls(fastconc.compress, calls, data, "lz4",
+                                    threads=threads),
+                             _calls(base.compress, calls, data, "lz4",
+                                    threads=threads)),
+                "decompress": (_calls(fastconc.decompress, calls, new,
+                                      threads=threads),
+                               _calls(base.decompress, calls, old,
+                                      threads=threads)),
             }
             for step, (with_, without) in steps.items():
                 best = best_of({"with": with_, "without": without}, rounds)

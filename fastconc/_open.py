@@ -27,7 +27,7 @@ import threading
 from typing import IO, Any, Literal, Union, overload
 
 from . import _core
-from ._core import Compressor, DecompressionError, Decompressor
+from ._core import Compressor, DecompressionError, Decompressor, ZstdDict
 
 __all__ = ["CompressedFile", "codec_from_filename", "open"]
 
@@ -82,10 +82,13 @@ class _DecompressReader(io.RawIOBase):
     """Raw reader under CompressedFile's BufferedReader: decompresses member
     after member until the compressed file ends."""
 
-    def __init__(self, fp: IO[bytes], codec: str | None) -> None:
+    def __init__(self, fp: IO[bytes], codec: str | None,
+                 zstd_dict: ZstdDict | None = None) -> None:
         self._fp = fp
         self._codec = codec
-        self._dec = Decompressor(codec)
+        self._zstd_dict = zstd_dict
+        self._dec = Decompressor(codec, zstd_dict=zstd_dict)
+        self._first_codec: str | None = None     # of the first member
         self._pos = 0                # uncompressed bytes returned
         self._member_start = 0       # compressed offset of this member
         self._member_in = 0          # compressed bytes fed to this member
@@ -107,7 +110,13 @@ class _DecompressReader(io.RawIOBase):
         except DecompressionError as exc:
             name = getattr(self._fp, "name", None)
             where = f"{name}: " if isinstance(name, str) else ""
-            raise type(exc)(
+            cls = type(exc)
+            if self._member_start and self._dec.codec is None:
+                # No codec's magic after a member: trailing garbage of the
+                # file so far (after gzip members, a BadGzipFile as in
+                # gzip and decompress()).
+                cls = _core._decompression_error(self._first_codec, False)
+            raise cls(
                 f"{where}{exc} (in the member/frame starting at compressed "
                 f"offset {self._member_start})") from exc
 
@@ -118,6 +127,8 @@ class _DecompressReader(io.RawIOBase):
         self._member_start += self._member_in - len(rest)
         self._member_in = 0
         codec = self._dec.codec
+        if self._first_codec is None:
+            self._first_codec = codec
         while True:
             if not rest:
                 rest = self._fp.read(_READ_CHUNK)
@@ -136,9 +147,7 @@ class _DecompressReader(io.RawIOBase):
             raise _core._decompression_error(codec, False)(
                 f"{codec}: unexpected data after the end of the stream at "
                 f"compressed offset {self._member_start}")
-        # The next member is of the same codec, as decompress() expects: a
-        # gzip file with trailing garbage is a BadGzipFile, as in gzip.
-        self._dec = Decompressor(codec)
+        self._dec = Decompressor(self._codec, zstd_dict=self._zstd_dict)
         return rest
 
     def read(self, size: int = -1) -> bytes:
@@ -195,7 +204,8 @@ class CompressedFile(io.BufferedIOBase):
 
     def __init__(self, filename: _StrPath | IO[bytes], mode: str = "rb",
                  codec: str | None = None, level: int | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, *,
+                 zstd_dict: ZstdDict | Any | None = None) -> None:
         self._fp: IO[bytes] | None = None
         self._closefp = False
         self._buffer: io.BufferedReader | None = None
@@ -237,6 +247,10 @@ class CompressedFile(io.BufferedIOBase):
             raise ValueError("level= applies to writing only")
         self._codec = codec
         self._mode = mode
+        # Digested once for every member/block of the file.
+        if zstd_dict is not None and not isinstance(zstd_dict, ZstdDict):
+            zstd_dict = ZstdDict(zstd_dict)
+        self._zstd_dict = zstd_dict
         self._parallel = 0
         self._pending = bytearray()     # parallel mode: the next block
         self._written = 0
@@ -254,13 +268,14 @@ class CompressedFile(io.BufferedIOBase):
         else:
             self._fp = filename
         if not self._writing:
-            raw = _DecompressReader(self._fp, codec)
+            raw = _DecompressReader(self._fp, codec, self._zstd_dict)
             self._buffer = io.BufferedReader(raw, _BUFFER_SIZE)
 
     def _setup_writer(self, codec: str, level: int | None,
                       threads: int | None) -> None:
         if _check_threads(threads) == 1:
-            self._compressor = Compressor(codec, level)
+            self._compressor = Compressor(codec, level,
+                                          zstd_dict=self._zstd_dict)
             return
         if codec not in _CONCATENABLE:
             raise ValueError(
@@ -268,7 +283,7 @@ class CompressedFile(io.BufferedIOBase):
                 "one zlib/deflate stream cannot be split into independent "
                 "parts (use gzip, zstd or lz4, or threads=1)")
         # Validate codec and level now rather than at the first block.
-        Compressor(codec, level)
+        Compressor(codec, level, zstd_dict=self._zstd_dict)
         self._wcodec = codec
         self._parallel = _check_threads(threads)
         self._level = level
@@ -408,7 +423,8 @@ class CompressedFile(io.BufferedIOBase):
     def _write_parallel(self, block: Any) -> None:
         if len(block):
             out = _core.compress(block, self._wcodec, self._level,
-                                 threads=self._parallel)
+                                 threads=self._parallel,
+                                 zstd_dict=self._zstd_dict)
             self._fp.write(out)  # type: ignore[union-attr]
 
     def flush(self) -> None:
@@ -449,8 +465,9 @@ class CompressedFile(io.BufferedIOBase):
                         self._pending = bytearray()
                         if self._written == 0:
                             # An empty file is still one valid stream.
-                            fp.write(_core.compress(b"", self._wcodec,
-                                                    self._level))
+                            fp.write(_core.compress(
+                                b"", self._wcodec, self._level,
+                                zstd_dict=self._zstd_dict))
                     else:
                         fp.write(self._compressor.flush())
                 elif self._buffer is not None:
@@ -472,29 +489,32 @@ class CompressedFile(io.BufferedIOBase):
 def open(filename: _StrPath | IO[bytes], mode: _BinaryMode = "rb",
          codec: str | None = None, level: int | None = None,
          threads: int | None = None, *, encoding: None = None,
-         errors: None = None, newline: None = None) -> CompressedFile: ...
+         errors: None = None, newline: None = None,
+         zstd_dict: ZstdDict | Any | None = None) -> CompressedFile: ...
 
 
 @overload
 def open(filename: _StrPath | IO[bytes], mode: _TextMode,
          codec: str | None = None, level: int | None = None,
          threads: int | None = None, *, encoding: str | None = None,
-         errors: str | None = None, newline: str | None = None
-         ) -> io.TextIOWrapper: ...
+         errors: str | None = None, newline: str | None = None,
+         zstd_dict: ZstdDict | Any | None = None) -> io.TextIOWrapper: ...
 
 
 @overload
 def open(filename: _StrPath | IO[bytes], mode: str = "rb",
          codec: str | None = None, level: int | None = None,
          threads: int | None = None, *, encoding: str | None = None,
-         errors: str | None = None, newline: str | None = None
+         errors: str | None = None, newline: str | None = None,
+         zstd_dict: ZstdDict | Any | None = None
          ) -> CompressedFile | io.TextIOWrapper: ...
 
 
 def open(filename: _StrPath | IO[bytes], mode: str = "rb",
          codec: str | None = None, level: int | None = None,
          threads: int | None = None, *, encoding: str | None = None,
-         errors: str | None = None, newline: str | None = None
+         errors: str | None = None, newline: str | None = None,
+         zstd_dict: ZstdDict | Any | None = None
          ) -> CompressedFile | io.TextIOWrapper:
     """Open a compressed file in binary or text mode.
 
@@ -509,6 +529,8 @@ def open(filename: _StrPath | IO[bytes], mode: str = "rb",
     threads: writing only: > 1 compresses blocks of threads x 4 MiB in
       parallel (gzip members, zstd frames, lz4 frames of independent
       blocks); not for zlib/deflate, whose one stream cannot be split.
+    zstd_dict: zstd only: a ZstdDict (or a zstd dictionary's bytes) to
+      compress with, or that the file was compressed with.
     """
     if "t" in mode:
         if "b" in mode:
@@ -524,7 +546,7 @@ def open(filename: _StrPath | IO[bytes], mode: str = "rb",
             raise ValueError("argument 'newline' not supported in binary "
                              "mode")
     binary = CompressedFile(filename, mode.replace("t", ""), codec, level,
-                            threads)
+                            threads, zstd_dict=zstd_dict)
     if "t" in mode:
         if sys.version_info >= (3, 10):
             encoding = io.text_encoding(encoding)

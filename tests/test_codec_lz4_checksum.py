@@ -142,7 +142,7 @@ def test_peer_frames_with_and_without_checksums(block_checksum,
         (pos, n), _ = _blocks(frame)
         bad = bytearray(frame)
         bad[pos + 4 + n // 2] ^= 4
-        for name, dec in _decoders().items():
+        for dec in _decoders().values():
             with pytest.raises(fastconc.DecompressionError):
                 dec(bytes(bad))
 

@@ -300,23 +300,25 @@ fc_codec_compress_single(fc_cjob *job, unsigned char *dst, Py_ssize_t cap)
 
 int
 fc_codec_dec_open(fc_dec *d, int codec, fc_codec_cache *cache,
-                  fc_codec_err *err)
+                  const void *dict, fc_codec_err *err)
 {
     memset(d, 0, sizeof(*d));
     d->codec = codec;
     d->name = codecs[codec]->name;
     d->cache = cache;
+    d->dict = dict;
     return codecs[codec]->dec_init(d, err);
 }
 
 int64_t
 fc_codec_scan(fc_djob *job, int codec, fc_codec_cache *cache,
-              const unsigned char *in, Py_ssize_t len)
+              const void *dict, const unsigned char *in, Py_ssize_t len)
 {
     memset(job, 0, sizeof(*job));
     job->codec = codec;
     job->name = codecs[codec]->name;
     job->cache = cache;
+    job->dict = dict;
     if (codecs[codec]->scan == NULL) {
         return 0;
     }

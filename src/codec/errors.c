@@ -114,6 +114,12 @@ raise_zstd(fc_state *st, const char *codec, size_t code, int64_t offset)
     case ZSTD_error_srcSize_wrong:
         return raise_decomp(st, codec, 0, "corrupt or truncated input",
                             ZSTD_getErrorName(code), offset);
+    case ZSTD_error_dictionary_wrong:
+        return raise_decomp(st, codec, 0,
+                            "a frame made with another dictionary than "
+                            "zstd_dict= (or with one, and none given), or "
+                            "corrupt input", ZSTD_getErrorName(code),
+                            offset);
     default:
         return raise_decomp(st, codec, 0, "corrupt input",
                             ZSTD_getErrorName(code), offset);

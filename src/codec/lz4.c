@@ -735,6 +735,8 @@ const fc_codec_ops fc_codec_lz4 = {
     .scan = scan,
     .piece_task = piece_task,
     .scan_finish = scan_finish,
+    /* Independent blocks: a flush already starts afresh. */
+    .cs_full_flush = 1,
     .cs_init = cs_init,
     .ds_init = ds_init,
     .info = info,

@@ -42,6 +42,7 @@ typedef struct fc_state {
     PyObject *TruncatedDeflateError;    /* TruncatedError + zlib.error */
     PyObject *BadGzipFile;          /* CorruptDeflateError +
                                      * gzip.BadGzipFile */
+    PyTypeObject *ZstdDict;         /* codec/zstd_dict.c */
     /* Tunable, read and written with relaxed atomics (no GIL needed). */
     Py_ssize_t gil_threshold;
     /* CPU features probed in exec, and the SIMD level in use (<= best). */
@@ -79,6 +80,7 @@ extern const fc_area fc_area_batch;         /* codec/batch.c */
 extern const fc_area fc_area_pmap;
 extern const fc_area fc_area_blake3;
 extern const fc_area fc_area_stream;
+extern const fc_area fc_area_zstd_dict;    /* codec/zstd_dict.c */
 
 static inline fc_state *
 fc_get_state(PyObject *module)

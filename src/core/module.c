@@ -18,6 +18,7 @@ static const fc_area *const areas[] = {
     &fc_area_hash_oneshot,
     &fc_area_hash_files,
     &fc_area_codec,
+    &fc_area_zstd_dict,
     &fc_area_oneshot,
     &fc_area_batch,
     &fc_area_pmap,
