@@ -476,6 +476,43 @@ FcCompressor_get_threads(FcCompressorObject *self, void *Py_UNUSED(closure))
     return PyLong_FromLong(self->threads);
 }
 
+/* " zstd_dict=<id>" when a dictionary is in use, for the reprs. */
+static PyObject *
+repr_dict(PyObject *zdict)
+{
+    if (zdict == NULL) {
+        return PyUnicode_FromString("");
+    }
+    PyObject *id = PyObject_GetAttrString(zdict, "dict_id");
+    if (id == NULL) {
+        return NULL;
+    }
+    PyObject *s = PyUnicode_FromFormat(" zstd_dict=%S", id);
+    Py_DECREF(id);
+    return s;
+}
+
+static PyObject *
+FcCompressor_repr(FcCompressorObject *self)
+{
+    PyObject *dict = NULL, *result = NULL;
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        return NULL;
+    }
+    const char *state = self->broken ? "broken"
+                        : self->finished ? "finished" : "active";
+    FC_LOCK_RELEASE(self);
+    dict = repr_dict(self->zdict);
+    if (dict != NULL) {
+        result = PyUnicode_FromFormat(
+            "<fastconc.Compressor codec='%s' level=%d threads=%d%U %s>",
+            fc_codec_name(self->codec), self->level, self->threads, dict,
+            state);
+    }
+    Py_XDECREF(dict);
+    return result;
+}
+
 static PyMethodDef FcCompressor_methods[] = {
     {"compress", FC_CFUNC(FcCompressor_compress),
      METH_FASTCALL | METH_KEYWORDS, FcCompressor_compress__doc__},
@@ -511,6 +548,7 @@ PyDoc_STRVAR(FcCompressor__doc__,
 static PyType_Slot FcCompressor_slots[] = {
     {Py_tp_new, FcCompressor_new},
     {Py_tp_dealloc, FcCompressor_dealloc},
+    {Py_tp_repr, FcCompressor_repr},
     {Py_tp_traverse, FcCompressor_traverse},
     {Py_tp_methods, FcCompressor_methods},
     {Py_tp_getset, FcCompressor_getset},
@@ -956,6 +994,34 @@ FcDecompressor_get_codec(FcDecompressorObject *self, void *Py_UNUSED(closure))
     return PyUnicode_FromString(fc_codec_name(codec));
 }
 
+static PyObject *
+FcDecompressor_repr(FcDecompressorObject *self)
+{
+    PyObject *dict = NULL, *limit = NULL, *result = NULL;
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        return NULL;
+    }
+    int codec = self->codec;
+    long long in = self->total_in, out = self->total_out;
+    const char *state = self->broken ? "broken" : self->eof ? "eof"
+                        : "active";
+    FC_LOCK_RELEASE(self);
+    dict = repr_dict(self->zdict);
+    limit = self->max_output < 0 ? PyUnicode_FromString("None")
+            : PyUnicode_FromFormat("%zd", self->max_output);
+    if (dict != NULL && limit != NULL) {
+        /* codec=None: not detected yet. */
+        result = PyUnicode_FromFormat(
+            "<fastconc.Decompressor codec=%s%s%s max_output_size=%U%U "
+            "in=%lld out=%lld %s>", codec == FC_CODEC_AUTO ? "" : "'",
+            codec == FC_CODEC_AUTO ? "None" : fc_codec_name(codec),
+            codec == FC_CODEC_AUTO ? "" : "'", limit, dict, in, out, state);
+    }
+    Py_XDECREF(dict);
+    Py_XDECREF(limit);
+    return result;
+}
+
 static PyMethodDef FcDecompressor_methods[] = {
     {"decompress", FC_CFUNC(FcDecompressor_decompress),
      METH_FASTCALL | METH_KEYWORDS, FcDecompressor_decompress__doc__},
@@ -994,6 +1060,7 @@ PyDoc_STRVAR(FcDecompressor__doc__,
 static PyType_Slot FcDecompressor_slots[] = {
     {Py_tp_new, FcDecompressor_new},
     {Py_tp_dealloc, FcDecompressor_dealloc},
+    {Py_tp_repr, FcDecompressor_repr},
     {Py_tp_traverse, FcDecompressor_traverse},
     {Py_tp_methods, FcDecompressor_methods},
     {Py_tp_getset, FcDecompressor_getset},
