@@ -171,19 +171,28 @@ STDLIB = {
 
 @pytest.mark.parametrize("codec", DEFLATE)
 def test_stdlib_handlers_catch(codec):
-    # The very code written for zlib/gzip: the stdlib call, then
-    # fastconc's, under the same handler.
+    # The very code written for zlib/gzip: the stdlib call, then each of
+    # fastconc's entry points, under the same handler; each must raise.
     stdlib, corrupt_handler, truncated_handler = STDLIB[codec]
-    for fn in (stdlib, lambda b: fastconc.decompress(b, codec),
-               lambda b: fastconc.decompress_many([b], codec)):
-        try:
-            fn(_corrupt(codec))
-        except corrupt_handler:
-            pass
-        try:
-            fn(_truncated(codec))
-        except truncated_handler:
-            pass
+    calls = {
+        "stdlib": stdlib,
+        "oneshot": lambda b: fastconc.decompress(b, codec),
+        "pieces": lambda b: fastconc.decompress(b, codec, threads=2),
+        "batch": lambda b: fastconc.decompress_many([b], codec),
+        "stream": lambda b: fastconc.Decompressor(codec).decompress(b),
+    }
+    for name, fn in calls.items():
+        for data, handler in ((_corrupt(codec), corrupt_handler),
+                              (_truncated(codec), truncated_handler)):
+            if name == "stream" and data == _truncated(codec):
+                continue        # a stream waits for more: not an error
+            try:
+                fn(data)
+            except handler as exc:
+                if name != "stdlib":
+                    assert isinstance(exc, fastconc.DecompressionError)
+            else:
+                pytest.fail(f"{name}: no {handler} for {codec}")
 
 
 def test_bad_gzip_file_through_open(tmp_path):
