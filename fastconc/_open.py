@@ -27,7 +27,7 @@ import threading
 from typing import IO, Any, Literal, Union, overload
 
 from . import _core
-from ._core import Compressor, DecompressionError, Decompressor, ZstdDict
+from ._core import Compressor, DecompressionError, Decompressor
 
 __all__ = ["CompressedFile", "codec_from_filename", "open"]
 
@@ -82,13 +82,10 @@ class _DecompressReader(io.RawIOBase):
     """Raw reader under CompressedFile's BufferedReader: decompresses member
     after member until the compressed file ends."""
 
-    def __init__(self, fp: IO[bytes], codec: str | None,
-                 zstd_dict: ZstdDict | None = None) -> None:
+    def __init__(self, fp: IO[bytes], codec: str | None) -> None:
         self._fp = fp
         self._codec = codec
-        self._zstd_dict = zstd_dict
-        self._dec = Decompressor(codec, zstd_dict=zstd_dict)
-        self._first_codec: str | None = None     # of the first member
+        self._dec = Decompressor(codec)
         self._pos = 0                # uncompressed bytes returned
         self._member_start = 0       # compressed offset of this member
         self._member_in = 0          # compressed bytes fed to this member
@@ -110,13 +107,7 @@ class _DecompressReader(io.RawIOBase):
         except DecompressionError as exc:
             name = getattr(self._fp, "name", None)
             where = f"{name}: " if isinstance(name, str) else ""
-            cls = type(exc)
-            if self._member_start and self._dec.codec is None:
-                # No codec's magic after a member: trailing garbage of the
-                # file so far (after gzip members, a BadGzipFile as in
-                # gzip and decompress()).
-                cls = _core._decompression_error(self._first_codec, False)
-            raise cls(
+            raise type(exc)(
                 f"{where}{exc} (in the member/frame starting at compressed "
                 f"offset {self._member_start})") from exc
 
@@ -127,8 +118,6 @@ class _DecompressReader(io.RawIOBase):
         self._member_start += self._member_in - len(rest)
         self._member_in = 0
         codec = self._dec.codec
-        if self._first_codec is None:
-            self._first_codec = codec
         while True:
             if not rest:
                 rest = self._fp.read(_READ_CHUNK)
@@ -144,10 +133,10 @@ class _DecompressReader(io.RawIOBase):
                     continue
             break
         if codec not in _CONCATENABLE:
-            raise _core._decompression_error(codec, False)(
+            raise DecompressionError(
                 f"{codec}: unexpected data after the end of the stream at "
                 f"compressed offset {self._member_start}")
-        self._dec = Decompressor(self._codec, zstd_dict=self._zstd_dict)
+        self._dec = Decompressor(self._codec)
         return rest
 
     def read(self, size: int = -1) -> bytes:
@@ -169,10 +158,9 @@ class _DecompressReader(io.RawIOBase):
                     if self._member_in == 0 and self._member_start == 0:
                         self._eof = True      # an empty file: no data
                         return b""
-                    codec = self._dec.codec or self._codec
-                    raise _core._decompression_error(codec, True)(
-                        f"{codec or 'unknown codec'}: truncated input: the "
-                        "compressed file ends "
+                    codec = self._dec.codec or self._codec or "unknown codec"
+                    raise DecompressionError(
+                        f"{codec}: truncated input: the compressed file ends "
                         f"inside the member/frame starting at offset "
                         f"{self._member_start} (after "
                         f"{self._member_start + self._member_in} bytes)")
@@ -204,8 +192,7 @@ class CompressedFile(io.BufferedIOBase):
 
     def __init__(self, filename: _StrPath | IO[bytes], mode: str = "rb",
                  codec: str | None = None, level: int | None = None,
-                 threads: int | None = None, *,
-                 zstd_dict: ZstdDict | Any | None = None) -> None:
+                 threads: int | None = None) -> None:
         self._fp: IO[bytes] | None = None
         self._closefp = False
         self._buffer: io.BufferedReader | None = None
@@ -247,10 +234,6 @@ class CompressedFile(io.BufferedIOBase):
             raise ValueError("level= applies to writing only")
         self._codec = codec
         self._mode = mode
-        # Digested once for every member/block of the file.
-        if zstd_dict is not None and not isinstance(zstd_dict, ZstdDict):
-            zstd_dict = ZstdDict(zstd_dict)
-        self._zstd_dict = zstd_dict
         self._parallel = 0
         self._pending = bytearray()     # parallel mode: the next block
         self._written = 0
@@ -268,14 +251,13 @@ class CompressedFile(io.BufferedIOBase):
         else:
             self._fp = filename
         if not self._writing:
-            raw = _DecompressReader(self._fp, codec, self._zstd_dict)
+            raw = _DecompressReader(self._fp, codec)
             self._buffer = io.BufferedReader(raw, _BUFFER_SIZE)
 
     def _setup_writer(self, codec: str, level: int | None,
                       threads: int | None) -> None:
         if _check_threads(threads) == 1:
-            self._compressor = Compressor(codec, level,
-                                          zstd_dict=self._zstd_dict)
+            self._compressor = Compressor(codec, level)
             return
         if codec not in _CONCATENABLE:
             raise ValueError(
@@ -283,7 +265,7 @@ class CompressedFile(io.BufferedIOBase):
                 "one zlib/deflate stream cannot be split into independent "
                 "parts (use gzip, zstd or lz4, or threads=1)")
         # Validate codec and level now rather than at the first block.
-        Compressor(codec, level, zstd_dict=self._zstd_dict)
+        Compressor(codec, level)
         self._wcodec = codec
         self._parallel = _check_threads(threads)
         self._level = level
@@ -423,8 +405,7 @@ class CompressedFile(io.BufferedIOBase):
     def _write_parallel(self, block: Any) -> None:
         if len(block):
             out = _core.compress(block, self._wcodec, self._level,
-                                 threads=self._parallel,
-                                 zstd_dict=self._zstd_dict)
+                                 threads=self._parallel)
             self._fp.write(out)  # type: ignore[union-attr]
 
     def flush(self) -> None:
@@ -465,9 +446,8 @@ class CompressedFile(io.BufferedIOBase):
                         self._pending = bytearray()
                         if self._written == 0:
                             # An empty file is still one valid stream.
-                            fp.write(_core.compress(
-                                b"", self._wcodec, self._level,
-                                zstd_dict=self._zstd_dict))
+                            fp.write(_core.compress(b"", self._wcodec,
+                                                    self._level))
                     else:
                         fp.write(self._compressor.flush())
                 elif self._buffer is not None:
@@ -489,32 +469,29 @@ class CompressedFile(io.BufferedIOBase):
 def open(filename: _StrPath | IO[bytes], mode: _BinaryMode = "rb",
          codec: str | None = None, level: int | None = None,
          threads: int | None = None, *, encoding: None = None,
-         errors: None = None, newline: None = None,
-         zstd_dict: ZstdDict | Any | None = None) -> CompressedFile: ...
+         errors: None = None, newline: None = None) -> CompressedFile: ...
 
 
 @overload
 def open(filename: _StrPath | IO[bytes], mode: _TextMode,
          codec: str | None = None, level: int | None = None,
          threads: int | None = None, *, encoding: str | None = None,
-         errors: str | None = None, newline: str | None = None,
-         zstd_dict: ZstdDict | Any | None = None) -> io.TextIOWrapper: ...
+         errors: str | None = None, newline: str | None = None
+         ) -> io.TextIOWrapper: ...
 
 
 @overload
 def open(filename: _StrPath | IO[bytes], mode: str = "rb",
          codec: str | None = None, level: int | None = None,
          threads: int | None = None, *, encoding: str | None = None,
-         errors: str | None = None, newline: str | None = None,
-         zstd_dict: ZstdDict | Any | None = None
+         errors: str | None = None, newline: str | None = None
          ) -> CompressedFile | io.TextIOWrapper: ...
 
 
 def open(filename: _StrPath | IO[bytes], mode: str = "rb",
          codec: str | None = None, level: int | None = None,
          threads: int | None = None, *, encoding: str | None = None,
-         errors: str | None = None, newline: str | None = None,
-         zstd_dict: ZstdDict | Any | None = None
+         errors: str | None = None, newline: str | None = None
          ) -> CompressedFile | io.TextIOWrapper:
     """Open a compressed file in binary or text mode.
 
@@ -529,8 +506,6 @@ def open(filename: _StrPath | IO[bytes], mode: str = "rb",
     threads: writing only: > 1 compresses blocks of threads x 4 MiB in
       parallel (gzip members, zstd frames, lz4 frames of independent
       blocks); not for zlib/deflate, whose one stream cannot be split.
-    zstd_dict: zstd only: a ZstdDict (or a zstd dictionary's bytes) to
-      compress with, or that the file was compressed with.
     """
     if "t" in mode:
         if "b" in mode:
@@ -546,7 +521,7 @@ def open(filename: _StrPath | IO[bytes], mode: str = "rb",
             raise ValueError("argument 'newline' not supported in binary "
                              "mode")
     binary = CompressedFile(filename, mode.replace("t", ""), codec, level,
-                            threads, zstd_dict=zstd_dict)
+                            threads)
     if "t" in mode:
         if sys.version_info >= (3, 10):
             encoding = io.text_encoding(encoding)

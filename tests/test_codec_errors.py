@@ -2,11 +2,10 @@
 also an EOFError, corrupt zlib/deflate/gzip data also a zlib.error, a bad
 gzip file also a gzip.BadGzipFile; DecompressionError (a ValueError)
 catches every one, on every decode path (one-shot, parallel pieces, batch,
-Decompressor, open()), and the message names the codec and the offset.
-Each case is checked against what the stdlib itself raises where it has
-the codec."""
+Decompressor; open() in tests/test_open_wiring.py), and the message names
+the codec and the offset.  Each case is checked against what the stdlib
+itself raises where it has the codec."""
 import gzip
-import io
 import pickle
 import re
 import zlib
@@ -110,19 +109,9 @@ def _paths(codec, data, tmp_path):
         d = fastconc.Decompressor(codec)
         d.decompress(data)
         if not d.eof:
-            # A stream cannot know that its input is over: open() (which
-            # sees the end of the file) says so.
+            # A stream cannot know that its input is over (open(), which
+            # sees the end of the file, says so).
             raise AssertionError("not at eof")
-
-    def via_open():
-        path = tmp_path / f"f.{codec}"
-        path.write_bytes(data)
-        with fastconc.open(path, "rb", codec=codec) as f:
-            f.read()
-
-    def via_open_detected():
-        with fastconc.open(io.BytesIO(data), "rb") as f:
-            f.read()
 
     paths = {
         "oneshot": lambda: fastconc.decompress(data, codec),
@@ -131,11 +120,9 @@ def _paths(codec, data, tmp_path):
         "batch2": lambda: fastconc.decompress_many(
             [fastconc.compress(b"ok", codec), data], codec),
         "stream": stream,
-        "open": via_open,
     }
     if codec != "deflate":      # raw deflate has no magic to detect
         paths["oneshot_detect"] = lambda: fastconc.decompress(data)
-        paths["open_detect"] = via_open_detected
     return paths
 
 
@@ -226,26 +213,8 @@ def test_gzip_trailing_garbage_is_bad_gzip_file(tmp_path):
         gzip.decompress(data)
     with pytest.raises(fastconc.BadGzipFile):
         fastconc.decompress(data)
-    path = tmp_path / "junk.gz"
-    path.write_bytes(data)
-    with pytest.raises(fastconc.BadGzipFile), fastconc.open(path) as f:
-        f.read()
-    # Zero padding after the last member is accepted, as gzip does.
-    path.write_bytes(good + bytes(100))
-    with fastconc.open(path) as f:
-        assert f.read() == b"hello"
-
-
-def test_truncated_gzip_through_open_is_eof_error(tmp_path):
-    data = fastconc.compress(_data(), "gzip")
-    path = tmp_path / "t.gz"
-    path.write_bytes(data[:-5])
-    with pytest.raises(EOFError), gzip.open(path) as f:
-        f.read()
-    with pytest.raises(EOFError) as info, fastconc.open(path) as f:
-        f.read()
-    assert isinstance(info.value, fastconc.TruncatedDeflateError)
-    assert "gzip" in str(info.value) and "offset" in str(info.value)
+    with pytest.raises(fastconc.BadGzipFile):
+        fastconc.decompress_many([data])
 
 
 def test_too_short_to_detect_is_truncated():

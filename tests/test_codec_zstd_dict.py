@@ -1,7 +1,7 @@
 """zstd dictionaries: train_zstd_dict() on small JSON records, ZstdDict,
-and zstd_dict= on every zstd entry point (one-shot, batch, streams,
-open), checked against the zstd command and zstandard both ways."""
-import io
+and zstd_dict= on every zstd entry point (one-shot, batch, streams;
+open() passes it through: tests/test_open_wiring.py), checked
+against the zstd command and zstandard both ways."""
 import json
 import pickle
 import random
@@ -126,17 +126,6 @@ def _entry_points(d):
         assert dec.eof
         return out
 
-    def open_w(data, threads=None):
-        buf = io.BytesIO()
-        with fastconc.open(buf, "wb", codec="zstd", threads=threads,
-                           zstd_dict=d) as f:
-            f.write(data)
-        return buf.getvalue()
-
-    def open_r(data):
-        with fastconc.open(io.BytesIO(data), "rb", zstd_dict=d) as f:
-            return f.read()
-
     return {
         "oneshot": (lambda b: fastconc.compress(b, zstd_dict=d),
                     lambda b: fastconc.decompress(b, zstd_dict=d)),
@@ -152,8 +141,6 @@ def _entry_points(d):
                   lambda b: fastconc.decompress_many([b], zstd_dict=d)[0]),
         "stream": (stream_c, stream_d),
         "stream mt": (stream_c_mt, stream_d),
-        "open": (open_w, open_r),
-        "open threads": (lambda b: open_w(b, 2), open_r),
     }
 
 
@@ -264,8 +251,6 @@ def test_argument_errors(zdict):
             fastconc.Compressor(codec, zstd_dict=zdict)
         with pytest.raises(ValueError, match="zstd_dict"):
             fastconc.Decompressor(codec, zstd_dict=zdict)
-        with pytest.raises(ValueError, match="zstd_dict"):
-            fastconc.open(io.BytesIO(), "wb", codec=codec, zstd_dict=zdict)
     for bad in (3, "text", [b"x"]):
         with pytest.raises(TypeError, match="zstd_dict"):
             fastconc.compress(b"a", zstd_dict=bad)
