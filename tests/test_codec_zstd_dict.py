@@ -236,6 +236,22 @@ def test_raw_content_dictionary(records):
     packed = fastconc.compress(test[50], zstd_dict=raw)
     assert fastconc.decompress(packed, zstd_dict=raw) == test[50]
     assert len(packed) < len(fastconc.compress(test[50]))
+    # zstandard's raw-content dictionary of the same bytes, both ways.
+    theirs = zstandard.ZstdCompressionDict(
+        raw.dict_content, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    assert zstandard.ZstdDecompressor(dict_data=theirs).decompress(
+        packed) == test[50]
+    packed = zstandard.ZstdCompressor(dict_data=theirs).compress(test[51])
+    assert fastconc.decompress(packed, zstd_dict=raw) == test[51]
+    for call in (fastconc.Compressor, fastconc.Decompressor):
+        assert call("zstd", zstd_dict=raw) is not None
+    c = fastconc.Compressor("zstd", zstd_dict=raw)
+    packed = c.compress(test[52]) + c.flush()
+    d = fastconc.Decompressor("zstd", zstd_dict=raw)
+    assert d.decompress(packed) == test[52] and d.eof
+    assert fastconc.decompress_many(
+        fastconc.compress_many(test[:20], zstd_dict=raw),
+        zstd_dict=raw) == test[:20]
 
 
 def test_argument_errors(zdict):
