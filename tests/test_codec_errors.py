@@ -15,6 +15,11 @@ from codec_data import corpus
 
 import fastconc
 
+try:
+    from tblib import pickling_support as tblib_pickling
+except ImportError:         # only with the distributed extra
+    tblib_pickling = None
+
 DEFLATE = ("zlib", "deflate", "gzip")
 CODECS = DEFLATE + ("zstd", "lz4")
 
@@ -44,6 +49,13 @@ def test_hierarchy():
         exc = cls("gzip: corrupt input at offset 3")
         back = pickle.loads(pickle.dumps(exc))
         assert type(back) is cls and str(back) == str(exc)
+        # As dask ships a worker's exception (tblib's reducer calls
+        # cls.__new__(cls, *args)): BadGzipFile failed there.
+        assert type(cls.__new__(cls)) is cls
+        if tblib_pickling is not None:
+            fn, args = tblib_pickling.pickle_exception(exc)[:2]
+            back = fn(*args)
+            assert type(back) is cls and str(back) == str(exc)
     err = fastconc.BadGzipFile("gzip: x")
     assert err.errno is None and str(err) == "gzip: x"
 

@@ -272,16 +272,23 @@ static PyMethodDef module_methods[] = {
 /* fastconc.<name>(*bases), added to the module; a new reference, or NULL
  * with an exception set.  bases: a class, or a tuple of classes. */
 static PyObject *
-add_exception(PyObject *m, const char *name, const char *doc,
-              PyObject *bases)
+add_exception_dict(PyObject *m, const char *name, const char *doc,
+                   PyObject *bases, PyObject *dict)
 {
     char qualname[64];
     PyOS_snprintf(qualname, sizeof(qualname), "fastconc.%s", name);
-    PyObject *exc = PyErr_NewExceptionWithDoc(qualname, doc, bases, NULL);
+    PyObject *exc = PyErr_NewExceptionWithDoc(qualname, doc, bases, dict);
     if (exc != NULL && PyModule_AddObjectRef(m, name, exc) < 0) {
         Py_CLEAR(exc);
     }
     return exc;
+}
+
+static PyObject *
+add_exception(PyObject *m, const char *name, const char *doc,
+              PyObject *bases)
+{
+    return add_exception_dict(m, name, doc, bases, NULL);
 }
 
 /* The attribute `attr` of the stdlib module `module`; a new reference. */
@@ -308,12 +315,18 @@ stdlib_attr(const char *module, const char *attr)
  *   BadGzipFile           CorruptDeflateError + gzip.BadGzipFile (an
  *                           OSError: its C layout extends BaseException's,
  *                           and ValueError, EOFError and zlib.error add
- *                           none, so the bases are compatible)
+ *                           none, so the bases are compatible; its
+ *                           __new__ is OSError's, which the MRO would
+ *                           otherwise find in ValueError: unpicklers that
+ *                           call cls.__new__(cls), as tblib's under dask,
+ *                           got "ValueError.__new__(BadGzipFile) is not
+ *                           safe")
  * errors.c chooses among them by codec and failure. */
 static int
 add_exceptions(PyObject *m, fc_state *st)
 {
     PyObject *zlib_error = NULL, *bad_gzip = NULL, *bases = NULL;
+    PyObject *dict = NULL, *os_new = NULL;
     int rc = -1;
 
     st->DecompressionError = add_exception(
@@ -366,19 +379,25 @@ add_exceptions(PyObject *m, fc_state *st)
     Py_CLEAR(bases);
     if (st->TruncatedDeflateError == NULL ||
         (bases = PyTuple_Pack(2, st->CorruptDeflateError,
-                              bad_gzip)) == NULL) {
+                              bad_gzip)) == NULL ||
+        (os_new = PyObject_GetAttrString(PyExc_OSError, "__new__")) == NULL ||
+        (dict = PyDict_New()) == NULL ||
+        PyDict_SetItemString(dict, "__new__", os_new) < 0) {
         goto exit;
     }
-    st->BadGzipFile = add_exception(
+    st->BadGzipFile = add_exception_dict(
         m, "BadGzipFile",
         "Data that is not a valid gzip file: a bad header, corrupt deflate\n"
         "data, a wrong CRC or length, trailing garbage (also a\n"
-        "gzip.BadGzipFile, hence an OSError, and a zlib.error).", bases);
+        "gzip.BadGzipFile, hence an OSError, and a zlib.error).", bases,
+        dict);
     if (st->BadGzipFile == NULL) {
         goto exit;
     }
     rc = 0;
 exit:
+    Py_XDECREF(dict);
+    Py_XDECREF(os_new);
     Py_XDECREF(bases);
     Py_XDECREF(zlib_error);
     Py_XDECREF(bad_gzip);
