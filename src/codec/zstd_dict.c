@@ -369,8 +369,9 @@ fc_train_zstd_dict(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto exit;
     }
     if (bufs.count == 0 || (uint64_t)bufs.count > UINT32_MAX) {
-        PyErr_SetString(PyExc_ValueError,
-                        "train_zstd_dict: no samples given");
+        PyErr_SetString(PyExc_ValueError, bufs.count == 0
+                        ? "train_zstd_dict: no samples given"
+                        : "train_zstd_dict: more than 2**32-1 samples");
         goto exit;
     }
     /* The trainer wants the samples one after the other in one buffer. */
