@@ -340,13 +340,13 @@ PyDoc_STRVAR(fc_digest__doc__,
 "  seed: xxHash only: the seed.\n"
 "  release_gil: None releases the GIL from GIL_THRESHOLD bytes on.");
 
-static PyObject *
-fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-          PyObject *kwnames)
+/* digest() in general: keywords, seed=, release_gil=, any buffer. */
+static __attribute__((noinline)) PyObject *
+digest_general(fc_state *st, PyObject *const *args, Py_ssize_t nargs,
+               PyObject *kwnames)
 {
     static const char *const names[] = {"name", "data", "seed",
                                         "release_gil", NULL};
-    fc_state *st = fc_get_state(module);
     PyObject *a[4], *result = NULL;
     Py_buffer view;      /* set by fc_get_data or below */
     const void *buf;
@@ -354,32 +354,12 @@ fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     uint64_t seed;
     int alg, release;
 
-    /* Where a small call's time went (callgrind, 64 bytes of xxh3_64):
-     * the keyword parser, a loop of name compares, the buffer protocol,
-     * then the generic hasher set-up and a copy of the digest into the
-     * result.  Each has a fast path now: two positional arguments taken
-     * as they are, the name found by its address, bytes read in place,
-     * and xxHash through its one-shot functions' path (xxh_value, with
-     * the algorithm a constant in each case), which writes the digest
-     * into the new bytes. */
-    if (__builtin_expect(kwnames == NULL && nargs == 2, 1)) {
-        a[1] = args[1];
-        seed = 0;
-        release = -1;
-        if ((alg = fc_hash_lookup(st->hash, args[0])) < 0) {
-            return NULL;
-        }
-    }
-    else {
-        if (fc_parse_args_fast("digest", args, nargs, kwnames, names, 4, 2,
-                               2, a) < 0) {
-            return NULL;
-        }
-        if ((alg = fc_hash_lookup(st->hash, a[0])) < 0 ||
-            fc_hash_parse_seed(alg, a[2], &seed) < 0 ||
-            fc_parse_release(a[3], &release) < 0) {
-            return NULL;
-        }
+    if (fc_parse_args_fast("digest", args, nargs, kwnames, names, 4, 2, 2,
+                           a) < 0 ||
+        (alg = fc_hash_lookup(st->hash, a[0])) < 0 ||
+        fc_hash_parse_seed(alg, a[2], &seed) < 0 ||
+        fc_parse_release(a[3], &release) < 0) {
+        return NULL;
     }
     if (__builtin_expect(PyBytes_CheckExact(a[1]), 1)) {
         view.obj = NULL;    /* fc_get_data's bytes case, laid out straight */
@@ -410,6 +390,44 @@ fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 exit:
     fc_data_release(&view);
     return result;
+}
+
+static PyObject *
+fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+          PyObject *kwnames)
+{
+    fc_state *st = fc_get_state(module);
+    /* Where a small call's time went (callgrind, 64 bytes of xxh3_64):
+     * the keyword parser, a loop of name compares, the buffer protocol,
+     * then the generic hasher set-up and a copy of the digest into the
+     * result.  The usual call, digest(name, some_bytes), now goes from
+     * the name's address (fc_hash_lookup) and the bytes read in place to
+     * the one-shot functions' path for xxHash (xxh_value, the algorithm a
+     * constant in each case, the digest written into the new bytes), with
+     * nothing to release; everything else takes digest_general. */
+    if (__builtin_expect(kwnames == NULL && nargs == 2 &&
+                         PyBytes_CheckExact(args[1]), 1)) {
+        int alg = fc_hash_lookup(st->hash, args[0]);
+        if (alg < 0) {
+            return NULL;
+        }
+        const void *buf = PyBytes_AS_STRING(args[1]);
+        Py_ssize_t len = PyBytes_GET_SIZE(args[1]);
+        int release = fc_release_by_size(st, len);
+        switch (alg) {
+        case FC_ALG_XXH3_64:
+            return xxh_digest(st, FC_ALG_XXH3_64, 0, buf, len, release);
+        case FC_ALG_XXH64:
+            return xxh_digest(st, FC_ALG_XXH64, 0, buf, len, release);
+        case FC_ALG_XXH32:
+            return xxh_digest(st, FC_ALG_XXH32, 0, buf, len, release);
+        case FC_ALG_XXH3_128:
+            return xxh_digest(st, FC_ALG_XXH3_128, 0, buf, len, release);
+        default:
+            return digest_other(st, alg, buf, len, release);
+        }
+    }
+    return digest_general(st, args, nargs, kwnames);
 }
 
 #define FC_XXH_ONESHOT(alg, fname, form)                                    \
