@@ -29,7 +29,8 @@ typedef struct {
     fc_blake3_hasher h;
 } FcBlake3Object;
 
-/* Feed len bytes.  Called with the GIL held and self's lock taken.
+/* Feed len bytes.  Called with the GIL held and self's lock taken (or
+ * self not yet visible to any other thread).
  * Returns -1 with an exception set (the hasher is then unchanged). */
 static int
 b3_feed(FcBlake3Object *self, const void *buf, Py_ssize_t len,
@@ -198,7 +199,7 @@ FcBlake3_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     }
     FC_LOCK_INIT(self);
     self->threads = threads;
-    const fc_blake3_kernels *k = st->kernels.blake3;
+    const fc_blake3_kernels *k = FC_KERNEL(st, blake3);
     if (key != Py_None) {
         fc_blake3_init_keyed(&self->h, keybytes, k);
     }
@@ -210,8 +211,8 @@ FcBlake3_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         fc_blake3_init(&self->h, k);
     }
     if (data != NULL) {
-        /* No other thread can see self yet; the lock is taken anyway (it
-         * is uncontended) so b3_feed has one calling convention. */
+        /* No other thread can see self yet, so b3_feed may run without
+         * the lock its other callers hold. */
         Py_buffer view = {0};
         const void *buf;
         Py_ssize_t len;
@@ -692,7 +693,7 @@ blake3_info(fc_state *st, PyObject *d)
     PyObject *parallel = PyDict_GetItemString(d, "parallel");
     if (fc_dict_set_steal(backends, "blake3",
                           PyUnicode_FromFormat("fastconc %s",
-                                               st->kernels.blake3->name)) < 0) {
+                                               FC_KERNEL(st, blake3)->name)) < 0) {
         return -1;
     }
     return PyDict_SetItemString(parallel, "blake3", Py_True);

@@ -123,7 +123,7 @@ fc_hash_digest_size(const struct fc_hash_state *hs, int alg)
 fc_sha256_pair_fn
 fc_hash_sha_pair(const struct fc_hash_state *hs, int alg, const uint32_t **iv)
 {
-    fc_sha256_pair_fn pair = hs->kernels->sha256_pair;
+    fc_sha256_pair_fn pair = FC_ATOMIC_LOAD(&hs->kernels->sha256_pair);
     if (pair != NULL && hs->oneshot[alg] != NULL && PAIR_IV[alg] != NULL) {
         *iv = PAIR_IV[alg];
         return pair;
@@ -573,7 +573,7 @@ hash_info(fc_state *st, PyObject *d)
         if (fc_hash_algs[i].xxh >= 0) {
             s = PyUnicode_FromFormat("xxHash %d.%d.%d (%s)", XXH_VERSION_MAJOR,
                                      XXH_VERSION_MINOR, XXH_VERSION_RELEASE,
-                                     hs->kernels->xxh->impl);
+                                     FC_ATOMIC_LOAD(&hs->kernels->xxh)->impl);
         }
         else if (hs->md[i] != NULL) {
             s = PyUnicode_FromString(OpenSSL_version(OPENSSL_VERSION));

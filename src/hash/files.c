@@ -831,7 +831,10 @@ fc_hash_files(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                         "path");
         return NULL;
     }
-    seq = PySequence_Fast(a[1], "paths must be an iterable");
+    /* os.fspath() below may run Python code that changes a list of
+     * paths, and without a GIL another thread may: read a snapshot. */
+    seq = PyList_Check(a[1]) ? PyList_AsTuple(a[1])
+                             : PySequence_Fast(a[1], "paths must be an iterable");
     if (seq == NULL) {
         return NULL;
     }

@@ -181,8 +181,8 @@ fc_hasher_setup(fc_hasher *h, const struct fc_hash_state *hs, int alg,
     memset(h, 0, sizeof(*h));
     h->alg = alg;
     h->md = hs->md[alg];
-    h->xk = hs->kernels->xxh;
-    h->bk = hs->kernels->blake3;
+    h->xk = FC_ATOMIC_LOAD(&hs->kernels->xxh);
+    h->bk = FC_ATOMIC_LOAD(&hs->kernels->blake3);
     h->seed = seed;
 }
 

@@ -24,7 +24,7 @@ static PyObject *
 b3_digest(struct fc_hash_state *hs, const Py_buffer *view, int release)
 {
     uint8_t out[FC_BLAKE3_OUT_LEN];
-    const fc_blake3_kernels *k = hs->kernels->blake3;
+    const fc_blake3_kernels *k = FC_ATOMIC_LOAD(&hs->kernels->blake3);
     /* Keeping the GIL means one thread (the pool would run without it). */
     int threads = release ? fc_blake3_threads(0, view->len) : 1;
     if (threads <= 1 && view->len <= FC_HASH_SEQ_CHUNK) {
@@ -225,7 +225,7 @@ xxh_value(fc_state *st, int alg, uint64_t seed, const void *buf,
     /* XXH32, XXH64 and XXH3 up to 240 bytes have no vector code: the
      * shared kernels (simd/xxh_short.c), called directly; longer XXH3
      * inputs take the vector loop of the SIMD level's table. */
-    const fc_xxh_kernels *k = st->kernels.xxh;
+    const fc_xxh_kernels *k = FC_KERNEL(st, xxh);
     fc_u128 v = {0, 0};
     uint64_t r = 0;
     int is_short = len <= FC_XXH3_SHORT_MAX;
@@ -620,8 +620,17 @@ pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
                      "not a single '%.100s'", Py_TYPE(items)->tp_name);
         return -1;
     }
+#ifdef Py_GIL_DISABLED
+    /* Without a GIL another thread may change the caller's list while we
+     * read it: read a snapshot taken under the list's lock instead (the
+     * tuple is ours, so no item is then copied or held one by one). */
+    PyObject *seq = p->seq = PyList_Check(items)
+        ? PyList_AsTuple(items)
+        : PySequence_Fast(items, "items must be an iterable");
+#else
     PyObject *seq = p->seq = PySequence_Fast(items,
                                              "items must be an iterable");
+#endif
     if (seq == NULL) {
         return -1;
     }
@@ -689,6 +698,16 @@ pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
             }
             if (fc_get_buffer(item, &p->views[k], "items") < 0) {
                 goto fail;
+            }
+            if (shared) {
+                /* An item's __buffer__ is Python code: it may have
+                 * changed the caller's list, and moved its array. */
+                objs = PySequence_Fast_ITEMS(seq);
+                if (PySequence_Fast_GET_SIZE(seq) != n) {
+                    PyErr_SetString(PyExc_RuntimeError,
+                                    "items changed size during hash_many");
+                    goto fail;
+                }
             }
             p->span[k].buf = p->views[k].buf;
             p->span[k].len = p->views[k].len;
@@ -941,8 +960,8 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 
     job.alg = alg;
     job.md = st->hash->md[alg];
-    job.xk = st->kernels.xxh;
-    job.bk = fc_hash_algs[alg].b3 ? st->kernels.blake3 : NULL;
+    job.xk = FC_KERNEL(st, xxh);
+    job.bk = fc_hash_algs[alg].b3 ? FC_KERNEL(st, blake3) : NULL;
     job.seed = seed;
     job.oneshot = st->hash->oneshot[alg];
     job.pair = fc_hash_sha_pair(st->hash, alg, &job.iv);
