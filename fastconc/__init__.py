@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import types
+from typing import TYPE_CHECKING
 
 from . import _core
 from ._core import (
@@ -50,7 +51,11 @@ from ._core import (
 )
 from ._hashfiles import hash_files
 from ._pmap import map_array, parallel_map
+from ._submit import submit
 from .executor import ThreadPoolExecutor
+
+if TYPE_CHECKING:
+    from . import aio as aio
 
 __all__ = [
     "GIL_THRESHOLD",
@@ -98,6 +103,9 @@ __all__ = [
     "ThreadPoolExecutor",
     "map_array",
     "parallel_map",
+    # async and futures
+    "aio",
+    "submit",
 ]
 
 
@@ -113,6 +121,15 @@ class _FastconcModule(types.ModuleType):
     @GIL_THRESHOLD.setter
     def GIL_THRESHOLD(self, value: int) -> None:  # noqa: N802
         _core._set_gil_threshold(value)
+
+    def __getattr__(self, name: str) -> types.ModuleType:
+        # fastconc.aio is imported on first use: it imports asyncio.
+        if name == "aio":
+            import importlib
+
+            return importlib.import_module(".aio", __name__)
+        raise AttributeError(f"module {__name__!r} has no attribute "
+                             f"{name!r}")
 
 
 sys.modules[__name__].__class__ = _FastconcModule

@@ -30,6 +30,7 @@ struct fc_hash_state;
 struct fc_codec_state;
 struct fc_pmap_state;
 struct fc_stream_state;
+struct fc_jobs_state;
 
 typedef struct fc_state {
     PyObject *DecompressionError;   /* ValueError subclass */
@@ -47,6 +48,7 @@ typedef struct fc_state {
     struct fc_codec_state *codec;
     struct fc_pmap_state *pmap;
     struct fc_stream_state *stream;
+    struct fc_jobs_state *jobs;     /* async/job.c */
 } fc_state;
 
 /* One area of the module: its exec-time set-up and GC hooks (any may be
@@ -60,6 +62,7 @@ typedef struct fc_area {
     int (*info)(fc_state *st, PyObject *dict);
 } fc_area;
 
+extern const fc_area fc_area_jobs;          /* async/job.c */
 extern const fc_area fc_area_checksum;
 extern const fc_area fc_area_hash;          /* hash/algorithms.c */
 extern const fc_area fc_area_hash_object;   /* hash/object.c */

@@ -10,8 +10,10 @@
 #include <stdlib.h>
 
 /* Set up in this order and cleared in the reverse one: an area may use
- * the state of those before it (the hash front ends use fc_area_hash's). */
+ * the state of those before it (the hash front ends use fc_area_hash's;
+ * every area may register job forms with fc_area_jobs). */
 static const fc_area *const areas[] = {
+    &fc_area_jobs,
     &fc_area_checksum,
     &fc_area_hash,
     &fc_area_hash_object,
