@@ -1,0 +1,204 @@
+"""fastconc.aio against the ways asyncio code runs blocking calls today, on
+one machine, in one run (not a pytest file).
+
+    python3 benchmarks/ratio_async.py [--n 10000] [--rounds 5]
+
+1. N awaited calls on 4 KiB items under ``asyncio.gather`` (crc32c, a
+   native job; sha256 through ``fastconc.digest``), best of ``--rounds``,
+   interleaved:
+
+   - ``aio``: ``gather(*(fastconc.aio.crc32c(d) for d in items))``;
+   - ``aio call-soon``: the same with the loop woken by
+     ``call_soon_threadsafe`` instead of the eventfd;
+   - ``executor``: ``gather(*(loop.run_in_executor(ex, f, d) ...))`` with
+     the stdlib ``ThreadPoolExecutor(2)``;
+   - ``executor in tasks``: each ``run_in_executor`` awaited in its own
+     coroutine, so that both sides pay for one Task per call (``gather``
+     wraps a coroutine in a Task, but takes a future as it is);
+   - ``to_thread``: ``asyncio.to_thread(f, d)``.
+
+2. Event-loop lag: the worst wake-up delay of a task sleeping 1 ms in a
+   loop while two compress calls of about 100 ms each are awaited, with
+   ``fastconc.aio.compress`` and with the same calls made inline in a
+   coroutine (which blocks the loop); with two controls: the sleeper
+   alone, and two native ``fastconc.aio.crc32`` calls of the same length
+   (no GIL at all: the lag CPU contention alone causes).
+
+The machine's load is printed first: on a shared machine, compare the
+ratios of one run, not the times of two.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import fastconc
+import fastconc.aio as aio
+
+
+def _load() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def gather_cases(name: str, n: int) -> dict[str, Callable[[], Awaitable[Any]]]:
+    items = [os.urandom(4096) for _ in range(64)]
+    if name == "crc32c":
+        sync: Callable[[bytes], Any] = fastconc.crc32c
+        coro: Callable[[bytes], Awaitable[Any]] = aio.crc32c
+    else:
+        def sync(d: bytes) -> Any:
+            return fastconc.digest("sha256", d)
+
+        def coro(d: bytes) -> Awaitable[Any]:
+            return aio.digest("sha256", d)
+    ex = concurrent.futures.ThreadPoolExecutor(2)
+
+    def data() -> Any:
+        return (items[i % 64] for i in range(n))
+
+    async def v_aio() -> Any:
+        return await asyncio.gather(*(coro(d) for d in data()))
+
+    async def v_aio_call_soon() -> Any:
+        old = aio._USE_FD
+        aio._USE_FD = False
+        aio._wakers.clear()
+        try:
+            # a fresh loop each round, so the call-soon waker is made
+            return await asyncio.gather(*(coro(d) for d in data()))
+        finally:
+            aio._USE_FD = old
+
+    async def v_executor() -> Any:
+        loop = asyncio.get_running_loop()
+        return await asyncio.gather(*(loop.run_in_executor(ex, sync, d)
+                                      for d in data()))
+
+    async def v_executor_tasks() -> Any:
+        loop = asyncio.get_running_loop()
+
+        async def one(d: bytes) -> Any:
+            return await loop.run_in_executor(ex, sync, d)
+        return await asyncio.gather(*(one(d) for d in data()))
+
+    async def v_to_thread() -> Any:
+        return await asyncio.gather(*(asyncio.to_thread(sync, d)
+                                      for d in data()))
+
+    return {"aio": v_aio, "aio call-soon": v_aio_call_soon,
+            "executor": v_executor, "executor in tasks": v_executor_tasks,
+            "to_thread": v_to_thread}
+
+
+def best_of(cases: dict[str, Callable[[], Awaitable[Any]]],
+            rounds: int) -> dict[str, float]:
+    best = {k: float("inf") for k in cases}
+    ref = None
+    for _ in range(rounds):
+        for k, fn in cases.items():
+            t0 = time.perf_counter()
+            out = asyncio.run(fn())     # type: ignore[arg-type]
+            best[k] = min(best[k], time.perf_counter() - t0)
+            if ref is None:
+                ref = out
+            assert out == ref, k
+    return best
+
+
+def lag_case(seconds: float = 0.1) -> tuple[float, dict[str, float]]:
+    """(call time, worst lag by case)."""
+    base = os.urandom(1 << 16) * 16
+    data = base
+    # about `seconds` per call at zstd level 9 on this machine
+    while True:
+        t0 = time.perf_counter()
+        fastconc.compress(data, "zstd", 9, threads=1)
+        took = time.perf_counter() - t0
+        if took >= seconds * 0.8 or len(data) > 1 << 30:
+            break
+        data = data * 2
+    data = data[: int(len(data) * seconds / took)]
+
+    async def measure(make: Callable[[], Awaitable[Any]]) -> float:
+        worst = 0.0
+        stop = False
+
+        async def sleeper() -> None:
+            nonlocal worst
+            while not stop:
+                t0 = time.perf_counter()
+                await asyncio.sleep(0.001)
+                worst = max(worst, time.perf_counter() - t0 - 0.001)
+
+        s = asyncio.ensure_future(sleeper())
+        await asyncio.sleep(0.01)
+        worst = 0.0
+        await asyncio.gather(make(), make())
+        stop = True
+        await s
+        return worst
+
+    async def inline() -> Any:
+        return fastconc.compress(data, "zstd", 9, threads=1)
+
+    def with_aio() -> Awaitable[Any]:
+        return aio.compress(data, "zstd", 9, threads=1)
+
+    # Controls: nothing but the sleeper (the machine's own wake-up lag),
+    # and two native jobs of the same length, which never take the GIL
+    # (what CPU contention alone costs the loop thread).
+    cdata = bytes(1 << 20)
+    t0 = time.perf_counter()
+    fastconc.crc32(cdata, threads=1)
+    cdata = bytes(int(len(cdata) * seconds / (time.perf_counter() - t0)))
+
+    async def idle() -> None:
+        await asyncio.sleep(seconds)
+
+    def native() -> Awaitable[Any]:
+        return aio.crc32(cdata, threads=1)
+
+    cases: dict[str, Callable[[], Awaitable[Any]]] = {
+        "aio compress": with_aio, "inline compress": inline,
+        "idle (control)": idle, "aio crc32 (control)": native}
+    lags = {k: float("inf") for k in cases}
+    for _ in range(3):
+        for k, make in cases.items():
+            lags[k] = min(lags[k], asyncio.run(measure(make)))
+    t0 = time.perf_counter()
+    fastconc.compress(data, "zstd", 9, threads=1)
+    return time.perf_counter() - t0, lags
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    print(f"load average {_load()}, {os.cpu_count()} CPUs, "
+          f"pool size {fastconc.get_threads()}")
+    for name in ("crc32c", "sha256"):
+        best = best_of(gather_cases(name, args.n), args.rounds)
+        a = best["aio"]
+        print(f"{args.n} awaited {name} of 4 KiB under gather (best of "
+              f"{args.rounds}):")
+        for k, v in best.items():
+            print(f"  {k:18s} {v * 1e3:8.1f} ms   {v / a:5.2f}x aio")
+    call, lags = lag_case()
+    print(f"event-loop lag, two {call * 1e3:.0f} ms calls awaited at once "
+          f"(worst 1 ms-sleeper wake-up, best of 3):")
+    for k, v in lags.items():
+        print(f"  {k:20s} {v * 1e3:7.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
