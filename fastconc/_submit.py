@@ -55,6 +55,8 @@ _ACCEPTED: dict[object, str] = {
         ("adler32", _core.adler32),
         ("compress", _core.compress),
         ("decompress", _core.decompress),
+        ("compress_into", _core.compress_into),
+        ("decompress_into", _core.decompress_into),
         ("compress_many", _core.compress_many),
         ("decompress_many", _core.decompress_many),
         ("blake3", _core.blake3),
@@ -115,9 +117,10 @@ def submit(func: Callable[_P, _T], /, *args: _P.args,
 
     func must be one of fastconc's heavy functions: digest, hash_many,
     hash_file, hash_files, crc32, crc32c, adler32, compress, decompress,
-    compress_many, decompress_many, blake3 (the constructor, which hashes
-    its data) or map_array; anything else raises TypeError.  Bad arguments
-    raise through the Future, with the exception the direct call raises.
+    compress_into, decompress_into, compress_many, decompress_many, blake3
+    (the constructor, which hashes its data) or map_array; anything else
+    raises TypeError.  Bad arguments raise through the Future, with the
+    exception the direct call raises.
     No Python thread is created.  ``cancel()`` stops a running call (see
     the module docstring).
     """

@@ -39,10 +39,12 @@ __all__ = [
     "adler32",
     "blake3",
     "compress",
+    "compress_into",
     "compress_many",
     "crc32",
     "crc32c",
     "decompress",
+    "decompress_into",
     "decompress_many",
     "digest",
     "hash_file",
@@ -205,6 +207,29 @@ async def decompress(data: Buffer, codec: Optional[str] = None, *,
     result: bytes = await _core._aio_call(
         _core.decompress, data, codec, threads=threads,
         max_output_size=max_output_size, release_gil=release_gil)
+    return result
+
+
+async def compress_into(data: Buffer, out: Buffer, codec: str = "zstd",
+                        level: Optional[int] = None, *,
+                        threads: Optional[int] = None,
+                        release_gil: Optional[bool] = None) -> int:
+    """``fastconc.compress_into`` as a coroutine."""
+    result: int = await _core._aio_call(
+        _core.compress_into, data, out, codec, level, threads=threads,
+        release_gil=release_gil)
+    return result
+
+
+async def decompress_into(data: Buffer, out: Buffer,
+                          codec: Optional[str] = None, *,
+                          threads: Optional[int] = None,
+                          release_gil: Optional[bool] = None) -> int:
+    """``fastconc.decompress_into`` as a coroutine (what a cancelled call
+    wrote into out is unspecified, never past its end)."""
+    result: int = await _core._aio_call(
+        _core.decompress_into, data, out, codec, threads=threads,
+        release_gil=release_gil)
     return result
 
 

@@ -71,6 +71,7 @@ extern const fc_area fc_area_hash_files;    /* hash/files.c */
 extern const fc_area fc_area_codec;         /* codec/codec.c */
 extern const fc_area fc_area_oneshot;       /* codec/oneshot.c */
 extern const fc_area fc_area_batch;         /* codec/batch.c */
+extern const fc_area fc_area_into;          /* codec/into.c */
 extern const fc_area fc_area_pmap;
 extern const fc_area fc_area_blake3;
 extern const fc_area fc_area_stream;
@@ -101,6 +102,10 @@ int fc_dict_set_str(PyObject *d, const char *key, const char *value);
 /* Get a read-only C-contiguous view.  str -> TypeError, non-contiguous ->
  * ValueError.  `what` names the argument in messages. */
 int fc_get_buffer(PyObject *obj, Py_buffer *view, const char *what);
+/* Get a writable C-contiguous view of any item type (out= arguments: the
+ * room is view->len bytes).  Non-buffers and read-only ones -> TypeError,
+ * non-contiguous -> ValueError. */
+int fc_get_out_buffer(PyObject *obj, Py_buffer *view, const char *what);
 
 /* A list of held views: every item of a sequence/iterable, pinned before
  * the GIL is released. */

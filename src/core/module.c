@@ -22,6 +22,7 @@ static const fc_area *const areas[] = {
     &fc_area_codec,
     &fc_area_oneshot,
     &fc_area_batch,
+    &fc_area_into,
     &fc_area_pmap,
     &fc_area_blake3,
     &fc_area_stream,
