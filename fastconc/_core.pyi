@@ -1,9 +1,11 @@
 # Type stubs for fastconc._core (checked by mypy.stubtest).
 import os
 from collections.abc import Generator, Iterable
-from typing import Any, Callable, Final, Union, final
+from typing import Any, Callable, Final, TypeVar, Union, final, overload
 
 from typing_extensions import Buffer, TypeAlias
+
+_B = TypeVar("_B", bound=Buffer)
 
 _StrOrBytesPath: TypeAlias = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
@@ -109,9 +111,14 @@ def xxh3_64(data: Buffer = b"", seed: int = 0) -> XXHash: ...
 def xxh3_128(data: Buffer = b"", seed: int = 0) -> XXHash: ...
 def digest(name: str, data: Buffer, *, seed: int | None = None,
            release_gil: bool | None = None) -> bytes: ...
+@overload
 def hash_many(name: str, items: Iterable[Buffer], *,
-              threads: int | None = None,
-              seed: int | None = None) -> list[bytes]: ...
+              threads: int | None = None, seed: int | None = None,
+              out: None = None) -> list[bytes]: ...
+@overload
+def hash_many(name: str, items: Iterable[Buffer], *,
+              threads: int | None = None, seed: int | None = None,
+              out: _B) -> _B: ...
 def hash_file(name: str, path: _StrOrBytesPath, *,
               threads: int | None = None,
               seed: int | None = None) -> bytes: ...

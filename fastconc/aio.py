@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import os
 import weakref
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Optional, TypeVar, Union, overload
 
 from . import _core
 from ._hashfiles import PathLike
@@ -34,6 +34,8 @@ from ._pmap import _map_array_args
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
+
+    _B = TypeVar("_B", bound=Buffer)
 
 __all__ = [
     "adler32",
@@ -144,13 +146,23 @@ async def digest(name: str, data: Buffer, *, seed: Optional[int] = None,
     return result
 
 
+@overload
 async def hash_many(name: str, items: Iterable[Buffer], *,
-                    threads: Optional[int] = None,
-                    seed: Optional[int] = None) -> list[bytes]:
-    """``fastconc.hash_many`` as a coroutine."""
-    result: list[bytes] = await _core._aio_call(
-        _core.hash_many, name, items, threads=threads, **_seed(seed))
-    return result
+                    threads: Optional[int] = None, seed: Optional[int] = None,
+                    out: None = None) -> list[bytes]: ...
+@overload
+async def hash_many(name: str, items: Iterable[Buffer], *,
+                    threads: Optional[int] = None, seed: Optional[int] = None,
+                    out: _B) -> _B: ...
+
+
+async def hash_many(name: str, items: Iterable[Buffer], *,
+                    threads: Optional[int] = None, seed: Optional[int] = None,
+                    out: Optional[Buffer] = None) -> Any:
+    """``fastconc.hash_many`` as a coroutine (with out=: out, filled)."""
+    extra: dict[str, Any] = {} if out is None else {"out": out}
+    return await _core._aio_call(_core.hash_many, name, items,
+                                 threads=threads, **_seed(seed), **extra)
 
 
 async def hash_file(name: str, path: _StrOrBytesPath, *,
