@@ -1,5 +1,6 @@
-"""fastconc.aio against the ways asyncio code runs blocking calls today, on
-one machine, in one run (not a pytest file).
+"""The four figures of issue 25 ("Done means"), on one machine, in one run
+(not a pytest file; benchmarks/bench_async.py runs it in --quick mode as
+a correctness check):
 
     python3 benchmarks/ratio_async.py [--n 10000] [--rounds 5]
 
@@ -23,6 +24,15 @@ one machine, in one run (not a pytest file).
    coroutine (which blocks the loop); with two controls: the sleeper
    alone, and two native ``fastconc.aio.crc32`` calls of the same length
    (no GIL at all: the lag CPU contention alone causes).
+
+3. lz4 and zstd decompression of 1 MiB chunks (``--chunks`` of them, a
+   corpus of this machine's files) into one reused buffer with
+   ``decompress_into`` against ``decompress()`` returning new bytes, next
+   to cramjam's ``decompress_into`` when it is installed.
+
+4. ``hash_many("xxh3_64", items, out=array)`` on 100,000 items of 64 B
+   against a loop of python-xxhash's ``xxh3_64_intdigest`` (and
+   ``hash_many`` returning its list, for context).
 
 The machine's load is printed first: on a shared machine, compare the
 ratios of one run, not the times of two.
@@ -179,11 +189,96 @@ def lag_case(seconds: float = 0.1) -> tuple[float, dict[str, float]]:
     return time.perf_counter() - t0, lags
 
 
-def main() -> None:
+def _best(fn: Callable[[], Any], rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def into_cases(codec: str, nchunks: int) -> dict[str, Callable[[], Any]]:
+    """Decompressing nchunks 1 MiB chunks: new bytes each time, or into
+    one reused buffer (fastconc, and cramjam when installed).  Each case
+    checks its output once before it is timed."""
+    from fastconc.bench.corpus import build_corpus, chunks
+
+    data = build_corpus(nchunks << 20)[0]
+    parts = chunks(data, 1 << 20)
+    blobs = [fastconc.compress(p, codec, threads=1) for p in parts]
+    out = bytearray(1 << 20)
+
+    def v_decompress() -> None:
+        for b in blobs:
+            fastconc.decompress(b, codec, threads=1)
+
+    def v_into() -> None:
+        for b in blobs:
+            fastconc.decompress_into(b, out, codec, threads=1)
+
+    assert [fastconc.decompress(b, codec) for b in blobs[:2]] == parts[:2]
+    n = fastconc.decompress_into(blobs[1], out, codec)
+    assert out[:n] == parts[1]
+    cases: dict[str, Callable[[], Any]] = {
+        "decompress": v_decompress, "decompress_into": v_into}
+    try:
+        import cramjam
+    except ImportError:     # a missing peer is skipped, never faked
+        return cases
+    mod = getattr(cramjam, codec)
+    cout = bytearray(1 << 20)
+
+    def v_cramjam() -> None:
+        for b in blobs:
+            mod.decompress_into(b, cout)
+
+    n = mod.decompress_into(blobs[1], cout)
+    assert cout[:n] == parts[1]
+    cases["cramjam decompress_into"] = v_cramjam
+    return cases
+
+
+def hash_out_cases(n: int) -> dict[str, Callable[[], Any]]:
+    """n items of 64 B: hash_many into a uint64 array, hash_many's list,
+    and a loop of python-xxhash's xxh3_64_intdigest (when installed)."""
+    items = [os.urandom(64) for _ in range(n)]
+    cases: dict[str, Callable[[], Any]] = {}
+    try:
+        import numpy as np
+        arr: Any = np.empty(n, dtype=np.uint64)
+    except ImportError:
+        arr = bytearray(8 * n)
+    cases["hash_many out="] = lambda: fastconc.hash_many(
+        "xxh3_64", items, out=arr)
+    cases["hash_many list"] = lambda: fastconc.hash_many("xxh3_64", items)
+    want = [fastconc.xxh3_64(x).intdigest() for x in items[:100]]
+    fastconc.hash_many("xxh3_64", items, out=arr)
+    got = memoryview(arr).cast("B").cast("Q")[:100].tolist()
+    assert got == want
+    try:
+        import xxhash
+    except ImportError:
+        return cases
+    f = xxhash.xxh3_64_intdigest
+    assert [f(x) for x in items[:100]] == want
+    cases["python-xxhash loop"] = lambda: [f(x) for x in items]
+    return cases
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=5)
-    args = ap.parse_args()
+    ap.add_argument("--chunks", type=int, default=64,
+                    help="1 MiB chunks for the decompress_into figure")
+    ap.add_argument("--items", type=int, default=100_000,
+                    help="64 B items for the hash_many out= figure")
+    ap.add_argument("--quick", action="store_true",
+                    help="tiny sizes, one round: a correctness check")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.n, args.rounds, args.chunks, args.items = 200, 1, 2, 1000
     print(f"load average {_load()}, {os.cpu_count()} CPUs, "
           f"pool size {fastconc.get_threads()}")
     for name in ("crc32c", "sha256"):
@@ -193,11 +288,26 @@ def main() -> None:
               f"{args.rounds}):")
         for k, v in best.items():
             print(f"  {k:18s} {v * 1e3:8.1f} ms   {v / a:5.2f}x aio")
-    call, lags = lag_case()
+    call, lags = lag_case(0.02 if args.quick else 0.1)
     print(f"event-loop lag, two {call * 1e3:.0f} ms calls awaited at once "
           f"(worst 1 ms-sleeper wake-up, best of 3):")
     for k, v in lags.items():
         print(f"  {k:20s} {v * 1e3:7.2f} ms")
+    for codec in ("lz4", "zstd"):
+        cases = into_cases(codec, args.chunks)
+        times = {k: _best(fn, args.rounds) for k, fn in cases.items()}
+        ref = times["decompress"]
+        print(f"{codec}: {args.chunks} chunks of 1 MiB decompressed (best "
+              f"of {args.rounds}):")
+        for k, v in times.items():
+            print(f"  {k:24s} {v * 1e3:8.1f} ms   {ref / v:5.2f}x "
+                  f"decompress()")
+    hcases = hash_out_cases(args.items)
+    htimes = {k: _best(fn, args.rounds) for k, fn in hcases.items()}
+    ref = htimes["hash_many out="]
+    print(f"xxh3_64 of {args.items} items of 64 B (best of {args.rounds}):")
+    for k, v in htimes.items():
+        print(f"  {k:20s} {v * 1e3:8.2f} ms   {v / ref:5.2f}x out=")
 
 
 if __name__ == "__main__":
