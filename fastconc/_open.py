@@ -283,8 +283,9 @@ class CompressedFile(io.BufferedIOBase):
     @property
     def codec(self) -> str | None:
         """The codec (when reading with codec=None: as detected so far)."""
-        if self._buffer is not None and self._codec is None:
-            raw: _DecompressReader = self._buffer.raw  # type: ignore[assignment]
+        buffer = self._buffer       # (close() may clear it meanwhile)
+        if buffer is not None and self._codec is None:
+            raw: _DecompressReader = buffer.raw  # type: ignore[assignment]
             detected: str | None = raw._dec.codec
             return detected
         return self._codec
@@ -323,8 +324,10 @@ class CompressedFile(io.BufferedIOBase):
         return False
 
     def fileno(self) -> int:
-        self._check_open()
-        return self._fp.fileno()  # type: ignore[union-attr]
+        fp = self._fp               # (close() may clear it meanwhile)
+        if fp is None:
+            raise ValueError("I/O operation on closed file")
+        return fp.fileno()
 
     # --- reading ---------------------------------------------------------
 
@@ -415,6 +418,7 @@ class CompressedFile(io.BufferedIOBase):
         self._check_open()
         if self._writing:
             with self._lock:
+                self._check_open()      # (closed by another thread?)
                 if self._parallel:
                     self._write_parallel(self._pending)
                     self._pending = bytearray()
@@ -426,8 +430,8 @@ class CompressedFile(io.BufferedIOBase):
 
     def tell(self) -> int:
         """Position in the uncompressed data."""
-        self._check_open()
         with self._lock:
+            self._check_open()
             if self._writing:
                 return self._written
             return self._check_reading().tell()

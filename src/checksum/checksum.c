@@ -112,9 +112,9 @@ cksum_parse(fc_state *st, PyObject *const *args, Py_ssize_t nargs,
         return -1;
     }
     Py_ssize_t len = out->view.len;
-    job->fn = kind == K_CRC32 ? st->kernels.cksum.crc32
-              : kind == K_CRC32C ? st->kernels.cksum.crc32c
-                                 : st->kernels.cksum.adler32;
+    job->fn = kind == K_CRC32 ? FC_KERNEL(st, cksum.crc32)
+              : kind == K_CRC32C ? FC_KERNEL(st, cksum.crc32c)
+                                 : FC_KERNEL(st, cksum.adler32);
     job->data = out->view.buf;
     job->len = len;
     job->init = kind == K_ADLER32 ? 1 : 0;
@@ -467,8 +467,9 @@ checksum_info(fc_state *st, PyObject *d)
     PyObject *backends = PyDict_GetItemString(d, "backends");
     PyObject *parallel = PyDict_GetItemString(d, "parallel");
     const char *names[3] = {"crc32", "crc32c", "adler32"};
-    const fc_cksum_kernels *k = &st->kernels.cksum;
-    const char *impls[3] = {k->crc32_impl, k->crc32c_impl, k->adler32_impl};
+    const char *impls[3] = {FC_KERNEL(st, cksum.crc32_impl),
+                            FC_KERNEL(st, cksum.crc32c_impl),
+                            FC_KERNEL(st, cksum.adler32_impl)};
     for (int i = 0; i < 3; i++) {
         PyObject *s = PyUnicode_FromFormat("fastconc %s", impls[i]);
         if (s == NULL || PyDict_SetItemString(backends, names[i], s) < 0) {
