@@ -254,6 +254,25 @@ caller_init(caller_tls *c, fc_poll_fn poll, void *ctx, atomic_int *flag)
     c->enclosing = current_flag();
 }
 
+/* Whether batch b is cancelled, on a helper: its own flag, or the flag of
+ * the work it is part of (so that the helpers of a nested batch stop with
+ * their enclosing job without waiting for the nested batch's caller to
+ * poll); the latter is copied into b's flag, which its caller reads at the
+ * end. */
+static int
+batch_stopped(fc_batch *b)
+{
+    if (atomic_load_explicit(&b->cancelled, memory_order_relaxed)) {
+        return 1;
+    }
+    if (b->enclosing != NULL &&
+        atomic_load_explicit(b->enclosing, memory_order_relaxed)) {
+        atomic_store(&b->cancelled, 1);
+        return 1;
+    }
+    return 0;
+}
+
 int
 fc_pool_should_stop(void)
 {
@@ -261,8 +280,7 @@ fc_pool_should_stop(void)
         return caller_poll(cur_caller, now_ms());
     }
     if (cur_batch) {
-        return atomic_load_explicit(&cur_batch->cancelled,
-                                    memory_order_relaxed);
+        return batch_stopped(cur_batch);
     }
     return 0;
 }
@@ -278,7 +296,10 @@ fc_pool_cancelled(void)
     }
     if (cur_batch) {
         return atomic_load_explicit(&cur_batch->cancelled,
-                                    memory_order_relaxed);
+                                    memory_order_relaxed) ||
+               (cur_batch->enclosing != NULL &&
+                atomic_load_explicit(cur_batch->enclosing,
+                                     memory_order_relaxed));
     }
     return 0;
 }
@@ -297,7 +318,7 @@ batch_drain(fc_batch *b)
         if (i >= b->n) {
             break;
         }
-        if (!atomic_load_explicit(&b->cancelled, memory_order_relaxed)) {
+        if (!batch_stopped(b)) {
             b->fn(b->arg, i);
         }
         count++;
@@ -512,6 +533,7 @@ fc_pool_run_led(fc_task_fn fn, void *arg, int64_t n, int threads,
     b.n = n;
     atomic_init(&b.next, 0);
     atomic_init(&b.cancelled, 0);
+    b.enclosing = current_flag();
     atomic_init(&b.done, 0);
     atomic_init(&b.helpers, 0);
     b.max_helpers = (int64_t)(threads - 1) < n - 1 ? threads - 1 : (int)(n - 1);
@@ -600,6 +622,10 @@ fc_pool_run_led(fc_task_fn fn, void *arg, int64_t n, int threads,
     }
     pthread_mutex_unlock(&pool.mu);
     pthread_cond_destroy(&b.cv);
+    if (atomic_load(&b.cancelled)) {
+        /* A helper saw the enclosing work cancelled and skipped chunks. */
+        me.stopped = 1;
+    }
     return me.stopped;
 }
 
@@ -618,6 +644,7 @@ fc_pool_post(fc_batch *b, fc_task_fn fn, void *arg, int64_t n, int threads,
     b->n = n;
     atomic_init(&b->next, 0);
     atomic_init(&b->cancelled, 0);
+    b->enclosing = NULL;
     atomic_init(&b->done, 0);
     atomic_init(&b->helpers, 0);
     if (threads < 1) {

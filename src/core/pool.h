@@ -103,6 +103,9 @@ typedef struct fc_batch {
     int64_t n;
     _Atomic long long next;     /* next chunk to claim */
     _Atomic int cancelled;      /* skip chunks not yet started */
+    _Atomic int *enclosing;     /* the cancel flag of the chunk this batch
+                                 * was started from (it outlives this
+                                 * batch), or NULL: set means cancelled */
     _Atomic long long done;     /* chunks finished or skipped (written
                                  * under pool.mu; read by a spinning caller) */
     _Atomic int helpers;        /* workers inside the batch (likewise) */
