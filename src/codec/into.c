@@ -48,7 +48,7 @@ raise_too_small(fc_state *st, const char *fname, const char *codec,
  * in a scratch copy of the output with room to spare (decoders may read
  * their history back from the output), so that nothing is written past
  * out.  Returns FC_DEC_DONE (everything fit), FC_DEC_AGAIN (more output
- * follows), FC_DEC_ERR with err, or -2 with an exception (no memory). */
+ * follows) or FC_DEC_ERR with err (no memory included).  No GIL needed. */
 static int
 end_when_full(fc_dec *dec, const unsigned char *in, size_t len,
               size_t *in_pos, const unsigned char *out, size_t cap,
@@ -60,13 +60,11 @@ end_when_full(fc_dec *dec, const unsigned char *in, size_t len,
     }
     unsigned char *scratch = PyMem_RawMalloc(cap + extra);
     if (scratch == NULL) {
-        PyErr_NoMemory();
-        return -2;
+        fc_codec_err_set(err, FC_CERR_NOMEM, dec->name, 0, NULL, -1);
+        return FC_DEC_ERR;
     }
     int rc;
     size_t pos = cap;
-    /* Safe without the GIL: scratch is ours; the views are pinned. */
-    Py_BEGIN_ALLOW_THREADS
     memcpy(scratch, out, cap);
     for (;;) {
         size_t before_in = *in_pos;
@@ -82,7 +80,6 @@ end_when_full(fc_dec *dec, const unsigned char *in, size_t len,
             break;
         }
     }
-    Py_END_ALLOW_THREADS
     PyMem_RawFree(scratch);
     if (pos > cap) {
         return FC_DEC_AGAIN;    /* output past out: too small, whatever
@@ -162,14 +159,15 @@ decode_into(fc_state *st, int codec, const unsigned char *in, Py_ssize_t len,
                 rc = FC_DEC_ERR;
             }
             else {
-                rc = end_when_full(&dec, in, (size_t)len, &in_pos, out,
-                                   (size_t)cap, &err);
+                /* Safe without the GIL: as above; the scratch copy is
+                 * the call's own. */
+                FC_RUN_OUTSIDE_GIL(release,
+                                   rc = end_when_full(&dec, in, (size_t)len,
+                                                      &in_pos, out,
+                                                      (size_t)cap, &err));
                 if (rc == FC_DEC_AGAIN) {
                     raise_too_small(st, "decompress_into", ops->name, -1,
                                     cap);
-                    goto exit;
-                }
-                if (rc == -2) {
                     goto exit;
                 }
             }
