@@ -9,10 +9,15 @@ from typing import TYPE_CHECKING
 
 from . import _core
 from ._core import (
+    BadGzipFile,
+    CorruptDeflateError,
     DecompressionError,
     Hash,
     OutputSizeError,
+    TruncatedDeflateError,
+    TruncatedError,
     XXHash,
+    ZstdDict,
     __version__,
     adler32,
     adler32_combine,
@@ -46,6 +51,7 @@ from ._core import (
     sha256,
     sha384,
     sha512,
+    train_zstd_dict,
     xxh3_64,
     xxh3_128,
     xxh32,
@@ -61,8 +67,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GIL_THRESHOLD",
+    "BadGzipFile",
+    "CorruptDeflateError",
     "DecompressionError",
     "OutputSizeError",
+    "TruncatedDeflateError",
+    "TruncatedError",
     "__version__",
     "adler32",
     "adler32_combine",
@@ -81,6 +91,8 @@ __all__ = [
     "get_threads",
     "info",
     "set_threads",
+    "train_zstd_dict",
+    "ZstdDict",
     # hashing
     "Hash",
     "XXHash",

@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 _StrOrBytesPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+_ZstdDictArg = Union["_core.ZstdDict", "Buffer", None]
 
 # One waker per event loop; the waker holds its loop weakly.
 _wakers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
@@ -203,65 +204,73 @@ async def blake3(data: Buffer = b"", *, key: Optional[Buffer] = None,
 async def compress(data: Buffer, codec: str = "zstd",
                    level: Optional[int] = None, *,
                    threads: Optional[int] = None,
-                   release_gil: Optional[bool] = None) -> bytes:
+                   release_gil: Optional[bool] = None,
+                   zstd_dict: _ZstdDictArg = None) -> bytes:
     """``fastconc.compress`` as a coroutine."""
     result: bytes = await _core._aio_call(
         _core.compress, data, codec, level, threads=threads,
-        release_gil=release_gil)
+        release_gil=release_gil, zstd_dict=zstd_dict)
     return result
 
 
 async def decompress(data: Buffer, codec: Optional[str] = None, *,
                      threads: Optional[int] = None,
                      max_output_size: Optional[int] = None,
-                     release_gil: Optional[bool] = None) -> bytes:
+                     release_gil: Optional[bool] = None,
+                     zstd_dict: _ZstdDictArg = None) -> bytes:
     """``fastconc.decompress`` as a coroutine."""
     result: bytes = await _core._aio_call(
         _core.decompress, data, codec, threads=threads,
-        max_output_size=max_output_size, release_gil=release_gil)
+        max_output_size=max_output_size, release_gil=release_gil,
+        zstd_dict=zstd_dict)
     return result
 
 
 async def compress_into(data: Buffer, out: Buffer, codec: str = "zstd",
                         level: Optional[int] = None, *,
                         threads: Optional[int] = None,
-                        release_gil: Optional[bool] = None) -> int:
+                        release_gil: Optional[bool] = None,
+                        zstd_dict: _ZstdDictArg = None) -> int:
     """``fastconc.compress_into`` as a coroutine."""
     result: int = await _core._aio_call(
         _core.compress_into, data, out, codec, level, threads=threads,
-        release_gil=release_gil)
+        release_gil=release_gil, zstd_dict=zstd_dict)
     return result
 
 
 async def decompress_into(data: Buffer, out: Buffer,
                           codec: Optional[str] = None, *,
                           threads: Optional[int] = None,
-                          release_gil: Optional[bool] = None) -> int:
+                          release_gil: Optional[bool] = None,
+                          zstd_dict: _ZstdDictArg = None) -> int:
     """``fastconc.decompress_into`` as a coroutine (what a cancelled call
     wrote into out is unspecified, never past its end)."""
     result: int = await _core._aio_call(
         _core.decompress_into, data, out, codec, threads=threads,
-        release_gil=release_gil)
+        release_gil=release_gil, zstd_dict=zstd_dict)
     return result
 
 
 async def compress_many(items: Iterable[Buffer], codec: str = "zstd",
                         level: Optional[int] = None, *,
                         threads: Optional[int] = None,
-                        release_gil: Optional[bool] = None) -> list[bytes]:
+                        release_gil: Optional[bool] = None,
+                        zstd_dict: _ZstdDictArg = None) -> list[bytes]:
     """``fastconc.compress_many`` as a coroutine."""
     result: list[bytes] = await _core._aio_call(
         _core.compress_many, items, codec, level, threads=threads,
-        release_gil=release_gil)
+        release_gil=release_gil, zstd_dict=zstd_dict)
     return result
 
 
 async def decompress_many(items: Iterable[Buffer], codec: Optional[str] = None,
                           *, threads: Optional[int] = None,
                           max_output_size: Optional[int] = None,
-                          release_gil: Optional[bool] = None) -> list[bytes]:
+                          release_gil: Optional[bool] = None,
+                          zstd_dict: _ZstdDictArg = None) -> list[bytes]:
     """``fastconc.decompress_many`` as a coroutine."""
     result: list[bytes] = await _core._aio_call(
         _core.decompress_many, items, codec, threads=threads,
-        max_output_size=max_output_size, release_gil=release_gil)
+        max_output_size=max_output_size, release_gil=release_gil,
+        zstd_dict=zstd_dict)
     return result

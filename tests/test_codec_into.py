@@ -279,3 +279,22 @@ def test_cancelled_call_stays_inside_out(threads: int) -> None:
     small = bytearray(len(SMALL))
     assert fastconc.decompress_into(fastconc.compress(SMALL, "gzip"),
                                     small) == len(SMALL)
+
+
+def test_zstd_dict() -> None:
+    # A raw-content dictionary: the into forms take zstd_dict= as the
+    # one-shots do, and give their bytes.
+    zd = fastconc.ZstdDict(SMALL * 4, is_raw=True)
+    data = SMALL[100:] + SMALL[:100]
+    blob = fastconc.compress(data, "zstd", zstd_dict=zd)
+    dst = bytearray(len(blob))
+    assert fastconc.compress_into(data, dst, "zstd", zstd_dict=zd) \
+        == len(blob)
+    assert dst == blob
+    out = bytearray(len(data))
+    assert fastconc.decompress_into(blob, out, zstd_dict=zd) == len(data)
+    assert out == data
+    with pytest.raises(fastconc.DecompressionError):
+        fastconc.decompress_into(blob, out)         # the dictionary missing
+    with pytest.raises(ValueError):
+        fastconc.decompress_into(blob, out, "gzip", zstd_dict=zd)

@@ -15,6 +15,7 @@
  * must not know any codec by name, and must not allocate output it returns.
  */
 #include "codec/codec.h"
+#include "codec/zstd_dict.h"
 
 #include <string.h>
 
@@ -92,7 +93,8 @@ end_when_full(fc_dec *dec, const unsigned char *in, size_t len,
  * exception.  GIL held on entry and exit. */
 static Py_ssize_t
 decode_into(fc_state *st, int codec, const unsigned char *in, Py_ssize_t len,
-            unsigned char *out, Py_ssize_t cap, int threads, int release)
+            unsigned char *out, Py_ssize_t cap, int threads, int release,
+            const void *dict)
 {
     const fc_codec_ops *ops = fc_codec_ops_of(codec);
     Py_ssize_t result = -1;
@@ -102,7 +104,7 @@ decode_into(fc_state *st, int codec, const unsigned char *in, Py_ssize_t len,
     size_t in_pos = 0, out_pos = 0;
     int rc;
 
-    int64_t n = fc_codec_scan(&job, codec, st->codec, in, len);
+    int64_t n = fc_codec_scan(&job, codec, st->codec, dict, in, len);
     if (n < 0) {
         PyErr_NoMemory();
         goto exit;
@@ -138,7 +140,7 @@ decode_into(fc_state *st, int codec, const unsigned char *in, Py_ssize_t len,
              * gives the precise error. */
         }
     }
-    if (fc_codec_dec_open(&dec, codec, st->codec, &err) < 0) {
+    if (fc_codec_dec_open(&dec, codec, st->codec, dict, &err) < 0) {
         fc_codec_raise(st, &err);
         goto exit;
     }
@@ -192,7 +194,7 @@ exit:
 
 PyDoc_STRVAR(fc_decompress_into__doc__,
 "decompress_into($module, data, out, codec=None, *, threads=None,\n"
-"                release_gil=None)\n--\n\n"
+"                release_gil=None, zstd_dict=None)\n--\n\n"
 "Decompress a whole stream, as decompress() does, into out; return the\n"
 "number of bytes written (at the start of out).\n"
 "\n"
@@ -201,7 +203,7 @@ PyDoc_STRVAR(fc_decompress_into__doc__,
 "    room.  When the output does not fit, OutputSizeError is raised and\n"
 "    nothing past the end of out is written (what was written before\n"
 "    is unspecified).\n"
-"  codec, threads, release_gil: as for decompress().\n"
+"  codec, threads, release_gil, zstd_dict: as for decompress().\n"
 "\n"
 "Corrupt, truncated or wrong-codec input raises DecompressionError.");
 
@@ -210,10 +212,11 @@ fc_decompress_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                    PyObject *kwnames)
 {
     static const char *const names[] = {"data", "out", "codec", "threads",
-                                        "release_gil", NULL};
+                                        "release_gil", "zstd_dict", NULL};
     fc_state *st = fc_get_state(module);
-    PyObject *a[5];
-    PyObject *result = NULL;
+    PyObject *a[6];
+    PyObject *result = NULL, *zd = NULL;
+    const void *dict = NULL;
     Py_buffer view = {0}, dst = {0};
     int codec, threads, release;
 
@@ -222,6 +225,8 @@ fc_decompress_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         fc_codec_parse(a[2], 1, FC_CODEC_AUTO, &codec) < 0 ||
         fc_parse_threads(a[3], &threads) < 0 ||
         fc_parse_release(a[4], &release) < 0 ||
+        fc_zstd_dict_arg(st, a[5], codec, &zd) < 0 ||
+        (zd != NULL && (dict = fc_zstd_dict_ddict(zd)) == NULL) ||
         fc_get_buffer(a[0], &view, "data") < 0 ||
         fc_get_out_buffer(a[1], &dst, "out") < 0) {
         goto exit;
@@ -233,12 +238,14 @@ fc_decompress_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         }
     }
     release = fc_should_release(st, release, view.len);
+    /* zd keeps the digested dictionary alive until the end. */
     Py_ssize_t n = decode_into(st, codec, view.buf, view.len, dst.buf,
-                               dst.len, threads, release);
+                               dst.len, threads, release, dict);
     if (n >= 0) {
         result = PyLong_FromSsize_t(n);
     }
 exit:
+    Py_XDECREF(zd);
     PyBuffer_Release(&dst);
     PyBuffer_Release(&view);
     return result;
@@ -248,7 +255,7 @@ exit:
 
 PyDoc_STRVAR(fc_compress_into__doc__,
 "compress_into($module, data, out, codec='zstd', level=None, *,\n"
-"              threads=None, release_gil=None)\n--\n\n"
+"              threads=None, release_gil=None, zstd_dict=None)\n--\n\n"
 "Compress data, as compress() does (the same bytes), into out; return\n"
 "the number of bytes written (at the start of out).\n"
 "\n"
@@ -256,16 +263,17 @@ PyDoc_STRVAR(fc_compress_into__doc__,
 "    memoryview slice); its length in bytes is the room.  When the\n"
 "    compressed data do not fit, OutputSizeError is raised and out is\n"
 "    left as it was.\n"
-"  codec, level, threads, release_gil: as for compress().");
+"  codec, level, threads, release_gil, zstd_dict: as for compress().");
 
 static PyObject *
 fc_compress_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                  PyObject *kwnames)
 {
     static const char *const names[] = {"data", "out", "codec", "level",
-                                        "threads", "release_gil", NULL};
+                                        "threads", "release_gil", "zstd_dict",
+                                        NULL};
     fc_state *st = fc_get_state(module);
-    PyObject *a[6];
+    PyObject *a[7];
     PyObject *compress = NULL, *packed = NULL, *kw = NULL, *result = NULL;
     PyObject *codec_arg = NULL, *targs = NULL;
     Py_buffer dst = {0};
@@ -282,7 +290,8 @@ fc_compress_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     kw = PyDict_New();
     if (compress == NULL || kw == NULL ||
         (a[4] != NULL && PyDict_SetItemString(kw, "threads", a[4]) < 0) ||
-        (a[5] != NULL && PyDict_SetItemString(kw, "release_gil", a[5]) < 0)) {
+        (a[5] != NULL && PyDict_SetItemString(kw, "release_gil", a[5]) < 0) ||
+        (a[6] != NULL && PyDict_SetItemString(kw, "zstd_dict", a[6]) < 0)) {
         goto exit;
     }
     /* codec omitted: compress()'s default, by name */
