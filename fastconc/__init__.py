@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import types
+from typing import TYPE_CHECKING
 
 from . import _core
 from ._core import (
@@ -26,12 +27,14 @@ from ._core import (
     blake3,
     codecs_available,
     compress,
+    compress_into,
     compress_many,
     crc32,
     crc32_combine,
     crc32c,
     crc32c_combine,
     decompress,
+    decompress_into,
     decompress_many,
     digest,
     get_threads,
@@ -72,7 +75,11 @@ from ._core import (
 )
 from ._hashfiles import hash_files
 from ._pmap import map_array, parallel_map
+from ._submit import submit
 from .executor import ThreadPoolExecutor
+
+if TYPE_CHECKING:
+    from . import aio as aio
 
 __all__ = [
     "GIL_THRESHOLD",
@@ -88,12 +95,14 @@ __all__ = [
     "blake3",
     "codecs_available",
     "compress",
+    "compress_into",
     "compress_many",
     "crc32",
     "crc32_combine",
     "crc32c",
     "crc32c_combine",
     "decompress",
+    "decompress_into",
     "decompress_many",
     "get_threads",
     "info",
@@ -142,6 +151,9 @@ __all__ = [
     "ThreadPoolExecutor",
     "map_array",
     "parallel_map",
+    # async and futures
+    "aio",
+    "submit",
 ]
 
 
@@ -157,6 +169,15 @@ class _FastconcModule(types.ModuleType):
     @GIL_THRESHOLD.setter
     def GIL_THRESHOLD(self, value: int) -> None:  # noqa: N802
         _core._set_gil_threshold(value)
+
+    def __getattr__(self, name: str) -> types.ModuleType:
+        # fastconc.aio is imported on first use: it imports asyncio.
+        if name == "aio":
+            import importlib
+
+            return importlib.import_module(".aio", __name__)
+        raise AttributeError(f"module {__name__!r} has no attribute "
+                             f"{name!r}")
 
 
 sys.modules[__name__].__class__ = _FastconcModule

@@ -9,12 +9,9 @@ from __future__ import annotations
 import ctypes
 import itertools
 from _ctypes import CFuncPtr  # what ctypes exports as _CFuncPtr
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, TypeVar, cast
+from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar, cast
 
 from . import _core
-
-if TYPE_CHECKING:
-    from typing_extensions import Buffer
 
 __all__ = ["parallel_map", "map_array"]
 
@@ -137,23 +134,10 @@ def _kernel_signature(kernel: Any) -> tuple[int, list[Any], Any]:
     return address, list(argtypes), restype
 
 
-def map_array(kernel: Any, array: Any, *, out: Any = None,
-              threads: Optional[int] = None) -> Any:
-    """Apply a native kernel to every element of a numpy array, on the pool,
-    with the GIL released for the whole call.
-
-      kernel: a ctypes function pointer, or an object with .address and a
-        ctypes signature (numba's cfunc gives both).  Element form T(T), or
-        block form void(const T *in, T *out, int64 n), with T the array's
-        dtype: float64, float32, int64 or int32.
-      array: a numpy array (a non-contiguous one is copied first).
-      out: where to write (same shape and dtype, C-contiguous); None
-        allocates a new array.
-      threads: threads to use (None: the pool size).
-
-    Returns out.  A kernel whose signature does not match the dtype is
-    refused with TypeError.
-    """
+def _map_array_args(kernel: Any, array: Any, *, out: Any = None,
+                    threads: Optional[int] = None) -> tuple[Any, ...]:
+    """Check map_array's arguments; return those of ``_core._map_array``
+    (the last one, ``out``, is what the call returns)."""
     import numpy as np
 
     _check_positive("threads", threads)
@@ -195,7 +179,28 @@ def map_array(kernel: Any, array: Any, *, out: Any = None,
                              f"{array.dtype}, not {out.shape} {out.dtype}")
         if not out.flags.c_contiguous or not out.flags.writeable:
             raise ValueError("out must be a writable C-contiguous array")
-    # (numpy's stubs declare ndarray.__buffer__ only for Python >= 3.12)
-    _core._map_array(address, code, block, cast("Buffer", src.reshape(-1)),
-                     cast("Buffer", out.reshape(-1)), threads)
-    return out
+    return (address, code, block, src.reshape(-1), out.reshape(-1), threads,
+            out)
+
+
+def map_array(kernel: Any, array: Any, *, out: Any = None,
+              threads: Optional[int] = None) -> Any:
+    """Apply a native kernel to every element of a numpy array, on the pool,
+    with the GIL released for the whole call.
+
+      kernel: a ctypes function pointer, or an object with .address and a
+        ctypes signature (numba's cfunc gives both).  Element form T(T), or
+        block form void(const T *in, T *out, int64 n), with T the array's
+        dtype: float64, float32, int64 or int32.
+      array: a numpy array (a non-contiguous one is copied first).
+      out: where to write (same shape and dtype, C-contiguous); None
+        allocates a new array.
+      threads: threads to use (None: the pool size).
+
+    Returns out.  A kernel whose signature does not match the dtype is
+    refused with TypeError.
+    """
+    # (numpy's stubs declare ndarray.__buffer__ only for Python >= 3.12;
+    # the arguments are typed Any here)
+    return _core._map_array(*_map_array_args(kernel, array, out=out,
+                                              threads=threads))

@@ -284,6 +284,43 @@ def _executor(rng: Any) -> Call:
     return call
 
 
+def _submit(rng: Any) -> Call:
+    data = _pick_data(rng)
+    threads = rng.choice((None, 1, 2))
+
+    def call() -> None:
+        f = fastconc.submit(fastconc.crc32, data, threads=threads)
+        g = fastconc.submit(fastconc.digest, "sha256", data)
+        bad = fastconc.submit(fastconc.decompress, b"not compressed", "zstd")
+        assert f.result() == zlib.crc32(data)
+        assert g.result() == hashlib.sha256(data).digest()
+        _raises(fastconc.DecompressionError, bad.result)
+    return call
+
+
+def _aio(rng: Any) -> Call:
+    import asyncio
+
+    import fastconc.aio as aio
+    data = _pick_data(rng)
+
+    async def main() -> None:
+        c, d = await asyncio.gather(aio.crc32c(data),
+                                    aio.compress(data, "zstd"))
+        if crc32c_pkg is not None:
+            assert c == crc32c_pkg.crc32c(data)
+        assert fastconc.decompress(d) == data
+        try:
+            await aio.crc32(bytearray(1), threads=0)
+        except ValueError:
+            return
+        raise AssertionError("threads=0 did not raise")
+
+    def call() -> None:
+        asyncio.run(main())
+    return call
+
+
 TABLE: list[Entry] = [
     ("crc32", ("crc32",), _cksum("crc32")),
     ("crc32c", ("crc32c",), _cksum("crc32c")),
@@ -304,6 +341,8 @@ TABLE: list[Entry] = [
     ("Compressor/Decompressor", ("Compressor", "Decompressor"), _stream),
     ("parallel_map", ("parallel_map",), _parallel_map),
     ("ThreadPoolExecutor", ("ThreadPoolExecutor",), _executor),
+    ("submit", ("submit",), _submit),
+    ("aio", ("aio",), _aio),
 ]
 
 

@@ -115,6 +115,17 @@ def _refcount_inputs():
         out.append((lambda x: fastconc.Decompressor().decompress(x[:50]), data))
     if hasattr(fastconc, "parallel_map"):
         out.append((lambda x: list(fastconc.parallel_map(len, x)), [data] * 10))
+    if hasattr(fastconc, "submit"):
+        import asyncio
+        out.append((lambda x: fastconc.submit(fastconc.crc32, x,
+                                              threads=2).result(), data))
+        out.append((lambda x: fastconc.submit(fastconc.compress, x).result(),
+                    data))
+        out.append((lambda x: fastconc.submit(fastconc.crc32, x,
+                                              threads=0).result(), data))
+        out.append((lambda x: asyncio.run(fastconc.aio.crc32c(x)), data))
+        out.append((lambda x: asyncio.run(fastconc.aio.hash_many(
+            "sha256", x)), [data, data]))
     return out
 
 

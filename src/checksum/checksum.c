@@ -1,9 +1,10 @@
 /* checksum.c - crc32(), crc32c(), adler32() and their *_combine() for
- * Python.  The kernels are in cksum_*.c and simd/; this file parses
- * arguments, cuts large inputs into chunks, runs them on the pool and merges
- * the chunk values in order with the combine functions.
+ * Python, and their job forms (fastconc.submit, fastconc.aio).  The
+ * kernels are in cksum_*.c and simd/; this file parses arguments, cuts
+ * large inputs into chunks, runs them on the pool and merges the chunk
+ * values in order with the combine functions.
  */
-#include "core/fastconc.h"
+#include "async/job.h"
 
 /* A single-threaded call still works in chunks of this size, so that Ctrl-C
  * is checked between them (16 MiB is about 1 ms of work). */
@@ -81,47 +82,98 @@ parse_u32(PyObject *obj, const char *what, uint32_t *out)
     return 0;
 }
 
-static PyObject *
-cksum_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-           PyObject *kwnames, int kind, const char *fname)
+/* The arguments of one call, parsed and checked. */
+typedef struct {
+    Py_buffer view;         /* pinned by cksum_parse, released by the caller */
+    uint32_t value;         /* the start value (adler32's reduced if empty) */
+    int threads;            /* resolved: >= 1 */
+    int release;            /* resolved */
+} cksum_args;
+
+static int
+cksum_parse(fc_state *st, PyObject *const *args, Py_ssize_t nargs,
+            PyObject *kwnames, int kind, cksum_args *out, cksum_job *job)
 {
     static const char *const names[] = {"data", "value", "threads",
                                         "release_gil", NULL};
-    fc_state *st = fc_get_state(module);
+    static const char *const fnames[] = {"crc32", "crc32c", "adler32"};
     PyObject *a[4];
-    PyObject *result = NULL;
-    Py_buffer view = {0};
-    cksum_job job = {0};
     int threads, release;
     uint32_t value = kind == K_ADLER32 ? 1 : 0;
 
-    if (fc_parse_args(fname, args, nargs, kwnames, names, 2, 1, a) < 0) {
-        return NULL;
+    if (fc_parse_args(fnames[kind], args, nargs, kwnames, names, 2, 1,
+                      a) < 0) {
+        return -1;
     }
     if ((a[1] && parse_u32(a[1], "value", &value) < 0) ||
         fc_parse_threads(a[2], &threads) < 0 ||
         fc_parse_release(a[3], &release) < 0 ||
-        fc_get_buffer(a[0], &view, "data") < 0) {
-        return NULL;
+        fc_get_buffer(a[0], &out->view, "data") < 0) {
+        return -1;
     }
-
-    job.fn = kind == K_CRC32 ? FC_KERNEL(st, cksum.crc32)
-             : kind == K_CRC32C ? FC_KERNEL(st, cksum.crc32c)
-                                : FC_KERNEL(st, cksum.adler32);
-    job.data = view.buf;
-    job.len = view.len;
-    job.init = kind == K_ADLER32 ? 1 : 0;
-    threads = fc_resolve_threads(threads, view.len, CKSUM_PARALLEL_MIN);
-    if (threads > 1 && view.len / threads < CKSUM_MIN_SHARE) {
-        threads = (int)(view.len / CKSUM_MIN_SHARE);
+    Py_ssize_t len = out->view.len;
+    job->fn = kind == K_CRC32 ? FC_KERNEL(st, cksum.crc32)
+              : kind == K_CRC32C ? FC_KERNEL(st, cksum.crc32c)
+                                 : FC_KERNEL(st, cksum.adler32);
+    job->data = out->view.buf;
+    job->len = len;
+    job->init = kind == K_ADLER32 ? 1 : 0;
+    threads = fc_resolve_threads(threads, len, CKSUM_PARALLEL_MIN);
+    if (threads > 1 && len / threads < CKSUM_MIN_SHARE) {
+        threads = (int)(len / CKSUM_MIN_SHARE);
     }
-    release = fc_should_release(st, release, view.len);
-
-    if (kind == K_ADLER32 && view.len == 0) {
+    out->threads = threads < 1 ? 1 : threads;
+    out->release = fc_should_release(st, release, len);
+    if (kind == K_ADLER32 && len == 0) {
         /* zlib reduces both halves of the start value even for no data. */
         value = ((value >> 16) % 65521u) << 16 | (value & 0xffff) % 65521u;
     }
-    if (threads <= 1 && view.len <= CKSUM_SEQ_CHUNK) {
+    out->value = value;
+    return 0;
+}
+
+/* Parallel chunking: at least one chunk per thread, none over
+ * CKSUM_SEQ_CHUNK, chunk boundaries on 4 KiB so every kernel sees aligned
+ * bulk.  Sets job->chunk; returns the number of chunks. */
+static int64_t
+cksum_cut(cksum_job *job, int threads)
+{
+    int64_t n = (job->len + CKSUM_SEQ_CHUNK - 1) / CKSUM_SEQ_CHUNK;
+    if (n < threads) {
+        n = threads;
+    }
+    n = (n + threads - 1) / threads * threads;
+    job->chunk = (job->len + n - 1) / n;
+    job->chunk = (job->chunk + 4095) & ~(Py_ssize_t)4095;
+    return (job->len + job->chunk - 1) / job->chunk;
+}
+
+/* value, continued over the chunk values of job (in order). */
+static uint32_t
+cksum_merge(const cksum_job *job, int kind, uint32_t value, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        value = combine(kind, value, job->vals[i],
+                        (uint64_t)chunk_len(job, i));
+    }
+    return value;
+}
+
+static PyObject *
+cksum_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+           PyObject *kwnames, int kind)
+{
+    fc_state *st = fc_get_state(module);
+    PyObject *result = NULL;
+    cksum_args ca = {0};
+    cksum_job job = {0};
+
+    if (cksum_parse(st, args, nargs, kwnames, kind, &ca, &job) < 0) {
+        goto exit;
+    }
+    int threads = ca.threads, release = ca.release;
+    uint32_t value = ca.value;
+    if (threads <= 1 && job.len <= CKSUM_SEQ_CHUNK) {
         /* The common small call: no job, no pool. */
         /* Safe outside the GIL: the view is pinned until we release it. */
         FC_RUN_OUTSIDE_GIL(release,
@@ -141,16 +193,8 @@ cksum_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         goto exit;
     }
 
-    /* Parallel: at least one chunk per thread, none over CKSUM_SEQ_CHUNK,
-     * chunk boundaries on 4 KiB so every kernel sees aligned bulk. */
-    int64_t n = (job.len + CKSUM_SEQ_CHUNK - 1) / CKSUM_SEQ_CHUNK;
-    if (n < threads) {
-        n = threads;
-    }
-    n = (n + threads - 1) / threads * threads;
-    job.chunk = (job.len + n - 1) / n;
-    job.chunk = (job.chunk + 4095) & ~(Py_ssize_t)4095;
-    n = (job.len + job.chunk - 1) / job.chunk;
+    /* Parallel. */
+    int64_t n = cksum_cut(&job, threads);
     job.vals = PyMem_Malloc((size_t)n * sizeof(uint32_t));
     if (job.vals == NULL) {
         PyErr_NoMemory();
@@ -159,13 +203,12 @@ cksum_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     if (fc_run(cksum_par_task, &job, n, threads, release) < 0) {
         goto exit;
     }
-    for (int64_t i = 0; i < n; i++) {
-        value = combine(kind, value, job.vals[i], (uint64_t)chunk_len(&job, i));
-    }
-    result = PyLong_FromUnsignedLong(value);
+    result = PyLong_FromUnsignedLong(cksum_merge(&job, kind, value, n));
 exit:
     PyMem_Free(job.vals);
-    PyBuffer_Release(&view);
+    if (ca.view.obj != NULL) {
+        PyBuffer_Release(&ca.view);
+    }
     return result;
 }
 
@@ -183,7 +226,7 @@ static PyObject *
 fc_crc32(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
          PyObject *kwnames)
 {
-    return cksum_call(module, args, nargs, kwnames, K_CRC32, "crc32");
+    return cksum_call(module, args, nargs, kwnames, K_CRC32);
 }
 
 PyDoc_STRVAR(fc_crc32c__doc__,
@@ -200,7 +243,7 @@ static PyObject *
 fc_crc32c(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
           PyObject *kwnames)
 {
-    return cksum_call(module, args, nargs, kwnames, K_CRC32C, "crc32c");
+    return cksum_call(module, args, nargs, kwnames, K_CRC32C);
 }
 
 PyDoc_STRVAR(fc_adler32__doc__,
@@ -217,7 +260,7 @@ static PyObject *
 fc_adler32(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
            PyObject *kwnames)
 {
-    return cksum_call(module, args, nargs, kwnames, K_ADLER32, "adler32");
+    return cksum_call(module, args, nargs, kwnames, K_ADLER32);
 }
 
 static PyObject *
@@ -290,6 +333,109 @@ fc_adler32_combine_py(PyObject *module, PyObject *const *args,
     return combine_call(args, nargs, K_ADLER32, "adler32_combine");
 }
 
+/* --- the job form (fastconc.submit, fastconc.aio) ------------------------- */
+
+/* Always the parallel shape (chunk values merged by finish), whatever the
+ * thread count: chunks can then run anywhere, and a cancelled job stops
+ * between two of them (16 MiB, about 1 ms). */
+typedef struct {
+    int kind;
+    cksum_args ca;
+    cksum_job job;
+    int64_t n;
+    uint32_t val1;          /* vals of a one-chunk job */
+} cksum_async;
+
+static int
+cksum_prepare(void *data, fc_state *st, PyObject *func,
+              PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+              fc_job_plan *plan, int kind)
+{
+    cksum_async *a = data;
+    (void)func;
+    a->kind = kind;
+    if (cksum_parse(st, args, nargs, kwnames, kind, &a->ca, &a->job) < 0) {
+        return -1;
+    }
+    int threads = a->ca.threads;
+    if (threads <= 1) {
+        a->job.chunk = CKSUM_SEQ_CHUNK;
+        a->n = a->job.len == 0 ? 1
+               : (a->job.len + a->job.chunk - 1) / a->job.chunk;
+    }
+    else {
+        a->n = cksum_cut(&a->job, threads);
+    }
+    if (a->n == 1) {
+        a->job.vals = &a->val1;
+    }
+    else {
+        a->job.vals = PyMem_Malloc((size_t)a->n * sizeof(uint32_t));
+        if (a->job.vals == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    plan->nchunks = a->n;
+    plan->threads = threads;
+    return 0;
+}
+
+#define CKSUM_PREPARE(name, kind)                                           \
+    static int                                                              \
+    name(void *data, fc_state *st, PyObject *func, PyObject *const *args,   \
+         Py_ssize_t nargs, PyObject *kwnames, fc_job_plan *plan)            \
+    {                                                                       \
+        return cksum_prepare(data, st, func, args, nargs, kwnames, plan,    \
+                             kind);                                         \
+    }
+CKSUM_PREPARE(crc32_prepare, K_CRC32)
+CKSUM_PREPARE(crc32c_prepare, K_CRC32C)
+CKSUM_PREPARE(adler32_prepare, K_ADLER32)
+
+/* A pool worker, no GIL: the view is pinned by the job, vals is its own. */
+static void
+cksum_async_run(void *data, int64_t i)
+{
+    cksum_async *a = data;
+    cksum_par_task(&a->job, i);
+}
+
+static PyObject *
+cksum_async_finish(void *data, fc_state *st)
+{
+    cksum_async *a = data;
+    (void)st;
+    if (a->job.len == 0) {
+        return PyLong_FromUnsignedLong(a->ca.value);
+    }
+    return PyLong_FromUnsignedLong(cksum_merge(&a->job, a->kind,
+                                               a->ca.value, a->n));
+}
+
+static void
+cksum_async_clear(void *data)
+{
+    cksum_async *a = data;
+    if (a->job.vals != &a->val1) {
+        PyMem_Free(a->job.vals);
+    }
+    a->job.vals = NULL;
+    if (a->ca.view.obj != NULL) {
+        PyBuffer_Release(&a->ca.view);
+    }
+}
+
+static const fc_job_form checksum_jobs[] = {
+    {"crc32", sizeof(cksum_async), crc32_prepare, cksum_async_run,
+     cksum_async_finish, cksum_async_clear},
+    {"crc32c", sizeof(cksum_async), crc32c_prepare, cksum_async_run,
+     cksum_async_finish, cksum_async_clear},
+    {"adler32", sizeof(cksum_async), adler32_prepare, cksum_async_run,
+     cksum_async_finish, cksum_async_clear},
+    {NULL, 0, NULL, NULL, NULL, NULL},
+};
+
 static PyMethodDef checksum_methods[] = {
     {"crc32", FC_CFUNC(fc_crc32), METH_FASTCALL | METH_KEYWORDS,
      fc_crc32__doc__},
@@ -309,8 +455,10 @@ static PyMethodDef checksum_methods[] = {
 static int
 checksum_init(PyObject *m, fc_state *st)
 {
-    (void)st;
-    return PyModule_AddFunctions(m, checksum_methods);
+    if (PyModule_AddFunctions(m, checksum_methods) < 0) {
+        return -1;
+    }
+    return fc_job_register(m, st, checksum_jobs);
 }
 
 static int

@@ -33,6 +33,10 @@
  * steps. */
 #define SLOW_LEVEL 10
 #define SLICE ((Py_ssize_t)1 << 20)
+/* Slow levels feed their input this much at a time (one zstd block) and
+ * look for a stop (Ctrl-C, a cancelled fastconc.submit/aio call) between
+ * steps: tens of ms at level 19, where a slice can take a second. */
+#define STEP ((size_t)128 << 10)
 /* Below SLOW_LEVEL, the end of the input in blocks this many times
  * smaller.  Frames stay >= 4 MiB: 2 MiB frames (the level-3 window) cost
  * up to 5% on data with long repeats. */
@@ -143,8 +147,8 @@ block_task(void *arg, int64_t i)
         ZSTD_outBuffer out = {fc_cjob_dst(job, i), (size_t)job->slot, 0};
         while (!ZSTD_isError(r) && !fc_pool_should_stop()) {
             size_t left = (size_t)n - in.size;
-            int end = left <= (size_t)SLICE;
-            in.size += end ? left : (size_t)SLICE;
+            int end = left <= STEP;
+            in.size += end ? left : STEP;
             do {
                 r = ZSTD_compressStream2(cctx, &out, &in,
                                          end ? ZSTD_e_end : ZSTD_e_continue);
@@ -229,18 +233,29 @@ slice_task(void *arg, int64_t k)
         }
     }
     int end = start + n == frame_start + frame_len;
-    ZSTD_inBuffer in = {job->src + start, (size_t)n, 0};
+    ZSTD_inBuffer in = {job->src + start, 0, 0};
     Py_ssize_t cap = job->slot * (job->nblocks > 0 ? job->nblocks : 1);
     ZSTD_outBuffer out = {job->dst, (size_t)cap, (size_t)job->packed_pos};
-    do {
-        r = ZSTD_compressStream2(cctx, &out, &in,
-                                 end ? ZSTD_e_end : ZSTD_e_continue);
-        if (ZSTD_isError(r)) {
-            fc_cjob_fail(job, FC_CERR_COMPRESS, (long long)r,
-                         ZSTD_getErrorName(r));
-            return;
+    for (;;) {
+        size_t left = (size_t)n - in.size;
+        in.size += left < STEP ? left : STEP;
+        int last = end && in.size == (size_t)n;
+        do {
+            r = ZSTD_compressStream2(cctx, &out, &in,
+                                     last ? ZSTD_e_end : ZSTD_e_continue);
+            if (ZSTD_isError(r)) {
+                fc_cjob_fail(job, FC_CERR_COMPRESS, (long long)r,
+                             ZSTD_getErrorName(r));
+                return;
+            }
+        } while (in.pos < in.size || (last && r != 0));
+        if (in.size == (size_t)n) {
+            break;
         }
-    } while (in.pos < in.size || (end && r != 0));
+        if (fc_pool_should_stop()) {
+            return;     /* the run is cancelled: the output is thrown away */
+        }
+    }
     job->packed_pos = (Py_ssize_t)out.pos;
 }
 

@@ -1,6 +1,7 @@
-/* buffers.c - argument helpers: pinned buffer views and the threads= and
- * release_gil= parsers.  Everything here runs attached (with the GIL held
- * on a GIL build). */
+/* buffers.c - argument helpers: pinned buffer views (read-only ones, and
+ * writable ones for out= arguments) and the threads= and release_gil=
+ * parsers.  Everything here runs attached (with the GIL held on a GIL
+ * build). */
 #include "core/fastconc.h"
 
 int
@@ -43,6 +44,41 @@ fc_get_data_buffer(PyObject *obj, Py_buffer *view)
         return -1;
     }
     return fc_get_buffer(obj, view, "data");
+}
+
+int
+fc_get_out_buffer(PyObject *obj, Py_buffer *view, const char *what)
+{
+    if (!PyObject_CheckBuffer(obj)) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s must be a writable bytes-like object (bytearray, "
+                     "memoryview, numpy array, mmap), not '%.100s'", what,
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    if (PyObject_GetBuffer(obj, view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS)
+        == 0) {
+        return 0;
+    }
+    /* (numpy says ValueError, most exporters BufferError) */
+    if (!PyErr_ExceptionMatches(PyExc_BufferError) &&
+        !PyErr_ExceptionMatches(PyExc_ValueError)) {
+        return -1;
+    }
+    PyErr_Clear();
+    /* Tell a read-only buffer from a non-contiguous one. */
+    Py_buffer probe;
+    if (PyObject_GetBuffer(obj, &probe, PyBUF_C_CONTIGUOUS) == 0) {
+        PyBuffer_Release(&probe);
+        PyErr_Format(PyExc_TypeError, "%s must be writable, not a "
+                     "read-only '%.100s'", what, Py_TYPE(obj)->tp_name);
+    }
+    else {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "%s must be a C-contiguous buffer",
+                     what);
+    }
+    return -1;
 }
 
 void

@@ -35,6 +35,7 @@ struct fc_hash_state;
 struct fc_codec_state;
 struct fc_pmap_state;
 struct fc_stream_state;
+struct fc_jobs_state;
 
 typedef struct fc_state {
     /* The decompression errors (module.c); each subclass is also the
@@ -64,6 +65,7 @@ typedef struct fc_state {
     struct fc_codec_state *codec;
     struct fc_pmap_state *pmap;
     struct fc_stream_state *stream;
+    struct fc_jobs_state *jobs;     /* async/job.c */
 } fc_state;
 
 /* fc_should_release(st, -1, nbytes) (core/run.c's policy) inline, for
@@ -86,6 +88,7 @@ typedef struct fc_area {
     int (*info)(fc_state *st, PyObject *dict);
 } fc_area;
 
+extern const fc_area fc_area_jobs;          /* async/job.c */
 extern const fc_area fc_area_checksum;
 extern const fc_area fc_area_hash;          /* hash/algorithms.c */
 extern const fc_area fc_area_hash_object;   /* hash/object.c */
@@ -94,6 +97,7 @@ extern const fc_area fc_area_hash_files;    /* hash/files.c */
 extern const fc_area fc_area_codec;         /* codec/codec.c */
 extern const fc_area fc_area_oneshot;       /* codec/oneshot.c */
 extern const fc_area fc_area_batch;         /* codec/batch.c */
+extern const fc_area fc_area_into;          /* codec/into.c */
 extern const fc_area fc_area_pmap;
 extern const fc_area fc_area_blake3;
 extern const fc_area fc_area_stream;
@@ -125,6 +129,10 @@ int fc_dict_set_str(PyObject *d, const char *key, const char *value);
 /* Get a read-only C-contiguous view.  str -> TypeError, non-contiguous ->
  * ValueError.  `what` names the argument in messages. */
 int fc_get_buffer(PyObject *obj, Py_buffer *view, const char *what);
+/* Get a writable C-contiguous view of any item type (out= arguments: the
+ * room is view->len bytes).  Non-buffers and read-only ones -> TypeError,
+ * non-contiguous -> ValueError. */
+int fc_get_out_buffer(PyObject *obj, Py_buffer *view, const char *what);
 
 /* fc_get_buffer with hashlib's messages, for data to hash: "Strings must
  * be encoded before hashing", "object supporting the buffer API

@@ -11,8 +11,10 @@
 #include <string.h>
 
 /* Set up in this order and cleared in the reverse one: an area may use
- * the state of those before it (the hash front ends use fc_area_hash's). */
+ * the state of those before it (the hash front ends use fc_area_hash's;
+ * every area may register job forms with fc_area_jobs). */
 static const fc_area *const areas[] = {
+    &fc_area_jobs,
     &fc_area_checksum,
     &fc_area_hash,
     &fc_area_hash_object,
@@ -22,6 +24,7 @@ static const fc_area *const areas[] = {
     &fc_area_zstd_dict,
     &fc_area_oneshot,
     &fc_area_batch,
+    &fc_area_into,
     &fc_area_pmap,
     &fc_area_blake3,
     &fc_area_stream,

@@ -1,7 +1,8 @@
 /* pool.c - the native thread pool (see pool.h).
  *
- * Provides fc_pool_run() and the pool size knobs.  Must not call the Python
- * C API: everything here runs with or without an attached thread state.
+ * Provides fc_pool_run(), fc_pool_post() and the pool size knobs.  Must not
+ * call the Python C API: everything here runs with or without an attached
+ * thread state.
  *
  * Design: one mutex guards the list of batches that still have unclaimed
  * chunks, the worker counters and each batch's done/helpers counters.
@@ -19,6 +20,13 @@
  * 100) microseconds before it sleeps, and so does a caller waiting for its
  * helpers; at most (CPUs - 1) workers and as many callers spin at a
  * time, so that spinning callers cannot crowd out the helpers.
+ *
+ * Posted batches (fc_pool_post) sit on the same list; nobody waits for
+ * them, so the last worker to leave one (done == n, helpers == 0, both
+ * under the mutex: exactly one worker sees that) calls its on_done after
+ * dropping the mutex.  They are also on a second list, of live posts, so
+ * that fc_pool_close_posts() can cancel them all at interpreter exit and
+ * wait for their on_done calls (which may take the GIL) to return.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -34,21 +42,6 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct fc_batch {
-    fc_task_fn fn;
-    void *arg;
-    int64_t n;
-    atomic_llong next;          /* next chunk to claim */
-    atomic_int cancelled;       /* skip chunks not yet started */
-    atomic_llong done;          /* chunks finished or skipped (written
-                                 * under pool.mu; read by a spinning caller) */
-    atomic_int helpers;         /* workers inside the batch (likewise) */
-    int max_helpers;            /* at most this many workers join (pool.mu) */
-    int listed;                 /* on the pool list (pool.mu) */
-    pthread_cond_t cv;          /* caller waits here for done == n */
-    struct fc_batch *prev, *next_batch;
-} fc_batch;
-
 /* The one process global of fastconc.  Reset in the child after fork. */
 static struct {
     pthread_mutex_t mu;         /* guards everything below and batch counters */
@@ -61,8 +54,14 @@ static struct {
     atomic_int caller_spinners; /* callers spinning now */
     int max_spinners;           /* CPUs - 1 */
     int64_t spin_ns;            /* how long a waiter spins before sleeping */
+    /* Posted batches: */
+    fc_batch *posts;            /* live ones (QUEUED or RUNNING) */
+    int live_posts;             /* posted, on_done not returned yet */
+    int closing;                /* fc_pool_close_posts() was called */
+    pthread_cond_t posts_cv;    /* live_posts dropped to 0 while closing */
+    unsigned long generation;   /* bumped in a forked child */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL,
-          0, 0, 0, 0, 0, 0, 0};
+          0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, PTHREAD_COND_INITIALIZER, 0};
 
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static pthread_condattr_t mono_attr;
@@ -76,7 +75,10 @@ typedef struct {
     void *ctx;
     int64_t last;
     int stopped;
-    atomic_int *cancelled;      /* the batch's flag, or NULL inline */
+    atomic_int *cancelled;      /* the batch's flag (inline: own_flag) */
+    atomic_int *enclosing;      /* the flag of the work this call is part
+                                 * of (a chunk's batch), or NULL */
+    atomic_int own_flag;
 } caller_tls;
 
 static _Thread_local caller_tls *cur_caller;   /* set on the caller */
@@ -102,8 +104,16 @@ pool_atfork_child(void)
      * started again on demand. */
     pthread_mutex_init(&pool.mu, NULL);
     pthread_cond_init(&pool.work_cv, NULL);
+    pthread_cond_init(&pool.posts_cv, NULL);
     pool.head = pool.tail = NULL;
     pool.started = 0;
+    /* Posted batches of the parent never run here: forget them (their
+     * storage belongs to jobs the child may still free; fc_pool_cancel
+     * tells those apart by the generation). */
+    pool.posts = NULL;
+    pool.live_posts = 0;
+    pool.closing = 0;
+    pool.generation++;
     atomic_store(&pool.spinners, 0);
     atomic_store(&pool.caller_spinners, 0);
 }
@@ -187,21 +197,78 @@ now_ms(void)
     return fc_mono_ns() / 1000000;
 }
 
+static void
+caller_stop(caller_tls *c)
+{
+    c->stopped = 1;
+    atomic_store(c->cancelled, 1);
+}
+
 static int
 caller_poll(caller_tls *c, int64_t now)
 {
     if (c->stopped) {
         return 1;
     }
+    /* Work nested in a cancelled chunk stops with it, without waiting for
+     * the poll (a cheap load, so checked at every call). */
+    if (c->enclosing &&
+        atomic_load_explicit(c->enclosing, memory_order_relaxed)) {
+        caller_stop(c);
+        return 1;
+    }
     if (c->poll && now - c->last >= FC_POLL_MS) {
         c->last = now;
         if (c->poll(c->ctx)) {
-            c->stopped = 1;
-            if (c->cancelled) {
-                atomic_store(c->cancelled, 1);
-            }
+            caller_stop(c);
             return 1;
         }
+    }
+    return 0;
+}
+
+/* The flag a batch started on this thread now should treat as enclosing:
+ * that of the chunk being run (a helper's batch, or the batch of the call
+ * this thread is the caller of). */
+static atomic_int *
+current_flag(void)
+{
+    if (cur_caller) {
+        return cur_caller->cancelled;
+    }
+    if (cur_batch) {
+        return &cur_batch->cancelled;
+    }
+    return NULL;
+}
+
+static void
+caller_init(caller_tls *c, fc_poll_fn poll, void *ctx, atomic_int *flag)
+{
+    c->poll = poll;
+    c->ctx = ctx;
+    c->last = now_ms();
+    c->stopped = 0;
+    atomic_init(&c->own_flag, 0);
+    c->cancelled = flag ? flag : &c->own_flag;
+    c->enclosing = current_flag();
+}
+
+/* Whether batch b is cancelled, on a helper: its own flag, or the flag of
+ * the work it is part of (so that the helpers of a nested batch stop with
+ * their enclosing job without waiting for the nested batch's caller to
+ * poll); the latter is copied into b's flag, which its caller reads at the
+ * end. */
+static int
+batch_stopped(fc_batch *b)
+{
+    if (atomic_load_explicit(&b->cancelled, memory_order_relaxed)) {
+        return 1;
+    }
+    if (b->enclosing != NULL &&
+        atomic_load_explicit(b->enclosing, memory_order_relaxed)) {
+        atomic_store(&b->cancelled, 1);
+        return 1;
     }
     return 0;
 }
@@ -213,8 +280,26 @@ fc_pool_should_stop(void)
         return caller_poll(cur_caller, now_ms());
     }
     if (cur_batch) {
+        return batch_stopped(cur_batch);
+    }
+    return 0;
+}
+
+int
+fc_pool_cancelled(void)
+{
+    if (cur_caller) {
+        return cur_caller->stopped ||
+               (cur_caller->enclosing &&
+                atomic_load_explicit(cur_caller->enclosing,
+                                     memory_order_relaxed));
+    }
+    if (cur_batch) {
         return atomic_load_explicit(&cur_batch->cancelled,
-                                    memory_order_relaxed);
+                                    memory_order_relaxed) ||
+               (cur_batch->enclosing != NULL &&
+                atomic_load_explicit(cur_batch->enclosing,
+                                     memory_order_relaxed));
     }
     return 0;
 }
@@ -233,7 +318,7 @@ batch_drain(fc_batch *b)
         if (i >= b->n) {
             break;
         }
-        if (!atomic_load_explicit(&b->cancelled, memory_order_relaxed)) {
+        if (!batch_stopped(b)) {
             b->fn(b->arg, i);
         }
         count++;
@@ -276,11 +361,55 @@ pool_pick(void)
             batch_unlist(b);
         }
         else if (b->helpers < b->max_helpers) {
+            if (b->on_done != NULL && b->post_state == FC_POST_QUEUED) {
+                b->post_state = FC_POST_RUNNING;
+            }
             return b;
         }
         b = nx;
     }
     return NULL;
+}
+
+/* pool.mu held: take a posted batch off the live list. */
+static void
+post_unlink(fc_batch *b)
+{
+    if (b->post_prev) {
+        b->post_prev->post_next = b->post_next;
+    }
+    else {
+        pool.posts = b->post_next;
+    }
+    if (b->post_next) {
+        b->post_next->post_prev = b->post_prev;
+    }
+    b->post_prev = b->post_next = NULL;
+}
+
+/* pool.mu held: one live post fewer. */
+static void
+post_release(void)
+{
+    if (--pool.live_posts == 0 && pool.closing) {
+        pthread_cond_broadcast(&pool.posts_cv);
+    }
+}
+
+/* pool.mu held, and the calling worker was the last one in the posted
+ * batch b: run its on_done without the mutex (it may take the GIL, and it
+ * may free b), then count the post as ended. */
+static void
+post_finish(fc_batch *b)
+{
+    b->post_state = FC_POST_DONE;
+    post_unlink(b);
+    fc_done_fn fn = b->on_done;
+    void *arg = b->done_arg;
+    pthread_mutex_unlock(&pool.mu);
+    fn(arg);
+    pthread_mutex_lock(&pool.mu);
+    post_release();
 }
 
 static void *
@@ -316,9 +445,14 @@ worker_main(void *unused)
         b->done += count;
         b->helpers--;
         batch_unlist(b);
-        /* b lives on its caller's stack: touch it only under the mutex,
-         * and the caller does not return before helpers == 0. */
-        pthread_cond_signal(&b->cv);
+        if (b->on_done == NULL) {
+            /* b lives on its caller's stack: touch it only under the
+             * mutex, and the caller does not return before helpers == 0. */
+            pthread_cond_signal(&b->cv);
+        }
+        else if (b->done >= b->n && b->helpers == 0) {
+            post_finish(b);
+        }
     }
     return NULL;
 }
@@ -354,16 +488,14 @@ pool_grow(int want)
 static int
 run_inline(fc_task_fn fn, void *arg, int64_t n, fc_poll_fn poll, void *ctx)
 {
-    caller_tls me = {poll, ctx, now_ms(), 0, NULL};
+    caller_tls me;
+    caller_init(&me, poll, ctx, NULL);
     caller_tls *prev = cur_caller;
     fc_batch *prev_batch = cur_batch;
     cur_caller = &me;
     cur_batch = NULL;
-    for (int64_t i = 0; i < n && !me.stopped; i++) {
+    for (int64_t i = 0; i < n && !caller_poll(&me, now_ms()); i++) {
         fn(arg, i);
-        if (i + 1 < n) {
-            caller_poll(&me, now_ms());
-        }
     }
     cur_caller = prev;
     cur_batch = prev_batch;
@@ -401,11 +533,17 @@ fc_pool_run_led(fc_task_fn fn, void *arg, int64_t n, int threads,
     b.n = n;
     atomic_init(&b.next, 0);
     atomic_init(&b.cancelled, 0);
+    b.enclosing = current_flag();
     atomic_init(&b.done, 0);
     atomic_init(&b.helpers, 0);
     b.max_helpers = (int64_t)(threads - 1) < n - 1 ? threads - 1 : (int)(n - 1);
     b.listed = 1;
     b.prev = b.next_batch = NULL;
+    b.on_done = NULL;
+    b.done_arg = NULL;
+    b.post_state = FC_POST_RUNNING;
+    b.generation = 0;
+    b.post_prev = b.post_next = NULL;
     pthread_cond_init(&b.cv, &mono_attr);
 
     pthread_mutex_lock(&pool.mu);
@@ -430,18 +568,20 @@ fc_pool_run_led(fc_task_fn fn, void *arg, int64_t n, int threads,
 
     /* The caller works too, polling between its own chunks (and, through
      * fc_pool_should_stop, inside long ones). */
-    caller_tls me = {poll, ctx, now_ms(), 0, &b.cancelled};
+    caller_tls me;
+    caller_init(&me, poll, ctx, &b.cancelled);
     caller_tls *prev = cur_caller;
     fc_batch *prev_batch = cur_batch;
     cur_caller = &me;
     cur_batch = NULL;
+    caller_poll(&me, now_ms());   /* an enclosing batch already cancelled */
     int64_t count = 0;
     for (;;) {
         int64_t i = atomic_fetch_add(&b.next, 1);
         if (i >= n) {
             break;
         }
-        if (!atomic_load_explicit(&b.cancelled, memory_order_relaxed)) {
+        if (!me.stopped) {
             fn(arg, i);
         }
         count++;
@@ -482,7 +622,130 @@ fc_pool_run_led(fc_task_fn fn, void *arg, int64_t n, int threads,
     }
     pthread_mutex_unlock(&pool.mu);
     pthread_cond_destroy(&b.cv);
+    if (atomic_load(&b.cancelled)) {
+        /* A helper saw the enclosing work cancelled and skipped chunks. */
+        me.stopped = 1;
+    }
     return me.stopped;
+}
+
+/* --- posted batches ------------------------------------------------------ */
+
+int
+fc_pool_post(fc_batch *b, fc_task_fn fn, void *arg, int64_t n, int threads,
+             fc_done_fn on_done, void *done_arg)
+{
+    if (n < 1 || on_done == NULL) {
+        return -1;
+    }
+    pthread_once(&pool_once, pool_init_once);
+    b->fn = fn;
+    b->arg = arg;
+    b->n = n;
+    atomic_init(&b->next, 0);
+    atomic_init(&b->cancelled, 0);
+    b->enclosing = NULL;
+    atomic_init(&b->done, 0);
+    atomic_init(&b->helpers, 0);
+    if (threads < 1) {
+        threads = 1;
+    }
+    b->max_helpers = (int64_t)threads < n ? threads : (int)n;
+    b->listed = 0;
+    b->prev = b->next_batch = NULL;
+    b->on_done = on_done;
+    b->done_arg = done_arg;
+    b->post_state = FC_POST_QUEUED;
+    b->post_prev = b->post_next = NULL;
+
+    pthread_mutex_lock(&pool.mu);
+    if (pool.closing) {
+        pthread_mutex_unlock(&pool.mu);
+        return -1;
+    }
+    /* Independent posts run side by side: as many workers as the pool
+     * size (and at least what this batch may use). */
+    pool_grow(pool.size > b->max_helpers ? pool.size : b->max_helpers);
+    if (pool.started == 0) {
+        pthread_mutex_unlock(&pool.mu);
+        return -1;
+    }
+    b->generation = pool.generation;
+    b->listed = 1;
+    b->prev = pool.tail;
+    if (pool.tail) {
+        pool.tail->next_batch = b;
+    }
+    else {
+        pool.head = b;
+    }
+    pool.tail = b;
+    b->post_next = pool.posts;
+    if (pool.posts) {
+        pool.posts->post_prev = b;
+    }
+    pool.posts = b;
+    pool.live_posts++;
+    atomic_fetch_add_explicit(&pool.posted, 1, memory_order_release);
+    /* One chunk wants one worker: wake one, not the whole pool. */
+    if (b->max_helpers == 1) {
+        pthread_cond_signal(&pool.work_cv);
+    }
+    else {
+        pthread_cond_broadcast(&pool.work_cv);
+    }
+    pthread_mutex_unlock(&pool.mu);
+    return 0;
+}
+
+int
+fc_pool_cancel(fc_batch *b)
+{
+    pthread_once(&pool_once, pool_init_once);
+    pthread_mutex_lock(&pool.mu);
+    int rc = b->post_state;
+    if (b->generation != pool.generation &&
+        (rc == FC_POST_QUEUED || rc == FC_POST_RUNNING)) {
+        /* Posted by the parent of this forked child: no worker here will
+         * ever run it, and it is on none of our lists. */
+        b->post_state = rc = FC_POST_WITHDRAWN;
+    }
+    else if (rc == FC_POST_QUEUED) {
+        batch_unlist(b);
+        post_unlink(b);
+        b->post_state = rc = FC_POST_WITHDRAWN;
+        post_release();
+    }
+    else if (rc == FC_POST_RUNNING) {
+        atomic_store(&b->cancelled, 1);
+    }
+    pthread_mutex_unlock(&pool.mu);
+    return rc;
+}
+
+void
+fc_pool_close_posts(void)
+{
+    pthread_once(&pool_once, pool_init_once);
+    pthread_mutex_lock(&pool.mu);
+    pool.closing = 1;
+    for (fc_batch *b = pool.posts; b != NULL; b = b->post_next) {
+        atomic_store(&b->cancelled, 1);
+    }
+    while (pool.live_posts > 0) {
+        pthread_cond_wait(&pool.posts_cv, &pool.mu);
+    }
+    pthread_mutex_unlock(&pool.mu);
+}
+
+int
+fc_pool_posts_live(void)
+{
+    pthread_once(&pool_once, pool_init_once);
+    pthread_mutex_lock(&pool.mu);
+    int n = pool.live_posts;
+    pthread_mutex_unlock(&pool.mu);
+    return n;
 }
 
 int

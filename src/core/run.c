@@ -1,5 +1,6 @@
-/* run.c - the GIL policy and running work on the pool with Ctrl-C checks
- * (see run.h).  The only file that detaches around a batch of pool chunks;
+/* run.c - the GIL policy, running work on the pool with Ctrl-C checks,
+ * and the Ctrl-C/cancellation check for loops that hold the GIL (see
+ * run.h).  The only file that detaches around a batch of pool chunks;
  * single statements use the macros of run.h.
  */
 #include "core/fastconc.h"
@@ -98,6 +99,11 @@ fc_run_led(fc_task_fn fn, void *arg, int64_t n, int threads, int release,
     if (release) {
         PyEval_RestoreThread(ctx.tstate);
     }
+    if (stopped && !ctx.lead_failed && !PyErr_Occurred()) {
+        /* Stopped without a poll raising: the enclosing work (a posted
+         * job) was cancelled. */
+        fc_raise_cancelled();
+    }
     if (ctx.lead_failed) {
         /* The lead's exception is set; a KeyboardInterrupt from the poll
          * comes second. */
@@ -112,3 +118,38 @@ fc_run(fc_task_fn fn, void *arg, int64_t n, int threads, int release)
     return fc_run_led(fn, arg, n, threads, release, NULL, NULL);
 }
 
+
+/* --- Ctrl-C and cancellation ------------------------------------------- */
+
+int
+fc_raise_cancelled(void)
+{
+    PyObject *mod = PyImport_ImportModule("concurrent.futures");
+    PyObject *exc = NULL;
+    if (mod != NULL) {
+        exc = PyObject_GetAttrString(mod, "CancelledError");
+        Py_DECREF(mod);
+    }
+    if (exc == NULL) {
+        /* Not importable (interpreter shutting down): any error will do,
+         * the job layer discards it. */
+        PyErr_Clear();
+        PyErr_SetString(PyExc_RuntimeError, "the call was cancelled");
+        return -1;
+    }
+    PyErr_SetString(exc, "the call was cancelled");
+    Py_DECREF(exc);
+    return -1;
+}
+
+int
+fc_check_interrupt(void)
+{
+    if (PyErr_CheckSignals() < 0) {
+        return -1;
+    }
+    if (fc_pool_cancelled()) {
+        return fc_raise_cancelled();
+    }
+    return 0;
+}

@@ -9,7 +9,9 @@
  *     order of compat.h (detach first, then wait for the lock);
  *   - fc_run / fc_run_led: a batch of chunks on the native pool, waking
  *     every FC_POLL_MS to run signal handlers (Ctrl-C cancels the chunks
- *     not yet started).
+ *     not yet started), and stopping too when the job it runs in (a
+ *     posted job of async/job.c) is cancelled;
+ *   - fc_check_interrupt: the same check for loops that hold the GIL.
  * The statements given to the macros, and pool tasks, take C types only:
  * no Python API but PyMem_Raw*.  Each call site says why its buffers stay
  * valid ("view pinned; job owns output").
@@ -81,7 +83,9 @@ int fc_resolve_threads(int requested, Py_ssize_t nbytes,
  * threads may need the GIL for allocator hooks such as tracemalloc's).
  * Called attached.  Wakes every FC_POLL_MS to run signal handlers; if one
  * raises (Ctrl-C), the chunks not started are cancelled and -1 is returned
- * with the exception set.  Returns 0 when every chunk ran. */
+ * with the exception set.  Likewise, with CancelledError, when the work
+ * this call is part of (a cancelled posted job, or an enclosing batch) was
+ * cancelled.  Returns 0 when every chunk ran. */
 int fc_run(fc_task_fn fn, void *arg, int64_t n, int threads, int release);
 
 /* fc_run, except that the calling thread first runs lead(lead_arg) with
@@ -90,5 +94,20 @@ int fc_run(fc_task_fn fn, void *arg, int64_t n, int threads, int release);
  * (the chunks still run to the end; fc_run_led then returns -1). */
 int fc_run_led(fc_task_fn fn, void *arg, int64_t n, int threads, int release,
                int (*lead)(void *), void *lead_arg);
+
+/* --- Ctrl-C and cancellation ------------------------------------------------ */
+
+/* For loops that run long with the GIL held between steps (decoders'
+ * output steps, file reads): 0 to go on, or -1 with an exception set when
+ * the call must stop: a signal handler raised (KeyboardInterrupt), or the
+ * job this thread runs for (fastconc.submit / fastconc.aio, async/job.c)
+ * was cancelled (concurrent.futures.CancelledError; the job layer throws it
+ * away and reports the call cancelled).  Called attached; use it wherever
+ * a loop would call PyErr_CheckSignals(). */
+int fc_check_interrupt(void);
+
+/* Set concurrent.futures.CancelledError ("the call was cancelled").
+ * Called attached; always returns -1. */
+int fc_raise_cancelled(void);
 
 #endif

@@ -7,9 +7,11 @@
  * chunk attaches once with PyGILState_Ensure and detaches at its end, so
  * they must always be run with fc_run(..., release=1) (a caller holding the
  * GIL while it waits would starve the workers).  _map_array runs user
- * native code and never touches Python from its tasks.  Nothing here may
- * keep per-item state that the threads share (see pmap_job).
+ * native code and never touches Python from its tasks; it has a job form
+ * (fastconc.submit, fastconc.aio).  Nothing here may keep per-item state
+ * that the threads share (see pmap_job).
  */
+#include "async/job.h"
 #include "exec/executor.h"
 
 #include <pthread.h>
@@ -558,12 +560,97 @@ marray_task(void *arg, int64_t c)
     }
 }
 
+/* The arguments of _map_array, checked, with both views pinned; on error
+ * whatever was pinned is left in src/dst for the caller to release. */
+static int
+marray_parse(PyObject *const *args, Py_ssize_t nargs, marray_job *job,
+             Py_buffer *src, Py_buffer *dst, int *threads_out)
+{
+    int threads;
+    if (nargs != 6 && nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "_map_array(address, code, block, "
+                        "src, dst, threads, result=None)");
+        return -1;
+    }
+    job->fn = PyLong_AsVoidPtr(args[0]);
+    if (job->fn == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError, "kernel address is NULL");
+        }
+        return -1;
+    }
+    if (!PyUnicode_Check(args[1]) || PyUnicode_GET_LENGTH(args[1]) != 1) {
+        PyErr_SetString(PyExc_TypeError, "code must be one character");
+        return -1;
+    }
+    job->code = (char)PyUnicode_READ_CHAR(args[1], 0);
+    switch (job->code) {
+    case 'd':
+    case 'q':
+        job->itemsize = 8;
+        break;
+    case 'f':
+    case 'i':
+        job->itemsize = 4;
+        break;
+    default:
+        PyErr_Format(PyExc_ValueError, "unknown element code %R", args[1]);
+        return -1;
+    }
+    job->block = PyObject_IsTrue(args[2]);
+    if (job->block < 0 || fc_parse_threads(args[5], &threads) < 0 ||
+        fc_get_buffer(args[3], src, "array") < 0) {
+        return -1;
+    }
+    if (PyObject_GetBuffer(args[4], dst,
+                           PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
+        return -1;
+    }
+    if (src->len != dst->len || src->len % job->itemsize != 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "out must have the size and dtype of the array");
+        return -1;
+    }
+    job->src = src->buf;
+    job->dst = dst->buf;
+    job->n = src->len / job->itemsize;
+    if (threads == 0) {
+        threads = fc_pool_get_size();
+    }
+    if (threads > job->n) {
+        threads = job->n < 1 ? 1 : (int)job->n;
+    }
+    /* The cost of one element is unknown (a heavy kernel may take seconds
+     * per element): about 64 chunks per thread, so that the work balances
+     * and Ctrl-C is seen between chunks, but no chunk over 16384 elements
+     * (claiming a chunk is one atomic add, so small chunks are cheap). */
+    job->chunk = job->n / ((Py_ssize_t)threads * 64);
+    if (job->chunk < 1) {
+        job->chunk = 1;
+    }
+    if (job->chunk > 16384) {
+        job->chunk = 16384;
+    }
+    *threads_out = threads;
+    return 0;
+}
+
+static void
+release_view(Py_buffer *view)
+{
+    if (view->obj) {
+        PyBuffer_Release(view);
+    }
+}
+
 PyDoc_STRVAR(fc_map_array_impl__doc__,
-"_map_array($module, address, code, block, src, dst, threads, /)\n--\n\n"
+"_map_array($module, address, code, block, src, dst, threads,\n"
+"           result=None, /)\n--\n\n"
 "Private (fastconc.map_array checks the kernel's signature first): run the\n"
 "native function at address over the C-contiguous buffer src into dst,\n"
 "element by element (T(T)) or by blocks (void(const T*, T*, int64)), with\n"
-"the GIL released.  code is the element type: 'd', 'f', 'q' or 'i'.");
+"the GIL released.  code is the element type: 'd', 'f', 'q' or 'i'.\n"
+"Returns result.");
 
 static PyObject *
 fc_map_array_impl(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -575,69 +662,8 @@ fc_map_array_impl(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
     (void)module;
     memset(&job, 0, sizeof(job));
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "_map_array(address, code, block, "
-                        "src, dst, threads)");
+    if (marray_parse(args, nargs, &job, &src, &dst, &threads) < 0) {
         goto exit;
-    }
-    job.fn = PyLong_AsVoidPtr(args[0]);
-    if (job.fn == NULL) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_ValueError, "kernel address is NULL");
-        }
-        goto exit;
-    }
-    if (!PyUnicode_Check(args[1]) || PyUnicode_GET_LENGTH(args[1]) != 1) {
-        PyErr_SetString(PyExc_TypeError, "code must be one character");
-        goto exit;
-    }
-    job.code = (char)PyUnicode_READ_CHAR(args[1], 0);
-    switch (job.code) {
-    case 'd':
-    case 'q':
-        job.itemsize = 8;
-        break;
-    case 'f':
-    case 'i':
-        job.itemsize = 4;
-        break;
-    default:
-        PyErr_Format(PyExc_ValueError, "unknown element code %R", args[1]);
-        goto exit;
-    }
-    job.block = PyObject_IsTrue(args[2]);
-    if (job.block < 0 || fc_parse_threads(args[5], &threads) < 0 ||
-        fc_get_buffer(args[3], &src, "array") < 0) {
-        goto exit;
-    }
-    if (PyObject_GetBuffer(args[4], &dst,
-                           PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
-        goto exit;
-    }
-    if (src.len != dst.len || src.len % job.itemsize != 0) {
-        PyErr_SetString(PyExc_ValueError,
-                        "out must have the size and dtype of the array");
-        goto exit;
-    }
-    job.src = src.buf;
-    job.dst = dst.buf;
-    job.n = src.len / job.itemsize;
-    if (threads == 0) {
-        threads = fc_pool_get_size();
-    }
-    if (threads > job.n) {
-        threads = job.n < 1 ? 1 : (int)job.n;
-    }
-    /* The cost of one element is unknown (a heavy kernel may take seconds
-     * per element): about 64 chunks per thread, so that the work balances
-     * and Ctrl-C is seen between chunks, but no chunk over 16384 elements
-     * (claiming a chunk is one atomic add, so small chunks are cheap). */
-    job.chunk = job.n / ((Py_ssize_t)threads * 64);
-    if (job.chunk < 1) {
-        job.chunk = 1;
-    }
-    if (job.chunk > 16384) {
-        job.chunk = 16384;
     }
     int64_t nchunks = (job.n + job.chunk - 1) / job.chunk;
     /* Without the GIL: both views are pinned until we release them and the
@@ -645,16 +671,76 @@ fc_map_array_impl(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (fc_run(marray_task, &job, nchunks, threads, 1) < 0) {
         goto exit;
     }
-    result = Py_NewRef(Py_None);
+    result = Py_NewRef(nargs == 7 ? args[6] : Py_None);
 exit:
-    if (src.obj) {
-        PyBuffer_Release(&src);
-    }
-    if (dst.obj) {
-        PyBuffer_Release(&dst);
-    }
+    release_view(&src);
+    release_view(&dst);
     return result;
 }
+
+/* --- _map_array's job form (fastconc.submit, fastconc.aio) -------------- */
+
+typedef struct {
+    marray_job job;
+    Py_buffer src, dst;
+    PyObject *result;
+} marray_async;
+
+static int
+marray_prepare(void *data, fc_state *st, PyObject *func,
+               PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+               fc_job_plan *plan)
+{
+    marray_async *a = data;
+    int threads;
+    (void)st;
+    (void)func;
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0) {
+        PyErr_SetString(PyExc_TypeError,
+                        "_map_array() takes no keyword arguments");
+        return -1;
+    }
+    if (marray_parse(args, nargs, &a->job, &a->src, &a->dst, &threads) < 0) {
+        return -1;
+    }
+    a->result = Py_NewRef(nargs == 7 ? args[6] : Py_None);
+    plan->nchunks = (a->job.n + a->job.chunk - 1) / a->job.chunk;
+    plan->threads = threads;
+    return 0;
+}
+
+/* A pool worker, no GIL: both views are pinned by the job. */
+static void
+marray_async_run(void *data, int64_t c)
+{
+    marray_async *a = data;
+    if (a->job.n > 0) {
+        marray_task(&a->job, c);
+    }
+}
+
+static PyObject *
+marray_async_finish(void *data, fc_state *st)
+{
+    marray_async *a = data;
+    (void)st;
+    return Py_NewRef(a->result);
+}
+
+static void
+marray_async_clear(void *data)
+{
+    marray_async *a = data;
+    release_view(&a->src);
+    release_view(&a->dst);
+    Py_CLEAR(a->result);
+}
+
+static const fc_job_form pmap_jobs[] = {
+    {"_map_array", sizeof(marray_async), marray_prepare, marray_async_run,
+     marray_async_finish, marray_async_clear},
+    {NULL, 0, NULL, NULL, NULL, NULL},
+};
 
 /* The benchmark's countdown as a native kernel, int64(int64).  The empty
  * asm statement tells the optimiser the counter may change under it, so
@@ -760,10 +846,11 @@ pmap_init(PyObject *m, fc_state *st)
     /* No Py_TPFLAGS_DISALLOW_INSTANTIATION before 3.10. */
     ((PyTypeObject *)tp)->tp_new = NULL;
 #endif
-    if (PyModule_AddObjectRef(m, "ParallelMapIterator", tp) < 0) {
+    if (PyModule_AddObjectRef(m, "ParallelMapIterator", tp) < 0 ||
+        PyModule_AddFunctions(m, pmap_methods) < 0) {
         return -1;
     }
-    return PyModule_AddFunctions(m, pmap_methods);
+    return fc_job_register(m, st, pmap_jobs);
 }
 
 static int

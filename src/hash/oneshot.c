@@ -737,6 +737,9 @@ typedef struct {
     PyObject *const *out;       /* the result's bytes objects (ours alone) */
     unsigned char *digests;     /* or, when not NULL, item k's digest goes
                                  * at digests + k * size */
+    int native64;               /* out= of xxh64/xxh3_64: each 8-byte
+                                 * digest stored as a native-endian integer
+                                 * (its intdigest()) */
     struct fc_hash_state *hs;   /* for the streaming path of big items */
     int size;
     int failed;                 /* set (atomically) on an OpenSSL failure */
@@ -863,6 +866,16 @@ many_task(void *arg, int64_t i)
         }
     }
     many_small(job, run, end);
+    if (job->native64) {
+        for (k = job->starts[i]; k < end; k++) {
+            unsigned char *d = job->digests + (size_t)k * 8;
+            uint64_t v = 0;
+            for (int b = 0; b < 8; b++) {
+                v = v << 8 | d[b];      /* the digest is big-endian */
+            }
+            memcpy(d, &v, 8);
+        }
+    }
 }
 
 /* Digest k of `digests` into objs[k], for k in [0, n).  The common sizes
@@ -918,23 +931,30 @@ many_lead(void *arg)
 }
 
 PyDoc_STRVAR(fc_hash_many__doc__,
-"hash_many($module, name, items, *, threads=None, seed=None)\n--\n\n"
+"hash_many($module, name, items, *, threads=None, seed=None, out=None)\n"
+"--\n\n"
 "Return [digest(name, x) for x in items], computed in C on the pool with\n"
 "the GIL released once.\n"
 "\n"
 "  name: one of algorithms_available.\n"
 "  items: an iterable of bytes-like objects (all held until the end).\n"
 "  threads: threads to use (None: the pool size for large batches).\n"
-"  seed: xxHash only: the seed.");
+"  seed: xxHash only: the seed.\n"
+"  out: a writable C-contiguous buffer of exactly len(items) * digest size\n"
+"    bytes (bytearray, numpy array, mmap): the digests are written there\n"
+"    back to back, no bytes object is made, and out is returned.  For\n"
+"    xxh64 and xxh3_64 each 8 bytes are the native-endian integer\n"
+"    intdigest() gives (numpy.uint64 items), for the others the digest.");
 
 static PyObject *
 fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
              PyObject *kwnames)
 {
     static const char *const names[] = {"name", "items", "threads", "seed",
-                                        NULL};
+                                        "out", NULL};
     fc_state *st = fc_get_state(module);
-    PyObject *a[4], *result = NULL, *list = NULL;
+    PyObject *a[5], *result = NULL, *list = NULL;
+    Py_buffer outv = {0};
     pinned_items items;
     many_job job;
     Py_ssize_t *starts = NULL;
@@ -948,10 +968,20 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         fc_parse_threads(a[2], &threads) < 0 ||
         fc_hash_parse_seed(alg, a[3], &seed) < 0 ||
         (size = fc_hash_digest_size(st->hash, alg)) < 0 ||
-        pin_items(a[1], &items, st->hash, (size_t)size) < 0) {
-        return NULL;
+        (a[4] != NULL && a[4] != Py_None &&
+         fc_get_out_buffer(a[4], &outv, "out") < 0) ||
+        pin_items(a[1], &items, st->hash,
+                  outv.buf != NULL ? 0 : (size_t)size) < 0) {
+        goto exit;
     }
     Py_ssize_t n = items.n;
+    if (outv.buf != NULL && outv.len != n * (Py_ssize_t)size) {
+        PyErr_Format(PyExc_ValueError,
+                     "hash_many: out has %zd bytes; %zd %s digests take "
+                     "%zd (%d bytes each)", outv.len, n,
+                     fc_hash_algs[alg].name, n * (Py_ssize_t)size, size);
+        goto exit;
+    }
     Py_ssize_t work = items.total + n * ITEM_COST;
     threads = fc_resolve_threads(threads, work, MANY_PARALLEL_MIN);
     if (threads > n) {
@@ -991,7 +1021,13 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
      * digests in at the end: making 100k objects costs as much as hashing
      * them, so doing it first left the other threads waiting. */
     many_result res = {n, job.size, NULL};
-    if (threads <= 1) {     /* also when n == 0 (threads <= n) */
+    if (outv.buf != NULL) {
+        /* out=: the digests go straight into the caller's buffer. */
+        job.digests = outv.buf;
+        job.native64 = fc_hash_algs[alg].xxh == FC_XXH64 ||
+                       fc_hash_algs[alg].xxh == FC_XXH3_64;
+    }
+    else if (threads <= 1) {     /* also when n == 0 (threads <= n) */
         if (many_lead(&res) < 0) {
             goto exit;
         }
@@ -1021,10 +1057,12 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     if (n > 0) {
         int release = fc_should_release(st, -1, work);
         /* Safe without the GIL: every item is pinned in items, the result
-         * bytes are ours (not visible to Python yet) and each chunk writes
-         * only its own items' digests. */
+         * bytes are ours (not visible to Python yet), out= is pinned, and
+         * each chunk writes only its own items' digests. */
         rc = fc_run_led(many_task, &job, nchunks, threads, release,
-                        job.digests != NULL ? many_lead : NULL, &res);
+                        job.digests != NULL && outv.buf == NULL ? many_lead
+                                                                 : NULL,
+                        &res);
     }
     list = res.list;
     if (rc < 0) {
@@ -1034,11 +1072,16 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         fc_hash_error("hash_many");
         goto exit;
     }
+    if (outv.buf != NULL) {
+        result = Py_NewRef(a[4]);
+        goto exit;
+    }
     if (job.digests != NULL) {
         copy_digests(PySequence_Fast_ITEMS(list), job.digests, n, job.size);
     }
     result = Py_NewRef(list);
 exit:
+    PyBuffer_Release(&outv);
     Py_XDECREF(list);
     PyMem_Free(starts);
     pinned_release(&items);

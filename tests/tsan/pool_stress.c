@@ -2,8 +2,11 @@
  * ThreadSanitizer: every chunk of every batch runs exactly once, whatever
  * the thread count, with several callers at once, nested batches, a batch
  * cancelled by its poll function, and back-to-back batches that meet the
- * spinning helpers.  Built and run by tests/tsan/run.sh; any data race TSan
- * sees, or a wrong count, fails it.
+ * spinning helpers; posted batches (fc_pool_post) from several threads,
+ * some cancelled or withdrawn, their on_done exactly once, nested work in a
+ * cancelled post stopping, sync callers among busy posts, and the exit
+ * drain (fc_pool_close_posts).  Built and run by tests/tsan/run.sh; any
+ * data race TSan sees, or a wrong count, fails it.
  *
  *   pool_stress SECONDS
  */
@@ -17,6 +20,9 @@
 #include "core/pool.h"
 
 #define MAX_CHUNKS 256
+
+static double now(void);
+static void slow_leaf(void *arg, int64_t i);
 
 typedef struct {
     atomic_int runs[MAX_CHUNKS];
@@ -173,6 +179,249 @@ caller(void *p)
     return NULL;
 }
 
+/* --- posted batches ------------------------------------------------------- */
+
+typedef struct {
+    fc_batch batch;
+    job_t job;
+    int64_t n;
+    int nested;
+    atomic_int done_calls;
+    atomic_int *pending;        /* the poster's count of posts not done */
+} post_t;
+
+static void
+post_done(void *arg)
+{
+    post_t *p = arg;
+    atomic_fetch_add(&p->done_calls, 1);
+    atomic_fetch_sub(p->pending, 1);
+}
+
+/* A chunk of a posted batch that runs a nested batch of slow chunks: when
+ * the post is cancelled, the nested call must stop early (pool.c's
+ * enclosing flag), which it reports as a stop. */
+static void
+post_nested(void *arg, int64_t i)
+{
+    job_t *j = arg;
+    atomic_fetch_add(&j->runs[i], 1);
+    job_t *sub = calloc(1, sizeof(*sub));
+    if (sub == NULL) {
+        abort();
+    }
+    (void)fc_pool_run(slow_leaf, sub, 24, 2, NULL, NULL);
+    for (int64_t k = 0; k < 24; k++) {
+        if (atomic_load(&sub->runs[k]) > 1) {
+            fprintf(stderr, "nested chunk in a post ran twice\n");
+            exit(1);
+        }
+    }
+    free(sub);
+}
+
+typedef struct {
+    unsigned seed;
+    double until;
+    int failed;
+    long posts;
+} poster_arg;
+
+static int
+check_post(post_t *p, int withdrawn)
+{
+    int calls = atomic_load(&p->done_calls);
+    if (withdrawn ? calls != 0 : calls != 1) {
+        fprintf(stderr, "post: on_done called %d times (withdrawn=%d)\n",
+                calls, withdrawn);
+        return 1;
+    }
+    int cancelled = atomic_load(&p->batch.cancelled);
+    for (int64_t i = 0; i < p->n; i++) {
+        int r = atomic_load(&p->job.runs[i]);
+        if (r > 1 || (withdrawn && r != 0) ||
+            (!withdrawn && !cancelled && r != 1)) {
+            fprintf(stderr, "post: chunk %lld ran %d times (withdrawn=%d "
+                    "cancelled=%d)\n", (long long)i, r, withdrawn,
+                    cancelled);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void *
+poster(void *arg)
+{
+    poster_arg *a = arg;
+    enum { WAVE = 32 };
+    while (now() < a->until && !a->failed) {
+        post_t *p[WAVE];
+        int withdrawn[WAVE];
+        atomic_int pending;
+        atomic_init(&pending, 0);
+        for (int k = 0; k < WAVE; k++) {
+            p[k] = calloc(1, sizeof(post_t));
+            if (p[k] == NULL) {
+                abort();
+            }
+            a->seed = a->seed * 1103515245u + 12345u;
+            p[k]->nested = ((a->seed >> 5) % 16) == 0;
+            p[k]->n = p[k]->nested ? 2 : 1 + (a->seed >> 8) % 40;
+            p[k]->pending = &pending;
+            atomic_init(&p[k]->done_calls, 0);
+            int threads = 1 + (int)((a->seed >> 20) % 4);
+            atomic_fetch_add(&pending, 1);
+            if (fc_pool_post(&p[k]->batch, p[k]->nested ? post_nested : leaf,
+                             &p[k]->job, p[k]->n, threads, post_done,
+                             p[k]) != 0) {
+                fprintf(stderr, "post refused\n");
+                a->failed = 1;
+                return NULL;
+            }
+            withdrawn[k] = 0;
+            /* Cancel about one in four: right away (often still queued,
+             * then withdrawn) or after the others were posted. */
+            if (((a->seed >> 12) % 8) == 0 || p[k]->nested) {
+                if (fc_pool_cancel(&p[k]->batch) == FC_POST_WITHDRAWN) {
+                    withdrawn[k] = 1;
+                    atomic_fetch_sub(&pending, 1);
+                }
+            }
+        }
+        for (int k = 0; k < WAVE; k += 5) {
+            if (!withdrawn[k] &&
+                fc_pool_cancel(&p[k]->batch) == FC_POST_WITHDRAWN) {
+                withdrawn[k] = 1;
+                atomic_fetch_sub(&pending, 1);
+            }
+        }
+        /* A synchronous batch among the posts: the caller takes chunks
+         * itself, so it finishes even with every worker busy. */
+        job_t *j = calloc(1, sizeof(*j));
+        if (j == NULL) {
+            abort();
+        }
+        fc_pool_run(leaf, j, 16, 3, NULL, NULL);
+        a->failed |= check(j, 16, "sync among posts");
+        free(j);
+        while (atomic_load(&pending) > 0) {
+            struct timespec ts = {0, 200000};
+            nanosleep(&ts, NULL);
+        }
+        for (int k = 0; k < WAVE; k++) {
+            a->failed |= check_post(p[k], withdrawn[k]);
+            free(p[k]);
+        }
+        a->posts += WAVE;
+    }
+    return NULL;
+}
+
+/* A cancelled post stops the batch nested in its chunk: of the nested
+ * call's 24 slow chunks (40 ms each, on 2 threads), few run. */
+static atomic_int nested_ran;
+
+static void
+post_nested_count(void *arg, int64_t i)
+{
+    job_t *j = arg;
+    (void)i;
+    atomic_fetch_add(&j->runs[0], 1);
+    job_t *sub = calloc(1, sizeof(*sub));
+    if (sub == NULL) {
+        abort();
+    }
+    int stopped = fc_pool_run(slow_leaf, sub, 24, 2, NULL, NULL);
+    int ran = 0;
+    for (int64_t k = 0; k < 24; k++) {
+        ran += atomic_load(&sub->runs[k]);
+    }
+    atomic_store(&nested_ran, stopped ? ran : -1);
+    free(sub);
+}
+
+static int
+nested_cancel_test(void)
+{
+    post_t *p = calloc(1, sizeof(post_t));
+    if (p == NULL) {
+        abort();
+    }
+    atomic_int pending;
+    atomic_init(&pending, 1);
+    atomic_init(&nested_ran, -2);
+    p->n = 1;
+    p->pending = &pending;
+    if (fc_pool_post(&p->batch, post_nested_count, &p->job, 1, 1, post_done,
+                     p) != 0) {
+        free(p);
+        return 1;
+    }
+    while (atomic_load(&p->job.runs[0]) == 0) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    struct timespec ts = {0, 60000000};
+    nanosleep(&ts, NULL);
+    int rc = fc_pool_cancel(&p->batch);
+    while (atomic_load(&pending) > 0) {
+        struct timespec t2 = {0, 1000000};
+        nanosleep(&t2, NULL);
+    }
+    int ran = atomic_load(&nested_ran);
+    free(p);
+    if (rc != FC_POST_RUNNING || ran < 1 || ran >= 12) {
+        fprintf(stderr, "nested cancel: cancel gave %d, nested ran %d of 24 "
+                "(-1: not stopped)\n", rc, ran);
+        return 1;
+    }
+    return 0;
+}
+
+/* The exit drain: posts in flight are cancelled and waited for; new posts
+ * are refused afterwards. */
+static int
+close_posts_test(void)
+{
+    enum { N = 16 };
+    post_t *p[N];
+    atomic_int pending;
+    atomic_init(&pending, 0);
+    for (int k = 0; k < N; k++) {
+        p[k] = calloc(1, sizeof(post_t));
+        if (p[k] == NULL) {
+            abort();
+        }
+        p[k]->n = 200;
+        p[k]->pending = &pending;
+        atomic_init(&p[k]->done_calls, 0);
+        atomic_fetch_add(&pending, 1);
+        if (fc_pool_post(&p[k]->batch, slow_leaf, &p[k]->job, p[k]->n, 2,
+                         post_done, p[k]) != 0) {
+            fprintf(stderr, "post refused before close\n");
+            return 1;
+        }
+    }
+    fc_pool_close_posts();
+    int bad = fc_pool_posts_live() != 0 || atomic_load(&pending) != 0;
+    for (int k = 0; k < N; k++) {
+        bad |= check_post(p[k], 0);
+        free(p[k]);
+    }
+    post_t extra;
+    memset(&extra, 0, sizeof(extra));
+    if (fc_pool_post(&extra.batch, leaf, &extra.job, 1, 1, post_done,
+                     &extra) == 0) {
+        fprintf(stderr, "post accepted after close\n");
+        bad = 1;
+    }
+    if (bad) {
+        fprintf(stderr, "close_posts: failed\n");
+    }
+    return bad;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -213,7 +462,30 @@ main(int argc, char **argv)
     if (cancelled_batch()) {
         return 1;
     }
-    printf("pool_stress: %ld batches from %d callers, %d workers started: %s\n",
-           batches, CALLERS, fc_pool_started(), failed ? "FAILED" : "ok");
+
+    /* Posted batches from several threads, then the exit drain. */
+    enum { POSTERS = 3 };
+    pthread_t ptid[POSTERS];
+    poster_arg pargs[POSTERS];
+    until = now() + seconds;
+    for (int i = 0; i < POSTERS; i++) {
+        memset(&pargs[i], 0, sizeof(pargs[i]));
+        pargs[i].seed = 104729u * (unsigned)(i + 1);
+        pargs[i].until = until;
+        if (pthread_create(&ptid[i], NULL, poster, &pargs[i]) != 0) {
+            return 1;
+        }
+    }
+    long posts = 0;
+    for (int i = 0; i < POSTERS; i++) {
+        pthread_join(ptid[i], NULL);
+        failed |= pargs[i].failed;
+        posts += pargs[i].posts;
+    }
+    failed |= nested_cancel_test();
+    failed |= close_posts_test();
+    printf("pool_stress: %ld batches from %d callers, %ld posts from %d "
+           "threads, %d workers started: %s\n", batches, CALLERS, posts,
+           POSTERS, fc_pool_started(), failed ? "FAILED" : "ok");
     return failed;
 }
