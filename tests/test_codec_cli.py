@@ -133,15 +133,8 @@ def _gzip_l_size(path):
     return int(line.split()[1])
 
 
-GZIP_L_MULTI = pytest.mark.xfail(
-    strict=True, reason="single-member gzip layout: #22 item 3")
-
-
 @pytest.mark.parametrize("threads", ["1", "2"])
-@pytest.mark.parametrize("size", [
-    300_000,
-    pytest.param(8 << 20, marks=GZIP_L_MULTI, id="8MiB"),
-])
+@pytest.mark.parametrize("size", [300_000, 8 << 20])
 def test_gzip_l_reads_our_output(tmp_path, threads, size):
     """gzip -l reads one member's ISIZE from the last 4 bytes: right only
     when the file is one gzip member."""

@@ -84,6 +84,9 @@ typedef struct fc_cjob {
     int moving;                 /* with mu: a thread is moving blocks */
     void *ctx;                  /* a back end's context kept across the
                                  * slices of a sliced job */
+    int open_end;               /* the stream goes on after the last
+                                 * block (compress_blocks()): end it as
+                                 * the other blocks, not the stream */
     int failed;                 /* set atomically by the first error */
     fc_codec_err err;
 } fc_cjob;
@@ -147,6 +150,10 @@ typedef struct fc_djob {
     unsigned char *out;
     int64_t n;
     Py_ssize_t *in_off, *in_len, *out_off, *out_len;
+    uint32_t *check;            /* a check value per piece, for the
+                                 * codec's scan_finish (gzip: CRC-32) */
+    int layout;                 /* the codec's own: which layout its scan
+                                 * found */
     fc_codec_cache *cache;      /* may be NULL */
     int failed;
     fc_codec_err err;
