@@ -332,9 +332,11 @@ PyDoc_STRVAR(fc_compress__doc__,
 "  level: the codec's usual levels (zlib/deflate/gzip 0..9, zstd\n"
 "    negative..22, lz4 0..12); None for the default.\n"
 "  threads: compress blocks of one stream on this many threads (None: the\n"
-"    pool size from 2 MiB on).  gzip becomes a series of members, zstd a\n"
-"    series of frames, lz4 one frame of independent blocks, zlib a\n"
-"    pigz-style stream; every standard reader decodes them.\n"
+"    pool size from 2 MiB on).  gzip is one member of independent blocks\n"
+"    with their index in the header (the same bytes for every thread\n"
+"    count), zstd a series of frames, lz4 one frame of independent\n"
+"    blocks, zlib a pigz-style stream; every standard reader decodes\n"
+"    them.\n"
 "  release_gil: None releases the GIL from GIL_THRESHOLD bytes on.");
 
 static PyObject *
