@@ -907,8 +907,9 @@ class CompressedFile(io.BufferedIOBase):
     @property
     def codec(self) -> str | None:
         """The codec (when reading with codec=None: as detected so far)."""
-        if self._buffer is not None and self._codec is None:
-            raw: _DecompressReader = self._buffer.raw  # type: ignore[assignment]
+        buffer = self._buffer       # (close() may clear it meanwhile)
+        if buffer is not None and self._codec is None:
+            raw: _DecompressReader = buffer.raw  # type: ignore[assignment]
             detected: str | None = raw._dec.codec
             return detected
         return self._codec
@@ -917,8 +918,9 @@ class CompressedFile(io.BufferedIOBase):
     def mtime(self) -> int | None:
         """gzip: the modification time in the last member header read
         (None before the first read), or the one written."""
-        if self._buffer is not None:
-            raw: _DecompressReader = self._buffer.raw  # type: ignore[assignment]
+        buffer = self._buffer       # (close() may clear it meanwhile)
+        if buffer is not None:
+            raw: _DecompressReader = buffer.raw  # type: ignore[assignment]
             return raw.mtime
         return self._mtime
 
@@ -958,8 +960,10 @@ class CompressedFile(io.BufferedIOBase):
         return True
 
     def fileno(self) -> int:
-        self._check_open()
-        return self._fp.fileno()  # type: ignore[union-attr]
+        fp = self._fp               # (close() may clear it meanwhile)
+        if fp is None:
+            raise ValueError("I/O operation on closed file")
+        return fp.fileno()
 
     # --- reading ---------------------------------------------------------
 
@@ -1023,6 +1027,7 @@ class CompressedFile(io.BufferedIOBase):
         self._check_open()
         if self._writing:
             with self._lock:
+                self._check_open()      # (closed by another thread?)
                 self._writer.flush()
                 self._fp.flush()  # type: ignore[union-attr]
 
@@ -1030,8 +1035,8 @@ class CompressedFile(io.BufferedIOBase):
 
     def tell(self) -> int:
         """Position in the uncompressed data."""
-        self._check_open()
         with self._lock:
+            self._check_open()
             if self._writing:
                 return self._written
             return self._check_reading().tell()
@@ -1039,10 +1044,10 @@ class CompressedFile(io.BufferedIOBase):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         """Go to a position in the uncompressed data.  Reading: forward by
         decoding, backward by decoding again from the start, or through
-        the block index of a gzip file fastconc wrote in one call.
+        the verified block index of a gzip file fastconc wrote.
         Writing: forward only, writing zeros (as gzip.GzipFile)."""
-        self._check_open()
         with self._lock:
+            self._check_open()
             if not self._writing:
                 return self._check_reading().seek(offset, whence)
             if whence == io.SEEK_CUR:

@@ -21,10 +21,6 @@ __all__ = ["parallel_map", "map_array"]
 T = TypeVar("T")
 R = TypeVar("R")
 
-# Without buffersize, a sized input is done in one C call; an unsized one
-# is read in windows of this many items.
-_WINDOW = 1 << 16
-
 
 def _check_positive(name: str, value: Optional[int]) -> None:
     if value is None:
@@ -36,36 +32,20 @@ def _check_positive(name: str, value: Optional[int]) -> None:
         raise ValueError(f"{name} must be >= 1 or None")
 
 
-def _pmap_iter(fn: Callable[[T], R], it: Iterator[T], threads: Optional[int],
-               chunksize: Optional[int], ordered: bool,
-               window: int) -> Iterator[R]:
-    pool = threads if threads is not None else _core.get_threads()
+def _pmap_windows(fn: Callable[[T], R], it: Iterator[T],
+                  threads: Optional[int], chunksize: Optional[int],
+                  ordered: bool, window: int) -> Iterator[R]:
+    """buffersize: one window of at most ``window`` items at a time."""
     while True:
         items = list(itertools.islice(it, window))
         if not items:
             return
-        size = chunksize or max(1, min(1024, -(-len(items) // (pool * 4))))
-        results, order, err, exc = _core._pmap_window(fn, items, threads,
-                                                      size, ordered)
+        n = len(items)
+        results = _core._pmap_window(fn, items, threads, chunksize, ordered)
         del items
-        if order is None:
-            stop = err if err >= 0 else len(results)
-            for i in range(stop):
-                r = results[i]
-                results[i] = None
-                yield r
-        else:
-            for i in order:
-                r = results[i]
-                results[i] = None
-                yield r
-        if err >= 0:
-            assert exc is not None      # _pmap_window sets both or neither
-            try:
-                raise exc
-            finally:
-                exc = None
-        if len(results) < window:
+        # (a failure propagates from here and ends the generator)
+        yield from results
+        if n < window:
             return
 
 
@@ -96,15 +76,16 @@ def parallel_map(fn: Callable[[T], R], iterable: Iterable[T], *,
     _check_positive("threads", threads)
     _check_positive("chunksize", chunksize)
     _check_positive("buffersize", buffersize)
+    it = iter(iterable)
     if buffersize is not None:
-        it: Iterator[Any] = iter(iterable)
-        window = buffersize
-    else:
-        if not hasattr(iterable, "__len__"):
-            iterable = list(iterable)
-        it = iter(iterable)
-        window = max(1, len(iterable))  # type: ignore[arg-type]
-    return _pmap_iter(fn, it, threads, chunksize, bool(ordered), window)
+        return _pmap_windows(fn, it, threads, chunksize, bool(ordered),
+                             buffersize)
+    # One window: the C iterator lists the input at its first next(), then
+    # hands out the results without a Python frame per item (on a
+    # free-threaded build, that per-item frame was as costly as a cheap
+    # fn, and ran on one thread).
+    return cast("Iterator[R]", _core._pmap_window(fn, it, threads, chunksize,
+                                                  bool(ordered)))
 
 
 # dtype name -> (ctypes element type, _core code)

@@ -62,7 +62,7 @@ def test_bench_quick_json_plot(tmp_path):
     assert data["machine"]["python"] == sys.version.split()[0]
     _check_gil_rows(data, [k.name for k in kernels.all_kernels() if k.quick])
     for section in ("large", "small_items", "executor", "countdown",
-                    "convoy", "memory"):
+                    "freethreading", "convoy", "memory"):
         assert data[section], section
     png = out_png.read_bytes()
     assert png.startswith(PNG_MAGIC) and b"IEND" in png[-16:]
@@ -99,6 +99,37 @@ def test_bench_only_checksums(tmp_path):
     cv = data["convoy"]
     assert cv["switch_interval"] == pytest.approx(sys.getswitchinterval())
     assert cv["held"]["call_seconds"] > 0 and cv["released"]["runs"]
+
+
+def test_freethreading_section_rows():
+    """The pure-Python-on-threads table: every row at 1 and 2 threads, and
+    the interpreter named as it is (free-threaded or not, GIL on or off)."""
+    import sysconfig
+
+    from fastconc.bench import freethreading
+
+    res = freethreading.run(20_000, 3000, 300, 2, 1)
+    it = res["interpreter"]
+    assert it["free_threaded"] == bool(
+        sysconfig.get_config_var("Py_GIL_DISABLED"))
+    assert it["gil_enabled"] == getattr(sys, "_is_gil_enabled",
+                                        lambda: True)()
+    assert ("GIL disabled" in it["label"]) == (it["free_threaded"]
+                                               and not it["gil_enabled"])
+    rows = {r["impl"]: r for r in res["rows"]}
+    assert set(rows) == {"Python countdown", "plain loop",
+                         "fastconc.parallel_map",
+                         "fastconc.ThreadPoolExecutor.map",
+                         "stdlib ThreadPoolExecutor.map"}
+    assert rows["stdlib ThreadPoolExecutor.map"]["items"] == 300
+    for name, r in rows.items():
+        assert r["per_item_one"] > 0
+        if name == "plain loop":
+            assert r["speedup"] is None
+        else:
+            assert r["per_item_many"] > 0 and r["speedup"] > 0
+    text = freethreading.markdown(res)
+    assert "speed-up 2 threads vs 1" in text and "parallel_map" in text
 
 
 def test_bench_rejects_unknown_kernel():

@@ -337,6 +337,48 @@ def test_compressed_file_write_shared(tmp_path, codec, threads):
         assert gzip.decompress(path.read_bytes()) == got
 
 
+def _close_while_others_write(path, delay):
+    """One round: thread 0 closes the file after `delay` s while 3 others
+    write, flush, tell and fileno; returns the unexpected exceptions."""
+    f = fastconc.open(path, "wb")
+    unexpected = []
+
+    def work(i, barrier):
+        barrier.wait()
+        if i == 0:
+            time.sleep(delay)
+            f.close()
+            return
+        for j in range(200):
+            try:
+                f.write(record(i, j))
+                f.flush()
+                f.tell()
+                f.fileno()
+            except ValueError:          # closed: the expected refusal
+                return
+            except Exception as e:      # noqa: BLE001 - the failure
+                unexpected.append(e)
+                return
+
+    run_threads(work, n=4)
+    return unexpected
+
+
+@pytest.mark.timeout(120)
+def test_compressed_file_close_while_others_flush(tmp_path):
+    """One thread closes a CompressedFile that others keep writing to and
+    flushing: a call that comes too late raises ValueError (closed file),
+    never an AttributeError from the half-closed object, and the file
+    holds whole records."""
+    for rnd in range(40):
+        path = tmp_path / f"c{rnd}.zst"
+        assert _close_while_others_write(path, 0.001 * (rnd % 4)) == []
+        with fastconc.open(path, "rb") as g:
+            got = g.read()
+        assert all(len(r) == RECORD for r in split_records(got))
+
+
 # --- module settings while calls run ----------------------------------------------
 
 @pytest.mark.timeout(180)
@@ -389,6 +431,124 @@ def test_parallel_map_from_eight_threads():
             assert list(got) == [x * x + i for x in items]
 
     run_threads(work)
+
+
+@pytest.mark.timeout(180)
+def test_simd_level_switch_while_calls_run():
+    """One thread switches the SIMD level (every level the CPU has) while
+    the others checksum, hash (xxHash, BLAKE3, SHA-256 pairs) and compress:
+    each call uses whole kernels of one level or another, so every result
+    is right."""
+    levels = fastconc._core._simd_levels()
+    old = fastconc._core._get_simd_level()
+    data = random_bytes(1 << 20, 5)
+    small = [data[k:k + 64] for k in range(0, 64 * 64, 64)]
+    crc, crcc = zlib.crc32(data), fastconc.crc32c(data)
+    adler = zlib.adler32(data)
+    x3, b3 = fastconc.digest("xxh3_64", data), fastconc.digest("blake3", data)
+    shas = [hashlib.sha256(s).digest() for s in small]
+    stop = threading.Event()
+
+    def work(i, barrier):
+        barrier.wait()
+        if i == 0:
+            try:
+                for level in itertools.islice(itertools.cycle(levels),
+                                              2000):
+                    fastconc._core._set_simd_level(level)
+                    assert fastconc._core._get_simd_level() in levels
+            finally:
+                stop.set()
+            return
+        while not stop.is_set():
+            assert fastconc.crc32(data, threads=1) == crc
+            assert fastconc.crc32c(data, threads=2) == crcc
+            assert fastconc.adler32(data) == adler
+            assert fastconc.digest("xxh3_64", data) == x3
+            assert fastconc.blake3(data).digest() == b3
+            assert fastconc.hash_many("sha256", small) == shas
+            blob = fastconc.compress(data, "gzip", 1)
+            assert fastconc.decompress(blob, "gzip") == data
+
+    try:
+        run_threads(work)
+    finally:
+        fastconc._core._set_simd_level(old)
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("call", ["compress_many", "decompress_many"])
+def test_many_calls_on_a_list_others_change(call):
+    """compress_many / decompress_many read a list that other threads keep
+    changing (items replaced by new objects, the list resized and
+    rebuilt): each call works on one consistent view of it, every output
+    is the round trip of one of the values, and nothing crashes (on a
+    free-threaded build, reading the caller's list in place read freed
+    items)."""
+    values = [bytes([65 + k]) * (300 + 37 * k) for k in range(20)]
+    blobs = {fastconc.compress(v, "lz4"): v for v in values}
+    source = values if call == "compress_many" else list(blobs)
+    shared = [source[k % 20] for k in range(200)]
+    stop = threading.Event()
+
+    def fresh(v):
+        return bytes(bytearray(v))      # a new object, not v itself
+
+    def work(i, barrier):
+        barrier.wait()
+        if i < 3:
+            k = i
+            for _ in range(20_000):
+                k = (k * 1103515245 + 12345) & 0x7FFFFFFF
+                try:
+                    shared[k % 150] = fresh(source[k % 20])
+                except IndexError:      # another writer shrank it
+                    pass
+                if i == 0:
+                    shared.append(fresh(source[k % 7]))
+                    shared.pop()
+                if k % 64 == 0:
+                    shared[:] = [fresh(v) for v in source * 10]
+            stop.set()
+            return
+        while not stop.is_set():
+            if call == "compress_many":
+                for blob in fastconc.compress_many(shared, "lz4"):
+                    assert fastconc.decompress(blob, "lz4") in values
+            else:
+                for out in fastconc.decompress_many(shared, "lz4"):
+                    assert out in values
+
+    run_threads(work)
+
+
+@pytest.mark.timeout(120)
+def test_parallel_map_iterator_shared():
+    """8 threads take results from one parallel_map iterator: each result
+    is taken exactly once; a next() that comes while the window runs
+    raises ValueError ("already executing"), as a generator would."""
+    n = 50_000
+    it = fastconc.parallel_map(lambda x: x * 2, range(n), threads=2)
+    taken = [[] for _ in range(THREADS)]
+    busy = []
+
+    def work(i, barrier):
+        barrier.wait()
+        mine = taken[i]
+        while True:
+            try:
+                mine.append(next(it))
+            except StopIteration:
+                return
+            except ValueError as e:
+                busy.append(str(e))
+
+    run_threads(work)
+    got = sorted(itertools.chain.from_iterable(taken))
+    assert got == [x * 2 for x in range(n)]
+    assert all("already executing" in m for m in busy)
+    for mine in taken:
+        assert mine == sorted(mine)     # in order, as handed out
 
 
 # --- the executor -------------------------------------------------------------------

@@ -44,7 +44,9 @@ build_requires() {
 }
 
 # 3.12 -> the newest pyenv 3.12.x (not 3.12.xt), else python3.12 on the
-# PATH; 3.13t -> a free-threaded 3.13.  Anything else is a command or path.
+# PATH; 3.13t -> a free-threaded 3.13: pyenv's, python3.13t on the PATH, or
+# the one `make ft` built and cached (tests/ft/build_python.sh --cached).
+# Anything else is a command or path.
 find_python() {
     local spec=$1 base ft d
     if ! [[ $spec =~ ^[0-9]+\.[0-9]+t?$ ]]; then
@@ -60,7 +62,14 @@ find_python() {
         esac
         if [ -x "$d/bin/python$spec" ]; then echo "$d/bin/python$spec"; return; fi
     done
-    command -v "python$spec" || true
+    if command -v "python$spec"; then
+        return
+    fi
+    local cached
+    if [ "$spec" = 3.13t ] && cached=$(tests/ft/build_python.sh --cached) &&
+        [ -x "$cached/bin/python3.13t" ]; then
+        echo "$cached/bin/python3.13t"
+    fi
 }
 
 # The platform tag auditwheel proposes for an unrepaired wheel: the oldest
@@ -123,6 +132,9 @@ for spec in "$@"; do
     py=$(find_python "$spec")
     if [ -z "$py" ]; then
         echo "build_wheels: no interpreter for $spec here, skipped"
+        case $spec in
+            3.13t) echo "build_wheels: (make ft builds and caches one)" ;;
+        esac
         skipped+=("$spec")
         continue
     fi

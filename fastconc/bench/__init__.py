@@ -9,6 +9,8 @@ N (see ``timing``), on data built from the files of this machine (see
 - one large buffer (``large``), with the memory bandwidth of the machine;
 - small items (``small_items``): per-call overhead at 64 B and 4 KiB;
 - executor overhead and the countdown experiment (``executor``);
+- pure Python on 1 and N threads, and which interpreter this is: what a
+  free-threaded build buys (``freethreading``);
 - the convoy effect (``convoy``);
 - with ``--distributed N``: hash_files / compress_files on a local
   dask.distributed cluster at 1 and N workers (``distributed``).
@@ -34,7 +36,8 @@ from .context import Bench, Progress
 
 MiB = 1 << 20
 # the tables, for --only (see _sections)
-SECTIONS = ("gil", "large", "small", "executor", "countdown", "convoy")
+SECTIONS = ("gil", "large", "small", "executor", "countdown",
+            "freethreading", "convoy")
 
 
 def _size(text: str) -> int:
@@ -97,7 +100,7 @@ def _sections() -> list[tuple[str, Callable[[Bench], int],
     """Every table, in the order of the report: (name for --only, progress
     steps it takes, the function that measures and prints it).  A new
     table is a module with units() and section(), and a line here."""
-    from . import convoy, executor, gil_table, large, small_items
+    from . import convoy, executor, freethreading, gil_table, large, small_items
 
     def one(b: Bench) -> int:
         return 1
@@ -108,6 +111,7 @@ def _sections() -> list[tuple[str, Callable[[Bench], int],
         ("small", small_items.units, small_items.section),
         ("executor", one, executor.overhead_section),
         ("countdown", one, executor.countdown_section),
+        ("freethreading", freethreading.units, freethreading.section),
         ("convoy", convoy.units, convoy.section),
     ]
 

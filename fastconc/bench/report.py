@@ -262,6 +262,13 @@ def summary(results: dict[str, Any]) -> str:
                  for name, r in cd.items() if "sequential" not in name]
         out.append("- The pure-Python countdown against one sequential loop: "
                    + "; ".join(parts) + ".")
+    ft = results.get("freethreading")
+    if ft and ft["threads"] > 1:
+        parts = [f"{r['impl']} {fmt_x(r['speedup'])}" for r in ft["rows"]
+                 if r["speedup"] is not None]
+        out.append(f"- Pure Python on {ft['threads']} threads against one "
+                   f"({ft['interpreter']['label']}): " + "; ".join(parts)
+                   + ".")
     cv = results.get("convoy")
     if cv:
         out.append(

@@ -105,9 +105,9 @@ cksum_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         return NULL;
     }
 
-    job.fn = kind == K_CRC32 ? st->kernels.cksum.crc32
-             : kind == K_CRC32C ? st->kernels.cksum.crc32c
-                                : st->kernels.cksum.adler32;
+    job.fn = kind == K_CRC32 ? FC_KERNEL(st, cksum.crc32)
+             : kind == K_CRC32C ? FC_KERNEL(st, cksum.crc32c)
+                                : FC_KERNEL(st, cksum.adler32);
     job.data = view.buf;
     job.len = view.len;
     job.init = kind == K_ADLER32 ? 1 : 0;
@@ -319,8 +319,9 @@ checksum_info(fc_state *st, PyObject *d)
     PyObject *backends = PyDict_GetItemString(d, "backends");
     PyObject *parallel = PyDict_GetItemString(d, "parallel");
     const char *names[3] = {"crc32", "crc32c", "adler32"};
-    const fc_cksum_kernels *k = &st->kernels.cksum;
-    const char *impls[3] = {k->crc32_impl, k->crc32c_impl, k->adler32_impl};
+    const char *impls[3] = {FC_KERNEL(st, cksum.crc32_impl),
+                            FC_KERNEL(st, cksum.crc32c_impl),
+                            FC_KERNEL(st, cksum.adler32_impl)};
     for (int i = 0; i < 3; i++) {
         PyObject *s = PyUnicode_FromFormat("fastconc %s", impls[i]);
         if (s == NULL || PyDict_SetItemString(backends, names[i], s) < 0) {

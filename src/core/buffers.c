@@ -1,5 +1,6 @@
 /* buffers.c - argument helpers: pinned buffer views and the threads= and
- * release_gil= parsers.  Everything here runs with the GIL held. */
+ * release_gil= parsers.  Everything here runs attached (with the GIL held
+ * on a GIL build). */
 #include "core/fastconc.h"
 
 int
@@ -58,7 +59,18 @@ fc_get_buffers(PyObject *iterable, fc_buffers *out, const char *what)
                      Py_TYPE(iterable)->tp_name);
         goto exit;
     }
-    seq = PySequence_Fast(iterable, "items must be an iterable");
+    /* A list the caller (or another thread) may change while we pin its
+     * items: take a snapshot first (a tuple, made under the list's lock on
+     * a free-threaded build), so that no item is read through a pointer
+     * that a concurrent change (or an item's own __buffer__, run by
+     * fc_get_buffer) has freed.  A tuple, or the list PySequence_Fast makes
+     * from any other iterable, is ours to read. */
+    if (PyList_Check(iterable)) {
+        seq = PyList_AsTuple(iterable);
+    }
+    else {
+        seq = PySequence_Fast(iterable, "items must be an iterable");
+    }
     if (seq == NULL) {
         goto exit;
     }

@@ -1,5 +1,7 @@
-/* compat.h - version guards shared by every file of fastconc._core, and
- * the per-object lock (fc_lock, FC_LOCK_*), with its one rule below.
+/* compat.h - version guards shared by every file of fastconc._core, the
+ * critical-section and atomic helpers for free-threaded builds, and the
+ * per-object lock (fc_lock, FC_LOCK_*), with its one rule below.
+ * docs/THREADING.md says which of them guards what.
  */
 #ifndef FC_COMPAT_H
 #define FC_COMPAT_H
@@ -41,6 +43,48 @@ PyModule_AddObjectRef(PyObject *m, const char *name, PyObject *v)
     return rc;
 }
 #endif
+
+/* Raise the exception instance exc (a reference stolen), keeping the
+ * traceback it carries (a failure recorded on another thread). */
+static inline void
+fc_raise_instance(PyObject *exc)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    PyObject *type = Py_NewRef((PyObject *)Py_TYPE(exc));
+    PyErr_Restore(type, exc, PyException_GetTraceback(exc));
+#endif
+}
+
+/* --- critical sections and atomics (free-threaded builds) ----------------
+ *
+ * FC_BEGIN/END_CRITICAL_SECTION(op): CPython's per-object critical section
+ * on 3.13+ (it locks op on a free-threaded build and costs nothing on a
+ * GIL build); a plain block below 3.13, where the GIL is the only lock
+ * there is.  Like CPython's, a critical section is suspended whenever the
+ * thread detaches (releases the GIL, waits for a lock): it makes a
+ * stretch of code atomic only if nothing in it detaches, so a state that
+ * must hold across a detach is kept in a field of the object instead (a
+ * "running" flag set inside the section).  Use them for Python-visible
+ * objects whose methods do not wait for anything; objects that run long
+ * library calls detached use the lock below.
+ *
+ * FC_ATOMIC_LOAD / FC_ATOMIC_STORE: relaxed atomics for a word that one
+ * thread may write while others read it (settings, kernel pointers): no
+ * torn value, no data race for the compiler or TSan; no ordering, as
+ * none of them publishes other memory.
+ */
+#if PY_VERSION_HEX >= 0x030D0000
+#define FC_BEGIN_CRITICAL_SECTION(op) Py_BEGIN_CRITICAL_SECTION(op)
+#define FC_END_CRITICAL_SECTION() Py_END_CRITICAL_SECTION()
+#else
+#define FC_BEGIN_CRITICAL_SECTION(op) {
+#define FC_END_CRITICAL_SECTION() }
+#endif
+
+#define FC_ATOMIC_LOAD(ptr) __atomic_load_n((ptr), __ATOMIC_RELAXED)
+#define FC_ATOMIC_STORE(ptr, v) __atomic_store_n((ptr), (v), __ATOMIC_RELAXED)
 
 /* --- the per-object lock -------------------------------------------------
  *

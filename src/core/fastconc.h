@@ -26,6 +26,11 @@
 #endif
 #define FC_GIL_THRESHOLD_DEFAULT 2048
 
+/* A kernel of the current SIMD level, e.g. FC_KERNEL(st, cksum.crc32):
+ * one relaxed atomic load of the pointer (module.c replaces it when the
+ * level changes, maybe while calls run on other threads). */
+#define FC_KERNEL(st, field) FC_ATOMIC_LOAD(&(st)->kernels.field)
+
 struct fc_hash_state;
 struct fc_codec_state;
 struct fc_pmap_state;
@@ -36,11 +41,14 @@ typedef struct fc_state {
     PyObject *OutputSizeError;      /* DecompressionError subclass */
     /* Tunable, read and written with relaxed atomics (no GIL needed). */
     Py_ssize_t gil_threshold;
-    /* CPU features probed in exec, and the SIMD level in use (<= best). */
+    /* CPU features probed in exec (read-only after), and the SIMD level in
+     * use (<= best; relaxed atomics: _set_simd_level may run beside
+     * calls). */
     unsigned cpu_features;
     int simd_level;
     /* Every kernel table for that level, filled by fc_simd_pick()
-     * (simd/dispatch.c) whenever the level is set; read-only elsewhere. */
+     * (simd/dispatch.c) whenever the level is set, each pointer stored
+     * atomically (module.c); read them with FC_KERNEL. */
     fc_kernels kernels;
     /* Per-area state, owned by the area's file. */
     struct fc_hash_state *hash;

@@ -90,13 +90,27 @@ fc_set_gil_threshold(PyObject *module, PyObject *arg)
 }
 
 /* The one place the kernels change: the dispatcher fills every table for
- * the level.  Calls read st->kernels as they start; a hash object keeps the
- * tables it was made with. */
+ * the level.  Calls read each kernel as they start (FC_KERNEL: one relaxed
+ * atomic load, so a call running beside _set_simd_level gets either
+ * level's kernel, each correct, never a torn pointer); a hash object keeps
+ * the tables it was made with.  Writers are serialised by the module's
+ * critical section (fc_set_simd_level), or run in exec. */
 static void
 apply_simd_level(fc_state *st, int level)
 {
-    st->simd_level = level;
-    fc_simd_pick(&st->kernels, st->cpu_features, level);
+    fc_kernels k;
+    fc_kernels *d = &st->kernels;
+    fc_simd_pick(&k, st->cpu_features, level);
+    FC_ATOMIC_STORE(&d->cksum.crc32, k.cksum.crc32);
+    FC_ATOMIC_STORE(&d->cksum.crc32c, k.cksum.crc32c);
+    FC_ATOMIC_STORE(&d->cksum.adler32, k.cksum.adler32);
+    FC_ATOMIC_STORE(&d->cksum.crc32_impl, k.cksum.crc32_impl);
+    FC_ATOMIC_STORE(&d->cksum.crc32c_impl, k.cksum.crc32c_impl);
+    FC_ATOMIC_STORE(&d->cksum.adler32_impl, k.cksum.adler32_impl);
+    FC_ATOMIC_STORE(&d->xxh, k.xxh);
+    FC_ATOMIC_STORE(&d->blake3, k.blake3);
+    FC_ATOMIC_STORE(&d->sha256_pair, k.sha256_pair);
+    FC_ATOMIC_STORE(&st->simd_level, level);
 }
 
 /* Private: pin the dispatch level (tests force every path the CPU has). */
@@ -126,15 +140,18 @@ fc_set_simd_level(PyObject *module, PyObject *arg)
                      fc_simd_level_name(best));
         return NULL;
     }
+    FC_BEGIN_CRITICAL_SECTION(module);
     apply_simd_level(st, level);
+    FC_END_CRITICAL_SECTION();
     Py_RETURN_NONE;
 }
 
 static PyObject *
 fc_get_simd_level(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
+    fc_state *st = fc_get_state(module);
     return PyUnicode_FromString(
-        fc_simd_level_name(fc_get_state(module)->simd_level));
+        fc_simd_level_name(FC_ATOMIC_LOAD(&st->simd_level)));
 }
 
 /* Private: levels this CPU can run, lowest first. */
@@ -198,10 +215,10 @@ fc_info(PyObject *module, PyObject *Py_UNUSED(ignored))
     if (PyDict_SetItemString(d, "cpu_features", feats) < 0) {
         goto error;
     }
+    int level = FC_ATOMIC_LOAD(&st->simd_level);
     if (fc_dict_set_str(d, "simd_best", fc_simd_level_name(
             fc_cpu_best_level(st->cpu_features))) < 0 ||
-        fc_dict_set_str(d, "simd_level",
-                        fc_simd_level_name(st->simd_level)) < 0 ||
+        fc_dict_set_str(d, "simd_level", fc_simd_level_name(level)) < 0 ||
         fc_dict_set_steal(d, "threads",
                           PyLong_FromLong(fc_pool_get_size())) < 0 ||
         fc_dict_set_steal(d, "cpu_count",

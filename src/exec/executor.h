@@ -7,6 +7,7 @@
 
 struct fc_pmap_state {
     PyObject *WorkQueueType;    /* executor.c's heap type */
+    PyObject *ParallelMapIteratorType;  /* pmap.c's, made by _pmap_window */
     PyObject *QueueEmpty;       /* queue.Empty, raised by get_nowait() */
     /* Interned method names of Future, called by the worker loop. */
     PyObject *str_set_running;

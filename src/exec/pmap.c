@@ -1,13 +1,14 @@
 /* pmap.c - the parallel-map area of fastconc._core: the C halves of
- * fastconc.parallel_map (_pmap_window) and fastconc.map_array (_map_array),
- * the private countdown kernel of the benchmark, and the set-up of the
- * executor's C parts (executor.c).
+ * fastconc.parallel_map (_pmap_window and its ParallelMapIterator) and
+ * fastconc.map_array (_map_array), the private countdown kernel of the
+ * benchmark, and the set-up of the executor's C parts (executor.c).
  *
- * _pmap_window is the one place where pool tasks run Python: each chunk
- * attaches once with PyGILState_Ensure and detaches at its end, so it must
- * always be run with fc_run(..., release=1) (a caller holding the GIL while
- * it waits would starve the workers).  _map_array runs user native code and
- * never touches Python from its tasks.
+ * The window's tasks are the one place where pool tasks run Python: each
+ * chunk attaches once with PyGILState_Ensure and detaches at its end, so
+ * they must always be run with fc_run(..., release=1) (a caller holding the
+ * GIL while it waits would starve the workers).  _map_array runs user
+ * native code and never touches Python from its tasks.  Nothing here may
+ * keep per-item state that the threads share (see pmap_job).
  */
 #include "exec/executor.h"
 
@@ -15,15 +16,19 @@
 #include <stdatomic.h>
 #include <string.h>
 
-/* --- _pmap_window: fn over a list of items, chunks handed out from C ---- */
+/* --- _pmap_window: fn over a window of items, chunks handed out from C -- */
 
+/* What the tasks of one window share.  Each item's result goes to its own
+ * slot of res, so the threads write no common word per item; the only
+ * shared counters are err_index (read per item, written on a failure) and,
+ * in completion order, ndone (one atomic add per chunk). */
 typedef struct {
     PyObject *fn;
-    PyObject *items;            /* list, private to the caller */
-    PyObject *results;          /* list of the same size, NULL-filled */
+    PyObject *items;            /* list, private to the window */
+    PyObject **res;             /* n slots, NULL-filled */
     Py_ssize_t n, chunk;
     Py_ssize_t *order;          /* completion order, or NULL (ordered) */
-    atomic_long ndone;          /* entries filled in order */
+    atomic_long ndone;          /* entries of order filled */
     /* The first failure by item index: later items are skipped, earlier
      * ones still run, so that results before it are all there. */
     atomic_long err_index;      /* n when nothing failed */
@@ -31,159 +36,460 @@ typedef struct {
     PyObject *err_exc;
 } pmap_job;
 
+/* Give a pool worker a thread state of its own that it keeps for good.
+ * Without it, PyGILState_Ensure would make a new thread state for every
+ * chunk and PyGILState_Release destroy it: on a free-threaded build that
+ * is a new mimalloc heap each time, whose pages are abandoned at the end
+ * and collected by the other threads, and it was most of the time of a
+ * parallel_map of a cheap function (1.2x on 2 threads instead of ~2x).
+ * One PyGILState_Ensure that is never released keeps the state; it is
+ * detached at once, and each chunk's Ensure/Release then only attaches and
+ * detaches it.  (Finalization deletes it with the interpreter's other
+ * thread states; the worker is idle then.)  Called detached. */
+static void
+pmap_keep_tstate(void)
+{
+    if (fc_pool_in_worker() && PyGILState_GetThisThreadState() == NULL) {
+        (void)PyGILState_Ensure();
+        (void)PyEval_SaveThread();
+    }
+}
+
+/* Record the failure of item i (its exception is set). */
+static void
+pmap_fail(pmap_job *job, Py_ssize_t i)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    PyObject *old = NULL;
+    pthread_mutex_lock(&job->err_mu);
+    if (i < atomic_load(&job->err_index)) {
+        old = job->err_exc;
+        job->err_exc = value;
+        value = NULL;
+        atomic_store(&job->err_index, i);
+    }
+    pthread_mutex_unlock(&job->err_mu);
+    Py_XDECREF(old);
+    Py_XDECREF(value);
+}
+
 static void
 pmap_task(void *arg, int64_t c)
 {
     pmap_job *job = arg;
     Py_ssize_t lo = (Py_ssize_t)c * job->chunk;
     Py_ssize_t hi = lo + job->chunk < job->n ? lo + job->chunk : job->n;
+    Py_ssize_t i;
     if (lo > atomic_load(&job->err_index)) {
         return;     /* a failure came before this chunk: nothing to do */
     }
     /* Attach once per chunk (not per item); on the caller's own thread this
      * restores the thread state fc_run saved. */
+    pmap_keep_tstate();
     PyGILState_STATE g = PyGILState_Ensure();
-    for (Py_ssize_t i = lo; i < hi; i++) {
-        if (i > atomic_load(&job->err_index)) {
+    for (i = lo; i < hi; i++) {
+        if (i > atomic_load_explicit(&job->err_index, memory_order_relaxed)) {
             break;
         }
         PyObject *r = PyObject_CallOneArg(job->fn,
                                           PyList_GET_ITEM(job->items, i));
         if (r == NULL) {
-            PyObject *type, *value, *tb;
-            PyErr_Fetch(&type, &value, &tb);
-            PyErr_NormalizeException(&type, &value, &tb);
-            if (tb != NULL && value != NULL) {
-                PyException_SetTraceback(value, tb);
-            }
-            Py_XDECREF(type);
-            Py_XDECREF(tb);
-            PyObject *old = NULL;
-            pthread_mutex_lock(&job->err_mu);
-            if (i < atomic_load(&job->err_index)) {
-                old = job->err_exc;
-                job->err_exc = value;
-                value = NULL;
-                atomic_store(&job->err_index, i);
-            }
-            pthread_mutex_unlock(&job->err_mu);
-            Py_XDECREF(old);
-            Py_XDECREF(value);
+            pmap_fail(job, i);
             break;
         }
-        PyList_SET_ITEM(job->results, i, r);
-        if (job->order) {
-            job->order[atomic_fetch_add(&job->ndone, 1)] = i;
+        job->res[i] = r;
+    }
+    if (job->order != NULL && i > lo) {
+        /* Items lo..i-1 completed, in that order: one add for them all. */
+        Py_ssize_t at = atomic_fetch_add(&job->ndone, (long)(i - lo));
+        for (Py_ssize_t k = lo; k < i; k++) {
+            job->order[at++] = k;
         }
     }
     PyGILState_Release(g);
 }
 
-PyDoc_STRVAR(fc_pmap_window__doc__,
-"_pmap_window($module, fn, items, threads, chunksize, ordered, /)\n--\n\n"
-"Private: call fn on every item of the list items on the pool, chunksize\n"
-"items per task.  Returns (results, order, err_index, exc): results in\n"
-"input order (None where not computed), order the indices in completion\n"
-"order (None when ordered), err_index the first failing item (or -1) and\n"
-"exc its exception.");
+/* The iterator parallel_map returns for one window: it runs the window at
+ * its first next() (so the input is read, and fn called, only once the
+ * caller starts iterating), then hands out the results one by one from C,
+ * each reference moved out of its slot (a result is not kept once
+ * yielded), in input order or in completion order, and last the first
+ * failure, if any.
+ *
+ * Shared between threads, it stays consistent: every next() and close()
+ * runs in the object's critical section, and the window itself (which
+ * detaches, and so suspends the section) runs in state PR_RUNNING, in
+ * which any other next() or close() raises ValueError, as a generator
+ * does ("already executing"). */
+enum { PR_NEW, PR_RUNNING, PR_READY, PR_DONE };
 
-static PyObject *
-fc_pmap_window(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+typedef struct {
+    PyObject_HEAD
+    int state;                  /* PR_*: read and changed in the section */
+    /* PR_NEW: the call to make (fn stays until the window ran) */
+    PyObject *fn;
+    PyObject *source;           /* an iterable, listed at the first next() */
+    int threads;                /* 0: the pool size */
+    Py_ssize_t chunk;           /* 0: picked from the number of items */
+    int ordered;
+    /* PR_READY: the results, taken as they are yielded */
+    PyObject **res;             /* n slots, strong references or NULL */
+    Py_ssize_t n;
+    Py_ssize_t *order;          /* completion order, or NULL (ordered) */
+    Py_ssize_t pos, stop;       /* the next entry (of order, else res) */
+    PyObject *exc;              /* raised after the results before it */
+} PmapIterObject;
+
+/* The parts of an iterator that hold references, moved out so that they
+ * are freed outside its critical section (freeing runs arbitrary code). */
+typedef struct {
+    PyObject *fn, *source, *exc;
+    PyObject **res;
+    Py_ssize_t n;
+    Py_ssize_t *order;
+} pr_parts;
+
+static void
+pr_take_parts(PmapIterObject *self, pr_parts *p)
 {
-    PyObject *result = NULL, *order_list = NULL;
-    pmap_job job;
-    int threads, ordered;
-    Py_ssize_t chunk;
+    p->fn = self->fn;
+    p->source = self->source;
+    p->exc = self->exc;
+    p->res = self->res;
+    p->n = self->n;
+    p->order = self->order;
+    self->fn = self->source = self->exc = NULL;
+    self->res = NULL;
+    self->order = NULL;
+    self->n = self->pos = self->stop = 0;
+}
 
-    (void)module;
+static void
+pr_free_parts(pr_parts *p)
+{
+    if (p->res != NULL) {
+        for (Py_ssize_t i = 0; i < p->n; i++) {
+            Py_XDECREF(p->res[i]);
+        }
+        PyMem_Free(p->res);
+    }
+    PyMem_Free(p->order);
+    Py_XDECREF(p->fn);
+    Py_XDECREF(p->source);
+    Py_XDECREF(p->exc);
+}
+
+/* Run the window: list the source, call fn on every item on the pool.
+ * Called attached in state PR_RUNNING (no other thread touches the fields
+ * then, but the GC may read them: each is set whole).  0, or -1 with an
+ * exception (Ctrl-C, a source that fails, no memory). */
+static int
+pr_run(PmapIterObject *self)
+{
+    pmap_job job;
+    int rc = -1;
     memset(&job, 0, sizeof(job));
     pthread_mutex_init(&job.err_mu, NULL);
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError,
-                        "_pmap_window(fn, items, threads, chunksize, ordered)");
+    job.fn = self->fn;
+    job.items = PySequence_List(self->source);
+    Py_CLEAR(self->source);
+    if (job.items == NULL) {
         goto exit;
     }
-    if (!PyList_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "items must be a list");
+    job.n = PyList_GET_SIZE(job.items);
+    job.res = PyMem_Calloc(job.n > 0 ? (size_t)job.n : 1, sizeof(PyObject *));
+    if (job.res == NULL) {
+        PyErr_NoMemory();
         goto exit;
     }
-    if (fc_parse_threads(args[2], &threads) < 0) {
-        goto exit;
-    }
-    chunk = PyLong_AsSsize_t(args[3]);
-    if (chunk == -1 && PyErr_Occurred()) {
-        goto exit;
-    }
-    if (chunk < 1) {
-        PyErr_SetString(PyExc_ValueError, "chunksize must be >= 1");
-        goto exit;
-    }
-    ordered = PyObject_IsTrue(args[4]);
-    if (ordered < 0) {
-        goto exit;
-    }
-    job.fn = args[0];
-    job.items = args[1];
-    job.n = PyList_GET_SIZE(args[1]);
-    job.chunk = chunk;
-    atomic_init(&job.err_index, (long)job.n);
-    atomic_init(&job.ndone, 0);
-    job.results = PyList_New(job.n);
-    if (job.results == NULL) {
-        goto exit;
-    }
-    if (!ordered) {
+    if (!self->ordered) {
         job.order = PyMem_Malloc(((size_t)job.n + 1) * sizeof(Py_ssize_t));
         if (job.order == NULL) {
             PyErr_NoMemory();
             goto exit;
         }
     }
-    int64_t nchunks = (job.n + chunk - 1) / chunk;
-    if (threads == 0) {
-        threads = fc_pool_get_size();
+    atomic_init(&job.err_index, (long)job.n);
+    atomic_init(&job.ndone, 0);
+    int threads = self->threads > 0 ? self->threads : fc_pool_get_size();
+    job.chunk = self->chunk;
+    if (job.chunk == 0) {
+        /* About four chunks per thread, at most 1024 items each. */
+        Py_ssize_t per = (Py_ssize_t)threads * 4;
+        job.chunk = (job.n + per - 1) / per;
+        job.chunk = job.chunk < 1 ? 1 : job.chunk > 1024 ? 1024 : job.chunk;
     }
+    int64_t nchunks = (job.n + job.chunk - 1) / job.chunk;
     if (threads > nchunks) {
         threads = nchunks < 1 ? 1 : (int)nchunks;
     }
-    /* The caller and the workers take the GIL per chunk; the list items
-     * stay alive (our caller holds the list), results only grow. */
+    /* The caller and the workers attach per chunk; the items stay alive
+     * (job.items is ours) and each task writes only its items' slots. */
     if (fc_run(pmap_task, &job, nchunks, threads, 1) < 0) {
         goto exit;
     }
-    for (Py_ssize_t i = 0; i < job.n; i++) {
-        if (PyList_GET_ITEM(job.results, i) == NULL) {
-            PyList_SET_ITEM(job.results, i, Py_NewRef(Py_None));
+    long ei = atomic_load(&job.err_index);
+    self->stop = job.order != NULL ? (Py_ssize_t)atomic_load(&job.ndone)
+                                   : (Py_ssize_t)ei;
+    self->pos = 0;
+    self->exc = job.err_exc;
+    job.err_exc = NULL;
+    self->order = job.order;
+    job.order = NULL;
+    self->n = job.n;
+    self->res = job.res;
+    job.res = NULL;
+    rc = 0;
+exit:
+    if (job.res != NULL) {
+        for (Py_ssize_t i = 0; i < job.n; i++) {
+            Py_XDECREF(job.res[i]);
+        }
+        PyMem_Free(job.res);
+    }
+    PyMem_Free(job.order);
+    Py_XDECREF(job.err_exc);
+    Py_XDECREF(job.items);
+    Py_CLEAR(self->fn);
+    pthread_mutex_destroy(&job.err_mu);
+    return rc;
+}
+
+/* The next result (a new reference), or NULL: the failure set as the
+ * exception, or the end (nothing set; the state is then PR_DONE).  In the
+ * critical section, state PR_READY. */
+static PyObject *
+pr_take(PmapIterObject *self)
+{
+    while (self->pos < self->stop) {
+        Py_ssize_t i = self->order != NULL ? self->order[self->pos]
+                                           : self->pos;
+        self->pos++;
+        PyObject *r = self->res[i];
+        self->res[i] = NULL;
+        if (r != NULL) {
+            return r;
         }
     }
-    if (job.order) {
-        Py_ssize_t nd = atomic_load(&job.ndone);
-        order_list = PyList_New(nd);
-        if (order_list == NULL) {
-            goto exit;
+    self->state = PR_DONE;
+    if (self->exc != NULL) {
+        PyObject *e = self->exc;
+        self->exc = NULL;
+        fc_raise_instance(e);
+    }
+    return NULL;
+}
+
+static PyObject *
+pr_next(PmapIterObject *self)
+{
+    PyObject *r = NULL;
+    pr_parts done = {0};
+    int run = 0;
+    FC_BEGIN_CRITICAL_SECTION(self);
+    switch (self->state) {
+    case PR_NEW:
+        self->state = PR_RUNNING;
+        run = 1;
+        break;
+    case PR_RUNNING:
+        PyErr_SetString(PyExc_ValueError,
+                        "parallel_map iterator already executing");
+        break;
+    case PR_READY:
+        r = pr_take(self);
+        if (self->state == PR_DONE) {
+            pr_take_parts(self, &done);
         }
-        for (Py_ssize_t k = 0; k < nd; k++) {
-            PyObject *v = PyLong_FromSsize_t(job.order[k]);
-            if (v == NULL) {
-                goto exit;
-            }
-            PyList_SET_ITEM(order_list, k, v);
+        break;
+    default:
+        break;
+    }
+    FC_END_CRITICAL_SECTION();
+    if (run) {
+        int rc = pr_run(self);
+        FC_BEGIN_CRITICAL_SECTION(self);
+        self->state = rc == 0 ? PR_READY : PR_DONE;
+        if (rc == 0) {
+            r = pr_take(self);
         }
+        if (self->state == PR_DONE) {
+            pr_take_parts(self, &done);
+        }
+        FC_END_CRITICAL_SECTION();
+    }
+    /* At the end: whatever is left (results after a failure) goes now,
+     * not when the iterator is collected. */
+    if (done.res != NULL || done.fn != NULL || done.source != NULL ||
+        done.exc != NULL || done.order != NULL) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        pr_free_parts(&done);
+        PyErr_Restore(type, value, tb);
+    }
+    return r;
+}
+
+PyDoc_STRVAR(pr_close__doc__,
+"close($self, /)\n--\n\n"
+"Stop: drop the results not yet taken (and the input, if the window has\n"
+"not run); next() then raises StopIteration.");
+
+static PyObject *
+pr_close(PmapIterObject *self, PyObject *Py_UNUSED(ignored))
+{
+    pr_parts done = {0};
+    int busy = 0;
+    FC_BEGIN_CRITICAL_SECTION(self);
+    if (self->state == PR_RUNNING) {
+        busy = 1;
     }
     else {
-        order_list = Py_NewRef(Py_None);
+        self->state = PR_DONE;
+        pr_take_parts(self, &done);
     }
-    long ei = atomic_load(&job.err_index);
-    result = Py_BuildValue("(OOlO)", job.results, order_list,
-                           ei >= (long)job.n ? -1L : ei,
-                           job.err_exc ? job.err_exc : Py_None);
-exit:
-    Py_XDECREF(order_list);
-    Py_XDECREF(job.results);
-    Py_XDECREF(job.err_exc);
-    PyMem_Free(job.order);
-    pthread_mutex_destroy(&job.err_mu);
-    return result;
+    FC_END_CRITICAL_SECTION();
+    if (busy) {
+        PyErr_SetString(PyExc_ValueError,
+                        "parallel_map iterator already executing");
+        return NULL;
+    }
+    pr_free_parts(&done);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+pr_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    PyErr_Format(PyExc_TypeError, "cannot pickle '%.100s' object",
+                 Py_TYPE(self)->tp_name);
+    return NULL;
+}
+
+static int
+pr_traverse(PmapIterObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->fn);
+    Py_VISIT(self->source);
+    Py_VISIT(self->exc);
+    if (self->res != NULL) {
+        for (Py_ssize_t i = 0; i < self->n; i++) {
+            Py_VISIT(self->res[i]);
+        }
+    }
+    return 0;
+}
+
+/* The GC's (a cycle through fn or a result); never while running: the
+ * caller of next() holds a reference. */
+static int
+pr_clear(PmapIterObject *self)
+{
+    pr_parts done;
+    pr_take_parts(self, &done);
+    self->state = PR_DONE;
+    pr_free_parts(&done);
+    return 0;
+}
+
+static void
+pr_dealloc(PmapIterObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    (void)pr_clear(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef pr_methods[] = {
+    {"close", (PyCFunction)pr_close, METH_NOARGS, pr_close__doc__},
+    {"__reduce__", pr_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+PyDoc_STRVAR(pr_doc,
+"The iterator of fastconc.parallel_map over one window of items (made by\n"
+"_pmap_window): the window runs at the first next(), then the results\n"
+"come in input or completion order, and the first failure last.");
+
+static PyType_Slot pr_slots[] = {
+    {Py_tp_dealloc, pr_dealloc},
+    {Py_tp_traverse, pr_traverse},
+    {Py_tp_clear, pr_clear},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, pr_next},
+    {Py_tp_methods, pr_methods},
+    {Py_tp_doc, (void *)pr_doc},
+    {0, NULL},
+};
+
+static PyType_Spec pr_spec = {
+    .name = "fastconc._core.ParallelMapIterator",
+    .basicsize = sizeof(PmapIterObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = pr_slots,
+};
+
+PyDoc_STRVAR(fc_pmap_window__doc__,
+"_pmap_window($module, fn, items, threads, chunksize, ordered, /)\n--\n\n"
+"Private: an iterator of fn(item) for the items of the iterable items,\n"
+"computed on the pool at its first next() with chunksize items per task\n"
+"(None: picked from the number of items) on threads threads (None: the\n"
+"pool size).  It yields the results in input order (ordered true) or in\n"
+"completion order, then raises the first exception fn raised, if any.");
+
+static PyObject *
+fc_pmap_window(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    fc_state *st = fc_get_state(module);
+    PyTypeObject *tp = (PyTypeObject *)st->pmap->ParallelMapIteratorType;
+    int threads, ordered;
+    Py_ssize_t chunk = 0;
+
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "_pmap_window(fn, items, threads, chunksize, ordered)");
+        return NULL;
+    }
+    if (fc_parse_threads(args[2], &threads) < 0) {
+        return NULL;
+    }
+    if (args[3] != Py_None) {
+        chunk = PyLong_AsSsize_t(args[3]);
+        if (chunk == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (chunk < 1) {
+            PyErr_SetString(PyExc_ValueError, "chunksize must be >= 1");
+            return NULL;
+        }
+    }
+    ordered = PyObject_IsTrue(args[4]);
+    if (ordered < 0) {
+        return NULL;
+    }
+    /* Zeroed and tracked by the GC (PyType_GenericAlloc). */
+    PmapIterObject *self = (PmapIterObject *)tp->tp_alloc(tp, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->state = PR_NEW;
+    self->fn = Py_NewRef(args[0]);
+    self->source = Py_NewRef(args[1]);
+    self->threads = threads;
+    self->chunk = chunk;
+    self->ordered = ordered;
+    return (PyObject *)self;
 }
 
 /* --- _map_array: a native kernel over a buffer, without the GIL -------- */
@@ -445,6 +751,18 @@ pmap_init(PyObject *m, fc_state *st)
     if (fc_executor_init(m, st) < 0) {
         return -1;
     }
+    PyObject *tp = PyType_FromModuleAndSpec(m, &pr_spec, NULL);
+    st->pmap->ParallelMapIteratorType = tp;
+    if (tp == NULL) {
+        return -1;
+    }
+#if PY_VERSION_HEX < 0x030A0000
+    /* No Py_TPFLAGS_DISALLOW_INSTANTIATION before 3.10. */
+    ((PyTypeObject *)tp)->tp_new = NULL;
+#endif
+    if (PyModule_AddObjectRef(m, "ParallelMapIterator", tp) < 0) {
+        return -1;
+    }
     return PyModule_AddFunctions(m, pmap_methods);
 }
 
@@ -453,6 +771,7 @@ pmap_traverse(fc_state *st, visitproc visit, void *arg)
 {
     if (st->pmap) {
         Py_VISIT(st->pmap->WorkQueueType);
+        Py_VISIT(st->pmap->ParallelMapIteratorType);
         Py_VISIT(st->pmap->QueueEmpty);
     }
     return 0;
@@ -463,6 +782,7 @@ pmap_clear(fc_state *st)
 {
     if (st->pmap) {
         Py_CLEAR(st->pmap->WorkQueueType);
+        Py_CLEAR(st->pmap->ParallelMapIteratorType);
         Py_CLEAR(st->pmap->QueueEmpty);
         Py_CLEAR(st->pmap->str_set_running);
         Py_CLEAR(st->pmap->str_set_result);

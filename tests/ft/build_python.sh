@@ -5,6 +5,8 @@
 #
 #   tests/ft/build_python.sh          # prints the install prefix on stdout
 #   tests/ft/build_python.sh --tsan   # same interpreter built with TSan
+#   tests/ft/build_python.sh --cached # the prefix if already built, else
+#                                     # nothing and status 1 (no build)
 #
 # The source comes from a deb-src entry for Debian trixie written to a
 # sources file of this script's own (with its own package lists, so the
@@ -39,13 +41,17 @@ libbz2-dev libffi-dev libreadline-dev"
 # it, and it is a good part of the install time.
 CONFIGURE_FLAGS="--disable-gil --with-ensurepip=install --disable-test-modules"
 SUFFIX=
-if [ "${1:-}" = "--tsan" ]; then
+CACHED_ONLY=0
+if [ "${1:-}" = "--cached" ]; then
+    # tools/build_wheels.sh: the interpreter for a cp313t wheel, if any
+    CACHED_ONLY=1
+elif [ "${1:-}" = "--tsan" ]; then
     # CPython's own TSan option (the interpreter and every extension built
     # by it then run under TSan): for make tsan-ft, outside CI
     CONFIGURE_FLAGS="$CONFIGURE_FLAGS --with-thread-sanitizer"
     SUFFIX=-tsan
 elif [ -n "${1:-}" ]; then
-    echo "usage: $0 [--tsan]" >&2
+    echo "usage: $0 [--tsan | --cached]" >&2
     exit 2
 fi
 
@@ -63,10 +69,11 @@ stamp_ok() {
 }
 
 if stamp_ok; then
-    log "cached: $PREFIX"
+    [ "$CACHED_ONLY" = 1 ] || log "cached: $PREFIX"
     echo "$PREFIX"
     exit 0
 fi
+[ "$CACHED_ONLY" = 0 ] || exit 1
 
 mkdir -p "$CACHE"
 # one build at a time per install (two make runs side by side wait here)

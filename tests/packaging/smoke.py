@@ -6,8 +6,10 @@
                          tests/vectors, and for a larger buffer hashlib,
                          zlib and the xxhash, blake3 and crc32c packages)
   smoke.py check DIR     with a venv's Python where only the wheel is
-                         installed: every codec round trip with threads=2,
-                         every digest family against DIR's answers, the
+                         installed: the GIL still off after the import on
+                         a free-threaded build, every codec round trip
+                         with threads=2, every digest family against
+                         DIR's answers, the
                          checksums' check values, one version everywhere,
                          and the six libraries mapped from the wheel only
   smoke.py side-by-side hashlib-first|fastconc-first
@@ -106,7 +108,16 @@ def mapped_libraries() -> dict[str, set[str]]:
 
 
 def check(datadir: pathlib.Path) -> None:
+    import sysconfig
+
     import fastconc
+
+    # A free-threaded interpreter (a cp3XYt wheel): importing fastconc left
+    # the GIL off (CPython turns it back on, with a warning, for a module
+    # that does not declare Py_MOD_GIL_NOT_USED).
+    if (sysconfig.get_config_var("Py_GIL_DISABLED")
+            and "PYTHON_GIL" not in os.environ):
+        assert not sys._is_gil_enabled(), "importing fastconc enabled the GIL"
 
     here = pathlib.Path(sys.prefix).resolve()
     pkg = pathlib.Path(fastconc.__file__).resolve().parent
