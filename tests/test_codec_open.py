@@ -363,13 +363,6 @@ def test_trailing_garbage_raises():
         fastconc.open(io.BytesIO(blob)).read()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open() reads a zlib/deflate file with a few bytes after the stream "
-    "without error when it is read in pieces smaller than its output: the "
-    "end is then reached in a drain call and Decompressor.unused_data "
-    "loses the bytes isa-l read ahead (stream.c dec_step(), see "
-    "test_codec_stream.py::test_unused_data_after_max_length_drain): "
-    "found by fuzz_zlib"))
 @pytest.mark.parametrize("codec", ["zlib", "deflate"])
 def test_trailing_bytes_raise_when_read_in_pieces(codec):
     data = bytes(range(256)) * 4000

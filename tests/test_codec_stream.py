@@ -362,12 +362,6 @@ def test_eof_and_unused_data(codec):
     assert out == data and rest == tail
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Decompressor(zlib/deflate) loses the bytes isa-l read ahead into its "
-    "bit buffer from unused_data when the stream ends in a call given "
-    "fewer input bytes than that (max_length held output back, b'' drains "
-    "it): stream.c dec_step() clamps the give-back to this call's input: "
-    "found by fuzz_deflate"))
 @pytest.mark.parametrize("codec", ["zlib", "deflate"])
 def test_unused_data_after_max_length_drain(codec):
     data = bytes(range(256)) * 4
