@@ -118,7 +118,7 @@ def _gzip_error(exc: DecompressionError) -> Exception:
     truncated file, gzip.BadGzipFile otherwise (both DecompressionError)."""
     if isinstance(exc, (gzip.BadGzipFile, EOFError)):
         return exc
-    return _BadGzipFile(str(exc))
+    return _error_class("gzip", False)(str(exc))
 
 
 def codec_from_filename(name: _StrPath) -> str | None:

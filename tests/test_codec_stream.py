@@ -869,7 +869,7 @@ def test_block_flush(codec, level):
     with pytest.raises(ValueError, match="mode"):
         Compressor(codec).flush("sync")
     with pytest.raises(TypeError):
-        Compressor(codec).flush(2)
+        Compressor(codec).flush(2.0)    # (2 is zlib.Z_SYNC_FLUSH)
 
 
 def gzip_with_header(data, flags, comment_len=300):

@@ -87,6 +87,9 @@ typedef struct fc_cjob {
     int open_end;               /* the stream goes on after the last
                                  * block (compress_blocks()): end it as
                                  * the other blocks, not the stream */
+    const void *dict;           /* the codec's digested dictionary (zstd:
+                                 * a ZSTD_CDict for this level), or NULL;
+                                 * the caller keeps it alive */
     int failed;                 /* set atomically by the first error */
     fc_codec_err err;
 } fc_cjob;
@@ -154,6 +157,10 @@ typedef struct fc_djob {
                                  * codec's scan_finish (gzip: CRC-32) */
     int layout;                 /* the codec's own: which layout its scan
                                  * found */
+    int piece_sum;              /* scan: each piece is followed by a
+                                 * checksum its task verifies */
+    const void *dict;           /* the codec's digested dictionary (zstd:
+                                 * a ZSTD_DDict), or NULL */
     fc_codec_cache *cache;      /* may be NULL */
     int failed;
     fc_codec_err err;
@@ -190,6 +197,7 @@ typedef struct fc_dec {
     int codec;
     const char *name;           /* the codec's, for error records */
     fc_codec_cache *cache;      /* may be NULL */
+    const void *dict;           /* as fc_djob's */
     void *impl;
     int (*run)(struct fc_dec *d, const unsigned char *in, size_t in_len,
                size_t *in_pos, unsigned char *out, size_t out_cap,
@@ -217,11 +225,17 @@ enum {
     FC_STEP_BLOCK,      /* end the current block(s): all input so far
                          * decodes */
     FC_STEP_END,        /* finish the stream */
+    FC_STEP_FULL,       /* as FC_STEP_BLOCK, and what follows does not
+                         * refer to what came before (only for codecs
+                         * whose cs_full_flush says so) */
 };
 
 /* The library context behind one Compressor or Decompressor, filled by
  * the codec's stream init (which picks the library, e.g. isa-l or zlib). */
 typedef struct fc_stream {
+    /* In, set before the codec's init: its digested dictionary (zstd: a
+     * ZSTD_CDict or ZSTD_DDict), or NULL; the owner keeps it alive. */
+    const void *dict;
     void *impl;
     /* One library call.  Compressors: returns 1 when the block flush or
      * the end asked by mode is complete, 0 when more calls are needed.
