@@ -364,3 +364,42 @@ def test_wrong_header_crc_rejected_everywhere():
         # The same in a second member.
         with pytest.raises(fastconc.DecompressionError):
             fastconc.decompress(good + bad, threads=2)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"),
+                    reason="needs Linux /proc for per-thread CPU times")
+def test_our_gzip_really_decodes_on_the_pool():
+    """The parallel path must not fall back to one thread unseen: the
+    pool threads spend CPU decoding fastconc's gzip, with its index and
+    without (open()'s, found by the flush markers), and none on a
+    stdlib-made member (one piece: the calling thread)."""
+    import threading
+
+    def pool_ticks():
+        me, ticks = threading.get_native_id(), 0
+        for tid in os.listdir("/proc/self/task"):
+            if int(tid) != me:
+                with open(f"/proc/self/task/{tid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks
+
+    data = corpus(32 << 20)
+    buf = io.BytesIO()
+    with fastconc.open(buf, "wb", codec="gzip", threads=2) as f:
+        f.write(data)
+    blobs = {"index": fastconc.compress(data, "gzip", threads=2),
+             "flush markers": buf.getvalue()}
+    for kind, blob in blobs.items():
+        assert fastconc.decompress(blob, threads=2) == data
+        before, tries = pool_ticks(), 0
+        while pool_ticks() == before and tries < 20:
+            fastconc.decompress(blob, threads=2)
+            tries += 1
+        assert pool_ticks() > before, kind
+    theirs = gzip.compress(data[:8 << 20], 1)
+    fastconc.decompress(theirs, threads=2)
+    before = pool_ticks()
+    for _ in range(3):
+        fastconc.decompress(theirs, threads=2)
+    assert pool_ticks() == before
