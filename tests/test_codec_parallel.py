@@ -403,3 +403,35 @@ def test_our_gzip_really_decodes_on_the_pool():
     for _ in range(3):
         fastconc.decompress(theirs, threads=2)
     assert pool_ticks() == before
+
+
+def test_index_claiming_4_gib_more_is_not_believed():
+    """An index whose sizes add up to the real size + 2**32 (ISIZE is the
+    size mod 2**32, so it agrees): no 4 GiB reserved from the claim, no
+    OutputSizeError from it under max_output_size; the stream is what
+    zlib says it is."""
+    import tracemalloc
+    data = os.urandom(5 << 20)
+    comp = fastconc.compress(data, "gzip")
+    body = comp[12 + struct.unpack_from("<H", comp, 10)[0]:-8]
+    n = 150
+    csizes = [len(body) // n] * n
+    csizes[-1] += len(body) - sum(csizes)
+    total = len(data) + (1 << 32)
+    usizes = [total // n] * n
+    usizes[-1] += total - sum(usizes)
+    payload = struct.pack("<BBII", 1, 1, 1 << 20, n) + b"".join(
+        struct.pack("<III", c, u, 0) for c, u in zip(csizes, usizes))
+    extra = b"FP" + struct.pack("<H", len(payload)) + payload
+    blob = (b"\x1f\x8b\x08\x04" + bytes(5) + b"\x03" +
+            struct.pack("<H", len(extra)) + extra + body + comp[-8:])
+    assert zlib.decompress(blob, 31) == data
+    for kw in ({}, {"max_output_size": 64 << 20}):
+        tracemalloc.start()
+        try:
+            assert fastconc.decompress(blob, threads=2, **kw) == data
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 200 << 20
+    assert fastconc.decompress_many([blob], threads=2) == [data]

@@ -255,7 +255,7 @@ exit:
  * layout turned out not to hold (the caller then decodes sequentially,
  * which also gives the precise error). */
 static PyObject *
-decode_pieces(fc_state *st, fc_djob *job, const unsigned char *in,
+decode_pieces(fc_djob *job, const unsigned char *in,
               Py_ssize_t len, Py_ssize_t limit, int threads, int release)
 {
     const fc_codec_ops *ops = fc_codec_ops_of(job->codec);
@@ -265,7 +265,8 @@ decode_pieces(fc_state *st, fc_djob *job, const unsigned char *in,
         goto exit;                  /* too large for one call: stream */
     }
     if (limit >= 0 && total > limit) {
-        fc_raise_output_size(st, job->name, limit);
+        /* The sizes are the input's claim (a header, an index): the
+         * sequential decoder finds out, and stops at the limit. */
         goto exit;
     }
     out = PyBytes_FromStringAndSize(NULL, total);
@@ -310,7 +311,7 @@ decompress_buffer(fc_state *st, int codec, const unsigned char *in,
     }
     if (n > 0) {
         threads = fc_resolve_threads(threads, len, PARALLEL_MIN);
-        out = decode_pieces(st, &job, in, len, limit, threads, release);
+        out = decode_pieces(&job, in, len, limit, threads, release);
         if (out != NULL || PyErr_Occurred()) {
             goto exit;
         }

@@ -837,6 +837,19 @@ scan_blocks(fc_djob *job, const unsigned char *in, size_t len)
             }
         }
     }
+    /* Sizes far beyond what inputs usually give are walked first (no
+     * output written, exact sizes checked): a forged index or fake flush
+     * markers must not reserve gigabytes the stream cannot produce. */
+    uint64_t claimed = 0;
+    for (int64_t i = 0; i < n; i++) {
+        claimed += (uint64_t)job->out_len[i];
+    }
+    if (claimed > (uint64_t)len * GZ_HINT_RATIO &&
+        !fc_deflate_check_pieces(in + from, to - from, job->in_len,
+                                 job->out_len, n)) {
+        fc_djob_free(job);
+        return 0;
+    }
     job->layout = GZ_LAYOUT_BLOCKS;
     return n;
 }
