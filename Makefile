@@ -14,7 +14,7 @@
 PYTHON ?= python3
 APT_PACKAGES = pkg-config gcc libssl-dev zlib1g-dev libzstd-dev liblz4-dev \
 	libxxhash-dev libisal-dev libdeflate-dev gzip pigz zstd lz4 xxhash \
-	b3sum libtsan2 clang
+	b3sum libtsan2 clang libpython3.11-testsuite
 # Our own C compiles with -Wall -Wextra -Werror here (see setup.py).
 export FASTCONC_WERROR ?= 1
 PYTEST_ARGS ?=
@@ -61,6 +61,14 @@ test: deps
 unit:
 	$(PYTHON) -m pytest -q -ra --durations=15 $(PYTEST_ARGS) tests
 	$(MAKE) test-cpython-futures
+	$(MAKE) test-cpython-gzip
+
+# CPython's own gzip.open/GzipFile tests (Debian's libpython3.11-testsuite
+# installs them under /usr/lib/python3.11/test) against fastconc.open; the
+# tests that check CPython internals are listed in the runner with why.
+.PHONY: test-cpython-gzip
+test-cpython-gzip:
+	$(PYTHON) tests/borrowed/run_cpython_gzip.py
 
 # ruff on all Python code, mypy --strict on the package, stubtest keeps
 # fastconc/_core.pyi true to the compiled module (needs the in-place build).

@@ -31,7 +31,6 @@ from typing import IO, Any, cast
 from . import _core
 from . import compress as fc_compress
 from . import decompress as fc_decompress
-from . import open as fc_open
 from ._cli_common import CliError, Progress, all_cores, version_text
 from ._cli_decode import (
     CHUNK,
@@ -42,7 +41,7 @@ from ._cli_decode import (
 )
 from ._cli_list import Row, gzip_table, zstd_table
 from ._cli_output import Output
-from ._open import _EXTENSIONS
+from ._open import _EXTENSIONS, CompressedFile
 
 FORMATS = ("gzip", "zlib", "deflate", "zstd", "lz4")
 SUFFIX = {"gzip": ".gz", "zstd": ".zst", "lz4": ".lz4", "zlib": ".zz",
@@ -352,10 +351,14 @@ def _check_input(src: str, opts: _Options, to_stdout: bool
 
 class _Sink:
     """The output file object as seen by the writers: counts bytes and
-    keeps the first ones (for the ratio's gzip header length)."""
+    keeps the first ones (for the ratio's gzip header length).  Seekable
+    only over a fresh temporary file (``seekable``), where the gzip
+    writer goes back to fill in its block index."""
 
-    def __init__(self, fp: IO[bytes]) -> None:
+    def __init__(self, fp: IO[bytes], seekable: bool = False) -> None:
         self._fp = fp
+        self._seekable = seekable
+        self._pos = 0
         self.name = ""
         self.count = 0
         self.head = b""
@@ -363,10 +366,24 @@ class _Sink:
     def write(self, data: Any) -> int:
         n = self._fp.write(data)
         size = memoryview(data).nbytes
-        if len(self.head) < 256:
+        if self._pos == len(self.head) < 256:
             self.head += bytes(memoryview(data)[:256 - len(self.head)])
-        self.count += size
+        self._pos += size
+        self.count = max(self.count, self._pos)
         return n if n is not None else size
+
+    def seekable(self) -> bool:
+        return self._seekable
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = os.SEEK_SET) -> int:
+        if not self._seekable or whence != os.SEEK_SET:
+            raise OSError("the output is not seekable")
+        self._fp.seek(pos)
+        self._pos = pos
+        return pos
 
     def flush(self) -> None:
         self._fp.flush()
@@ -395,8 +412,11 @@ def _compress(inp: IO[bytes], st: os.stat_result | None, sink: _Sink,
     total = 0
     size = st.st_size if st is not None else 0
     with Progress(size, name, opts.quiet) as bar, \
-            fc_open(cast(IO[bytes], sink), "wb", opts.codec, opts.level,
-                    threads=threads) as out:
+            CompressedFile(None, "wb", opts.codec, opts.level, threads,
+                           fileobj=cast(IO[bytes], sink),
+                           mtime=0 if opts.codec == "gzip" else None,
+                           _expected_size=size if st is not None and
+                           stat.S_ISREG(st.st_mode) else None) as out:
         buf = bytearray(CHUNK)
         view = memoryview(buf)
         while True:
@@ -494,7 +514,8 @@ def _process(src: str, opts: _Options, rows: list[tuple[Row, str]]) -> None:
         if dst is not None:
             out = Output.open(dst, force=opts.force,
                               source=None if stdin else src)
-        sink = _Sink(out.fp) if out is not None else None
+        sink = _Sink(out.fp, seekable=out.fresh) if out is not None \
+            else None
         if opts.mode == "compress":
             assert sink is not None
             n_in = _compress(inp, st, sink, opts, os.path.basename(src))

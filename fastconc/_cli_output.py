@@ -51,6 +51,12 @@ class Output:
         self._source = source
         self._closefp = closefp
 
+    @property
+    def fresh(self) -> bool:
+        """A new temporary file, renamed into place at commit: nobody else
+        sees it, and it may be sought back and written over."""
+        return self._tmp is not None
+
     @classmethod
     def open(cls, path: str, *, force: bool, source: str | None = None
              ) -> Output:

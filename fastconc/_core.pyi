@@ -276,6 +276,12 @@ def decompress_into(data: Buffer, out: Buffer, codec: str | None = None, *,
                     threads: int | None = None,
                     release_gil: bool | None = None,
                     zstd_dict: _ZstdDictArg = None) -> int: ...
+def _compress_blocks(data: Buffer, codec: str, level: int | None = None, *,
+                     block: int, last: bool = True,
+                     threads: int | None = None,
+                     release_gil: bool | None = None
+                     ) -> tuple[bytes, list[tuple[int, int, int]]]: ...
+def _gzip_index_ok(member: Buffer, /) -> bool: ...
 def compress_many(items: Iterable[Buffer], codec: str = "zstd",
                   level: int | None = None, *, threads: int | None = None,
                   release_gil: bool | None = None,

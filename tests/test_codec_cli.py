@@ -22,6 +22,7 @@ import threading
 import pytest
 from test_codec_stream import sample, stream_compress
 
+import fastconc
 from fastconc import _cli_codec, cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -133,15 +134,8 @@ def _gzip_l_size(path):
     return int(line.split()[1])
 
 
-GZIP_L_MULTI = pytest.mark.xfail(
-    strict=True, reason="single-member gzip layout: #22 item 3")
-
-
 @pytest.mark.parametrize("threads", ["1", "2"])
-@pytest.mark.parametrize("size", [
-    300_000,
-    pytest.param(8 << 20, marks=GZIP_L_MULTI, id="8MiB"),
-])
+@pytest.mark.parametrize("size", [300_000, 8 << 20])
 def test_gzip_l_reads_our_output(tmp_path, threads, size):
     """gzip -l reads one member's ISIZE from the last 4 bytes: right only
     when the file is one gzip member."""
@@ -152,6 +146,37 @@ def test_gzip_l_reads_our_output(tmp_path, threads, size):
     assert cli.main(["compress", "-q", "-k", "--format=gzip", "-T",
                      threads, str(path)]) == 0
     assert _gzip_l_size(tmp_path / "g.bin.gz") == size
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+@pytest.mark.parametrize("oneshot", [True, False])
+def test_gzip_cli_output_has_a_verified_index(tmp_path, monkeypatch,
+                                              threads, oneshot):
+    """A regular file's size is known before the header is written: one-
+    shot and streamed (files over ONESHOT_MAX) outputs carry the block
+    index, which holds (fastconc.open seeks through it), and read whole
+    with gzip -l / -t."""
+    need("gzip")
+    if not oneshot:
+        monkeypatch.setattr(_cli_codec, "ONESHOT_MAX", 0)
+    data = sample(5 << 20, 12)
+    path = tmp_path / "s.bin"
+    path.write_bytes(data)
+    assert cli.main(["compress", "-q", "-k", "--format=gzip", "-T",
+                     threads, str(path)]) == 0
+    blob = (tmp_path / "s.bin.gz").read_bytes()
+    assert blob[3] & 4 and blob[12:14] == b"FP" and blob[17] == 1
+    assert fastconc._core._gzip_index_ok(blob)
+    assert _gzip_l_size(tmp_path / "s.bin.gz") == len(data)
+    run_ok = run(["gzip", "-t", str(tmp_path / "s.bin.gz")])
+    assert run_ok.returncode == 0
+    for t in (1, 2):
+        assert fastconc.decompress(blob, threads=t) == data
+    # Bytes the same for every thread count.
+    other = "2" if threads == "1" else "1"
+    assert cli.main(["compress", "-q", "-f", "-k", "--format=gzip", "-T",
+                     other, str(path)]) == 0
+    assert (tmp_path / "s.bin.gz").read_bytes() == blob
 
 
 @pytest.mark.parametrize("threads", ["1", "2"])

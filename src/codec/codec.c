@@ -260,10 +260,20 @@ fc_codec_from_filename(const char *path)
 /* --- table-driven steps shared by the front ends ------------------------- */
 
 Py_ssize_t
+fc_codec_frame_head(const fc_cjob *job)
+{
+    const fc_codec_ops *ops = codecs[job->codec];
+    return ops->head_size != NULL ? ops->head_size(job) : ops->frame_head;
+}
+
+Py_ssize_t
 fc_codec_single_bound(const fc_cjob *job)
 {
     const fc_codec_ops *ops = codecs[job->codec];
-    return ops->frame_head + ops->frame_tail +
+    /* One block: the head of a one-block job. */
+    fc_cjob one = *job;
+    one.nblocks = one.nfull = 1;
+    return fc_codec_frame_head(&one) + ops->frame_tail +
            ops->block_bound(job, job->len);
 }
 
@@ -275,7 +285,7 @@ fc_codec_finish_frame(const fc_cjob *job, unsigned char *base,
     if (ops->frame_finish != NULL) {
         return ops->frame_finish(job, base, body);
     }
-    return ops->frame_head + body + ops->frame_tail;
+    return fc_codec_frame_head(job) + body + ops->frame_tail;
 }
 
 Py_ssize_t
@@ -285,8 +295,9 @@ fc_codec_compress_single(fc_cjob *job, unsigned char *dst, Py_ssize_t cap)
     Py_ssize_t out_len = 0, result = -1;
     uint32_t check = 0;
     fc_cjob_cut(job, job->len > 0 ? job->len : 1, 0);
-    job->dst = dst + ops->frame_head;
-    job->slot = cap - ops->frame_head - ops->frame_tail;
+    Py_ssize_t head = fc_codec_frame_head(job);
+    job->dst = dst + head;
+    job->slot = cap - head - ops->frame_tail;
     job->out_len = &out_len;
     job->check = &check;
     ops->block_task(job, 0);

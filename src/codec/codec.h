@@ -94,6 +94,14 @@ typedef struct fc_codec_ops {
     Py_ssize_t frame_head, frame_tail;
     Py_ssize_t (*frame_finish)(const fc_cjob *job, unsigned char *base,
                                Py_ssize_t body);
+    /* The bytes before the blocks when they depend on the job (a header
+     * with an index of the blocks; optional: frame_head otherwise). */
+    Py_ssize_t (*head_size)(const fc_cjob *job);
+    /* The blocks make sense without their frame, the last one left open
+     * (job->open_end) so that the next call's blocks continue the same
+     * stream: _compress_blocks(), for writers that frame the stream
+     * themselves (gzip files written in parallel). */
+    int open_blocks;
     /* One thread at slow levels (optional): the same output made in
      * `slices` pool chunks of slice_task (0: not sliced), so that Ctrl-C
      * is seen between them; output at job->dst + job->packed_pos, errors
@@ -186,6 +194,8 @@ int fc_codec_from_filename(const char *path);
 
 /* --- table-driven steps shared by the front ends (codec.c) --------------- */
 
+/* The bytes the codec writes before a job's packed blocks. */
+Py_ssize_t fc_codec_frame_head(const fc_cjob *job);
 /* Output bytes one call of fc_codec_compress_single() may need. */
 Py_ssize_t fc_codec_single_bound(const fc_cjob *job);
 /* Compress the whole job input in one block on this thread into dst (cap
@@ -208,5 +218,11 @@ int fc_codec_dec_open(fc_dec *d, int codec, fc_codec_cache *cache,
 int64_t fc_codec_scan(fc_djob *job, int codec, fc_codec_cache *cache,
                       const void *dict, const unsigned char *in,
                       Py_ssize_t len);
+/* zlib.c: 1 when in[0 .. len) is exactly one gzip member whose 'F','P'
+ * block index holds (each listed block decodes alone to the size listed,
+ * at the place listed: what a serial reader gives there), 0 otherwise,
+ * -1 out of memory.  Walks the deflate stream without writing output;
+ * the CRC-32s are left to the reader.  No GIL needed. */
+int fc_gzip_index_ok(const unsigned char *in, size_t len);
 
 #endif

@@ -170,36 +170,50 @@ typedef struct {
     struct inflate_state is;
     int codec;
     const char *name;
+    size_t held;            /* whole bytes in isa-l's bit buffer that the
+                             * last call reported as not consumed */
 } inflater;
 
+/* isa-l reads ahead into its bit buffer (up to 8 bytes).  Those bytes
+ * are reported as not consumed, so that when the stream ends they are
+ * still the caller's (unused_data): a byte reported consumed in an
+ * earlier call could not be given back.  The caller passes them again;
+ * isa-l still has them, so they are skipped. */
 static int
 inflate_step(void *impl, fc_step_io *io, int mode, fc_codec_err *err)
 {
     (void)mode;
     inflater *z = impl;
     struct inflate_state *is = &z->is;
-    size_t in_len = io->in_len > UINT32_MAX ? UINT32_MAX : io->in_len;
+    size_t skip = z->held < io->in_len ? z->held : io->in_len;
+    size_t in_len = io->in_len - skip;
     size_t out_len = io->out_len > UINT32_MAX ? UINT32_MAX : io->out_len;
-    is->next_in = (uint8_t *)io->in;
+    if (in_len > UINT32_MAX) {
+        in_len = UINT32_MAX;
+    }
+    is->next_in = (uint8_t *)io->in + skip;
     is->avail_in = (uint32_t)in_len;
     is->next_out = io->out;
     is->avail_out = (uint32_t)out_len;
     int rc = isal_inflate(is);
-    size_t used = in_len - is->avail_in;
+    size_t used = skip + (in_len - is->avail_in);
     io->out_len = out_len - is->avail_out;
     if (rc < 0 || rc == ISAL_NEED_DICT) {
         io->in_len = used;
+        z->held = 0;
         fc_codec_err_set(err, FC_CERR_ISAL, z->name, rc, NULL, -1);
         return -1;
     }
+    size_t back = (size_t)(is->read_in_length / 8);
+    if (back > used) {
+        back = used;
+    }
+    io->in_len = used - back;
     if (is->block_state == ISAL_BLOCK_FINISH) {
-        /* isa-l reads ahead into its bit buffer: the whole bytes it holds
-         * belong to what follows the stream. */
-        size_t back = (size_t)(is->read_in_length / 8);
-        io->in_len = used - (back < used ? back : used);
+        z->held = 0;
         return 1;
     }
-    io->in_len = used;
+    z->held = back;
     return 0;
 }
 
@@ -209,6 +223,7 @@ inflate_reset(void *impl)
     inflater *z = impl;
     isal_inflate_reset(&z->is);
     z->is.crc_flag = crc_flag(z->codec);
+    z->held = 0;
 }
 
 int
@@ -222,6 +237,7 @@ fc_isal_inflate_stream(fc_stream *s, int codec, const char *name)
     z->is.crc_flag = crc_flag(codec);
     z->codec = codec;
     z->name = name;
+    z->held = 0;
     s->impl = z;
     s->step = inflate_step;
     s->reset = inflate_reset;

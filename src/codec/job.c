@@ -208,7 +208,9 @@ fc_djob_alloc(fc_djob *job, int64_t n)
     job->in_len = PyMem_RawMalloc(sz);
     job->out_off = PyMem_RawMalloc(sz);
     job->out_len = PyMem_RawMalloc(sz);
-    if (!job->in_off || !job->in_len || !job->out_off || !job->out_len) {
+    job->check = PyMem_RawCalloc((size_t)(n > 0 ? n : 1), sizeof(uint32_t));
+    if (!job->in_off || !job->in_len || !job->out_off || !job->out_len ||
+        !job->check) {
         fc_djob_free(job);
         return -1;
     }
@@ -223,7 +225,9 @@ fc_djob_free(fc_djob *job)
     PyMem_RawFree(job->in_len);
     PyMem_RawFree(job->out_off);
     PyMem_RawFree(job->out_len);
+    PyMem_RawFree(job->check);
     job->in_off = job->in_len = job->out_off = job->out_len = NULL;
+    job->check = NULL;
     job->n = 0;
 }
 

@@ -84,6 +84,9 @@ typedef struct fc_cjob {
     int moving;                 /* with mu: a thread is moving blocks */
     void *ctx;                  /* a back end's context kept across the
                                  * slices of a sliced job */
+    int open_end;               /* the stream goes on after the last
+                                 * block (compress_blocks()): end it as
+                                 * the other blocks, not the stream */
     const void *dict;           /* the codec's digested dictionary (zstd:
                                  * a ZSTD_CDict for this level), or NULL;
                                  * the caller keeps it alive */
@@ -150,6 +153,10 @@ typedef struct fc_djob {
     unsigned char *out;
     int64_t n;
     Py_ssize_t *in_off, *in_len, *out_off, *out_len;
+    uint32_t *check;            /* a check value per piece, for the
+                                 * codec's scan_finish (gzip: CRC-32) */
+    int layout;                 /* the codec's own: which layout its scan
+                                 * found */
     int piece_sum;              /* scan: each piece is followed by a
                                  * checksum its task verifies */
     const void *dict;           /* the codec's digested dictionary (zstd:

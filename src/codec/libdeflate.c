@@ -1,7 +1,8 @@
 /* codec/libdeflate.c - libdeflate, the deflate family's whole-buffer
  * library where it is built in (FC_HAVE_LIBDEFLATE): one-call raw deflate
  * of a block (faster than zlib, smaller output), one-call decoding of a
- * gzip member of known size, and the checksums.
+ * gzip member of known size or of one raw deflate piece of a member laid
+ * out in independent blocks, and the checksums.
  *
  * Called only by zlib.c (through deflate.h), which chooses when libdeflate
  * is used; no Python API.  Without libdeflate this file compiles to
@@ -12,6 +13,7 @@
 #ifdef FC_HAVE_LIBDEFLATE
 
 #include <libdeflate.h>
+#include <string.h>
 
 static void
 free_compressor(void *p)
@@ -77,6 +79,51 @@ fc_ld_gzip_piece(fc_djob *job, int64_t i)
     if (r != LIBDEFLATE_SUCCESS || in_used != in_len || out_used != out_len) {
         fc_djob_fail(job, FC_CERR_LIBDEFLATE, r, NULL, job->in_off[i]);
     }
+}
+
+void
+fc_ld_deflate_piece(fc_djob *job, int64_t i, int last)
+{
+    const unsigned char *in = job->in + job->in_off[i];
+    size_t in_len = (size_t)job->in_len[i];
+    unsigned char *out = job->out + job->out_off[i];
+    size_t out_len = (size_t)job->out_len[i];
+    unsigned char *copy = NULL;
+    struct libdeflate_decompressor *d = fc_ctx_get(job->cache,
+                                                   FC_CTX_LIBDEFLATE_D);
+    if (d == NULL && (d = libdeflate_alloc_decompressor()) == NULL) {
+        fc_djob_fail(job, FC_CERR_NOMEM, 0, NULL, -1);
+        goto exit;
+    }
+    size_t len = in_len;
+    if (!last) {
+        /* libdeflate decodes whole streams only: a copy of the piece
+         * ended by an empty final block (fixed codes: 03 00), which it
+         * reaches only if the piece ends at a block boundary. */
+        copy = PyMem_RawMalloc(in_len + 2);
+        if (copy == NULL) {
+            fc_djob_fail(job, FC_CERR_NOMEM, 0, NULL, -1);
+            goto exit;
+        }
+        memcpy(copy, in, in_len);
+        copy[in_len] = 0x03;
+        copy[in_len + 1] = 0x00;
+        in = copy;
+        len = in_len + 2;
+    }
+    size_t in_used = 0, out_used = 0;
+    enum libdeflate_result r = libdeflate_deflate_decompress_ex(
+        d, in, len, out, out_len, &in_used, &out_used);
+    if (r != LIBDEFLATE_SUCCESS || in_used != len || out_used != out_len) {
+        fc_djob_fail(job, FC_CERR_LIBDEFLATE,
+                     r != LIBDEFLATE_SUCCESS ? r : LIBDEFLATE_BAD_DATA, NULL,
+                     job->in_off[i]);
+        goto exit;
+    }
+    job->check[i] = libdeflate_crc32(0, out, out_len);
+exit:
+    fc_ctx_put(job->cache, FC_CTX_LIBDEFLATE_D, d, free_decompressor);
+    PyMem_RawFree(copy);
 }
 
 #endif /* FC_HAVE_LIBDEFLATE */

@@ -23,11 +23,22 @@
 
 /* --- compression --------------------------------------------------------- */
 
+/* _compress_blocks(): the blocks alone, of this size, the last one left
+ * open unless `last`; each block's (size, input size, check) listed in
+ * `blocks`. */
+typedef struct {
+    Py_ssize_t block;
+    int last;
+    PyObject *blocks;
+} blocks_part;
+
 /* The whole one-shot compression; GIL held on entry and exit.  dict: a
- * digested dictionary (zstd_dict.h) or NULL. */
+ * digested dictionary (zstd_dict.h) or NULL.  part: NULL, or the blocks
+ * only (see blocks_part). */
 static PyObject *
 compress_buffer(fc_state *st, int codec, int level, const unsigned char *src,
-                Py_ssize_t len, int threads, int release, const void *dict)
+                Py_ssize_t len, int threads, int release, const void *dict,
+                blocks_part *part)
 {
     const fc_codec_ops *ops = fc_codec_ops_of(codec);
     PyObject *out = NULL;
@@ -44,11 +55,18 @@ compress_buffer(fc_state *st, int codec, int level, const unsigned char *src,
     }
     threads = fc_resolve_threads(threads, len, PARALLEL_MIN);
     fc_codec_layout lay = ops->layout(level, len, threads);
+    if (part != NULL) {
+        /* Whole blocks, so that the next call goes on with the same. */
+        lay.block = part->block;
+        lay.tail_split = 0;
+        job.open_end = !part->last;
+    }
     fc_cjob_cut(&job, lay.block, lay.tail_split);
     if (job.nblocks < threads) {
         threads = job.nblocks > 1 ? (int)job.nblocks : 1;
     }
-    Py_ssize_t frame = ops->frame_head + ops->frame_tail;
+    Py_ssize_t head = part != NULL ? 0 : fc_codec_frame_head(&job);
+    Py_ssize_t frame = part != NULL ? 0 : head + ops->frame_tail;
     int64_t nb = job.nblocks;
 
     lens = PyMem_Calloc((size_t)nb, sizeof(Py_ssize_t));
@@ -67,7 +85,7 @@ compress_buffer(fc_state *st, int codec, int level, const unsigned char *src,
         goto exit;
     }
     unsigned char *base = (unsigned char *)PyBytes_AS_STRING(out);
-    job.dst = base + ops->frame_head;
+    job.dst = base + head;
     job.out_len = lens;
     job.check = checks;
     /* One thread runs the blocks in order: each writes right after the
@@ -87,7 +105,7 @@ compress_buffer(fc_state *st, int codec, int level, const unsigned char *src,
         }
     }
     int64_t nslices = 0;
-    if (threads <= 1 && ops->slices != NULL) {
+    if (threads <= 1 && ops->slices != NULL && part == NULL) {
         nslices = ops->slices(&job);
     }
     if (nslices > 0) {
@@ -117,8 +135,25 @@ compress_buffer(fc_state *st, int codec, int level, const unsigned char *src,
         Py_CLEAR(out);
         goto exit;
     }
-    Py_ssize_t total = nslices > 0 ? job.packed_pos
+    Py_ssize_t total = nslices > 0 || part != NULL ? job.packed_pos
                        : fc_codec_finish_frame(&job, base, job.packed_pos);
+    if (part != NULL) {
+        part->blocks = PyList_New((Py_ssize_t)nb);
+        for (int64_t i = 0; part->blocks != NULL && i < nb; i++) {
+            PyObject *t = Py_BuildValue("(nnk)", lens[i],
+                                        fc_cjob_size(&job, i),
+                                        (unsigned long)checks[i]);
+            if (t == NULL) {
+                Py_CLEAR(part->blocks);
+                break;
+            }
+            PyList_SET_ITEM(part->blocks, (Py_ssize_t)i, t);
+        }
+        if (part->blocks == NULL) {
+            Py_CLEAR(out);
+            goto exit;
+        }
+    }
     if (_PyBytes_Resize(&out, total) < 0) {
         out = NULL;
     }
@@ -220,7 +255,7 @@ exit:
  * layout turned out not to hold (the caller then decodes sequentially,
  * which also gives the precise error). */
 static PyObject *
-decode_pieces(fc_state *st, fc_djob *job, const unsigned char *in,
+decode_pieces(fc_djob *job, const unsigned char *in,
               Py_ssize_t len, Py_ssize_t limit, int threads, int release)
 {
     const fc_codec_ops *ops = fc_codec_ops_of(job->codec);
@@ -230,7 +265,8 @@ decode_pieces(fc_state *st, fc_djob *job, const unsigned char *in,
         goto exit;                  /* too large for one call: stream */
     }
     if (limit >= 0 && total > limit) {
-        fc_raise_output_size(st, job->name, limit);
+        /* The sizes are the input's claim (a header, an index): the
+         * sequential decoder finds out, and stops at the limit. */
         goto exit;
     }
     out = PyBytes_FromStringAndSize(NULL, total);
@@ -275,7 +311,7 @@ decompress_buffer(fc_state *st, int codec, const unsigned char *in,
     }
     if (n > 0) {
         threads = fc_resolve_threads(threads, len, PARALLEL_MIN);
-        out = decode_pieces(st, &job, in, len, limit, threads, release);
+        out = decode_pieces(&job, in, len, limit, threads, release);
         if (out != NULL || PyErr_Occurred()) {
             goto exit;
         }
@@ -302,9 +338,11 @@ PyDoc_STRVAR(fc_compress__doc__,
 "  level: the codec's usual levels (zlib/deflate/gzip 0..9, zstd\n"
 "    negative..22, lz4 0..12); None for the default.\n"
 "  threads: compress blocks of one stream on this many threads (None: the\n"
-"    pool size from 2 MiB on).  gzip becomes a series of members, zstd a\n"
-"    series of frames, lz4 one frame of independent blocks, zlib a\n"
-"    pigz-style stream; every standard reader decodes them.\n"
+"    pool size from 2 MiB on).  gzip is one member of independent blocks\n"
+"    with their index in the header (the same bytes for every thread\n"
+"    count), zstd a series of frames, lz4 one frame of independent\n"
+"    blocks, zlib a pigz-style stream; every standard reader decodes\n"
+"    them.\n"
 "  release_gil: None releases the GIL from GIL_THRESHOLD bytes on.\n"
 "  zstd_dict: zstd only: a ZstdDict (or a zstd dictionary's bytes) every\n"
 "    frame is compressed with; decompress with the same one.");
@@ -335,11 +373,119 @@ fc_compress(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     release = fc_should_release(st, release, view.len);
     /* zd keeps the digested dictionary alive until the end. */
     out = compress_buffer(st, codec, level, view.buf, view.len, threads,
-                          release, dict);
+                          release, dict, NULL);
 exit:
     PyBuffer_Release(&view);
     Py_XDECREF(zd);
     return out;
+}
+
+PyDoc_STRVAR(fc_compress_blocks__doc__,
+"_compress_blocks($module, data, codec, level=None, *, block, last=True,\n"
+"                 threads=None, release_gil=None)\n--\n\n"
+"The blocks of compress()'s parallel layout without their frame, for a\n"
+"writer that frames the stream itself and calls this once per run of\n"
+"blocks (fastconc.open(..., 'wb', threads=N) for gzip).\n"
+"\n"
+"  block: input bytes per block (the last one may be shorter).\n"
+"  last: end the stream with the last block; False leaves it open, so\n"
+"    that the next call's blocks follow it in the same stream.\n"
+"\n"
+"Returns (blocks, [(size, input_size, check), ...]): the packed blocks\n"
+"and, per block, its compressed and input sizes and its check value\n"
+"(gzip: the CRC-32 of its input).  Only codecs whose blocks stand without\n"
+"a frame (gzip) are accepted.");
+
+static PyObject *
+fc_compress_blocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                   PyObject *kwnames)
+{
+    static const char *const names[] = {"data", "codec", "level", "block",
+                                        "last", "threads", "release_gil",
+                                        NULL};
+    fc_state *st = fc_get_state(module);
+    PyObject *a[7];
+    PyObject *out = NULL, *result = NULL;
+    Py_buffer view = {0};
+    int codec, level, threads, release, last = 1;
+    blocks_part part = {0, 1, NULL};
+
+    if (fc_parse_args("_compress_blocks", args, nargs, kwnames, names, 3, 2,
+                      a) < 0 ||
+        fc_codec_parse(a[1], 0, FC_CODEC_AUTO, &codec) < 0 ||
+        fc_codec_parse_level(codec, a[2], &level) < 0 ||
+        fc_parse_threads(a[5], &threads) < 0 ||
+        fc_parse_release(a[6], &release) < 0) {
+        goto exit;
+    }
+    if (!fc_codec_ops_of(codec)->open_blocks) {
+        PyErr_Format(PyExc_ValueError,
+                     "_compress_blocks: %s blocks need their frame",
+                     fc_codec_name(codec));
+        goto exit;
+    }
+    if (a[3] == NULL || !PyLong_Check(a[3])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "_compress_blocks: block must be an int");
+        goto exit;
+    }
+    part.block = PyLong_AsSsize_t(a[3]);
+    if (part.block == -1 && PyErr_Occurred()) {
+        goto exit;
+    }
+    if (part.block < 1 || part.block > ((Py_ssize_t)1 << 30)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "_compress_blocks: block must be 1 .. 2**30");
+        goto exit;
+    }
+    if (a[4] != NULL && (last = PyObject_IsTrue(a[4])) < 0) {
+        goto exit;
+    }
+    part.last = last;
+    if (fc_get_buffer(a[0], &view, "data") < 0) {
+        goto exit;
+    }
+    release = fc_should_release(st, release, view.len);
+    out = compress_buffer(st, codec, level, view.buf, view.len, threads,
+                          release, NULL, &part);
+    if (out != NULL) {
+        result = PyTuple_Pack(2, out, part.blocks);
+    }
+exit:
+    Py_XDECREF(out);
+    Py_XDECREF(part.blocks);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+PyDoc_STRVAR(fc_gzip_index_ok__doc__,
+"_gzip_index_ok($module, member, /)\n--\n\n"
+"True when member (one whole gzip member) has fastconc's block index and\n"
+"the index holds: each block it lists is whole deflate blocks that decode\n"
+"alone to the size listed, so a reader may start at any of them\n"
+"(fastconc.open's seek).  Walks the stream without decoding the data.");
+
+static PyObject *
+fc_gzip_index_ok_py(PyObject *module, PyObject *arg)
+{
+    fc_state *st = fc_get_state(module);
+    Py_buffer view = {0};
+    PyObject *result = NULL;
+    int ok = 0;
+    if (fc_get_buffer(arg, &view, "member") < 0) {
+        goto exit;
+    }
+    /* Safe without the GIL: the buffer is pinned and only read. */
+    FC_RUN_OUTSIDE_GIL(fc_should_release(st, -1, view.len),
+                       ok = fc_gzip_index_ok(view.buf, (size_t)view.len));
+    if (ok < 0) {
+        PyErr_NoMemory();
+        goto exit;
+    }
+    result = PyBool_FromLong(ok);
+exit:
+    PyBuffer_Release(&view);
+    return result;
 }
 
 PyDoc_STRVAR(fc_decompress__doc__,
@@ -410,6 +556,10 @@ static PyMethodDef oneshot_methods[] = {
      fc_compress__doc__},
     {"decompress", FC_CFUNC(fc_decompress), METH_FASTCALL | METH_KEYWORDS,
      fc_decompress__doc__},
+    {"_compress_blocks", FC_CFUNC(fc_compress_blocks),
+     METH_FASTCALL | METH_KEYWORDS, fc_compress_blocks__doc__},
+    {"_gzip_index_ok", fc_gzip_index_ok_py, METH_O,
+     fc_gzip_index_ok__doc__},
     {NULL, NULL, 0, NULL},
 };
 

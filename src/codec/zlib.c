@@ -1,31 +1,50 @@
 /* codec/zlib.c - the deflate family: the table entries of codecs "zlib",
  * "deflate" (raw) and "gzip", their formats, and the zlib library.
  *
- *   compress():  gzip: one member per block (the 'F','C' subfield below
- *                when there are several); zlib and raw deflate: one stream,
- *                on several threads pigz-style raw blocks primed with the
- *                previous 32 KiB, framed here (zlib header and adler32);
- *   decompress(): gzip members of known size in parallel, anything else
- *                through the whole-input decoder (every member of a gzip
- *                file, nothing after a zlib or raw stream);
+ *   compress():  gzip: one member of independent blocks (below); zlib and
+ *                raw deflate: one stream, on several threads pigz-style
+ *                raw blocks primed with the previous 32 KiB, framed here
+ *                (zlib header and adler32);
+ *   decompress(): the blocks of a gzip member of ours, or gzip members of
+ *                known size (BGZF, and fastconc's older layout), in
+ *                parallel; anything else through the whole-input decoder
+ *                (every member of a gzip file, nothing after a zlib or
+ *                raw stream);
  *   streams:     zlib's z_stream, allocating through PyMem_Raw*.
  *
  * Libraries, picked by measurement on real data (see BENCH.md); the two
  * optional ones live in their own files (deflate.h):
  *   compress level 1:     isa-l igzip level 1 (fastest, size ~ zlib -1);
- *   compress levels 0,2-9: libdeflate (faster than zlib, smaller output);
+ *   compress levels 0,2-9: libdeflate (faster than zlib, smaller output;
+ *                         a gzip block that the stream goes on after is
+ *                         made open with deflate_walk.c);
  *   pigz-style pieces:    zlib (needs a preset dictionary and a sync
  *                         flush; isa-l for level 1);
- *   decompress:           libdeflate for members of known size (our own
- *                         layout, or a single member up to 32 MiB), isa-l
- *                         inflate for streams, zlib where neither exists;
+ *   decompress:           libdeflate for pieces of known size (our blocks,
+ *                         members of known size, or a single member up to
+ *                         32 MiB), isa-l inflate for streams, zlib where
+ *                         neither exists;
  *   streams:              level 1 and inflate on isa-l, the rest on zlib.
  *
- * gzip written in blocks is a series of members, each starting with a
- * header whose extra field has the subfield 'F','C' (4 bytes: the
- * member's total size, little-endian); readers that ignore it see plain
- * concatenated members.  BGZF files (subfield 'B','C') decode in parallel
- * the same way.
+ * gzip as fastconc writes it is one member, as gzip and pigz write, so
+ * that every reader (gzip -l included) sees the whole file.  Inside, the
+ * input is cut into blocks compressed independently (no dictionary from
+ * the block before, so the bytes do not depend on the thread count), each
+ * but the last ended by a sync flush (an empty stored block: 00 00 ff ff
+ * at a byte boundary); the CRC-32 is combined from the blocks'.  The
+ * header's extra field holds the subfield 'F','P' that says so (other
+ * readers skip it), little-endian:
+ *   version (1 byte) = 1, flags (1 byte), B (4 bytes): the block size;
+ *   flags bit 0 (an index follows): n (4 bytes), then per block its
+ *     compressed size, input size and CRC-32 (4 bytes each).
+ * compress() knows the sizes before the header is written and writes the
+ * index; a streamed writer (fastconc.open) cannot, and writes flags 0:
+ * then every block but the last has B input bytes unless the writer was
+ * flushed, and the decoder finds the blocks by their flush markers, a
+ * guess it verifies (each piece must end exactly at a block boundary
+ * where the next begins, and the CRC-32 and size must match), falling
+ * back to one thread otherwise.  Files of other writers decode on one
+ * thread (except members of known size).
  *
  * No Python API except in the stream inits and info() (GIL held).
  */
@@ -35,15 +54,40 @@
 #include <zlib.h>
 
 #define WINDOW 32768
-/* Header of a member of the parallel layout: 10 fixed bytes, XLEN (2),
- * subfield 'F' 'C', LEN (2) = 4, member size (4). */
-#define GZ_FC_HEADER 20
 #define GZ_HEADER 10
 #define GZ_TRAILER 8
-/* gzip: members of this size when split; the end of the input in members
- * GZ_TAIL_SPLIT times smaller. */
+/* gzip FLG bits. */
+#define GZ_FHCRC 0x02
+#define GZ_FEXTRA 0x04
+#define GZ_FNAME 0x08
+#define GZ_FCOMMENT 0x10
+#define GZ_RESERVED 0xe0
+/* fastconc's older layout (read only): a series of members, each with
+ * the subfield 'F','C' holding its total size (4 bytes). */
+#define GZ_FC_HEADER 20
+/* The 'F','P' subfield (see above): its payload's fixed part, the count
+ * and an entry of the index; the header of a file with an index: fixed
+ * header, XLEN, subfield id and LEN, payload up to the entries. */
+#define GZ_FP_FIXED 6
+#define GZ_FP_ENTRY 12
+#define GZ_FP_HEAD (GZ_HEADER + 2 + 4 + GZ_FP_FIXED + 4)
+#define GZ_FP_VERSION 1
+#define GZ_FP_INDEX 0x01
+/* gzip: blocks of this size, doubled while the index would have more
+ * than GZ_INDEX_MAX entries (4096 entries: 48 KiB of header); the end of
+ * the input in blocks GZ_TAIL_SPLIT times smaller. */
 #define GZ_BLOCK ((Py_ssize_t)1 << 20)
+#define GZ_INDEX_MAX 4096
 #define GZ_TAIL_SPLIT 4
+/* Blocks from the index or the scan larger than this are not decoded in
+ * parallel (a piece is one libdeflate call). */
+#define GZ_PIECE_MAX ((Py_ssize_t)64 << 20)
+/* deflate's most: 258 bytes from a 2-bit code, ~1032 per input byte. */
+#define DEFLATE_EXPANSION 1032
+/* A gzip ISIZE is trusted as the first output size up to this many times
+ * the input: a header can lie, and 4 GiB reserved for a 5 MB input that
+ * claims it is a waste; beyond, the output grows as it decodes. */
+#define GZ_HINT_RATIO 16
 /* zlib/deflate: pigz-style pieces of this size when split. */
 #define PIECE ((Py_ssize_t)1 << 20)
 /* zlib/deflate with one thread: one libdeflate/isa-l call up to this size,
@@ -109,6 +153,19 @@ get_le32(const unsigned char *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
            ((uint32_t)p[3] << 24);
+}
+
+static void
+put_le16(unsigned char *p, size_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+
+static size_t
+get_le16(const unsigned char *p)
+{
+    return (size_t)p[0] | ((size_t)p[1] << 8);
 }
 
 /* Library calls without the GIL allocate through PyMem_Raw*. */
@@ -247,47 +304,114 @@ static Py_ssize_t
 block_bound(const fc_cjob *job, Py_ssize_t n)
 {
     /* Stored blocks cost 5 bytes per 65535 (and libdeflate's bound is
-     * below this); plus flush markers, a gzip header and trailer. */
+     * below this); plus flush markers, and room for a sync flush after
+     * a complete stream (deflate_walk.c). */
     (void)job;
-    return n + n / 8192 * 5 + (n >> 12) + 64 + GZ_FC_HEADER + GZ_TRAILER;
+    return n + n / 8192 * 5 + (n >> 12) + 64 + 16;
 }
 
-/* gzip: block i as one member. */
+/* gzip: a raw deflate stream of block src[0 .. n), the final one or
+ * (not last) ended by a sync flush so that the next block follows it in
+ * the same member; no dictionary, so blocks are independent.  Returns the
+ * size, or -1 (err recorded in job). */
+static Py_ssize_t
+gzip_block(fc_cjob *job, const unsigned char *src, size_t n,
+           unsigned char *dst, size_t cap, int last)
+{
+#ifdef FC_HAVE_ISAL
+    if (job->level == 1) {
+        Py_ssize_t r = fc_isal_deflate(job, NULL, 0, src, n, dst, cap, last);
+        if (r != -2) {
+            return r;
+        }
+    }
+#endif
+#ifdef FC_HAVE_LIBDEFLATE
+    if (n > TINY || job->level < 2) {
+        /* libdeflate writes whole streams only: one that must go on is
+         * made open after it is written (a walk over its blocks). */
+        Py_ssize_t r = fc_ld_deflate(job, src, n, dst, cap - 16);
+        if (r >= 0 && !last) {
+            r = fc_deflate_unfinal(dst, (size_t)r, cap, n);
+            if (r < 0) {
+                r = -2;         /* not as expected: zlib makes the block */
+            }
+        }
+        if (r != -2) {
+            return r;
+        }
+    }
+#endif
+    return zlib_deflate(job, NULL, 0, src, n, dst, cap, last);
+}
+
+/* gzip: block i of the member (header and trailer: gzip_frame_finish). */
 static void
 gzip_block_task(void *arg, int64_t i)
 {
     fc_cjob *job = arg;
     const unsigned char *src = job->src + fc_cjob_start(job, i);
     Py_ssize_t n = fc_cjob_size(job, i);
-    unsigned char *dst = fc_cjob_dst(job, i);
-    size_t cap = (size_t)job->slot;
-    int fc = job->nblocks > 1;
-    size_t head = fc ? GZ_FC_HEADER : GZ_HEADER;
-
-    memset(dst, 0, head);
-    dst[0] = 0x1f;
-    dst[1] = 0x8b;
-    dst[2] = 8;                             /* CM = deflate */
-    dst[3] = fc ? 4 : 0;                    /* FLG.FEXTRA */
-    dst[8] = job->level >= 9 ? 2 : job->level <= 1 ? 4 : 0;   /* XFL */
-    dst[9] = 3;                             /* OS = Unix */
-    Py_ssize_t r = deflate_whole(job, src, (size_t)n, dst + head,
-                                 cap - head - GZ_TRAILER);
+    int last = i + 1 == job->nblocks && !job->open_end;
+    Py_ssize_t r = gzip_block(job, src, (size_t)n, fc_cjob_dst(job, i),
+                              (size_t)job->slot, last);
     if (r < 0) {
         return;
     }
-    unsigned char *t = dst + head + r;
-    put_le32(t, crc32_of(job, src, (size_t)n));
-    put_le32(t + 4, (uint32_t)n);
-    size_t total = head + (size_t)r + GZ_TRAILER;
-    if (fc) {
-        dst[10] = 8;                        /* XLEN */
-        dst[12] = 'F';
-        dst[13] = 'C';
-        dst[14] = 4;                        /* LEN */
-        put_le32(dst + 16, (uint32_t)total);
+    job->check[i] = crc32_of(job, src, (size_t)n);
+    fc_cjob_done(job, i, r);
+}
+
+/* The header: 10 bytes for one block; with several, the 'F','P' subfield
+ * with the index of the blocks. */
+static Py_ssize_t
+gzip_head_size(const fc_cjob *job)
+{
+    if (job->nblocks <= 1) {
+        return GZ_HEADER;
     }
-    fc_cjob_done(job, i, (Py_ssize_t)total);
+    return GZ_FP_HEAD + (Py_ssize_t)job->nblocks * GZ_FP_ENTRY;
+}
+
+static Py_ssize_t
+gzip_frame_finish(const fc_cjob *job, unsigned char *base, Py_ssize_t body)
+{
+    Py_ssize_t head = gzip_head_size(job);
+    int64_t n = job->nblocks;
+    uint32_t crc = 0;
+    memset(base, 0, GZ_HEADER);
+    base[0] = 0x1f;
+    base[1] = 0x8b;
+    base[2] = 8;                            /* CM = deflate */
+    base[3] = n > 1 ? GZ_FEXTRA : 0;        /* FLG */
+    /* MTIME 0 (none), as gzip -n and zlib write; XFL as gzip sets it. */
+    base[8] = job->level >= 9 ? 2 : job->level == 1 ? 4 : 0;
+    base[9] = 3;                            /* OS = Unix */
+    if (n > 1) {
+        unsigned char *x = base + GZ_HEADER;
+        put_le16(x, (size_t)(head - GZ_HEADER - 2));        /* XLEN */
+        x[2] = 'F';
+        x[3] = 'P';
+        put_le16(x + 4, (size_t)(head - GZ_HEADER - 6));    /* LEN */
+        x[6] = GZ_FP_VERSION;
+        x[7] = GZ_FP_INDEX;
+        put_le32(x + 8, (uint32_t)job->block);
+        put_le32(x + 12, (uint32_t)n);
+        unsigned char *e = base + GZ_FP_HEAD;
+        for (int64_t i = 0; i < n; i++, e += GZ_FP_ENTRY) {
+            put_le32(e, (uint32_t)job->out_len[i]);
+            put_le32(e + 4, (uint32_t)fc_cjob_size(job, i));
+            put_le32(e + 8, job->check[i]);
+        }
+    }
+    for (int64_t i = 0; i < n; i++) {
+        crc = fc_crc32_combine(crc, job->check[i],
+                               (uint64_t)fc_cjob_size(job, i));
+    }
+    unsigned char *t = base + head + body;
+    put_le32(t, crc);
+    put_le32(t + 4, (uint32_t)job->len);    /* ISIZE: the size mod 2**32 */
+    return head + body + GZ_TRAILER;
 }
 
 /* zlib and raw deflate: block i of one stream. */
@@ -381,32 +505,126 @@ static fc_codec_layout
 gzip_layout(int level, Py_ssize_t len, int threads)
 {
     (void)level;
-    (void)len;
     (void)threads;
+    /* The same for every thread count (so are the bytes).  Blocks grow
+     * only for inputs over 4 GiB, to keep the index in the header. */
+    Py_ssize_t block = GZ_BLOCK;
+    while (len / block > GZ_INDEX_MAX) {
+        block *= 2;
+    }
     /* 64 MiB of gzip-6 on 2 threads: the split end saves ~8 ms of 550. */
-    return (fc_codec_layout){GZ_BLOCK, GZ_TAIL_SPLIT};
+    return (fc_codec_layout){block, GZ_TAIL_SPLIT};
 }
 
-/* --- decompression: gzip members of known size --------------------------- */
+/* --- decompression: the gzip header -------------------------------------- */
 
-/* Total size of the gzip member at p when its header records it: our
- * 'F','C' subfield (4 bytes) or BGZF's 'B','C' (2 bytes, size - 1), as
- * written by bgzip and samtools.  0 when the size is not recorded. */
+/* What a gzip header says, as far as decoding needs. */
+typedef struct {
+    size_t len;                 /* header bytes */
+    int flg;
+    const unsigned char *fp;    /* the 'F','P' subfield's payload, or NULL */
+    size_t fp_len;
+} gz_head;
+
+/* Parse the gzip header at p[0 .. n): 1 with *h filled, 0 when the n
+ * bytes do not hold all of it, -1 when it is no gzip header (magic,
+ * method, reserved flags: what zlib rejects).  Subfields are looked at
+ * only as far as they are well formed, since readers ignore them. */
+static int
+gz_parse_head(const unsigned char *p, size_t n, gz_head *h)
+{
+    memset(h, 0, sizeof(*h));
+    if (n < GZ_HEADER) {
+        return 0;
+    }
+    if (p[0] != 0x1f || p[1] != 0x8b || p[2] != 8 || (p[3] & GZ_RESERVED)) {
+        return -1;
+    }
+    h->flg = p[3];
+    size_t pos = GZ_HEADER;
+    if (h->flg & GZ_FEXTRA) {
+        if (n - pos < 2) {
+            return 0;
+        }
+        size_t xlen = get_le16(p + pos);
+        pos += 2;
+        if (n - pos < xlen) {
+            return 0;
+        }
+        const unsigned char *x = p + pos, *end = x + xlen;
+        while (end - x >= 4) {
+            size_t len = get_le16(x + 2);
+            if ((size_t)(end - x) - 4 < len) {
+                break;
+            }
+            if (x[0] == 'F' && x[1] == 'P' && h->fp == NULL) {
+                h->fp = x + 4;
+                h->fp_len = len;
+            }
+            x += 4 + len;
+        }
+        pos += xlen;
+    }
+    for (int bit = GZ_FNAME; bit <= GZ_FCOMMENT; bit <<= 1) {
+        if (h->flg & bit) {
+            const unsigned char *z = pos < n ? memchr(p + pos, 0, n - pos)
+                                             : NULL;
+            if (z == NULL) {
+                return 0;
+            }
+            pos = (size_t)(z - p) + 1;
+        }
+    }
+    if (h->flg & GZ_FHCRC) {
+        if (n - pos < 2) {
+            return 0;
+        }
+        pos += 2;
+    }
+    h->len = pos;
+    return 1;
+}
+
+/* The header's CRC (FHCRC: the low 16 bits of the CRC-32 of the bytes
+ * before it) is right, or there is none.  zlib checks it; isa-l and
+ * libdeflate do not, so every path checks it here. */
+static int
+gz_head_crc_ok(const unsigned char *p, const gz_head *h)
+{
+    if (!(h->flg & GZ_FHCRC)) {
+        return 1;
+    }
+    uint32_t crc = (uint32_t)crc32_z(0, p, h->len - 2);
+    return (crc & 0xffff) == get_le16(p + h->len - 2);
+}
+
+/* --- decompression: pieces of known size --------------------------------- */
+
+/* Which layout gzip_scan() found (fc_djob.layout). */
+enum {
+    GZ_LAYOUT_MEMBERS = 0,      /* whole members */
+    GZ_LAYOUT_BLOCKS,           /* our blocks inside one member */
+};
+
+/* Total size of the gzip member at p when its header records it: the
+ * 'F','C' subfield of fastconc's older layout (4 bytes) or BGZF's 'B','C'
+ * (2 bytes, size - 1), as written by bgzip and samtools.  0 when the
+ * size is not recorded. */
 static uint32_t
 member_size(const unsigned char *p, size_t avail)
 {
     if (avail < GZ_HEADER + 2 + GZ_TRAILER || p[0] != 0x1f || p[1] != 0x8b ||
-        p[2] != 8 || p[3] != 4) {
+        p[2] != 8 || p[3] != GZ_FEXTRA) {
         return 0;               /* FLG must be exactly FEXTRA */
     }
-    size_t xlen = (size_t)p[10] | ((size_t)p[11] << 8);
+    size_t xlen = get_le16(p + GZ_HEADER);
     if (avail < GZ_HEADER + 2 + xlen + GZ_TRAILER) {
         return 0;
     }
     const unsigned char *x = p + GZ_HEADER + 2, *end = x + xlen;
     uint32_t size = 0;
     while (end - x >= 4) {
-        size_t len = (size_t)x[2] | ((size_t)x[3] << 8);
+        size_t len = get_le16(x + 2);
         if ((size_t)(end - x) - 4 < len) {
             return 0;
         }
@@ -414,7 +632,7 @@ member_size(const unsigned char *p, size_t avail)
             size = get_le32(x + 4);
         }
         else if (x[0] == 'B' && x[1] == 'C' && len == 2) {
-            size = ((uint32_t)x[4] | ((uint32_t)x[5] << 8)) + 1;
+            size = (uint32_t)get_le16(x + 4) + 1;
         }
         x += 4 + len;
     }
@@ -424,11 +642,12 @@ member_size(const unsigned char *p, size_t avail)
     return size;
 }
 
+/* A series of members of recorded size covering the whole input. */
 static int64_t
-gzip_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
+scan_members(fc_djob *job, const unsigned char *in, size_t total)
 {
     int64_t n = 0;
-    size_t pos = 0, total = (size_t)len;
+    size_t pos = 0;
     while (pos < total) {
         uint32_t size = member_size(in + pos, total - pos);
         if (size == 0) {
@@ -437,39 +656,235 @@ gzip_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
         pos += size;
         n++;
     }
-    if (n > 0 && pos == total) {
+    if (n == 0 || pos != total) {
+        return 0;
+    }
+    if (fc_djob_alloc(job, n) < 0) {
+        return -1;
+    }
+    pos = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t size = member_size(in + pos, total - pos);
+        job->in_off[i] = (Py_ssize_t)pos;
+        job->in_len[i] = size;
+        uint32_t isize = get_le32(in + pos + size - 4);
+        if ((uint64_t)isize > (uint64_t)size * DEFLATE_EXPANSION) {
+            fc_djob_free(job);
+            return 0;
+        }
+        job->out_len[i] = isize;
+        pos += size;
+    }
+    job->layout = GZ_LAYOUT_MEMBERS;
+    return n;
+}
+
+int
+fc_gzip_index_ok(const unsigned char *in, size_t len)
+{
+    gz_head h;
+    Py_ssize_t *lens = NULL;
+    int ok = 0;
+    if (gz_parse_head(in, len, &h) != 1 || !gz_head_crc_ok(in, &h) ||
+        h.fp == NULL || h.fp_len < GZ_FP_FIXED + 4 ||
+        h.fp[0] != GZ_FP_VERSION || !(h.fp[1] & GZ_FP_INDEX) ||
+        len - h.len < GZ_TRAILER + 2) {
+        goto exit;
+    }
+    int64_t n = (int64_t)get_le32(h.fp + GZ_FP_FIXED);
+    if (n == 0 || h.fp_len != GZ_FP_FIXED + 4 + (size_t)n * GZ_FP_ENTRY) {
+        goto exit;
+    }
+    lens = PyMem_RawMalloc((size_t)n * 2 * sizeof(Py_ssize_t));
+    if (lens == NULL) {
+        ok = -1;
+        goto exit;
+    }
+    const unsigned char *e = h.fp + GZ_FP_FIXED + 4;
+    uint64_t out_sum = 0;
+    for (int64_t i = 0; i < n; i++, e += GZ_FP_ENTRY) {
+        lens[i] = (Py_ssize_t)get_le32(e);
+        lens[n + i] = (Py_ssize_t)get_le32(e + 4);
+        out_sum += get_le32(e + 4);
+    }
+    if ((uint32_t)out_sum != get_le32(in + len - 4)) {
+        goto exit;
+    }
+    ok = fc_deflate_check_pieces(in + h.len, len - h.len - GZ_TRAILER, lens,
+                                 lens + n, n);
+exit:
+    PyMem_RawFree(lens);
+    return ok;
+}
+
+#ifdef FC_HAVE_LIBDEFLATE
+/* Where the pieces of a member without index end: after each flush
+ * marker of the body in[from .. to), an empty stored block 00 00 ff ff
+ * whose 3-bit header and padding leave the byte before it < 0x20 (a
+ * guess: the decoding verifies it).  Stores at most `max` ends when ends
+ * is not NULL; returns the count (excluding the end of the body). */
+static int64_t
+find_flushes(const unsigned char *in, size_t from, size_t to,
+             Py_ssize_t *ends, int64_t max)
+{
+    int64_t m = 0;
+    /* f: the first ff of a marker that starts at f - 2 > from and ends
+     * at f + 2 < to (the last piece holds the final block). */
+    size_t f = from + 3;
+    while (f + 2 < to) {
+        const unsigned char *hit = memchr(in + f, 0xff, to - 2 - f);
+        if (hit == NULL) {
+            break;
+        }
+        f = (size_t)(hit - in);
+        if (in[f + 1] == 0xff && in[f - 1] == 0 && in[f - 2] == 0 &&
+            in[f - 3] < 0x20) {
+            if (ends != NULL && m < max) {
+                ends[m] = (Py_ssize_t)(f + 2);
+            }
+            m++;
+            f += 5;
+        }
+        else {
+            f++;
+        }
+    }
+    return m;
+}
+
+/* Our one-member layout (see the top): the blocks as pieces, from the
+ * index, or from the flush markers and the block size.  Returns the
+ * number of pieces, 0 when the input is not exactly one such member (the
+ * whole-input decoder then takes it), -1 on no memory. */
+static int64_t
+scan_blocks(fc_djob *job, const unsigned char *in, size_t len)
+{
+    gz_head h;
+    if (gz_parse_head(in, len, &h) != 1 || (h.flg & GZ_FHCRC) ||
+        len - h.len < GZ_TRAILER + 2) {
+        return 0;
+    }
+    if (h.fp != NULL && (h.fp_len < GZ_FP_FIXED || h.fp[0] != GZ_FP_VERSION)) {
+        h.fp = NULL;            /* a version we do not know: no subfield */
+    }
+    size_t from = h.len, to = len - GZ_TRAILER;
+    uint32_t isize = get_le32(in + to + 4);
+    /* Without the subfield (what fastconc.open writes, with a header
+     * like gzip.GzipFile's), the blocks are GZ_BLOCK bytes: a guess that
+     * fails early on other writers' files. */
+    uint64_t block = h.fp != NULL ? get_le32(h.fp + 2) : (uint64_t)GZ_BLOCK;
+    int64_t n;
+    if (h.fp != NULL && (h.fp[1] & GZ_FP_INDEX)) {
+        /* The index: every block's sizes, which must add up. */
+        if (h.fp_len < GZ_FP_FIXED + 4) {
+            return 0;
+        }
+        n = (int64_t)get_le32(h.fp + GZ_FP_FIXED);
+        const unsigned char *e = h.fp + GZ_FP_FIXED + 4;
+        if (n == 0 || h.fp_len != GZ_FP_FIXED + 4 + (size_t)n * GZ_FP_ENTRY) {
+            return 0;
+        }
+        uint64_t in_sum = 0, out_sum = 0;
+        for (int64_t i = 0; i < n; i++, e += GZ_FP_ENTRY) {
+            uint64_t c = get_le32(e), u = get_le32(e + 4);
+            if (c == 0 || u > c * DEFLATE_EXPANSION || u > GZ_PIECE_MAX) {
+                return 0;
+            }
+            in_sum += c;
+            out_sum += u;
+        }
+        if (in_sum != to - from || (uint32_t)out_sum != isize ||
+            out_sum > (uint64_t)PY_SSIZE_T_MAX) {
+            return 0;
+        }
         if (fc_djob_alloc(job, n) < 0) {
             return -1;
         }
-        pos = 0;
-        for (int64_t i = 0; i < n; i++) {
-            uint32_t size = member_size(in + pos, total - pos);
+        e = h.fp + GZ_FP_FIXED + 4;
+        size_t pos = from;
+        for (int64_t i = 0; i < n; i++, e += GZ_FP_ENTRY) {
             job->in_off[i] = (Py_ssize_t)pos;
-            job->in_len[i] = size;
-            /* ISIZE; a deflate stream expands at most ~1032 times. */
-            uint32_t isize = get_le32(in + pos + size - 4);
-            if ((uint64_t)isize > (uint64_t)size * 1032) {
+            job->in_len[i] = (Py_ssize_t)get_le32(e);
+            job->out_len[i] = (Py_ssize_t)get_le32(e + 4);
+            pos += get_le32(e);
+        }
+    }
+    else {
+        /* No index: pieces between the flush markers, every one B bytes
+         * but the last, whose size the ISIZE tells (B < 2**32). */
+        if (block == 0 || block > (uint64_t)GZ_PIECE_MAX) {
+            return 0;
+        }
+        int64_t m = find_flushes(in, from, to, NULL, 0);
+        uint64_t rest = (uint32_t)(isize - (uint32_t)((uint64_t)m * block));
+        if (rest > block) {
+            return 0;
+        }
+        n = m + 1;
+        if (fc_djob_alloc(job, n) < 0) {
+            return -1;
+        }
+        (void)find_flushes(in, from, to, job->in_off + 1, m);
+        job->in_off[0] = (Py_ssize_t)from;
+        for (int64_t i = 0; i < n; i++) {
+            size_t end = i + 1 < n ? (size_t)job->in_off[i + 1] : to;
+            job->in_len[i] = (Py_ssize_t)(end - (size_t)job->in_off[i]);
+            job->out_len[i] = (Py_ssize_t)(i + 1 < n ? block : rest);
+            if ((uint64_t)job->out_len[i] >
+                (uint64_t)job->in_len[i] * DEFLATE_EXPANSION) {
                 fc_djob_free(job);
                 return 0;
             }
-            job->out_len[i] = isize;
-            pos += size;
         }
+    }
+    /* Sizes far beyond what inputs usually give are walked first (no
+     * output written, exact sizes checked): a forged index or fake flush
+     * markers must not reserve gigabytes the stream cannot produce. */
+    uint64_t claimed = 0;
+    for (int64_t i = 0; i < n; i++) {
+        claimed += (uint64_t)job->out_len[i];
+    }
+    if (claimed > (uint64_t)len * GZ_HINT_RATIO &&
+        !fc_deflate_check_pieces(in + from, to - from, job->in_len,
+                                 job->out_len, n)) {
+        fc_djob_free(job);
+        return 0;
+    }
+    job->layout = GZ_LAYOUT_BLOCKS;
+    return n;
+}
+#endif
+
+static int64_t
+gzip_scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
+{
+    /* Members of known size first: a header walk, where the blocks'
+     * guess would take the whole input for one member's body. */
+    int64_t n = scan_members(job, in, (size_t)len);
+    if (n != 0) {
         return n;
     }
 #ifdef FC_HAVE_LIBDEFLATE
+    n = scan_blocks(job, in, (size_t)len);
+    if (n != 0) {
+        return n;
+    }
     /* Someone else's gzip: if it is one member of modest size, libdeflate
-     * decodes it in one call (checked to use the whole input). */
-    if (len >= GZ_HEADER + GZ_TRAILER && in[0] == 0x1f && in[1] == 0x8b) {
+     * decodes it in one call (checked to use the whole input).  It skips
+     * a header CRC unchecked: such a header is checked here. */
+    gz_head h;
+    if (len >= GZ_HEADER + GZ_TRAILER &&
+        gz_parse_head(in, (size_t)len, &h) == 1 && gz_head_crc_ok(in, &h)) {
         uint32_t isize = get_le32(in + len - 4);
         if (isize <= ((uint32_t)32 << 20) &&
-            (uint64_t)isize <= (uint64_t)len * 1032) {
+            (uint64_t)isize <= (uint64_t)len * DEFLATE_EXPANSION) {
             if (fc_djob_alloc(job, 1) < 0) {
                 return -1;
             }
             job->in_off[0] = 0;
             job->in_len[0] = len;
             job->out_len[0] = isize;
+            job->layout = GZ_LAYOUT_MEMBERS;
             return 1;
         }
     }
@@ -481,6 +896,15 @@ static void
 gzip_piece_task(void *arg, int64_t i)
 {
     fc_djob *job = arg;
+    if (job->layout == GZ_LAYOUT_BLOCKS) {
+#ifdef FC_HAVE_LIBDEFLATE
+        /* A wrong guess shows in one piece: the others need not run. */
+        if (!__atomic_load_n(&job->failed, __ATOMIC_RELAXED)) {
+            fc_ld_deflate_piece(job, i, i + 1 == job->n);
+        }
+#endif
+        return;
+    }
 #ifdef FC_HAVE_LIBDEFLATE
     fc_ld_gzip_piece(job, i);
 #else
@@ -504,15 +928,41 @@ gzip_piece_task(void *arg, int64_t i)
 #endif
 }
 
+/* Our blocks: their CRC-32s combined must be the trailer's, and the
+ * total size its ISIZE (members check their own). */
+static int
+gzip_scan_finish(fc_djob *job, const unsigned char *in, Py_ssize_t len,
+                 const unsigned char *out, Py_ssize_t out_len)
+{
+    (void)out;
+    if (job->layout != GZ_LAYOUT_BLOCKS) {
+        return 0;
+    }
+    uint32_t crc = 0;
+    for (int64_t i = 0; i < job->n; i++) {
+        crc = fc_crc32_combine(crc, job->check[i], (uint64_t)job->out_len[i]);
+    }
+    if (crc != get_le32(in + len - 8) ||
+        (uint32_t)out_len != get_le32(in + len - 4)) {
+        fc_djob_fail(job, FC_CERR_CORRUPT, 0, "incorrect data check",
+                     (int64_t)len - GZ_TRAILER);
+        return -1;
+    }
+    return 0;
+}
+
 /* The last member's ISIZE (size mod 2**32) is a good first guess for a
- * single member; it is only a hint (max_output_size still holds). */
+ * single member; it is only a hint (max_output_size still holds), and
+ * trusted up to GZ_HINT_RATIO times the input. */
 static Py_ssize_t
 gzip_size_hint(const unsigned char *in, Py_ssize_t len, Py_ssize_t hint)
 {
-    if (len >= 18) {
+    if (len >= GZ_HEADER + GZ_TRAILER) {
         Py_ssize_t isize = (Py_ssize_t)get_le32(in + len - 4);
-        if (isize > hint && isize / 1032 <= len) {
-            return isize + 1;
+        Py_ssize_t most = len < PY_SSIZE_T_MAX / GZ_HINT_RATIO
+                          ? len * GZ_HINT_RATIO : PY_SSIZE_T_MAX;
+        if (isize >= hint) {
+            return isize < most ? isize + 1 : most > hint ? most : hint;
         }
     }
     return hint;
@@ -694,10 +1144,20 @@ zdec_run(fc_dec *d, const unsigned char *in, size_t in_len, size_t *in_pos,
             /* RFC 1952: a reader must reject reserved FLG bits (isa-l
              * would skip them). */
             if (z->codec == FC_CODEC_GZIP && in_len - *in_pos >= 4 &&
-                (in[*in_pos + 3] & 0xe0)) {
+                (in[*in_pos + 3] & GZ_RESERVED)) {
                 fc_codec_err_set(err, FC_CERR_CORRUPT, d->name, 0,
                                  "reserved gzip header flags set",
                                  (int64_t)*in_pos);
+                return FC_DEC_ERR;
+            }
+            /* A wrong header CRC is an error on every path, as in zlib
+             * (isa-l does not check it). */
+            gz_head h;
+            if (z->codec == FC_CODEC_GZIP &&
+                gz_parse_head(in + *in_pos, in_len - *in_pos, &h) == 1 &&
+                !gz_head_crc_ok(in + *in_pos, &h)) {
+                fc_codec_err_set(err, FC_CERR_CORRUPT, d->name, 0,
+                                 "header crc mismatch", (int64_t)*in_pos);
                 return FC_DEC_ERR;
             }
             z->inflater.reset(z->inflater.impl);
@@ -1027,10 +1487,16 @@ const fc_codec_ops fc_codec_gzip = {
     .layout = gzip_layout,
     .block_bound = block_bound,
     .block_task = gzip_block_task,
+    .frame_head = GZ_HEADER,
+    .frame_tail = GZ_TRAILER,
+    .frame_finish = gzip_frame_finish,
+    .head_size = gzip_head_size,
+    .open_blocks = 1,
     .dec_init = dec_init,
     .size_hint = gzip_size_hint,
     .scan = gzip_scan,
     .piece_task = gzip_piece_task,
+    .scan_finish = gzip_scan_finish,
 #ifdef FC_HAVE_ISAL
     .ds_head = gzip_ds_head,
 #endif
