@@ -25,6 +25,9 @@
 #error "FC_VERSION is not defined: build with setup.py, which takes it from fastconc/_version.py"
 #endif
 #define FC_GIL_THRESHOLD_DEFAULT 2048
+/* A call expected to last less than this (µs, from its kernel's pace)
+ * keeps the GIL: see fc_gil_release_us() in core/run.h. */
+#define FC_GIL_RELEASE_US_DEFAULT 10
 
 /* A kernel of the current SIMD level, e.g. FC_KERNEL(st, cksum.crc32):
  * one relaxed atomic load of the pointer (module.c replaces it when the
@@ -41,6 +44,7 @@ typedef struct fc_state {
     PyObject *OutputSizeError;      /* DecompressionError subclass */
     /* Tunable, read and written with relaxed atomics (no GIL needed). */
     Py_ssize_t gil_threshold;
+    Py_ssize_t gil_release_us;
     /* CPU features probed in exec (read-only after), and the SIMD level in
      * use (<= best; relaxed atomics: _set_simd_level may run beside
      * calls). */

@@ -126,7 +126,9 @@ FcHash_update(FcHashObject *self, PyObject *data)
     if (fc_get_buffer(data, &view, "data") < 0) {
         return NULL;
     }
-    if (hash_feed(self, &view, fc_should_release(st, -1, view.len)) < 0) {
+    if (hash_feed(self, &view,
+                  fc_should_release_at(st, -1, view.len,
+                                       fc_hash_algs[self->h.alg].pace)) < 0) {
         goto exit;
     }
     result = Py_NewRef(Py_None);
@@ -414,7 +416,8 @@ hash_make(fc_state *st, int alg, PyObject *data, uint64_t seed)
     }
     if (view.buf != NULL && view.len > 0) {
         /* Safe: the view is pinned; the object is not shared yet. */
-        FC_RUN_OUTSIDE_GIL(fc_should_release(st, -1, view.len),
+        FC_RUN_OUTSIDE_GIL(fc_should_release_at(st, -1, view.len,
+                                                fc_hash_algs[alg].pace),
                            rc = fc_hasher_update(&self->h, view.buf,
                                                  (size_t)view.len));
         if (rc < 0) {

@@ -97,7 +97,8 @@ fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         fc_get_buffer(a[1], &view, "data") < 0) {
         return NULL;
     }
-    release = fc_should_release(st, release, view.len);
+    release = fc_should_release_at(st, release, view.len,
+                                   fc_hash_algs[alg].pace);
     if (fc_hash_algs[alg].b3) {
         result = b3_digest(st->hash, &view, release);
         goto exit;
