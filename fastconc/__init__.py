@@ -8,10 +8,15 @@ import types
 
 from . import _core
 from ._core import (
+    BadGzipFile,
+    CorruptDeflateError,
     DecompressionError,
     Hash,
     OutputSizeError,
+    TruncatedDeflateError,
+    TruncatedError,
     XXHash,
+    ZstdDict,
     __version__,
     adler32,
     adler32_combine,
@@ -43,6 +48,7 @@ from ._core import (
     sha256,
     sha384,
     sha512,
+    train_zstd_dict,
     xxh3_64,
     xxh3_128,
     xxh32,
@@ -54,8 +60,12 @@ from .executor import ThreadPoolExecutor
 
 __all__ = [
     "GIL_THRESHOLD",
+    "BadGzipFile",
+    "CorruptDeflateError",
     "DecompressionError",
     "OutputSizeError",
+    "TruncatedDeflateError",
+    "TruncatedError",
     "__version__",
     "adler32",
     "adler32_combine",
@@ -72,6 +82,8 @@ __all__ = [
     "get_threads",
     "info",
     "set_threads",
+    "train_zstd_dict",
+    "ZstdDict",
     # hashing
     "Hash",
     "XXHash",

@@ -435,6 +435,13 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
             # (a WeakKeyDictionary; its stub says read-only Mapping)
             _thread._threads_queues[t] = self._work_queue  # type: ignore[index]
 
+    def __repr__(self) -> str:
+        state = ("broken" if self._broken else
+                 "shutdown" if self._shutdown else "running")
+        return (f"<fastconc.ThreadPoolExecutor max_workers="
+                f"{self._max_workers} threads={len(self._threads)} "
+                f"{state}>")
+
     def _initializer_failed(self) -> None:
         with self._shutdown_lock:
             self._broken = ("A thread initializer failed, the thread pool "

@@ -135,6 +135,88 @@ def test_truncated_parallel_layout(codec):
             fastconc.decompress(comp[:cut], codec, threads=2)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "one-shot decompress(gzip) and decompress_many reject zero padding "
+    "after the last member, which gzip(1), gzip.decompress, fastconc.open "
+    "and the CLI accept: the whole-input decoder's end-of-member check "
+    "(codec/zlib.c, 'trailing data after the end of the stream') treats "
+    "zeros as garbage: found by fuzz_gzip"))
+def test_gzip_zero_padding_one_shot():
+    data = corpus(10_000)
+    for comp in (gzip.compress(data), fastconc.compress(data, "gzip")):
+        padded = comp + bytes(100)
+        assert gzip.decompress(padded) == data
+        assert fastconc.decompress(padded, "gzip") == data
+        assert fastconc.decompress_many([padded], "gzip") == [data]
+
+
+def _zstd_frame_claiming(size):
+    """A zstd frame whose header declares `size` bytes of content but whose
+    one block is empty, with the (right) checksum of the empty content."""
+    import struct
+    fhd = 0xA4                       # 4-byte content size, single segment, checksum
+    return (b"\x28\xb5\x2f\xfd" + bytes([fhd]) + struct.pack("<I", size) +
+            b"\x01\x00\x00" +          # last block, raw, 0 bytes
+            bytes.fromhex("99e9d851"))   # XXH64("") low 32 bits, LE
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "zstd: a frame whose Frame_Content_Size differs from its content is "
+    "rejected by one-shot decompress but accepted by decompress_many, "
+    "Decompressor and open() unless the whole frame reaches "
+    "ZSTD_decompressStream in one call with room for the declared size "
+    "(libzstd's streaming decoder checks the size only then; stream.c's "
+    "zstd step and the zstd whole-input decoder should compare the decoded "
+    "size with the header's at the frame end): found by fuzz_zstd"))
+@pytest.mark.parametrize("size", [1, 22, 1 << 20])
+def test_zstd_content_size_mismatch_everywhere(size):
+    import io
+    blob = _zstd_frame_claiming(size)
+    with pytest.raises(fastconc.DecompressionError):
+        fastconc.decompress(blob, "zstd")
+    with pytest.raises(fastconc.DecompressionError):
+        fastconc.decompress_many([blob], "zstd")
+    for max_length in (-1, 7):
+        for step in (len(blob), 4):
+            d = fastconc.Decompressor("zstd")
+            with pytest.raises(fastconc.DecompressionError):
+                for i in range(0, len(blob), step):
+                    d.decompress(blob[i:i + step], max_length)
+                    while not d.eof and not d.needs_input:
+                        d.decompress(b"", max_length)
+    with pytest.raises(fastconc.DecompressionError):
+        fastconc.open(io.BytesIO(blob), codec="zstd").read()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "deflate: a dynamic block whose literal/length code is incomplete (4 "
+    "codes of 3 bits: Kraft sum 1/2) is decoded by isa-l's inflate, which "
+    "every fastconc path uses for streams (codec/stream.c, codec/zlib.c's "
+    "whole-input decoder), where zlib and libdeflate reject it ('invalid "
+    "literal/lengths set'); wrapped in zlib or gzip with the right check "
+    "values it passes as valid: found by fuzz_deflate"))
+def test_incomplete_huffman_code_rejected():
+    import io
+    import struct
+    raw = bytes.fromhex("cdc3010900000002a05ad6ff571d51b0")
+    with pytest.raises(zlib.error, match="invalid literal/lengths set"):
+        zlib.decompress(raw, -15)
+    plain = b"?\x00"      # what the 4 valid codes spell
+    wrapped = {
+        "deflate": raw,
+        "zlib": b"\x78\x9c" + raw + struct.pack(">I", zlib.adler32(plain)),
+        "gzip": (b"\x1f\x8b\x08\x00" + bytes(4) + b"\x00\x03" + raw +
+                 struct.pack("<II", zlib.crc32(plain), len(plain))),
+    }
+    for codec, blob in wrapped.items():
+        with pytest.raises(fastconc.DecompressionError):
+            fastconc.decompress(blob, codec)
+        with pytest.raises(fastconc.DecompressionError):
+            fastconc.Decompressor(codec).decompress(blob)
+        with pytest.raises(fastconc.DecompressionError):
+            fastconc.open(io.BytesIO(blob), codec=codec).read()
+
+
 def test_trailing_garbage_is_an_error():
     data = corpus(10_000)
     for codec in CODECS:

@@ -61,7 +61,8 @@ def _sha256(path):
 
 def test_hash_files_matches_local(cluster, files):
     _, client = cluster
-    got = fcd.hash_files("sha256", files, client, batch_bytes=1 << 20)
+    got = fcd.hash_files("sha256", files, client=client,
+                         batch_bytes=1 << 20)
     assert got == [_sha256(p) for p in files]
     assert got == fastconc.hash_files("sha256", files)
 
@@ -71,7 +72,7 @@ def test_hash_files_missing_file_names_file_and_worker(cluster, files,
     _, client = cluster
     missing = str(tmp_path / "no such file")
     with pytest.raises(FileNotFoundError) as info:
-        fcd.hash_files("sha256", files[:3] + [missing], client)
+        fcd.hash_files("sha256", files[:3] + [missing], client=client)
     assert info.value.filename == missing
     assert "worker" in str(info.value)
 
@@ -79,7 +80,7 @@ def test_hash_files_missing_file_names_file_and_worker(cluster, files,
 def test_unknown_algorithm(cluster, files):
     _, client = cluster
     with pytest.raises(ValueError, match="sha256"):
-        fcd.hash_files("nope", files, client)
+        fcd.hash_files("nope", files, client=client)
 
 
 @pytest.mark.parametrize("codec", ["gzip", "zstd", "lz4"])
@@ -93,18 +94,20 @@ def test_compress_then_decompress_files(cluster, files, tmp_path, codec):
         shutil.copyfile(p, dst)
         src.append(str(dst))
     originals = {p: open(p, "rb").read() for p in src}
-    outs = fcd.compress_files(src, codec, None, client,
+    outs = fcd.compress_files(src, codec, client=client,
                               batch_bytes=2 << 20)
     assert outs == [p + fcd.SUFFIXES[codec] for p in src]
     for p, out in zip(src, outs):
         with open(out, "rb") as f:
             assert fastconc.decompress(f.read()) == originals[p]
+        assert os.path.exists(p)        # inputs kept by default
         os.unlink(p)
-    back = fcd.decompress_files(outs, client)
+    back = fcd.decompress_files(outs, client=client)
     assert back == src
-    for p in src:
+    for p, out in zip(src, outs):
         with open(p, "rb") as f:
             assert f.read() == originals[p]
+        assert os.path.exists(out)
 
 
 def test_killed_worker_batches_are_rerun(cluster, files, tmp_path):
@@ -117,7 +120,8 @@ def test_killed_worker_batches_are_rerun(cluster, files, tmp_path):
     result = {}
 
     def run():
-        result["v"] = fcd.hash_files("sha256", many, client, batch_bytes=1)
+        result["v"] = fcd.hash_files("sha256", many, client=client,
+                                     batch_bytes=1)
 
     t = threading.Thread(target=run)
     t.start()
@@ -127,6 +131,99 @@ def test_killed_worker_batches_are_rerun(cluster, files, tmp_path):
     assert not t.is_alive()
     assert result["v"] == expected
     client.wait_for_workers(2, timeout=120)
+
+
+def _copies(files, where):
+    where.mkdir()
+    out = []
+    for p in files[:12]:
+        dst = where / os.path.basename(p)
+        shutil.copyfile(p, dst)
+        out.append(str(dst))
+    return out
+
+
+def test_one_argument_convention(cluster, files, tmp_path):
+    """client= by keyword everywhere (the current client by default);
+    outputs never overwritten without force=True; inputs kept unless
+    remove=True -- as the command line does."""
+    _, client = cluster
+    src = _copies(files, tmp_path / "w")
+    # The client is a keyword only, and defaults to the current one.
+    with pytest.raises(TypeError):
+        fcd.hash_files("sha256", src, client)
+    with pytest.raises(TypeError):
+        fcd.compress_files(src, "zstd", None, client)
+    with pytest.raises(TypeError):
+        fcd.decompress_files(src, None, client)
+    assert fcd.hash_files("sha256", src) == [_sha256(p) for p in src]
+
+    # An existing output is refused before any work, and left as it was.
+    taken = src[3] + ".zst"
+    with open(taken, "wb") as f:
+        f.write(b"mine")
+    with pytest.raises(FileExistsError) as info:
+        fcd.compress_files(src, "zstd", client=client)
+    assert info.value.filename == taken and "force=True" in str(info.value)
+    assert not os.path.exists(src[0] + ".zst")
+    with open(taken, "rb") as f:
+        assert f.read() == b"mine"
+    outs = fcd.compress_files(src, "zstd", client=client, force=True)
+    with open(taken, "rb") as f:
+        assert fastconc.decompress(f.read()) == open(src[3], "rb").read()
+    assert all(os.path.exists(p) for p in src)          # kept
+
+    # Decompressing onto the existing inputs is refused the same way.
+    originals = {p: open(p, "rb").read() for p in src}
+    with pytest.raises(FileExistsError):
+        fcd.decompress_files(outs, client=client)
+    # remove=True: outputs replace inputs once complete.
+    for p in src:
+        os.unlink(p)
+    back = fcd.decompress_files(outs, client=client, remove=True)
+    assert back == src
+    assert not any(os.path.exists(o) for o in outs)
+    for p in src:
+        assert open(p, "rb").read() == originals[p]
+    outs = fcd.compress_files(src, "gzip", 6, client=client, remove=True)
+    assert not any(os.path.exists(p) for p in src)
+    assert [fastconc.decompress(open(o, "rb").read()) for o in outs] == \
+        [originals[p] for p in src]
+
+
+def test_argument_errors(cluster, files, tmp_path):
+    _, client = cluster
+    src = _copies(files, tmp_path / "a")
+    for bad in ("zstd\x00junk", "nope"):
+        with pytest.raises(ValueError):
+            fcd.compress_files(src, bad, client=client)
+        with pytest.raises(ValueError):
+            fcd.decompress_files([p + ".zst" for p in src], bad,
+                                 client=client)
+    with pytest.raises(TypeError):
+        fcd.compress_files(src, None, client=client)
+    with pytest.raises(ValueError, match="suffix"):
+        fcd.compress_files(src, "zstd", client=client, suffix="")
+    with pytest.raises(ValueError, match="both"):
+        fcd.decompress_files([str(tmp_path / "x.gz"),
+                              str(tmp_path / "x.zst")], client=client)
+    with pytest.raises(ValueError, match="batch_bytes"):
+        fcd.hash_files("sha256", src, client=client, batch_bytes=0)
+
+
+def test_output_that_appears_during_the_run_is_not_replaced(tmp_path):
+    # The worker's side, run here: the output appears after the check.
+    src = tmp_path / "in"
+    src.write_bytes(b"data" * 1000)
+    dst = tmp_path / "in.zst"
+    dst.write_bytes(b"someone else's")
+    with pytest.raises(FileExistsError):
+        fcd._compress_one(str(src), str(dst), "zstd", None, False, True)
+    assert dst.read_bytes() == b"someone else's"
+    assert src.exists()                 # not removed: nothing was written
+    assert sorted(os.listdir(tmp_path)) == ["in", "in.zst"]   # no tmp left
+    fcd._compress_one(str(src), str(dst), "zstd", None, True, False)
+    assert fastconc.decompress(dst.read_bytes()) == b"data" * 1000
 
 
 def test_executor_helpers_accept_dask_executor(cluster, files):

@@ -1,6 +1,8 @@
 """Replay the fuzz harnesses of tests/fuzz inside the unit suite, without
-atheris: every saved failure under tests/fuzz/regressions/<name>/, each
-harness's own seeds, and a few hundred random inputs (fixed seed)."""
+atheris: every saved failure under tests/fuzz/regressions/<name>/, the
+corpus kept in tests/fuzz/corpus/<name>/ (what make fuzz found that adds
+coverage), each harness's own seeds, and a few hundred random inputs
+(fixed seed)."""
 import importlib
 import os
 import random
@@ -10,6 +12,7 @@ import pytest
 
 FUZZ_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz")
 REGRESSIONS = os.path.join(FUZZ_DIR, "regressions")
+CORPUS = os.path.join(FUZZ_DIR, "corpus")
 NAMES = sorted(f[5:-3] for f in os.listdir(FUZZ_DIR)
                if f.startswith("fuzz_") and f.endswith(".py"))
 
@@ -49,6 +52,23 @@ def test_regression(name, fname):
     mod = harness(name)
     with open(os.path.join(REGRESSIONS, name, fname), "rb") as f:
         mod.test_one_input(f.read())
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", NAMES)
+def test_corpus(name):
+    d = os.path.join(CORPUS, name)
+    files = sorted(os.listdir(d)) if os.path.isdir(d) else []
+    if not files:
+        pytest.skip(f"no corpus kept for {name}")
+    mod = harness(name)
+    for f in files:
+        with open(os.path.join(d, f), "rb") as fh:
+            data = fh.read()
+        try:
+            mod.test_one_input(data)
+        except Exception as exc:
+            raise AssertionError(f"corpus/{name}/{f}: {exc}") from exc
 
 
 @pytest.mark.timeout(300)

@@ -60,11 +60,12 @@ def measure(n_workers: int, size: int, repeat: int) -> dict[str, Any]:
                     host="127.0.0.1", dashboard_address=None,
                     silence_logs=40) as lc, distributed.Client(lc) as client:
                 def hash_all() -> None:
-                    fcd.hash_files("sha256", paths, client,
+                    fcd.hash_files("sha256", paths, client=client,
                                    batch_bytes=32 * MiB)
 
                 def compress_all() -> None:
-                    outs = fcd.compress_files(paths, "zstd", 3, client,
+                    outs = fcd.compress_files(paths, "zstd", 3,
+                                              client=client,
                                               batch_bytes=32 * MiB)
                     for o in outs:
                         os.unlink(o)

@@ -78,8 +78,16 @@ fc_codec_parse(PyObject *obj, int allow_auto, int dflt, int *out)
                      allow_auto ? " or None" : "", Py_TYPE(obj)->tp_name);
         return -1;
     }
-    const char *name = PyUnicode_AsUTF8(obj);
+    Py_ssize_t size;
+    const char *name = PyUnicode_AsUTF8AndSize(obj, &size);
     if (name == NULL) {
+        return -1;
+    }
+    /* "zstd\0junk" must not pass for "zstd" (hashlib refuses such names
+     * too): the C comparison below would stop at the NUL. */
+    if (strlen(name) != (size_t)size) {
+        PyErr_SetString(PyExc_ValueError,
+                        "codec name contains an embedded null character");
         return -1;
     }
     for (int i = 0; i < FC_CODEC_COUNT; i++) {
@@ -218,7 +226,7 @@ fc_codec_detect_or_raise(fc_state *st, const unsigned char *p, Py_ssize_t n)
         return c;
     }
     if (c == FC_DETECT_NEED_MORE || n == 0) {
-        PyErr_Format(st->DecompressionError,
+        PyErr_Format(st->TruncatedError,
                      "cannot detect the codec of %zd byte(s) of input: too "
                      "short (pass codec=)", n);
     }
@@ -292,23 +300,25 @@ fc_codec_compress_single(fc_cjob *job, unsigned char *dst, Py_ssize_t cap)
 
 int
 fc_codec_dec_open(fc_dec *d, int codec, fc_codec_cache *cache,
-                  fc_codec_err *err)
+                  const void *dict, fc_codec_err *err)
 {
     memset(d, 0, sizeof(*d));
     d->codec = codec;
     d->name = codecs[codec]->name;
     d->cache = cache;
+    d->dict = dict;
     return codecs[codec]->dec_init(d, err);
 }
 
 int64_t
 fc_codec_scan(fc_djob *job, int codec, fc_codec_cache *cache,
-              const unsigned char *in, Py_ssize_t len)
+              const void *dict, const unsigned char *in, Py_ssize_t len)
 {
     memset(job, 0, sizeof(*job));
     job->codec = codec;
     job->name = codecs[codec]->name;
     job->cache = cache;
+    job->dict = dict;
     if (codecs[codec]->scan == NULL) {
         return 0;
     }
@@ -380,7 +390,36 @@ exit:
     return result;
 }
 
+PyDoc_STRVAR(fc_decompression_error__doc__,
+"_decompression_error($module, codec, truncated, /)\n--\n\n"
+"The class of DecompressionError that decoders raise for a truncated\n"
+"(or else corrupt) input of the codec (None: unknown codec).");
+
+static PyObject *
+fc_decompression_error(PyObject *module, PyObject *const *args,
+                       Py_ssize_t nargs)
+{
+    int codec = FC_CODEC_AUTO;
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError,
+                     "_decompression_error() takes 2 arguments (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    if (fc_codec_parse(args[0], 1, FC_CODEC_AUTO, &codec) < 0) {
+        return NULL;
+    }
+    int truncated = PyObject_IsTrue(args[1]);
+    if (truncated < 0) {
+        return NULL;
+    }
+    return Py_NewRef(fc_codec_error_class(fc_get_state(module),
+                                          fc_codec_name(codec), truncated));
+}
+
 static PyMethodDef codec_methods[] = {
+    {"_decompression_error", FC_CFUNC(fc_decompression_error),
+     METH_FASTCALL, fc_decompression_error__doc__},
     {"_codec_from_filename", fc_codec_from_filename_py, METH_O,
      fc_codec_from_filename__doc__},
     {"_codec_suffixes", fc_codec_suffixes, METH_NOARGS,

@@ -122,6 +122,8 @@ typedef struct fc_codec_ops {
     /* --- streams (Compressor, Decompressor) ------------------------------ */
     /* Compressor's threads > 1 are the library's own workers. */
     int cs_threads;
+    /* The compressor's step takes FC_STEP_FULL (zlib's Z_FULL_FLUSH). */
+    int cs_full_flush;
     /* Fill a compressor handle; -1 with an exception set. */
     int (*cs_init)(fc_stream *s, int codec, int level, int threads);
     /* Input bytes a decompressor needs before it can choose its library,
@@ -195,12 +197,16 @@ Py_ssize_t fc_codec_compress_single(fc_cjob *job, unsigned char *dst,
  * returns the total size. */
 Py_ssize_t fc_codec_finish_frame(const fc_cjob *job, unsigned char *base,
                                  Py_ssize_t body);
-/* Set up the codec's whole-input decoder; -1 with err.  No GIL needed. */
+/* Set up the codec's whole-input decoder; -1 with err.  No GIL needed.
+ * dict: a digested dictionary (zstd_dict.h) or NULL; codecs without
+ * dictionaries ignore it. */
 int fc_codec_dec_open(fc_dec *d, int codec, fc_codec_cache *cache,
-                      fc_codec_err *err);
+                      const void *dict, fc_codec_err *err);
 /* Scan an input for the codec's pieces of known size (job set up for the
- * codec); as fc_codec_ops.scan, 0 when the codec has none. */
+ * codec, with dict as above); as fc_codec_ops.scan, 0 when the codec has
+ * none. */
 int64_t fc_codec_scan(fc_djob *job, int codec, fc_codec_cache *cache,
-                      const unsigned char *in, Py_ssize_t len);
+                      const void *dict, const unsigned char *in,
+                      Py_ssize_t len);
 
 #endif

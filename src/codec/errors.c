@@ -1,5 +1,6 @@
 /* codec/errors.c - the one place where a codec error becomes an exception:
- * fc_codec_raise() turns a record (errors.h) into DecompressionError,
+ * fc_codec_raise() turns a record (errors.h) into DecompressionError (the
+ * subclass that fits the codec and the failure, fc_codec_error_class()),
  * OutputSizeError, MemoryError or RuntimeError, with one mapper per library
  * whose return codes need translating (zlib, libzstd, liblz4 frame,
  * libdeflate, isa-l).
@@ -15,26 +16,41 @@
 #include <zstd_errors.h>
 #include <lz4frame.h>
 
-/* Raise DecompressionError "<codec>: <what> at offset N (<detail>)". */
+PyObject *
+fc_codec_error_class(fc_state *st, const char *codec, int truncated)
+{
+    /* The record names its codec by the table's name string. */
+    int gzip = codec != NULL && strcmp(codec, "gzip") == 0;
+    int deflate = gzip || (codec != NULL && (strcmp(codec, "zlib") == 0 ||
+                                             strcmp(codec, "deflate") == 0));
+    if (truncated) {
+        return deflate ? st->TruncatedDeflateError : st->TruncatedError;
+    }
+    return gzip ? st->BadGzipFile
+           : deflate ? st->CorruptDeflateError : st->DecompressionError;
+}
+
+/* Raise "<codec>: <what> at offset N (<detail>)" as the codec's class of
+ * DecompressionError for a truncated or a corrupt input. */
 static int
-raise_decomp(fc_state *st, const char *codec, const char *what,
-             const char *detail, int64_t offset)
+raise_decomp(fc_state *st, const char *codec, int truncated,
+             const char *what, const char *detail, int64_t offset)
 {
     const char *name = codec ? codec : "?";
+    PyObject *cls = fc_codec_error_class(st, codec, truncated);
     if (offset >= 0 && detail) {
-        PyErr_Format(st->DecompressionError, "%s: %s at offset %lld (%s)",
-                     name, what, (long long)offset, detail);
+        PyErr_Format(cls, "%s: %s at offset %lld (%s)", name, what,
+                     (long long)offset, detail);
     }
     else if (offset >= 0) {
-        PyErr_Format(st->DecompressionError, "%s: %s at offset %lld", name,
-                     what, (long long)offset);
+        PyErr_Format(cls, "%s: %s at offset %lld", name, what,
+                     (long long)offset);
     }
     else if (detail) {
-        PyErr_Format(st->DecompressionError, "%s: %s (%s)", name, what,
-                     detail);
+        PyErr_Format(cls, "%s: %s (%s)", name, what, detail);
     }
     else {
-        PyErr_Format(st->DecompressionError, "%s: %s", name, what);
+        PyErr_Format(cls, "%s: %s", name, what);
     }
     return -1;
 }
@@ -42,7 +58,7 @@ raise_decomp(fc_state *st, const char *codec, const char *what,
 static int
 raise_truncated(fc_state *st, const char *codec, int64_t offset)
 {
-    return raise_decomp(st, codec, "truncated input: stream ends early",
+    return raise_decomp(st, codec, 1, "truncated input: stream ends early",
                         NULL, offset);
 }
 
@@ -67,22 +83,24 @@ raise_zlib(fc_state *st, const char *codec, int zrc, const char *zmsg,
         return -1;
     case Z_BUF_ERROR:
         /* inflate could make no progress with all input consumed. */
-        return raise_decomp(st, codec, "truncated input: stream ends early",
-                            zmsg, offset);
+        return raise_decomp(st, codec, 1,
+                            "truncated input: stream ends early", zmsg,
+                            offset);
     case Z_NEED_DICT:
-        return raise_decomp(st, codec, "stream needs a preset dictionary",
-                            zmsg, offset);
+        return raise_decomp(st, codec, 0,
+                            "stream needs a preset dictionary", zmsg, offset);
     case Z_DATA_ERROR:
-        return raise_decomp(st, codec, "corrupt input", zmsg, offset);
+        return raise_decomp(st, codec, 0, "corrupt input", zmsg, offset);
     case Z_STREAM_ERROR:
-        return raise_decomp(st, codec, "invalid stream state", zmsg, offset);
+        return raise_decomp(st, codec, 0, "invalid stream state", zmsg,
+                            offset);
     case Z_VERSION_ERROR:
         PyErr_Format(PyExc_RuntimeError, "%s: zlib version mismatch",
                      codec);
         return -1;
     default:
-        return raise_decomp(st, codec, "zlib error", zmsg ? zmsg : "unknown",
-                            offset);
+        return raise_decomp(st, codec, 0, "zlib error",
+                            zmsg ? zmsg : "unknown", offset);
     }
 }
 
@@ -94,10 +112,16 @@ raise_zstd(fc_state *st, const char *codec, size_t code, int64_t offset)
         PyErr_NoMemory();
         return -1;
     case ZSTD_error_srcSize_wrong:
-        return raise_decomp(st, codec, "corrupt or truncated input",
+        return raise_decomp(st, codec, 0, "corrupt or truncated input",
                             ZSTD_getErrorName(code), offset);
+    case ZSTD_error_dictionary_wrong:
+        return raise_decomp(st, codec, 0,
+                            "a frame made with another dictionary than "
+                            "zstd_dict= (or with one, and none given), or "
+                            "corrupt input", ZSTD_getErrorName(code),
+                            offset);
     default:
-        return raise_decomp(st, codec, "corrupt input",
+        return raise_decomp(st, codec, 0, "corrupt input",
                             ZSTD_getErrorName(code), offset);
     }
 }
@@ -111,7 +135,7 @@ raise_lz4(fc_state *st, const char *codec, size_t code, int64_t offset)
         PyErr_NoMemory();
         return -1;
     }
-    return raise_decomp(st, codec, "corrupt input", name, offset);
+    return raise_decomp(st, codec, 0, "corrupt input", name, offset);
 }
 
 static int
@@ -121,17 +145,18 @@ raise_libdeflate(fc_state *st, const char *codec, int result, int64_t offset)
      * numbers used so this file builds without libdeflate. */
     switch (result) {
     case 1:
-        return raise_decomp(st, codec, "corrupt or truncated input", NULL,
-                            offset);
-    case 2:
-        return raise_decomp(st, codec, "input ends before the declared size",
+        return raise_decomp(st, codec, 0, "corrupt or truncated input",
                             NULL, offset);
+    case 2:
+        return raise_decomp(st, codec, 0,
+                            "input ends before the declared size", NULL,
+                            offset);
     case 3:
-        return raise_decomp(st, codec,
+        return raise_decomp(st, codec, 0,
                             "output larger than the declared size", NULL,
                             offset);
     default:
-        return raise_decomp(st, codec, "libdeflate error", NULL, offset);
+        return raise_decomp(st, codec, 0, "libdeflate error", NULL, offset);
     }
 }
 
@@ -169,7 +194,7 @@ raise_isal(fc_state *st, const char *codec, int rc, int64_t offset)
         detail = "isa-l error";
         break;
     }
-    return raise_decomp(st, codec, "corrupt input", detail, offset);
+    return raise_decomp(st, codec, 0, "corrupt input", detail, offset);
 }
 
 /* --- the record ---------------------------------------------------------- */
@@ -203,6 +228,6 @@ fc_codec_raise(fc_state *st, const fc_codec_err *e)
     case FC_CERR_ISAL:
         return raise_isal(st, name, (int)e->code, e->offset);
     default:
-        return raise_decomp(st, name, "corrupt input", e->msg, e->offset);
+        return raise_decomp(st, name, 0, "corrupt input", e->msg, e->offset);
     }
 }

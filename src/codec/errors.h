@@ -53,10 +53,19 @@ fc_codec_err_set(fc_codec_err *e, int kind, const char *codec,
 }
 
 /* Raise the recorded error (GIL held); returns -1 (or 0 if none).
- * Decompression errors raise st->DecompressionError with a message like
+ * Decompression errors raise the codec's class of DecompressionError
+ * (fc_codec_error_class()) with a message like
  *   "gzip: corrupt input at offset 1234 (invalid distance too far back)"
  * (offset < 0: unknown), out-of-memory codes MemoryError. */
 int fc_codec_raise(fc_state *st, const fc_codec_err *e);
+
+/* The class of DecompressionError for a failure of `codec` (a table
+ * name; NULL: unknown) (borrowed; GIL held): truncated input raises
+ * TruncatedError, corrupt input DecompressionError, and for zlib, raw
+ * deflate and gzip the subclasses that are also zlib.error (gzip: and
+ * gzip.BadGzipFile). */
+PyObject *fc_codec_error_class(fc_state *st, const char *codec,
+                               int truncated);
 
 /* Output would pass max_output_size: st->OutputSizeError (GIL held). */
 int fc_raise_output_size(fc_state *st, const char *codec, int64_t limit);

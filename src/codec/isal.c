@@ -128,7 +128,9 @@ deflate_step(void *impl, fc_step_io *io, int mode, fc_codec_err *err)
     iz->avail_out = (uint32_t)out_len;
     int whole = in_len == io->in_len;
     iz->end_of_stream = mode == FC_STEP_END && whole;
-    iz->flush = mode == FC_STEP_BLOCK && whole ? SYNC_FLUSH : NO_FLUSH;
+    iz->flush = !whole ? NO_FLUSH
+                : mode == FC_STEP_BLOCK ? SYNC_FLUSH
+                : mode == FC_STEP_FULL ? FULL_FLUSH : NO_FLUSH;
     int rc = isal_deflate(iz);
     io->in_len = in_len - iz->avail_in;
     io->out_len = out_len - iz->avail_out;
@@ -137,7 +139,7 @@ deflate_step(void *impl, fc_step_io *io, int mode, fc_codec_err *err)
                          "isal_deflate() failed", -1);
         return -1;
     }
-    if (mode == FC_STEP_BLOCK) {
+    if (mode == FC_STEP_BLOCK || mode == FC_STEP_FULL) {
         /* A flush is complete once all input is taken and the output was
          * not filled up. */
         return whole && iz->avail_in == 0 && iz->avail_out > 0;

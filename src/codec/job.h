@@ -84,6 +84,9 @@ typedef struct fc_cjob {
     int moving;                 /* with mu: a thread is moving blocks */
     void *ctx;                  /* a back end's context kept across the
                                  * slices of a sliced job */
+    const void *dict;           /* the codec's digested dictionary (zstd:
+                                 * a ZSTD_CDict for this level), or NULL;
+                                 * the caller keeps it alive */
     int failed;                 /* set atomically by the first error */
     fc_codec_err err;
 } fc_cjob;
@@ -147,6 +150,10 @@ typedef struct fc_djob {
     unsigned char *out;
     int64_t n;
     Py_ssize_t *in_off, *in_len, *out_off, *out_len;
+    int piece_sum;              /* scan: each piece is followed by a
+                                 * checksum its task verifies */
+    const void *dict;           /* the codec's digested dictionary (zstd:
+                                 * a ZSTD_DDict), or NULL */
     fc_codec_cache *cache;      /* may be NULL */
     int failed;
     fc_codec_err err;
@@ -183,6 +190,7 @@ typedef struct fc_dec {
     int codec;
     const char *name;           /* the codec's, for error records */
     fc_codec_cache *cache;      /* may be NULL */
+    const void *dict;           /* as fc_djob's */
     void *impl;
     int (*run)(struct fc_dec *d, const unsigned char *in, size_t in_len,
                size_t *in_pos, unsigned char *out, size_t out_cap,
@@ -210,11 +218,17 @@ enum {
     FC_STEP_BLOCK,      /* end the current block(s): all input so far
                          * decodes */
     FC_STEP_END,        /* finish the stream */
+    FC_STEP_FULL,       /* as FC_STEP_BLOCK, and what follows does not
+                         * refer to what came before (only for codecs
+                         * whose cs_full_flush says so) */
 };
 
 /* The library context behind one Compressor or Decompressor, filled by
  * the codec's stream init (which picks the library, e.g. isa-l or zlib). */
 typedef struct fc_stream {
+    /* In, set before the codec's init: its digested dictionary (zstd: a
+     * ZSTD_CDict or ZSTD_DDict), or NULL; the owner keeps it alive. */
+    const void *dict;
     void *impl;
     /* One library call.  Compressors: returns 1 when the block flush or
      * the end asked by mode is complete, 0 when more calls are needed.

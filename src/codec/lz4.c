@@ -2,12 +2,14 @@
  * "lz4" and everything behind it.
  *
  *   compress():  one frame of independent 4 MiB blocks with the content
- *                size, blocks compressed in parallel on liblz4's block API
+ *                size, a checksum per block and the content checksum,
+ *                blocks compressed in parallel on liblz4's block API
  *                (levels 3..12: lz4hc);
  *   decompress(): any frame (linked or independent blocks, block and
  *                content checksums, skippable frames, concatenated frames)
  *                on the block API, independent blocks of known size in
- *                parallel;
+ *                parallel (each block's checksum checked by its task, the
+ *                content checksum once all are decoded);
  *   streams:     liblz4's frame API (LZ4F), as the lz4 command writes.
  *
  * No Python API except in the stream inits and info() (GIL held).
@@ -29,6 +31,8 @@
 /* fastconc's own frames: independent blocks of this size. */
 #define BLOCK ((Py_ssize_t)4 << 20)
 #define HEADER 15
+/* After the blocks: the end mark and the content checksum. */
+#define TRAILER 8
 /* Streams: independent blocks with a content checksum, as the lz4
  * command writes them; blocks of 4 MiB, or 1 MiB at the slow high
  * compression levels: a block is compressed in one library call, so this
@@ -53,13 +57,18 @@ put_le32(unsigned char *p, uint32_t v)
     p[3] = (unsigned char)(v >> 24);
 }
 
-/* Frame header of a frame with independent blocks of BLOCK and the
- * content size; writes HEADER bytes. */
+/* Frame header of a frame with independent blocks of BLOCK, the content
+ * size and both checksums; writes HEADER bytes.  The checksums are what
+ * the lz4 command writes by default (the content checksum) and what lets
+ * a parallel decoder check each block on its own (block checksums): a
+ * flipped bit otherwise decodes to wrong bytes without an error. */
 static void
 write_header(unsigned char *p, uint64_t content_size)
 {
     put_le32(p, LZ4_MAGIC);
-    p[4] = 0x40 | 0x20 | 0x08;      /* version 01, independent, size */
+    /* version 01, independent blocks, block checksums, content size,
+     * content checksum */
+    p[4] = 0x40 | 0x20 | 0x10 | 0x08 | 0x04;
     p[5] = 0x70;                    /* blocks of at most 4 MiB */
     for (int i = 0; i < 8; i++) {
         p[6 + i] = (unsigned char)(content_size >> (8 * i));
@@ -73,12 +82,14 @@ static Py_ssize_t
 block_bound(const fc_cjob *job, Py_ssize_t n)
 {
     (void)job;
+    /* Per block: liblz4's slack, the size word and the checksum. */
     Py_ssize_t blocks = n / BLOCK + 1;
-    return n + n / 255 + blocks * (16 + 4);
+    return n + n / 255 + blocks * (16 + 4 + 4);
 }
 
 /* Block i of the job may span several 4 MiB frame blocks (one-call
- * compression of a large item); each gets its 4-byte size word. */
+ * compression of a large item); each gets its 4-byte size word before
+ * and its checksum (XXH32 of the block as stored) after. */
 static void
 block_task(void *arg, int64_t i)
 {
@@ -107,25 +118,30 @@ block_task(void *arg, int64_t i)
             /* Incompressible: store the block as it is. */
             memcpy(dst + out + 4, src + done, (size_t)k);
             put_le32(dst + out, (uint32_t)k | HIGH_BIT);
-            out += 4 + k;
+            r = k;
         }
         else {
             put_le32(dst + out, (uint32_t)r);
-            out += 4 + r;
         }
+        put_le32(dst + out + 4 + r, XXH32(dst + out + 4, (size_t)r, 0));
+        out += 4 + r + 4;
         done += k;
     }
     PyMem_RawFree(hc);
     fc_cjob_done(job, i, out);
 }
 
-/* The frame around the packed blocks: header, then the end mark. */
+/* The frame around the packed blocks: header, then the end mark and the
+ * content checksum (XXH32 has no combine step: one pass over the input
+ * here, after the blocks). */
 static Py_ssize_t
 frame_finish(const fc_cjob *job, unsigned char *base, Py_ssize_t body)
 {
     write_header(base, (uint64_t)job->len);
     memset(base + HEADER + body, 0, 4);
-    return HEADER + body + 4;
+    put_le32(base + HEADER + body + 4,
+             XXH32(job->src, (size_t)job->len, 0));
+    return HEADER + body + TRAILER;
 }
 
 static fc_codec_layout
@@ -206,7 +222,7 @@ scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
     size_t total = (size_t)len;
     if (total < 4 || get_le32(in) != LZ4_MAGIC ||
         parse_header(in, total, &f, &msg) != 1 ||
-        !f.indep || !f.has_size || f.bsum ||
+        !f.indep || !f.has_size ||
         f.size > (uint64_t)PY_SSIZE_T_MAX ||
         f.size > (uint64_t)total * 256 + (1u << 20)) {
         return 0;
@@ -227,10 +243,11 @@ scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
             break;
         }
         size_t sz = w & ~HIGH_BIT;
-        if (sz > f.bmax || sz > total - pos) {
+        if (sz > f.bmax || sz > total - pos ||
+            (f.bsum && total - pos - sz < 4)) {
             return 0;
         }
-        pos += sz;
+        pos += sz + (f.bsum ? 4 : 0);
     }
     if (pos + (f.csum ? 4 : 0) != total) {
         return 0;
@@ -247,8 +264,10 @@ scan(fc_djob *job, const unsigned char *in, Py_ssize_t len)
         job->in_len[i] = (w & HIGH_BIT) ? -(Py_ssize_t)s : (Py_ssize_t)s;
         job->out_len[i] = (Py_ssize_t)(i + 1 < n ? f.bmax
                                        : f.size - (uint64_t)i * f.bmax);
-        pos += 4 + s;
+        pos += 4 + s + (f.bsum ? 4 : 0);
     }
+    /* Each piece is followed by its block checksum. */
+    job->piece_sum = f.bsum;
     if (n == 0) {
         /* An empty frame: nothing to decode, one empty piece keeps the
          * caller's path simple. */
@@ -267,6 +286,12 @@ piece_task(void *arg, int64_t i)
     const unsigned char *src = job->in + job->in_off[i];
     unsigned char *dst = job->out + job->out_off[i];
     Py_ssize_t in_len = job->in_len[i], out_len = job->out_len[i];
+    size_t stored = (size_t)(in_len < 0 ? -in_len : in_len);
+    if (job->piece_sum && XXH32(src, stored, 0) != get_le32(src + stored)) {
+        fc_djob_fail(job, FC_CERR_CORRUPT, 0, "block checksum mismatch",
+                     job->in_off[i] - 4);
+        return;
+    }
     if (in_len <= 0) {
         if (-in_len != out_len) {
             fc_djob_fail(job, FC_CERR_CORRUPT, 0, "block size mismatch",
@@ -704,12 +729,14 @@ const fc_codec_ops fc_codec_lz4 = {
     .block_bound = block_bound,
     .block_task = block_task,
     .frame_head = HEADER,
-    .frame_tail = 4,
+    .frame_tail = TRAILER,
     .frame_finish = frame_finish,
     .dec_init = dec_init,
     .scan = scan,
     .piece_task = piece_task,
     .scan_finish = scan_finish,
+    /* Independent blocks: a flush already starts afresh. */
+    .cs_full_flush = 1,
     .cs_init = cs_init,
     .ds_init = ds_init,
     .info = info,

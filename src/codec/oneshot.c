@@ -9,6 +9,7 @@
  * them.
  */
 #include "codec/codec.h"
+#include "codec/zstd_dict.h"
 
 #include <string.h>
 
@@ -22,10 +23,11 @@
 
 /* --- compression --------------------------------------------------------- */
 
-/* The whole one-shot compression; GIL held on entry and exit. */
+/* The whole one-shot compression; GIL held on entry and exit.  dict: a
+ * digested dictionary (zstd_dict.h) or NULL. */
 static PyObject *
 compress_buffer(fc_state *st, int codec, int level, const unsigned char *src,
-                Py_ssize_t len, int threads, int release)
+                Py_ssize_t len, int threads, int release, const void *dict)
 {
     const fc_codec_ops *ops = fc_codec_ops_of(codec);
     PyObject *out = NULL;
@@ -36,6 +38,7 @@ compress_buffer(fc_state *st, int codec, int level, const unsigned char *src,
     int rc;
 
     fc_cjob_init(&job, st, codec, ops->name, level, src, len);
+    job.dict = dict;
     if (threads == 0 && ops->auto_threads != NULL) {
         threads = ops->auto_threads(level, len);
     }
@@ -136,7 +139,7 @@ exit:
  * limit + 1 (one byte over the bound tells "too large"). */
 static PyObject *
 decode_all(fc_state *st, int codec, const unsigned char *in, Py_ssize_t len,
-           Py_ssize_t limit, Py_ssize_t hint, int release)
+           Py_ssize_t limit, Py_ssize_t hint, int release, const void *dict)
 {
     PyObject *out = NULL;
     fc_dec dec;
@@ -144,7 +147,7 @@ decode_all(fc_state *st, int codec, const unsigned char *in, Py_ssize_t len,
     size_t in_pos = 0, out_pos = 0;
     int rc;
 
-    if (fc_codec_dec_open(&dec, codec, st->codec, &err) < 0) {
+    if (fc_codec_dec_open(&dec, codec, st->codec, dict, &err) < 0) {
         fc_codec_raise(st, &err);
         goto exit;
     }
@@ -258,13 +261,14 @@ exit:
 
 static PyObject *
 decompress_buffer(fc_state *st, int codec, const unsigned char *in,
-                  Py_ssize_t len, int threads, Py_ssize_t limit, int release)
+                  Py_ssize_t len, int threads, Py_ssize_t limit, int release,
+                  const void *dict)
 {
     const fc_codec_ops *ops = fc_codec_ops_of(codec);
     PyObject *out = NULL;
     fc_djob job;
 
-    int64_t n = fc_codec_scan(&job, codec, st->codec, in, len);
+    int64_t n = fc_codec_scan(&job, codec, st->codec, dict, in, len);
     if (n < 0) {
         PyErr_NoMemory();
         goto exit;
@@ -280,7 +284,7 @@ decompress_buffer(fc_state *st, int codec, const unsigned char *in,
     if (ops->size_hint != NULL) {
         hint = ops->size_hint(in, len, hint);
     }
-    out = decode_all(st, codec, in, len, limit, hint, release);
+    out = decode_all(st, codec, in, len, limit, hint, release, dict);
 exit:
     fc_djob_free(&job);
     return out;
@@ -290,7 +294,7 @@ exit:
 
 PyDoc_STRVAR(fc_compress__doc__,
 "compress($module, data, codec='zstd', level=None, *, threads=None,\n"
-"         release_gil=None)\n--\n\n"
+"         release_gil=None, zstd_dict=None)\n--\n\n"
 "Compress data into one stream of the codec.\n"
 "\n"
 "  data: a bytes-like object.\n"
@@ -301,18 +305,21 @@ PyDoc_STRVAR(fc_compress__doc__,
 "    pool size from 2 MiB on).  gzip becomes a series of members, zstd a\n"
 "    series of frames, lz4 one frame of independent blocks, zlib a\n"
 "    pigz-style stream; every standard reader decodes them.\n"
-"  release_gil: None releases the GIL from GIL_THRESHOLD bytes on.");
+"  release_gil: None releases the GIL from GIL_THRESHOLD bytes on.\n"
+"  zstd_dict: zstd only: a ZstdDict (or a zstd dictionary's bytes) every\n"
+"    frame is compressed with; decompress with the same one.");
 
 static PyObject *
 fc_compress(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
             PyObject *kwnames)
 {
     static const char *const names[] = {"data", "codec", "level", "threads",
-                                        "release_gil", NULL};
+                                        "release_gil", "zstd_dict", NULL};
     fc_state *st = fc_get_state(module);
-    PyObject *a[5];
-    PyObject *out = NULL;
+    PyObject *a[6];
+    PyObject *out = NULL, *zd = NULL;
     Py_buffer view = {0};
+    const void *dict = NULL;
     int codec, level, threads, release;
 
     if (fc_parse_args("compress", args, nargs, kwnames, names, 3, 1, a) < 0 ||
@@ -320,20 +327,25 @@ fc_compress(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         fc_codec_parse_level(codec, a[2], &level) < 0 ||
         fc_parse_threads(a[3], &threads) < 0 ||
         fc_parse_release(a[4], &release) < 0 ||
+        fc_zstd_dict_arg(st, a[5], codec, &zd) < 0 ||
+        (zd != NULL && (dict = fc_zstd_dict_cdict(zd, level)) == NULL) ||
         fc_get_buffer(a[0], &view, "data") < 0) {
         goto exit;
     }
     release = fc_should_release(st, release, view.len);
+    /* zd keeps the digested dictionary alive until the end. */
     out = compress_buffer(st, codec, level, view.buf, view.len, threads,
-                          release);
+                          release, dict);
 exit:
     PyBuffer_Release(&view);
+    Py_XDECREF(zd);
     return out;
 }
 
 PyDoc_STRVAR(fc_decompress__doc__,
 "decompress($module, data, codec=None, *, threads=None,\n"
-"           max_output_size=None, release_gil=None)\n--\n\n"
+"           max_output_size=None, release_gil=None, zstd_dict=None)\n"
+"--\n\n"
 "Decompress a whole stream (concatenated gzip members, zstd and lz4\n"
 "frames included).\n"
 "\n"
@@ -345,8 +357,11 @@ PyDoc_STRVAR(fc_decompress__doc__,
 "  max_output_size: raise OutputSizeError rather than produce (or\n"
 "    allocate) more than this many bytes.\n"
 "  release_gil: None releases the GIL from GIL_THRESHOLD bytes on.\n"
+"  zstd_dict: the ZstdDict (or a zstd dictionary's bytes) zstd frames\n"
+"    were made with (used when the codec is or is detected as zstd).\n"
 "\n"
-"Corrupt, truncated or wrong-codec input raises DecompressionError.");
+"Corrupt, truncated or wrong-codec input raises DecompressionError (see\n"
+"its subclasses: TruncatedError, CorruptDeflateError, BadGzipFile...).");
 
 static PyObject *
 fc_decompress(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
@@ -354,10 +369,10 @@ fc_decompress(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 {
     static const char *const names[] = {"data", "codec", "threads",
                                         "max_output_size", "release_gil",
-                                        NULL};
+                                        "zstd_dict", NULL};
     fc_state *st = fc_get_state(module);
-    PyObject *a[5];
-    PyObject *out = NULL;
+    PyObject *a[6];
+    PyObject *out = NULL, *zd = NULL;
     Py_buffer view = {0};
     int codec, threads, release;
     Py_ssize_t limit;
@@ -368,6 +383,7 @@ fc_decompress(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         fc_parse_threads(a[2], &threads) < 0 ||
         fc_parse_max_output(a[3], &limit) < 0 ||
         fc_parse_release(a[4], &release) < 0 ||
+        fc_zstd_dict_arg(st, a[5], codec, &zd) < 0 ||
         fc_get_buffer(a[0], &view, "data") < 0) {
         goto exit;
     }
@@ -378,10 +394,12 @@ fc_decompress(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         }
     }
     release = fc_should_release(st, release, view.len);
+    /* zd keeps the digested dictionary alive until the end. */
     out = decompress_buffer(st, codec, view.buf, view.len, threads, limit,
-                            release);
+                            release, zd ? fc_zstd_dict_ddict(zd) : NULL);
 exit:
     PyBuffer_Release(&view);
+    Py_XDECREF(zd);
     return out;
 }
 

@@ -14,6 +14,7 @@
  * only parallel stream path is a library's own workers (zstd threads>1).
  */
 #include "codec/codec.h"
+#include "codec/zstd_dict.h"
 
 #include <string.h>
 
@@ -107,19 +108,24 @@ typedef struct {
     int finished;       /* flush() done */
     int broken;         /* an error left the stream unusable */
     fc_stream ctx;      /* the codec's context; impl NULL once freed */
+    PyObject *zdict;    /* the ZstdDict whose CDict ctx uses, or NULL
+                         * (set in tp_new only) */
 } FcCompressorObject;
 
 static PyObject *
 FcCompressor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"codec", "level", "threads", NULL};
+    static char *kwlist[] = {"codec", "level", "threads", "zstd_dict",
+                             NULL};
     PyObject *codec_obj = NULL, *level_obj = Py_None, *threads_obj = Py_None;
+    PyObject *dict_obj = Py_None;
     FcCompressorObject *self = NULL;
     int codec = FC_CODEC_ZSTD;
     int level, threads;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|OOO:Compressor", kwlist,
-                                     &codec_obj, &level_obj, &threads_obj)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|OOO$O:Compressor",
+                                     kwlist, &codec_obj, &level_obj,
+                                     &threads_obj, &dict_obj)) {
         return NULL;
     }
     if (fc_codec_parse(codec_obj, 0, FC_CODEC_ZSTD, &codec) < 0) {
@@ -151,7 +157,11 @@ FcCompressor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->codec = codec;
     self->level = level;
     self->threads = threads;
-    if (ops->cs_init(&self->ctx, codec, level, threads) < 0) {
+    if (fc_zstd_dict_arg(fc_type_state((PyObject *)self), dict_obj, codec,
+                         &self->zdict) < 0 ||
+        (self->zdict != NULL &&
+         (self->ctx.dict = fc_zstd_dict_cdict(self->zdict, level)) == NULL) ||
+        ops->cs_init(&self->ctx, codec, level, threads) < 0) {
         Py_DECREF(self);
         return NULL;
     }
@@ -164,6 +174,7 @@ FcCompressor_dealloc(FcCompressorObject *self)
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
     fc_stream_free(&self->ctx);
+    Py_CLEAR(self->zdict);      /* after the context that used it */
     FC_LOCK_FREE(self);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
@@ -306,11 +317,96 @@ PyDoc_STRVAR(FcCompressor_flush__doc__,
 "flush($self, /, mode='end', *, release_gil=None)\n--\n\n"
 "Return the compressed bytes the codec still holds.\n"
 "\n"
-"  mode: 'end' finishes the stream (with the codec's trailer); the\n"
-"    compressor cannot be used afterwards.  'block' ends the current\n"
-"    block(s) so that everything fed so far can be decoded (zlib's\n"
-"    Z_SYNC_FLUSH, ZSTD_e_flush, LZ4F_flush); the stream goes on.\n"
+"  mode: 'end' (or zlib.Z_FINISH) finishes the stream (with the codec's\n"
+"    trailer); the compressor cannot be used afterwards.  'block' (or\n"
+"    zlib.Z_SYNC_FLUSH) ends the current block(s) so that everything fed\n"
+"    so far can be decoded (deflate's sync flush, ZSTD_e_flush,\n"
+"    LZ4F_flush); the stream goes on.  zlib.Z_FULL_FLUSH also makes\n"
+"    what follows independent of what came before (zlib, deflate, gzip;\n"
+"    lz4, whose blocks are independent anyway); zlib.Z_NO_FLUSH returns\n"
+"    b''.  Z_PARTIAL_FLUSH, Z_BLOCK and Z_TREES are refused.\n"
 "  release_gil: None releases the GIL.");
+
+/* zlib's flush constants (zlib.h), the values of Python's zlib.Z_*: fixed
+ * by zlib's interface, spelled out here so that this front end needs no
+ * library header. */
+enum {
+    ZLIB_NO_FLUSH = 0,
+    ZLIB_PARTIAL_FLUSH = 1,
+    ZLIB_SYNC_FLUSH = 2,
+    ZLIB_FULL_FLUSH = 3,
+    ZLIB_FINISH = 4,
+    ZLIB_BLOCK = 5,
+    ZLIB_TREES = 6,
+};
+
+/* The step mode (FC_STEP_*) flush(mode) asks of codec, or -1 for "no
+ * flush" (Z_NO_FLUSH); -2 with an exception for a mode that is not one or
+ * that the codec cannot do. */
+static int
+flush_mode(PyObject *obj, int codec)
+{
+    const char *name = fc_codec_name(codec);
+    if (obj == NULL) {
+        return FC_STEP_END;
+    }
+    if (PyUnicode_Check(obj)) {
+        if (PyUnicode_CompareWithASCIIString(obj, "end") == 0) {
+            return FC_STEP_END;
+        }
+        if (PyUnicode_CompareWithASCIIString(obj, "block") == 0) {
+            return FC_STEP_BLOCK;
+        }
+        PyErr_Format(PyExc_ValueError,
+                     "unknown flush mode %R; valid modes are 'end' and "
+                     "'block', or zlib's Z_FINISH, Z_SYNC_FLUSH, "
+                     "Z_FULL_FLUSH and Z_NO_FLUSH", obj);
+        return -2;
+    }
+    if (!PyLong_Check(obj) || PyBool_Check(obj)) {
+        PyErr_Format(PyExc_TypeError,
+                     "mode must be 'end', 'block' or one of zlib's flush "
+                     "constants, not '%.100s'", Py_TYPE(obj)->tp_name);
+        return -2;
+    }
+    int overflow;
+    long v = PyLong_AsLongAndOverflow(obj, &overflow);
+    if (v == -1 && PyErr_Occurred()) {
+        return -2;
+    }
+    switch (overflow ? -1 : v) {
+    case ZLIB_NO_FLUSH:
+        return -1;
+    case ZLIB_SYNC_FLUSH:
+        return FC_STEP_BLOCK;
+    case ZLIB_FINISH:
+        return FC_STEP_END;
+    case ZLIB_FULL_FLUSH:
+        if (fc_codec_ops_of(codec)->cs_full_flush) {
+            return FC_STEP_FULL;
+        }
+        PyErr_Format(PyExc_ValueError,
+                     "flush(zlib.Z_FULL_FLUSH): %s has no full flush (its "
+                     "stream keeps its history until the frame ends with "
+                     "Z_FINISH); use zlib.Z_SYNC_FLUSH or 'block'", name);
+        return -2;
+    case ZLIB_PARTIAL_FLUSH:
+    case ZLIB_BLOCK:
+    case ZLIB_TREES:
+        PyErr_Format(PyExc_ValueError,
+                     "flush(%ld): zlib's Z_PARTIAL_FLUSH, Z_BLOCK and "
+                     "Z_TREES are not supported (the output may not decode "
+                     "up to the flush point); use zlib.Z_SYNC_FLUSH or "
+                     "'block'", v);
+        return -2;
+    default:
+        PyErr_Format(PyExc_ValueError,
+                     "unknown flush mode %R; valid modes are 'end' and "
+                     "'block', or zlib's Z_FINISH, Z_SYNC_FLUSH, "
+                     "Z_FULL_FLUSH and Z_NO_FLUSH", obj);
+        return -2;
+    }
+}
 
 static PyObject *
 FcCompressor_flush(FcCompressorObject *self, PyObject *const *args,
@@ -320,33 +416,28 @@ FcCompressor_flush(FcCompressorObject *self, PyObject *const *args,
     fc_state *st = fc_type_state((PyObject *)self);
     PyObject *a[2];
     PyObject *result = NULL;
-    int release, mode = FC_STEP_END;
+    int release, mode;
 
     if (fc_parse_args("flush", args, nargs, kwnames, names, 1, 0, a) < 0 ||
         fc_parse_release(a[1], &release) < 0) {
         return NULL;
     }
-    if (a[0] != NULL) {
-        if (!PyUnicode_Check(a[0])) {
-            PyErr_Format(PyExc_TypeError,
-                         "mode must be 'end' or 'block', not '%.100s'",
-                         Py_TYPE(a[0])->tp_name);
-            return NULL;
-        }
-        if (PyUnicode_CompareWithASCIIString(a[0], "block") == 0) {
-            mode = FC_STEP_BLOCK;
-        }
-        else if (PyUnicode_CompareWithASCIIString(a[0], "end") != 0) {
-            PyErr_Format(PyExc_ValueError,
-                         "unknown flush mode %R; valid modes are 'end' and "
-                         "'block'", a[0]);
-            return NULL;
-        }
+    /* self->codec is set once in tp_new: no lock needed to read it. */
+    mode = flush_mode(a[0], self->codec);
+    if (mode == -2) {
+        return NULL;
     }
     if (FC_LOCK_ACQUIRE(self) < 0) {
         return NULL;
     }
-    if (comp_check_usable(self) == 0) {
+    if (comp_check_usable(self) < 0) {
+        /* raised */
+    }
+    else if (mode == -1) {
+        /* Z_NO_FLUSH: nothing to do, as zlib's flush() does. */
+        result = PyBytes_FromStringAndSize(NULL, 0);
+    }
+    else {
         result = comp_run(self, st, (const unsigned char *)"", 0, mode,
                           release);
         if (result != NULL && mode == FC_STEP_END) {
@@ -385,6 +476,43 @@ FcCompressor_get_threads(FcCompressorObject *self, void *Py_UNUSED(closure))
     return PyLong_FromLong(self->threads);
 }
 
+/* " zstd_dict=<id>" when a dictionary is in use, for the reprs. */
+static PyObject *
+repr_dict(PyObject *zdict)
+{
+    if (zdict == NULL) {
+        return PyUnicode_FromString("");
+    }
+    PyObject *id = PyObject_GetAttrString(zdict, "dict_id");
+    if (id == NULL) {
+        return NULL;
+    }
+    PyObject *s = PyUnicode_FromFormat(" zstd_dict=%S", id);
+    Py_DECREF(id);
+    return s;
+}
+
+static PyObject *
+FcCompressor_repr(FcCompressorObject *self)
+{
+    PyObject *dict = NULL, *result = NULL;
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        return NULL;
+    }
+    const char *state = self->broken ? "broken"
+                        : self->finished ? "finished" : "active";
+    FC_LOCK_RELEASE(self);
+    dict = repr_dict(self->zdict);
+    if (dict != NULL) {
+        result = PyUnicode_FromFormat(
+            "<fastconc.Compressor codec='%s' level=%d threads=%d%U %s>",
+            fc_codec_name(self->codec), self->level, self->threads, dict,
+            state);
+    }
+    Py_XDECREF(dict);
+    return result;
+}
+
 static PyMethodDef FcCompressor_methods[] = {
     {"compress", FC_CFUNC(FcCompressor_compress),
      METH_FASTCALL | METH_KEYWORDS, FcCompressor_compress__doc__},
@@ -405,19 +533,22 @@ static PyGetSetDef FcCompressor_getset[] = {
 };
 
 PyDoc_STRVAR(FcCompressor__doc__,
-"Compressor(codec='zstd', level=None, threads=None)\n--\n\n"
+"Compressor(codec='zstd', level=None, threads=None, *, zstd_dict=None)\n"
+"--\n\n"
 "A streaming compressor: compress() pieces, then flush() once.\n"
 "\n"
 "  codec: 'zlib', 'deflate', 'gzip', 'zstd' or 'lz4' (frame format).\n"
 "  level: the codec's level (None: its default).\n"
 "  threads: zstd only: libzstd worker threads (None or 1: none).  Other\n"
 "    codecs' streams are single-threaded and refuse threads > 1.\n"
+"  zstd_dict: zstd only: a ZstdDict (or a zstd dictionary's bytes).\n"
 "\n"
 "Safe to share between threads (one call at a time per object).");
 
 static PyType_Slot FcCompressor_slots[] = {
     {Py_tp_new, FcCompressor_new},
     {Py_tp_dealloc, FcCompressor_dealloc},
+    {Py_tp_repr, FcCompressor_repr},
     {Py_tp_traverse, FcCompressor_traverse},
     {Py_tp_methods, FcCompressor_methods},
     {Py_tp_getset, FcCompressor_getset},
@@ -447,6 +578,8 @@ typedef struct {
     int broken;
     int ctx_ready;          /* the library context is set up */
     fc_stream ctx;          /* the codec's context; impl NULL once freed */
+    PyObject *zdict;        /* zstd_dict=: a ZstdDict or NULL (set in
+                             * tp_new only) */
     /* Input given but not consumed yet (output stopped at max_length, or
      * too few bytes to detect the codec). */
     unsigned char *inbuf;
@@ -465,6 +598,8 @@ dec_init_ctx(FcDecompressorObject *self, const unsigned char *head,
              Py_ssize_t n)
 {
     self->ctx_ready = 1;
+    /* Codecs without dictionaries ignore it. */
+    self->ctx.dict = self->zdict ? fc_zstd_dict_ddict(self->zdict) : NULL;
     return fc_codec_ops_of(self->codec)->ds_init(&self->ctx, self->codec,
                                                   head, n);
 }
@@ -472,14 +607,15 @@ dec_init_ctx(FcDecompressorObject *self, const unsigned char *head,
 static PyObject *
 FcDecompressor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"codec", "max_output_size", NULL};
-    PyObject *codec_obj = Py_None, *max_obj = Py_None;
+    static char *kwlist[] = {"codec", "max_output_size", "zstd_dict", NULL};
+    PyObject *codec_obj = Py_None, *max_obj = Py_None, *dict_obj = Py_None;
     FcDecompressorObject *self = NULL;
     int codec = FC_CODEC_AUTO;
     Py_ssize_t max_output = -1;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$O:Decompressor",
-                                     kwlist, &codec_obj, &max_obj)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$OO:Decompressor",
+                                     kwlist, &codec_obj, &max_obj,
+                                     &dict_obj)) {
         return NULL;
     }
     if (fc_codec_parse(codec_obj, 1, FC_CODEC_AUTO, &codec) < 0 ||
@@ -497,6 +633,8 @@ FcDecompressor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->max_output = max_output;
     self->unused_data = PyBytes_FromStringAndSize(NULL, 0);
     if (self->unused_data == NULL ||
+        fc_zstd_dict_arg(fc_type_state((PyObject *)self), dict_obj, codec,
+                         &self->zdict) < 0 ||
         (codec != FC_CODEC_AUTO && fc_codec_ops_of(codec)->ds_head == NULL &&
          dec_init_ctx(self, NULL, 0) < 0)) {
         Py_DECREF(self);
@@ -511,6 +649,7 @@ FcDecompressor_dealloc(FcDecompressorObject *self)
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
     fc_stream_free(&self->ctx);
+    Py_CLEAR(self->zdict);      /* after the context that used it */
     PyMem_Free(self->inbuf);
     Py_CLEAR(self->unused_data);
     FC_LOCK_FREE(self);
@@ -855,6 +994,34 @@ FcDecompressor_get_codec(FcDecompressorObject *self, void *Py_UNUSED(closure))
     return PyUnicode_FromString(fc_codec_name(codec));
 }
 
+static PyObject *
+FcDecompressor_repr(FcDecompressorObject *self)
+{
+    PyObject *dict = NULL, *limit = NULL, *result = NULL;
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        return NULL;
+    }
+    int codec = self->codec;
+    long long in = self->total_in, out = self->total_out;
+    const char *state = self->broken ? "broken" : self->eof ? "eof"
+                        : "active";
+    FC_LOCK_RELEASE(self);
+    dict = repr_dict(self->zdict);
+    limit = self->max_output < 0 ? PyUnicode_FromString("None")
+            : PyUnicode_FromFormat("%zd", self->max_output);
+    if (dict != NULL && limit != NULL) {
+        /* codec=None: not detected yet. */
+        result = PyUnicode_FromFormat(
+            "<fastconc.Decompressor codec=%s%s%s max_output_size=%U%U "
+            "in=%lld out=%lld %s>", codec == FC_CODEC_AUTO ? "" : "'",
+            codec == FC_CODEC_AUTO ? "None" : fc_codec_name(codec),
+            codec == FC_CODEC_AUTO ? "" : "'", limit, dict, in, out, state);
+    }
+    Py_XDECREF(dict);
+    Py_XDECREF(limit);
+    return result;
+}
+
 static PyMethodDef FcDecompressor_methods[] = {
     {"decompress", FC_CFUNC(FcDecompressor_decompress),
      METH_FASTCALL | METH_KEYWORDS, FcDecompressor_decompress__doc__},
@@ -876,7 +1043,8 @@ static PyGetSetDef FcDecompressor_getset[] = {
 };
 
 PyDoc_STRVAR(FcDecompressor__doc__,
-"Decompressor(codec=None, *, max_output_size=None)\n--\n\n"
+"Decompressor(codec=None, *, max_output_size=None, zstd_dict=None)\n"
+"--\n\n"
 "A streaming decompressor for one gzip member, zstd frame, lz4 frame,\n"
 "zlib or raw deflate stream.\n"
 "\n"
@@ -884,12 +1052,15 @@ PyDoc_STRVAR(FcDecompressor__doc__,
 "    gzip/zstd/lz4/zlib from the first bytes.\n"
 "  max_output_size: total output allowed (None: no bound); more raises\n"
 "    OutputSizeError before memory grows past the bound.\n"
+"  zstd_dict: the ZstdDict (or a zstd dictionary's bytes) of zstd\n"
+"    frames.\n"
 "\n"
 "Safe to share between threads (one call at a time per object).");
 
 static PyType_Slot FcDecompressor_slots[] = {
     {Py_tp_new, FcDecompressor_new},
     {Py_tp_dealloc, FcDecompressor_dealloc},
+    {Py_tp_repr, FcDecompressor_repr},
     {Py_tp_traverse, FcDecompressor_traverse},
     {Py_tp_methods, FcDecompressor_methods},
     {Py_tp_getset, FcDecompressor_getset},

@@ -601,7 +601,8 @@ deflate_step(void *impl, fc_step_io *io, int mode, fc_codec_err *err)
     int whole = in_len == io->in_len;
     int flush = !whole ? Z_NO_FLUSH
                 : mode == FC_STEP_END ? Z_FINISH
-                : mode == FC_STEP_BLOCK ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+                : mode == FC_STEP_BLOCK ? Z_SYNC_FLUSH
+                : mode == FC_STEP_FULL ? Z_FULL_FLUSH : Z_NO_FLUSH;
     int rc = deflate(zs, flush);
     io->in_len = in_len - zs->avail_in;
     io->out_len = out_len - zs->avail_out;
@@ -609,9 +610,10 @@ deflate_step(void *impl, fc_step_io *io, int mode, fc_codec_err *err)
         return 1;
     }
     if (rc == Z_OK || rc == Z_BUF_ERROR) {
-        /* A sync flush is complete when deflate left output room. */
-        return flush == Z_SYNC_FLUSH && zs->avail_in == 0 &&
-               zs->avail_out > 0;
+        /* A sync (or full) flush is complete when deflate left output
+         * room. */
+        return (flush == Z_SYNC_FLUSH || flush == Z_FULL_FLUSH) &&
+               zs->avail_in == 0 && zs->avail_out > 0;
     }
     fc_codec_err_set(err, rc == Z_MEM_ERROR ? FC_CERR_NOMEM
                           : FC_CERR_COMPRESS, z->name, rc,
@@ -994,6 +996,7 @@ const fc_codec_ops fc_codec_zlib = {
     .frame_tail = 4,
     .frame_finish = zlib_frame_finish,
     .dec_init = dec_init,
+    .cs_full_flush = 1,
     .cs_init = cs_init,
     .ds_init = ds_init,
     .info = info,
@@ -1009,6 +1012,7 @@ const fc_codec_ops fc_codec_deflate = {
     .block_bound = block_bound,
     .block_task = stream_block_task,
     .dec_init = dec_init,
+    .cs_full_flush = 1,
     .cs_init = cs_init,
     .ds_init = ds_init,
     .info = info,
@@ -1030,6 +1034,7 @@ const fc_codec_ops fc_codec_gzip = {
 #ifdef FC_HAVE_ISAL
     .ds_head = gzip_ds_head,
 #endif
+    .cs_full_flush = 1,
     .cs_init = cs_init,
     .ds_init = ds_init,
     .info = info,

@@ -13,6 +13,10 @@
  *   streams:     ZSTD_CCtx/ZSTD_DCtx (compressStream2/decompressStream),
  *                allocating through PyMem_Raw*; threads > 1 are libzstd's
  *                own workers.
+ * A dictionary comes digested (the `dict` of a job, decoder or stream:
+ * a ZSTD_CDict or ZSTD_DDict from zstd_dict.c) and is only referenced;
+ * cached contexts drop it when they are taken again (the parameter
+ * reset in get_cctx()/get_dctx()).
  *
  * No Python API except in the stream inits and info() (GIL held).
  */
@@ -127,6 +131,9 @@ block_task(void *arg, int64_t i)
          * it a flipped bit in literals decodes to wrong bytes silently. */
         r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
     }
+    if (!ZSTD_isError(r) && job->dict != NULL) {
+        r = ZSTD_CCtx_refCDict(cctx, job->dict);
+    }
     if (!ZSTD_isError(r) && job->level >= SLOW_LEVEL && n > SLICE) {
         /* A slow level: a 32 MiB frame can take seconds, so it is fed in
          * slices with a look at Ctrl-C between them (the batch is then
@@ -207,6 +214,9 @@ slice_task(void *arg, int64_t k)
                                    job->level);
         if (!ZSTD_isError(r)) {
             r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+        }
+        if (!ZSTD_isError(r) && job->dict != NULL) {
+            r = ZSTD_CCtx_refCDict(cctx, job->dict);
         }
         if (!ZSTD_isError(r)) {
             r = ZSTD_CCtx_setPledgedSrcSize(cctx,
@@ -294,10 +304,15 @@ piece_task(void *arg, int64_t i)
         fc_djob_fail(job, FC_CERR_NOMEM, 0, NULL, -1);
         return;
     }
-    size_t r = ZSTD_decompressDCtx(dctx, job->out + job->out_off[i],
-                                   (size_t)job->out_len[i],
-                                   job->in + job->in_off[i],
-                                   (size_t)job->in_len[i]);
+    size_t r = job->dict != NULL
+        ? ZSTD_decompress_usingDDict(dctx, job->out + job->out_off[i],
+                                     (size_t)job->out_len[i],
+                                     job->in + job->in_off[i],
+                                     (size_t)job->in_len[i], job->dict)
+        : ZSTD_decompressDCtx(dctx, job->out + job->out_off[i],
+                              (size_t)job->out_len[i],
+                              job->in + job->in_off[i],
+                              (size_t)job->in_len[i]);
     fc_ctx_put(job->cache, FC_CTX_ZSTD_D, dctx, free_dctx);
     if (ZSTD_isError(r) || r != (size_t)job->out_len[i]) {
         fc_djob_fail(job, FC_CERR_ZSTD, (long long)r, NULL, job->in_off[i]);
@@ -391,6 +406,10 @@ dec_init(fc_dec *d, fc_codec_err *err)
         fc_codec_err_set(err, FC_CERR_NOMEM, NAME, 0, NULL, -1);
         return -1;
     }
+    if (d->dict != NULL) {
+        /* Cannot fail on a freshly reset context. */
+        ZSTD_DCtx_refDDict(z->dctx, d->dict);
+    }
     z->cache = d->cache;
     d->impl = z;
     d->run = zsdec_run;
@@ -459,6 +478,9 @@ cs_init(fc_stream *s, int codec, int level, int threads)
         /* The zstd command writes a checksum too. */
         rc = ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
     }
+    if (!ZSTD_isError(rc) && s->dict != NULL) {
+        rc = ZSTD_CCtx_refCDict(c, s->dict);
+    }
     if (ZSTD_isError(rc)) {
         PyErr_Format(PyExc_ValueError, "zstd: %s", ZSTD_getErrorName(rc));
         ZSTD_freeCCtx(c);
@@ -515,6 +537,15 @@ ds_init(fc_stream *s, int codec, const unsigned char *head, Py_ssize_t n)
     if (d == NULL) {
         PyErr_NoMemory();
         return -1;
+    }
+    if (s->dict != NULL) {
+        size_t rc = ZSTD_DCtx_refDDict(d, s->dict);
+        if (ZSTD_isError(rc)) {
+            PyErr_Format(PyExc_ValueError, "zstd: %s",
+                         ZSTD_getErrorName(rc));
+            ZSTD_freeDCtx(d);
+            return -1;
+        }
     }
     s->impl = d;
     s->step = ds_step;

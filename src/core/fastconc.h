@@ -40,8 +40,17 @@ struct fc_pmap_state;
 struct fc_stream_state;
 
 typedef struct fc_state {
+    /* The decompression errors (module.c); each subclass is also the
+     * stdlib's exception for the same failure, so that handlers written
+     * for zlib, gzip, bz2 or lzma catch it (errors.c picks one). */
     PyObject *DecompressionError;   /* ValueError subclass */
     PyObject *OutputSizeError;      /* DecompressionError subclass */
+    PyObject *TruncatedError;       /* + EOFError */
+    PyObject *CorruptDeflateError;  /* + zlib.error */
+    PyObject *TruncatedDeflateError;    /* TruncatedError + zlib.error */
+    PyObject *BadGzipFile;          /* CorruptDeflateError +
+                                     * gzip.BadGzipFile */
+    PyTypeObject *ZstdDict;         /* codec/zstd_dict.c */
     /* Tunable, read and written with relaxed atomics (no GIL needed). */
     Py_ssize_t gil_threshold;
     Py_ssize_t gil_release_us;
@@ -83,6 +92,7 @@ extern const fc_area fc_area_batch;         /* codec/batch.c */
 extern const fc_area fc_area_pmap;
 extern const fc_area fc_area_blake3;
 extern const fc_area fc_area_stream;
+extern const fc_area fc_area_zstd_dict;    /* codec/zstd_dict.c */
 
 static inline fc_state *
 fc_get_state(PyObject *module)

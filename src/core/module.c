@@ -18,6 +18,7 @@ static const fc_area *const areas[] = {
     &fc_area_hash_oneshot,
     &fc_area_hash_files,
     &fc_area_codec,
+    &fc_area_zstd_dict,
     &fc_area_oneshot,
     &fc_area_batch,
     &fc_area_pmap,
@@ -303,6 +304,141 @@ static PyMethodDef module_methods[] = {
 
 /* --- init -------------------------------------------------------------- */
 
+/* fastconc.<name>(*bases), added to the module; a new reference, or NULL
+ * with an exception set.  bases: a class, or a tuple of classes. */
+static PyObject *
+add_exception_dict(PyObject *m, const char *name, const char *doc,
+                   PyObject *bases, PyObject *dict)
+{
+    char qualname[64];
+    PyOS_snprintf(qualname, sizeof(qualname), "fastconc.%s", name);
+    PyObject *exc = PyErr_NewExceptionWithDoc(qualname, doc, bases, dict);
+    if (exc != NULL && PyModule_AddObjectRef(m, name, exc) < 0) {
+        Py_CLEAR(exc);
+    }
+    return exc;
+}
+
+static PyObject *
+add_exception(PyObject *m, const char *name, const char *doc,
+              PyObject *bases)
+{
+    return add_exception_dict(m, name, doc, bases, NULL);
+}
+
+/* The attribute `attr` of the stdlib module `module`; a new reference. */
+static PyObject *
+stdlib_attr(const char *module, const char *attr)
+{
+    PyObject *mod = PyImport_ImportModule(module);
+    if (mod == NULL) {
+        return NULL;
+    }
+    PyObject *v = PyObject_GetAttrString(mod, attr);
+    Py_DECREF(mod);
+    return v;
+}
+
+/* The decompression errors.  DecompressionError stays the one base (a
+ * ValueError); each subclass is also the exception the stdlib raises for
+ * the same failure, so that code written for zlib or gzip keeps working:
+ *   TruncatedError        + EOFError (gzip, bz2, lzma: input ends early)
+ *   CorruptDeflateError   + zlib.error (zlib/deflate/gzip data zlib
+ *                           rejects)
+ *   TruncatedDeflateError TruncatedError + zlib.error (zlib.decompress()
+ *                           raises zlib.error, gzip EOFError)
+ *   BadGzipFile           CorruptDeflateError + gzip.BadGzipFile (an
+ *                           OSError: its C layout extends BaseException's,
+ *                           and ValueError, EOFError and zlib.error add
+ *                           none, so the bases are compatible; its
+ *                           __new__ is OSError's, which the MRO would
+ *                           otherwise find in ValueError: unpicklers that
+ *                           call cls.__new__(cls), as tblib's under dask,
+ *                           got "ValueError.__new__(BadGzipFile) is not
+ *                           safe")
+ * errors.c chooses among them by codec and failure. */
+static int
+add_exceptions(PyObject *m, fc_state *st)
+{
+    PyObject *zlib_error = NULL, *bad_gzip = NULL, *bases = NULL;
+    PyObject *dict = NULL, *os_new = NULL;
+    int rc = -1;
+
+    st->DecompressionError = add_exception(
+        m, "DecompressionError",
+        "Compressed data is corrupt, truncated or of the wrong codec.\n\n"
+        "A ValueError.  Its subclasses are also the stdlib's exception for\n"
+        "the same failure: TruncatedError (EOFError), CorruptDeflateError\n"
+        "(zlib.error), TruncatedDeflateError (both), BadGzipFile\n"
+        "(gzip.BadGzipFile and zlib.error).", PyExc_ValueError);
+    if (st->DecompressionError == NULL) {
+        goto exit;
+    }
+    st->OutputSizeError = add_exception(
+        m, "OutputSizeError",
+        "Decompressed output would exceed max_output_size.",
+        st->DecompressionError);
+    if (st->OutputSizeError == NULL) {
+        goto exit;
+    }
+    bases = PyTuple_Pack(2, st->DecompressionError, PyExc_EOFError);
+    if (bases == NULL) {
+        goto exit;
+    }
+    st->TruncatedError = add_exception(
+        m, "TruncatedError",
+        "The compressed input ends before the end of its stream (also an\n"
+        "EOFError, as gzip, bz2 and lzma raise).", bases);
+    Py_CLEAR(bases);
+    if (st->TruncatedError == NULL ||
+        (zlib_error = stdlib_attr("zlib", "error")) == NULL ||
+        (bad_gzip = stdlib_attr("gzip", "BadGzipFile")) == NULL ||
+        (bases = PyTuple_Pack(2, st->DecompressionError,
+                              zlib_error)) == NULL) {
+        goto exit;
+    }
+    st->CorruptDeflateError = add_exception(
+        m, "CorruptDeflateError",
+        "zlib, raw deflate or gzip data that zlib would reject (also a\n"
+        "zlib.error).", bases);
+    Py_CLEAR(bases);
+    if (st->CorruptDeflateError == NULL ||
+        (bases = PyTuple_Pack(2, st->TruncatedError, zlib_error)) == NULL) {
+        goto exit;
+    }
+    st->TruncatedDeflateError = add_exception(
+        m, "TruncatedDeflateError",
+        "zlib, raw deflate or gzip data that ends early: a TruncatedError\n"
+        "(EOFError, as gzip raises) and a zlib.error (as zlib.decompress()\n"
+        "raises).", bases);
+    Py_CLEAR(bases);
+    if (st->TruncatedDeflateError == NULL ||
+        (bases = PyTuple_Pack(2, st->CorruptDeflateError,
+                              bad_gzip)) == NULL ||
+        (os_new = PyObject_GetAttrString(PyExc_OSError, "__new__")) == NULL ||
+        (dict = PyDict_New()) == NULL ||
+        PyDict_SetItemString(dict, "__new__", os_new) < 0) {
+        goto exit;
+    }
+    st->BadGzipFile = add_exception_dict(
+        m, "BadGzipFile",
+        "Data that is not a valid gzip file: a bad header, corrupt deflate\n"
+        "data, a wrong CRC or length, trailing garbage (also a\n"
+        "gzip.BadGzipFile, hence an OSError, and a zlib.error).", bases,
+        dict);
+    if (st->BadGzipFile == NULL) {
+        goto exit;
+    }
+    rc = 0;
+exit:
+    Py_XDECREF(dict);
+    Py_XDECREF(os_new);
+    Py_XDECREF(bases);
+    Py_XDECREF(zlib_error);
+    Py_XDECREF(bad_gzip);
+    return rc;
+}
+
 static int
 fc_exec(PyObject *m)
 {
@@ -327,21 +463,7 @@ fc_exec(PyObject *m)
     }
     apply_simd_level(st, st->simd_level);
 
-    st->DecompressionError = PyErr_NewExceptionWithDoc(
-        "fastconc.DecompressionError",
-        "Compressed data is corrupt, truncated or of the wrong codec.",
-        PyExc_ValueError, NULL);
-    if (st->DecompressionError == NULL ||
-        PyModule_AddObjectRef(m, "DecompressionError",
-                              st->DecompressionError) < 0) {
-        return -1;
-    }
-    st->OutputSizeError = PyErr_NewExceptionWithDoc(
-        "fastconc.OutputSizeError",
-        "Decompressed output would exceed max_output_size.",
-        st->DecompressionError, NULL);
-    if (st->OutputSizeError == NULL ||
-        PyModule_AddObjectRef(m, "OutputSizeError", st->OutputSizeError) < 0) {
+    if (add_exceptions(m, st) < 0) {
         return -1;
     }
     if (PyModule_AddStringConstant(m, "__version__", FC_VERSION) < 0 ||
@@ -365,6 +487,10 @@ fc_traverse(PyObject *m, visitproc visit, void *arg)
     }
     Py_VISIT(st->DecompressionError);
     Py_VISIT(st->OutputSizeError);
+    Py_VISIT(st->TruncatedError);
+    Py_VISIT(st->CorruptDeflateError);
+    Py_VISIT(st->TruncatedDeflateError);
+    Py_VISIT(st->BadGzipFile);
     for (int i = 0; i < N_AREAS; i++) {
         if (areas[i]->traverse) {
             int rc = areas[i]->traverse(st, visit, arg);
@@ -385,6 +511,10 @@ fc_clear(PyObject *m)
     }
     Py_CLEAR(st->DecompressionError);
     Py_CLEAR(st->OutputSizeError);
+    Py_CLEAR(st->TruncatedError);
+    Py_CLEAR(st->CorruptDeflateError);
+    Py_CLEAR(st->TruncatedDeflateError);
+    Py_CLEAR(st->BadGzipFile);
     for (int i = N_AREAS - 1; i >= 0; i--) {
         if (areas[i]->clear) {
             areas[i]->clear(st);

@@ -5,6 +5,12 @@
 #
 #   tests/asan/run.sh                 the default subset (see ASAN_DEFAULT)
 #   tests/asan/run.sh tests/test_x.py other pytest arguments instead
+#   tests/asan/run.sh --script tests/soak/soak.py ARGS...
+#                                     a script of the tree instead of pytest
+#                                     (make soak)
+# ASAN_EXTRA_OPTIONS is appended to ASAN_OPTIONS (later options win), e.g.
+# detect_leaks=1:leak_check_at_exit=0 for a script that runs LeakSanitizer
+# itself at a point of its choosing (the soak run does).
 #
 # Any sanitizer report fails the run: ASan aborts the process at the first
 # error, UBSan is compiled with -fno-sanitize-recover and halt_on_error=1.
@@ -50,14 +56,18 @@ fi
 # use-after-free of a Python object is seen too.
 export LD_PRELOAD=$libasan
 export PYTHONMALLOC=malloc
-export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:abort_on_error=0:exitcode=99:strict_init_order=1:check_initialization_order=1:detect_stack_use_after_return=0:halt_on_error=1:print_summary=1
+export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:abort_on_error=0:exitcode=99:strict_init_order=1:check_initialization_order=1:detect_stack_use_after_return=0:halt_on_error=1:print_summary=1${ASAN_EXTRA_OPTIONS:+:$ASAN_EXTRA_OPTIONS}
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=98:suppressions=$root/tests/asan/ubsan.supp
 export FASTCONC_STRESS_SECONDS=${FASTCONC_STRESS_SECONDS:-5}
 export FASTCONC_ASAN=1
 # Published vectors next to the real clone, not the copy.
 [ -d "$root/../shared" ] && export FASTCONC_SHARED=${FASTCONC_SHARED:-$(cd "$root/.." && pwd)/shared}
 
-if [ $# -eq 0 ]; then
+script=
+if [ "${1:-}" = --script ]; then
+    script=$2
+    shift 2
+elif [ $# -eq 0 ]; then
     set -- "${ASAN_DEFAULT[@]}"
 fi
 cd "$tree"
@@ -80,6 +90,10 @@ set -e
 if [ $rc -ne 99 ]; then
     echo "asan: canary overflow was not reported (exit $rc): sanitizer not active" >&2
     exit 1
+fi
+if [ -n "$script" ]; then
+    echo "asan: $script $*"
+    exec "$PYTHON" "$script" "$@"
 fi
 echo "asan: pytest $*"
 exec "$PYTHON" -m pytest -q -ra -p no:cacheprovider "$@"

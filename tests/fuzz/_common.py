@@ -10,6 +10,14 @@ same by hand.
 
 A harness whose API is not in this build prints why and exits 0.
 
+Coverage: atheris instruments fastconc's Python code; run.py also builds
+the C extension with clang's ``-fsanitize=fuzzer-no-link`` (in
+build/fuzz/tree) and sets FASTCONC_FUZZ_NATIVE=1, so that libFuzzer sees
+the C code's edges and comparisons too.  The extension's coverage hooks
+are then libFuzzer's, which atheris carries in its core_with_libfuzzer
+module: that module is loaded with RTLD_GLOBAL before the extension, and
+Setup() is told to use it.
+
 Failure = any exception other than the ones the API documents for bad input
 (or a crash, hang or sanitizer report).  A wrong result raises
 ``AssertionError``.
@@ -61,14 +69,25 @@ class Input:
         return self.take(self.remaining())
 
 
+NATIVE = os.environ.get("FASTCONC_FUZZ_NATIVE") == "1"
+
+
 def import_fastconc() -> object:
     """Import fastconc, with its Python code instrumented for atheris'
-    coverage feedback when atheris is there."""
+    coverage feedback when atheris is there (and its C code's hooks bound
+    to libFuzzer when NATIVE)."""
     try:
         import atheris
     except ImportError:
         import fastconc
         return fastconc
+    if NATIVE:
+        flags = sys.getdlopenflags()
+        sys.setdlopenflags(flags | os.RTLD_GLOBAL)
+        try:
+            import atheris.core_with_libfuzzer  # noqa: F401
+        finally:
+            sys.setdlopenflags(flags)
     with atheris.instrument_imports(include=["fastconc"]):
         import fastconc
     return fastconc
@@ -146,5 +165,13 @@ def main(test_one_input: Callable[[bytes], None],
     except ImportError:
         skip("atheris is not installed (pip install atheris; x86-64 Linux, "
              "CPython 3.9-3.13)")
-    atheris.Setup(argv, test_one_input)
+    # libFuzzer runs argv[0] itself for -merge (and -fork): a script is not
+    # a program, so run.py hands a wrapper that starts it.
+    argv0 = os.environ.get("FASTCONC_FUZZ_ARGV0")
+    if argv0:
+        argv[0] = argv0
+    if NATIVE:
+        atheris.Setup(argv, test_one_input, internal_libfuzzer=True)
+    else:
+        atheris.Setup(argv, test_one_input)
     atheris.Fuzz()

@@ -6,6 +6,7 @@ raise DecompressionError (never another exception, a crash or a hang)."""
 from __future__ import annotations
 
 import _decompress
+import _reference as ref_lib
 from _common import Input, main, require
 
 fastconc = _decompress.fastconc
@@ -22,15 +23,15 @@ def test_one_input(data: bytes) -> None:
     inp = Input(data)
     mode = inp.below(3)
     codec = str(inp.pick(CODECS))
-    level = inp.uint(1)
+    opts = Input(inp.take(8))
     edit_at = inp.uint(2)
     header = Input(inp.take(24))
+    magic = MAGIC[inp.below(len(MAGIC))]
     payload = inp.rest()
-    if mode == 0 or not _decompress.reference_available(codec):
-        blob = MAGIC[inp.below(len(MAGIC))] + payload
-        _decompress.check_detect(blob, header, None)
+    if mode == 0 or not ref_lib.available(codec):
+        _decompress.check_detect(magic + payload, header, None)
         return
-    blob = _decompress.ref_compress(codec, payload, level)
+    blob = ref_lib.ref_compress(codec, payload, opts)
     if mode == 2 and blob:
         blob = blob[:edit_at % len(blob)]
         _decompress.check_detect(blob, header, None)
@@ -42,7 +43,8 @@ def seeds() -> list[bytes]:
     out = []
     for mode in range(3):
         for c in range(len(CODECS)):
-            out.append(bytes([mode, c, 6, 50, 0]) + bytes(24) + b"hello " * 50)
+            out.append(bytes([mode, c, 6]) + bytes(7 + 2 + 24 + 1) +
+                       b"hello " * 50)
     return out
 
 

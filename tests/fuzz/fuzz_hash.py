@@ -1,9 +1,14 @@
-"""Fuzz the hash objects, digest() and hash_many(): random algorithm, seed,
-data and update splits, a copy() taken at a random point and continued
-differently, against hashlib, the xxhash package and the blake3 package."""
+"""Fuzz the hash objects, digest(), hash_many(), hash_file() and
+hash_files(): random algorithm, seed (any 64-bit value, and values past
+64 bits or negative, which both sides reduce mod 2**64), data and update
+splits, digest() in the middle, a copy() taken at a random point and
+continued differently, threads 1-3, against hashlib, the xxhash package
+and the blake3 package."""
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from typing import Any, Callable, Optional
 
 from _common import Input, chunks, import_fastconc, main, require, split_points
@@ -55,9 +60,12 @@ def test_one_input(data: bytes) -> None:
     inp = Input(data)
     algos = names()
     name = algos[inp.below(len(algos))]
-    bits = SEEDED.get(name, 0)
-    seed = inp.uint(bits // 8) if bits and inp.flag() else 0
+    seed_kind = inp.below(4) if name in SEEDED else 0
+    seed = (0 if seed_kind == 0 else inp.uint(4) if seed_kind == 1
+            else inp.uint(8) if seed_kind == 2 else inp.uint(9) - (1 << 71))
     copy_at = inp.below(10)
+    mid_at = inp.below(10)
+    files = inp.below(8) == 0
     grow = inp.flag()
     cut_bytes = inp.take(16)
     payload = inp.rest()
@@ -74,6 +82,8 @@ def test_one_input(data: bytes) -> None:
     for i, piece in enumerate(pieces[1:], 1):
         if i == copy_at:
             fork = (h.copy(), bytes(b"".join(pieces[:i])))
+        if i == mid_at and ref is not None:
+            assert h.digest() == ref.digest(), "digest() in the middle"
         h.update(memoryview(piece) if i & 1 else piece)
         if ref is not None:
             ref.update(piece)
@@ -103,14 +113,28 @@ def test_one_input(data: bytes) -> None:
         kw = {"seed": seed} if name in SEEDED else {}
         got = fastconc.hash_many(name, pieces, threads=threads, **kw)
         assert got == [make(name, seed, p).digest() for p in pieces]
+    if files and hasattr(fastconc, "hash_files"):
+        threads = inp.pick((None, 1, 2, 3))
+        kw = {"seed": seed} if name in SEEDED else {}
+        tmp = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        with tempfile.TemporaryDirectory(dir=tmp) as d:
+            paths = []
+            for i, p in enumerate(pieces[:4]):
+                paths.append(os.path.join(d, str(i)))
+                with open(paths[-1], "wb") as f:
+                    f.write(p)
+            got = fastconc.hash_files(name, paths, threads=threads, **kw)
+            assert got == [make(name, seed, p).digest() for p in pieces[:4]]
+            if paths:
+                assert fastconc.hash_file(name, paths[0], **kw) == got[0]
 
 
 def seeds() -> list[bytes]:
     out = []
     for i in range(len(names()) or 1):
         for copy_at in (0, 2):
-            out.append(bytes([i, 1, 7, copy_at, 0]) + bytes(range(16)) +
-                       b"abc" * 100)
+            out.append(bytes([i, 1, 7, 0, 0, 0, 0, copy_at, 2, 0, 0]) +
+                       bytes(range(16)) + b"abc" * 100)
     return out
 
 
