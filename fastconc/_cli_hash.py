@@ -193,18 +193,15 @@ def _digests(algo: str, names: list[str], threads: int | None,
             nbytes += sizes.get(names[j], 0)
             j += 1
         batch = names[i:j]
-        try:
-            results: list[bytes | OSError] = list(
-                _core.hash_files(algo, batch, threads=threads))
-        except OSError:
-            # Find which files failed, one by one.
-            results = []
-            for one in batch:
-                try:
-                    results.append(_core.hash_file(algo, one,
-                                                   threads=threads))
-                except OSError as exc:
-                    results.append(exc)
+        # A file that fails gets its OSError in its place; the others are
+        # still hashed.
+        results: list[bytes | OSError] = []
+        for result in _core.hash_files(algo, batch, threads=threads,
+                                       errors="return"):
+            if isinstance(result, Exception) and \
+                    not isinstance(result, OSError):
+                raise result
+            results.append(result)
         bar.update(nbytes)
         for k, (one, result) in enumerate(zip(batch, results)):
             want = lengths[i + k]

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor
-from typing import Any, Union
+from typing import Any, Literal, Union, overload
 
 from . import _core
 
@@ -66,41 +66,65 @@ class _Progress:
             self._bar.close()
 
 
+@overload
 def hash_files(name: str, paths: Iterable[PathLike], *,
                threads: int | None = None, executor: Executor | None = None,
-               progress: bool = False, seed: int | None = None) -> list[bytes]:
+               progress: bool = False, seed: int | None = None,
+               errors: Literal["raise"] = "raise") -> list[bytes]: ...
+
+
+@overload
+def hash_files(name: str, paths: Iterable[PathLike], *,
+               threads: int | None = None, executor: Executor | None = None,
+               progress: bool = False, seed: int | None = None,
+               errors: Literal["return"]) -> list[bytes | Exception]: ...
+
+
+def hash_files(name: str, paths: Iterable[PathLike], *,
+               threads: int | None = None, executor: Executor | None = None,
+               progress: bool = False, seed: int | None = None,
+               errors: Literal["raise", "return"] = "raise",
+               ) -> list[bytes] | list[bytes | Exception]:
     """Return the digests of the files at ``paths`` (a list of bytes, in
     order).
 
     The files are read and hashed in parallel on fastconc's pool with the
     GIL released, or, with ``executor=``, in batches of paths on any
     ``concurrent.futures.Executor`` (each batch one native call on the
-    worker).  A missing or unreadable file raises the usual ``OSError``
-    naming it.  ``progress=True`` shows a progress bar when stderr is a
-    terminal and tqdm or rich is installed.
+    worker).  ``errors="raise"`` (the default): a missing or unreadable
+    file raises the usual ``OSError`` naming it.  ``errors="return"``: its
+    exception object takes its place in the list and every other file is
+    still hashed (a file that vanished from a live tree does not lose the
+    whole manifest).  ``progress=True`` shows a progress bar when stderr
+    is a terminal and tqdm or rich is installed.
     """
     if isinstance(paths, (str, bytes)):
         raise TypeError("paths must be an iterable of paths, not a single "
                         "path")
+    if errors not in ("raise", "return"):
+        raise ValueError(f"errors must be 'raise' or 'return', not "
+                         f"{errors!r}")
     paths = list(paths)
-    extra: dict[str, Any] = {} if seed is None else {"seed": seed}
+    extra: dict[str, Any] = {"errors": errors}
+    if seed is not None:
+        extra["seed"] = seed
     if executor is None and not progress:
         return _core.hash_files(name, paths, threads=threads, **extra)
     if executor is not None and not isinstance(executor, Executor):
         raise TypeError("executor must be a concurrent.futures.Executor, "
                         f"not {type(executor).__name__!r}")
     # Check the name and seed now rather than in every batch.
-    _core.digest(name, b"", **extra)
+    _core.digest(name, b"", seed=seed)
     bar = _Progress(len(paths), progress)
-    out: list[bytes] = []
+    out: list[Any] = []
     try:
         if executor is None:
             for batch in _batches(paths, BATCH * max(1, _core.get_threads())):
                 out += _core.hash_files(name, batch, threads=threads, **extra)
                 bar.advance(len(batch))
             return out
-        futures = [executor.submit(_core.hash_files, name, batch, threads=1,
-                                   **extra)
+        one_batch: Any = _core.hash_files
+        futures = [executor.submit(one_batch, name, batch, threads=1, **extra)
                    for batch in _batches(paths, BATCH)]
         try:
             for fut in futures:

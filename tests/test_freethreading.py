@@ -477,9 +477,10 @@ def test_simd_level_switch_while_calls_run():
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.parametrize("call", ["compress_many", "decompress_many"])
+@pytest.mark.parametrize("call",
+                         ["compress_many", "decompress_many", "hash_many"])
 def test_many_calls_on_a_list_others_change(call):
-    """compress_many / decompress_many read a list that other threads keep
+    """compress_many / decompress_many / hash_many read a list that other threads keep
     changing (items replaced by new objects, the list resized and
     rebuilt): each call works on one consistent view of it, every output
     is the round trip of one of the values, and nothing crashes (on a
@@ -487,7 +488,8 @@ def test_many_calls_on_a_list_others_change(call):
     items)."""
     values = [bytes([65 + k]) * (300 + 37 * k) for k in range(20)]
     blobs = {fastconc.compress(v, "lz4"): v for v in values}
-    source = values if call == "compress_many" else list(blobs)
+    source = list(blobs) if call == "decompress_many" else values
+    digests = {hashlib.sha256(v).digest() for v in values}
     shared = [source[k % 20] for k in range(200)]
     stop = threading.Event()
 
@@ -515,6 +517,9 @@ def test_many_calls_on_a_list_others_change(call):
             if call == "compress_many":
                 for blob in fastconc.compress_many(shared, "lz4"):
                     assert fastconc.decompress(blob, "lz4") in values
+            elif call == "hash_many":
+                for d in fastconc.hash_many("sha256", shared):
+                    assert d in digests
             else:
                 for out in fastconc.decompress_many(shared, "lz4"):
                     assert out in values

@@ -13,9 +13,17 @@
  * (fc_should_release_at); the same figure as hash/algorithms.c's. */
 #define B3_PACE 6000
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 /* Updates from this size on run as subtree tasks through fc_run, even on
  * one thread, so Ctrl-C is checked between them. */
 #define B3_TASKS_MIN ((Py_ssize_t)4 << 20)
+/* update_mmap() reads the file in slices of this size. */
+#define B3_FILE_SLICE ((Py_ssize_t)8 << 20)
+/* blake3-py's max_threads=blake3.AUTO. */
+#define B3_AUTO (-1)
 
 typedef struct {
     PyObject_HEAD
@@ -25,7 +33,8 @@ typedef struct {
     fc_blake3_hasher h;
 } FcBlake3Object;
 
-/* Feed len bytes.  Called with the GIL held and self's lock taken.
+/* Feed len bytes.  Called with the GIL held and self's lock taken (or
+ * self not yet visible to any other thread).
  * Returns -1 with an exception set (the hasher is then unchanged). */
 static int
 b3_feed(FcBlake3Object *self, const void *buf, Py_ssize_t len,
@@ -61,16 +70,18 @@ b3_update_obj(FcBlake3Object *self, PyObject *data, int release_flag)
 {
     fc_state *st = fc_type_state((PyObject *)self);
     Py_buffer view = {0};
+    const void *buf;
+    Py_ssize_t len;
     int rc = -1;
-    if (fc_get_buffer(data, &view, "data") < 0) {
+    if (fc_get_data(data, &view, &buf, &len) < 0) {
         return -1;
     }
-    int release = fc_should_release_at(st, release_flag, view.len, B3_PACE);
+    int release = fc_should_release_at(st, release_flag, len, B3_PACE);
     if (FC_LOCK_ACQUIRE(self) == 0) {
-        rc = b3_feed(self, view.buf, view.len, self->threads, release);
+        rc = b3_feed(self, buf, len, self->threads, release);
         FC_LOCK_RELEASE(self);
     }
-    PyBuffer_Release(&view);
+    fc_data_release(&view);
     return rc;
 }
 
@@ -94,13 +105,52 @@ exit:
     return rc;
 }
 
+/* threads= (fastconc's) or max_threads= (blake3-py's: an int >= 1 or
+ * blake3.AUTO) into *threads (0: auto). */
+static int
+b3_parse_threads(PyObject *threads_obj, PyObject *max_obj, int *threads)
+{
+    if (max_obj == NULL || max_obj == Py_None) {
+        return fc_parse_threads(threads_obj, threads);
+    }
+    if (threads_obj != Py_None) {
+        PyErr_SetString(PyExc_TypeError,
+                        "give threads= or max_threads=, not both");
+        return -1;
+    }
+    if (!PyLong_Check(max_obj) || PyBool_Check(max_obj)) {
+        PyErr_Format(PyExc_TypeError, "max_threads must be an int, not "
+                     "'%.100s'", Py_TYPE(max_obj)->tp_name);
+        return -1;
+    }
+    long v = PyLong_AsLong(max_obj);
+    if (v == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (v == B3_AUTO) {
+        *threads = 0;
+        return 0;
+    }
+    if (v < 1) {
+        PyErr_SetString(PyExc_ValueError,
+                        "max_threads must be >= 1 or blake3.AUTO");
+        return -1;
+    }
+    /* blake3-py takes any count as a maximum: more threads than the pool
+     * can use are the pool's. */
+    *threads = v > FC_MAX_THREADS ? FC_MAX_THREADS : (int)v;
+    return 0;
+}
+
 static PyObject *
 FcBlake3_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"data", "key", "derive_key_context", "threads",
-                             "release_gil", "usedforsecurity", NULL};
+                             "release_gil", "usedforsecurity", "max_threads",
+                             NULL};
     PyObject *data = NULL, *key = Py_None, *ctx = Py_None;
     PyObject *threads_obj = Py_None, *release_obj = Py_None;
+    PyObject *max_obj = NULL;
     int usedforsecurity = 1;
     fc_state *st = PyType_GetModuleState(type);
     FcBlake3Object *self = NULL;
@@ -108,15 +158,19 @@ FcBlake3_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     uint8_t keybytes[32];
     int threads, release;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$OOOOp:blake3", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$OOOOpO:blake3", kwlist,
                                      &data, &key, &ctx, &threads_obj,
-                                     &release_obj, &usedforsecurity)) {
+                                     &release_obj, &usedforsecurity,
+                                     &max_obj)) {
         return NULL;
     }
     (void)usedforsecurity;  /* BLAKE3 is fine for security uses */
-    if (fc_parse_threads(threads_obj, &threads) < 0 ||
+    if (b3_parse_threads(threads_obj, max_obj, &threads) < 0 ||
         fc_parse_release(release_obj, &release) < 0) {
         return NULL;
+    }
+    if (data == Py_None) {
+        data = NULL;        /* blake3-py: None is no data */
     }
     if (key != Py_None && ctx != Py_None) {
         PyErr_SetString(PyExc_ValueError,
@@ -149,7 +203,7 @@ FcBlake3_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     }
     FC_LOCK_INIT(self);
     self->threads = threads;
-    const fc_blake3_kernels *k = st->kernels.blake3;
+    const fc_blake3_kernels *k = FC_KERNEL(st, blake3);
     if (key != Py_None) {
         fc_blake3_init_keyed(&self->h, keybytes, k);
     }
@@ -161,16 +215,18 @@ FcBlake3_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         fc_blake3_init(&self->h, k);
     }
     if (data != NULL) {
-        /* No other thread can see self yet; the lock is taken anyway (it
-         * is uncontended) so b3_feed has one calling convention. */
+        /* No other thread can see self yet, so b3_feed may run without
+         * the lock its other callers hold. */
         Py_buffer view = {0};
-        if (fc_get_buffer(data, &view, "data") < 0) {
+        const void *buf;
+        Py_ssize_t len;
+        if (fc_get_data(data, &view, &buf, &len) < 0) {
             Py_CLEAR(self);
             goto exit;
         }
-        int rel = fc_should_release_at(st, release, view.len, B3_PACE);
-        int rc = b3_feed(self, view.buf, view.len, threads, rel);
-        PyBuffer_Release(&view);
+        int rel = fc_should_release_at(st, release, len, B3_PACE);
+        int rc = b3_feed(self, buf, len, threads, rel);
+        fc_data_release(&view);
         if (rc < 0) {
             Py_CLEAR(self);
             goto exit;
@@ -200,10 +256,39 @@ FcBlake3_traverse(FcBlake3Object *self, visitproc visit, void *arg)
     return 0;
 }
 
+/* <fastconc.blake3 mode='hash' threads=auto hashed=N>: the mode, the
+ * thread setting and how many bytes went in so far. */
+static PyObject *
+FcBlake3_repr(FcBlake3Object *self)
+{
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        return NULL;
+    }
+    const fc_blake3_hasher *h = &self->h;
+    unsigned long long hashed =
+        (unsigned long long)h->chunk_counter * FC_BLAKE3_CHUNK_LEN +
+        (unsigned long long)h->blocks_done * FC_BLAKE3_BLOCK_LEN +
+        h->buf_len;
+    const char *mode = (h->flags & FC_B3_KEYED_HASH) ? "keyed_hash"
+                       : (h->flags & FC_B3_DERIVE_KEY_MATERIAL) ? "derive_key"
+                       : "hash";
+    int threads = self->threads;
+    FC_LOCK_RELEASE(self);
+    if (threads == 0) {
+        return PyUnicode_FromFormat(
+            "<fastconc.blake3 mode='%s' threads=auto hashed=%llu>",
+            mode, hashed);
+    }
+    return PyUnicode_FromFormat(
+        "<fastconc.blake3 mode='%s' threads=%d hashed=%llu>",
+        mode, threads, hashed);
+}
+
 PyDoc_STRVAR(FcBlake3_update__doc__,
 "update($self, data, /)\n--\n\n"
 "Add data to the hash (large inputs are hashed on several threads, as\n"
-"set by threads= at construction).");
+"set by threads= at construction) and return the object itself, as\n"
+"blake3-py does, so that calls chain.");
 
 static PyObject *
 FcBlake3_update(FcBlake3Object *self, PyObject *data)
@@ -211,7 +296,127 @@ FcBlake3_update(FcBlake3Object *self, PyObject *data)
     if (b3_update_obj(self, data, -1) < 0) {
         return NULL;
     }
-    Py_RETURN_NONE;
+    return Py_NewRef((PyObject *)self);
+}
+
+/* Read up to cap bytes of fd into buf: the bytes read (0 at EOF), -1 with
+ * errno set, or -2 when a signal interrupted read().  No Python API. */
+static Py_ssize_t
+b3_read_some(int fd, unsigned char *buf, Py_ssize_t cap)
+{
+    Py_ssize_t got = 0;
+    while (got < cap) {
+        ssize_t r = read(fd, buf + got, (size_t)(cap - got));
+        if (r < 0) {
+            if (errno == EINTR && got == 0) {
+                return -2;
+            }
+            if (errno == EINTR) {
+                break;      /* hash what we have, then run the handlers */
+            }
+            return -1;
+        }
+        if (r == 0) {
+            break;
+        }
+        got += r;
+    }
+    return got;
+}
+
+PyDoc_STRVAR(FcBlake3_update_mmap__doc__,
+"update_mmap($self, /, path)\n--\n\n"
+"Add the contents of the file at path and return the object itself, as\n"
+"blake3-py's update_mmap().  The file is read in slices with the GIL\n"
+"released (not mapped: a file truncated while mapped would crash the\n"
+"process), each slice hashed on the threads set at construction; Ctrl-C\n"
+"is seen between slices and leaves the hash as it was before the call.\n"
+"A missing or unreadable file raises OSError naming it.");
+
+static PyObject *
+FcBlake3_update_mmap(FcBlake3Object *self, PyObject *const *args,
+                     Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"path", NULL};
+    PyObject *a[1], *fspath = NULL, *encoded = NULL, *result = NULL;
+    fc_blake3_hasher *saved = NULL;
+    unsigned char *buf = NULL;
+    int fd = -1, err = 0, locked = 0;
+
+    if (fc_parse_args("update_mmap", args, nargs, kwnames, names, 1, 1,
+                      a) < 0) {
+        return NULL;
+    }
+    fspath = PyOS_FSPath(a[0]);
+    if (fspath == NULL || !PyUnicode_FSConverter(fspath, &encoded)) {
+        goto exit;
+    }
+    const char *cpath = PyBytes_AS_STRING(encoded);
+    for (;;) {
+        /* open() may block (a FIFO, a network mount); cpath is held. */
+        FC_RUN_OUTSIDE_GIL(1, fd = open(cpath, O_RDONLY | O_CLOEXEC);
+                           err = errno);
+        if (fd >= 0 || err != EINTR) {
+            break;
+        }
+        if (PyErr_CheckSignals() < 0) {
+            goto exit;
+        }
+    }
+    if (fd < 0) {
+        errno = err;
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, fspath);
+        goto exit;
+    }
+    buf = PyMem_RawMalloc((size_t)B3_FILE_SLICE);
+    saved = PyMem_Malloc(sizeof(*saved));
+    if (buf == NULL || saved == NULL) {
+        PyErr_NoMemory();
+        goto exit;
+    }
+    /* The lock is held for the whole file, so that no other update lands
+     * in the middle of it. */
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        goto exit;
+    }
+    locked = 1;
+    *saved = self->h;
+    for (;;) {
+        Py_ssize_t got;
+        /* Safe: buf and fd are ours alone. */
+        FC_RUN_OUTSIDE_GIL(1, got = b3_read_some(fd, buf, B3_FILE_SLICE);
+                           err = errno);
+        if (got == -1) {
+            errno = err;
+            PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, fspath);
+            goto fail;
+        }
+        if (got > 0 && b3_feed(self, buf, got, self->threads, 1) < 0) {
+            goto fail;
+        }
+        if (PyErr_CheckSignals() < 0) {
+            goto fail;
+        }
+        if (got == 0) {
+            break;
+        }
+    }
+    result = Py_NewRef((PyObject *)self);
+    goto exit;
+fail:
+    self->h = *saved;   /* as if the call never ran */
+exit:
+    if (locked) {
+        FC_LOCK_RELEASE(self);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    PyMem_RawFree(buf);
+    PyMem_Free(saved);
+    Py_XDECREF(encoded);
+    Py_XDECREF(fspath);
+    return result;
 }
 
 static int
@@ -386,40 +591,10 @@ FcBlake3_reduce(FcBlake3Object *self, PyObject *Py_UNUSED(ignored))
     return NULL;
 }
 
-static PyObject *
-FcBlake3_get_name(FcBlake3Object *self, void *closure)
-{
-    (void)self;
-    (void)closure;
-    return PyUnicode_FromString("blake3");
-}
-
-static PyObject *
-FcBlake3_get_digest_size(FcBlake3Object *self, void *closure)
-{
-    (void)self;
-    (void)closure;
-    return PyLong_FromLong(FC_BLAKE3_OUT_LEN);
-}
-
-static PyObject *
-FcBlake3_get_block_size(FcBlake3Object *self, void *closure)
-{
-    (void)self;
-    (void)closure;
-    return PyLong_FromLong(FC_BLAKE3_BLOCK_LEN);
-}
-
-static PyObject *
-FcBlake3_get_key_size(FcBlake3Object *self, void *closure)
-{
-    (void)self;
-    (void)closure;
-    return PyLong_FromLong(FC_BLAKE3_KEY_LEN);
-}
-
 static PyMethodDef FcBlake3_methods[] = {
     {"update", (PyCFunction)FcBlake3_update, METH_O, FcBlake3_update__doc__},
+    {"update_mmap", FC_CFUNC(FcBlake3_update_mmap),
+     METH_FASTCALL | METH_KEYWORDS, FcBlake3_update_mmap__doc__},
     {"digest", FC_CFUNC(FcBlake3_digest), METH_FASTCALL | METH_KEYWORDS,
      FcBlake3_digest__doc__},
     {"hexdigest", FC_CFUNC(FcBlake3_hexdigest), METH_FASTCALL | METH_KEYWORDS,
@@ -431,36 +606,34 @@ static PyMethodDef FcBlake3_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyGetSetDef FcBlake3_getset[] = {
-    {"name", (getter)FcBlake3_get_name, NULL, "Always 'blake3'.", NULL},
-    {"digest_size", (getter)FcBlake3_get_digest_size, NULL,
-     "Default digest length in bytes (32).", NULL},
-    {"block_size", (getter)FcBlake3_get_block_size, NULL,
-     "Internal block size in bytes (64).", NULL},
-    {"key_size", (getter)FcBlake3_get_key_size, NULL,
-     "Key length in bytes for keyed hashing (32).", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
 PyDoc_STRVAR(FcBlake3__doc__,
 "blake3(data=b'', *, key=None, derive_key_context=None, threads=None, "
-"release_gil=None, usedforsecurity=True)\n--\n\n"
-"Return a BLAKE3 hash object, optionally fed with data.\n"
+"release_gil=None, usedforsecurity=True, max_threads=None)\n--\n\n"
+"Return a BLAKE3 hash object, optionally fed with data; a drop-in for\n"
+"blake3-py's blake3 class (name, digest_size, block_size, key_size and\n"
+"AUTO on the class, update() returning self, update_mmap(), reset(),\n"
+"digest(length, seek=)).  More lenient than blake3-py, as hashlib is:\n"
+"data may be any contiguous buffer (array('i') too: its bytes are\n"
+"hashed) and given by keyword, and derive_key_context may be bytes.\n"
 "\n"
+"  data: a bytes-like object (None: nothing).\n"
 "  key: 32 bytes, for the keyed_hash mode.\n"
 "  derive_key_context: str or bytes, for the derive_key mode (the data is\n"
 "    then the key material).\n"
 "  threads: threads for large updates (None: the pool size for updates of\n"
 "    1 MiB and more, else 1); every value gives the same digest.\n"
+"  max_threads: blake3-py's name: an int >= 1 or blake3.AUTO (the pool\n"
+"    decides); unlike blake3-py's default of 1, leaving it out lets\n"
+"    large updates use the pool.\n"
 "  release_gil: for data given here; None releases it from GIL_THRESHOLD\n"
 "    bytes on.");
 
 static PyType_Slot FcBlake3_slots[] = {
     {Py_tp_new, FcBlake3_new},
     {Py_tp_dealloc, FcBlake3_dealloc},
+    {Py_tp_repr, FcBlake3_repr},
     {Py_tp_traverse, FcBlake3_traverse},
     {Py_tp_methods, FcBlake3_methods},
-    {Py_tp_getset, FcBlake3_getset},
     {Py_tp_doc, (void *)FcBlake3__doc__},
     {0, NULL},
 };
@@ -473,6 +646,34 @@ static PyType_Spec FcBlake3_spec = {
     .slots = FcBlake3_slots,
 };
 
+/* Class attributes, readable on the class and its instances as in
+ * blake3-py: set in the type's dict before anyone can see the type (it is
+ * immutable afterwards). */
+static int
+b3_class_constants(PyTypeObject *tp)
+{
+    static const struct {
+        const char *name;
+        long value;
+    } ints[] = {
+        {"digest_size", FC_BLAKE3_OUT_LEN},
+        {"block_size", FC_BLAKE3_BLOCK_LEN},
+        {"key_size", FC_BLAKE3_KEY_LEN},
+        {"AUTO", B3_AUTO},
+    };
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        if (fc_dict_set_steal(tp->tp_dict, ints[i].name,
+                              PyLong_FromLong(ints[i].value)) < 0) {
+            return -1;
+        }
+    }
+    if (fc_dict_set_str(tp->tp_dict, "name", "blake3") < 0) {
+        return -1;
+    }
+    PyType_Modified(tp);
+    return 0;
+}
+
 static int
 blake3_init(PyObject *m, fc_state *st)
 {
@@ -481,7 +682,10 @@ blake3_init(PyObject *m, fc_state *st)
     if (tp == NULL) {
         return -1;
     }
-    int rc = PyModule_AddObjectRef(m, "blake3", tp);
+    int rc = b3_class_constants((PyTypeObject *)tp);
+    if (rc == 0) {
+        rc = PyModule_AddObjectRef(m, "blake3", tp);
+    }
     Py_DECREF(tp);
     return rc;
 }
@@ -493,7 +697,7 @@ blake3_info(fc_state *st, PyObject *d)
     PyObject *parallel = PyDict_GetItemString(d, "parallel");
     if (fc_dict_set_steal(backends, "blake3",
                           PyUnicode_FromFormat("fastconc %s",
-                                               st->kernels.blake3->name)) < 0) {
+                                               FC_KERNEL(st, blake3)->name)) < 0) {
         return -1;
     }
     return PyDict_SetItemString(parallel, "blake3", Py_True);

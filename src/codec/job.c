@@ -117,8 +117,8 @@ fc_cjob_init(fc_cjob *job, fc_state *st, int codec, const char *name,
     job->src = src;
     job->len = len;
     job->cache = st->codec;
-    job->adler32 = st->kernels.cksum.adler32;
-    job->crc32 = st->kernels.cksum.crc32;
+    job->adler32 = FC_KERNEL(st, cksum.adler32);
+    job->crc32 = FC_KERNEL(st, cksum.crc32);
 }
 
 void

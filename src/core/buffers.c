@@ -29,6 +29,22 @@ fc_get_buffer(PyObject *obj, Py_buffer *view, const char *what)
     return 0;
 }
 
+int
+fc_get_data_buffer(PyObject *obj, Py_buffer *view)
+{
+    if (PyUnicode_Check(obj)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "Strings must be encoded before hashing");
+        return -1;
+    }
+    if (!PyObject_CheckBuffer(obj)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "object supporting the buffer API required");
+        return -1;
+    }
+    return fc_get_buffer(obj, view, "data");
+}
+
 void
 fc_buffers_release(fc_buffers *bufs)
 {

@@ -70,6 +70,28 @@ typedef struct fc_state {
     struct fc_stream_state *stream;
 } fc_state;
 
+/* fc_should_release(st, -1, nbytes) (core/run.c's policy) inline, for
+ * the hottest small calls, where the function call was a measurable part
+ * of a 64-byte hash. */
+static inline int
+fc_release_by_size(const fc_state *st, Py_ssize_t nbytes)
+{
+    return nbytes >= __atomic_load_n(&st->gil_threshold, __ATOMIC_RELAXED);
+}
+
+/* fc_should_release_at(st, -1, nbytes, pace) inline (see core/run.h):
+ * GIL_THRESHOLD, then the expected call time of a kernel that runs `pace`
+ * bytes per µs against the release time. */
+static inline int
+fc_release_by_pace(const fc_state *st, Py_ssize_t nbytes, Py_ssize_t pace)
+{
+    if (!fc_release_by_size(st, nbytes)) {
+        return 0;
+    }
+    Py_ssize_t us = __atomic_load_n(&st->gil_release_us, __ATOMIC_RELAXED);
+    return pace <= 0 || us <= 0 || nbytes / pace >= us;
+}
+
 /* One area of the module: its exec-time set-up and GC hooks (any may be
  * NULL).  init adds the area's functions and types to the module. */
 typedef struct fc_area {
@@ -121,6 +143,41 @@ int fc_dict_set_str(PyObject *d, const char *key, const char *value);
  * ValueError.  `what` names the argument in messages. */
 int fc_get_buffer(PyObject *obj, Py_buffer *view, const char *what);
 
+/* fc_get_buffer with hashlib's messages, for data to hash: "Strings must
+ * be encoded before hashing", "object supporting the buffer API
+ * required". */
+int fc_get_data_buffer(PyObject *obj, Py_buffer *view);
+
+/* The bytes to hash in obj: an exact bytes object is read in place (it is
+ * immutable, and the caller's argument keeps it alive for the call), at no
+ * cost; anything else through fc_get_data_buffer into *view.  Release
+ * with fc_data_release(view) (a no-op for bytes). */
+static inline int
+fc_get_data(PyObject *obj, Py_buffer *view, const void **buf,
+            Py_ssize_t *len)
+{
+    if (PyBytes_CheckExact(obj)) {
+        view->obj = NULL;
+        *buf = PyBytes_AS_STRING(obj);
+        *len = PyBytes_GET_SIZE(obj);
+        return 0;
+    }
+    if (fc_get_data_buffer(obj, view) < 0) {
+        return -1;
+    }
+    *buf = view->buf;
+    *len = view->len;
+    return 0;
+}
+
+static inline void
+fc_data_release(Py_buffer *view)
+{
+    if (view->obj != NULL) {
+        PyBuffer_Release(view);
+    }
+}
+
 /* A list of held views: every item of a sequence/iterable, pinned before
  * the GIL is released. */
 typedef struct fc_buffers {
@@ -139,6 +196,24 @@ void fc_buffers_release(fc_buffers *bufs);
 int fc_parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
                   PyObject *kwnames, const char *const *names, int npos,
                   int nrequired, PyObject **out);
+
+/* fc_parse_args with the common case inline: no keywords and every
+ * required argument given by position (a hot call's usual form). */
+static inline int
+fc_parse_args_fast(const char *fname, PyObject *const *args,
+                   Py_ssize_t nargs, PyObject *kwnames,
+                   const char *const *names, int nnames, int npos,
+                   int nrequired, PyObject **out)
+{
+    if (kwnames == NULL && nargs >= nrequired && nargs <= npos) {
+        for (int i = 0; i < nnames; i++) {
+            out[i] = i < nargs ? args[i] : NULL;
+        }
+        return 0;
+    }
+    return fc_parse_args(fname, args, nargs, kwnames, names, npos,
+                         nrequired, out);
+}
 
 /* threads=: None -> 0 (auto), int >= 1, else TypeError/ValueError. */
 int fc_parse_threads(PyObject *obj, int *out);

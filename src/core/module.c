@@ -8,6 +8,7 @@
 #include "core/fastconc.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Set up in this order and cleared in the reverse one: an area may use
  * the state of those before it (the hash front ends use fc_area_hash's). */
@@ -207,6 +208,61 @@ fc_simd_levels(PyObject *module, PyObject *Py_UNUSED(ignored))
     return list;
 }
 
+/* Private: the kernels simd/dispatch.c would choose for a CPU with the
+ * named features (a subset of this CPU's, or any) at a level, without
+ * changing anything: lets the tests check a row's feature needs, e.g. that
+ * a CPU without BMI2 never gets a kernel compiled with -mbmi2. */
+static PyObject *
+fc_simd_pick_names(PyObject *module, PyObject *args)
+{
+    PyObject *names, *seq = NULL, *result = NULL;
+    const char *lname;
+    unsigned features = 0;
+    fc_kernels k;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "Os:_simd_pick", &names, &lname)) {
+        return NULL;
+    }
+    int level = fc_simd_level_from_name(lname);
+    if (level < 0) {
+        PyErr_Format(PyExc_ValueError, "unknown SIMD level '%s'", lname);
+        return NULL;
+    }
+    seq = PySequence_Fast(names, "features must be a sequence of str");
+    if (seq == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        const char *s = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
+        unsigned bit = 0;
+        const char *fname;
+        if (s == NULL) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_TypeError, "features must be str");
+            }
+            goto exit;
+        }
+        while ((fname = fc_cpu_feature_name(bit)) != NULL &&
+               strcmp(fname, s) != 0) {
+            bit++;
+        }
+        if (fname == NULL) {
+            PyErr_Format(PyExc_ValueError, "unknown CPU feature '%s'", s);
+            goto exit;
+        }
+        features |= 1u << bit;
+    }
+    fc_simd_pick(&k, features, level);
+    result = Py_BuildValue(
+        "{s:s,s:s,s:s,s:s,s:O}", "crc32", k.cksum.crc32_impl, "adler32",
+        k.cksum.adler32_impl, "xxh", k.xxh->impl, "blake3", k.blake3->name,
+        "sha256_pair", k.sha256_pair != NULL ? Py_True : Py_False);
+exit:
+    Py_XDECREF(seq);
+    return result;
+}
+
 static PyObject *
 fc_pool_started_threads(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
@@ -298,6 +354,7 @@ static PyMethodDef module_methods[] = {
     {"_set_simd_level", fc_set_simd_level, METH_O, NULL},
     {"_get_simd_level", fc_get_simd_level, METH_NOARGS, NULL},
     {"_simd_levels", fc_simd_levels, METH_NOARGS, NULL},
+    {"_simd_pick", fc_simd_pick_names, METH_VARARGS, NULL},
     {"_pool_started", fc_pool_started_threads, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };

@@ -38,7 +38,7 @@ fc_should_release_at(fc_state *st, int flag, Py_ssize_t nbytes,
     if (flag >= 0) {
         return flag;
     }
-    return nbytes >= fc_release_bytes(st, pace);
+    return fc_release_by_pace(st, nbytes, pace);
 }
 
 int

@@ -31,26 +31,39 @@
 
 /* --- the algorithms ------------------------------------------------------ */
 
-/* The last field, the pace (bytes per µs of one core), is measured at the
- * best SIMD level on an AMD EPYC (SHA-NI, AVX2) and rounded up. */
+/* The last field, the pace (bytes per µs of one core, for the GIL
+ * policy), is measured at the best SIMD level on an AMD EPYC (SHA-NI,
+ * AVX2) and rounded up. */
+#define EVP_ALG(name, ossl, pace) {name, name, ossl, -1, 0, 0, 0, pace}
 const fc_hash_alg fc_hash_algs[FC_HASH_NALGS] = {
-    [FC_ALG_MD5] = {"md5", "MD5", -1, 0, 0, 0, 800},
-    [FC_ALG_SHA1] = {"sha1", "SHA1", -1, 0, 0, 0, 2000},
-    [FC_ALG_SHA224] = {"sha224", "SHA224", -1, 0, 0, 0, 2000},
-    [FC_ALG_SHA256] = {"sha256", "SHA256", -1, 0, 0, 0, 2000},
-    [FC_ALG_SHA384] = {"sha384", "SHA384", -1, 0, 0, 0, 1000},
-    [FC_ALG_SHA512] = {"sha512", "SHA512", -1, 0, 0, 0, 1000},
-    [FC_ALG_SHA3_256] = {"sha3_256", "SHA3-256", -1, 0, 0, 0, 500},
-    [FC_ALG_SHA3_512] = {"sha3_512", "SHA3-512", -1, 0, 0, 0, 300},
-    [FC_ALG_BLAKE2B] = {"blake2b", "BLAKE2B-512", -1, 0, 0, 0, 1000},
-    [FC_ALG_BLAKE2S] = {"blake2s", "BLAKE2S-256", -1, 0, 0, 0, 600},
-    /* block sizes as python-xxhash reports them */
-    [FC_ALG_XXH32] = {"xxh32", NULL, FC_XXH32, 4, 16, 0, 8000},
-    [FC_ALG_XXH64] = {"xxh64", NULL, FC_XXH64, 8, 32, 0, 16000},
-    [FC_ALG_XXH3_64] = {"xxh3_64", NULL, FC_XXH3_64, 8, 32, 0, 48000},
-    [FC_ALG_XXH3_128] = {"xxh3_128", NULL, FC_XXH3_128, 16, 64, 0, 48000},
-    [FC_ALG_BLAKE3] = {"blake3", NULL, -1, FC_BLAKE3_OUT_LEN,
+    [FC_ALG_MD5] = EVP_ALG("md5", "MD5", 800),
+    [FC_ALG_SHA1] = EVP_ALG("sha1", "SHA1", 2000),
+    [FC_ALG_SHA224] = EVP_ALG("sha224", "SHA224", 2000),
+    [FC_ALG_SHA256] = EVP_ALG("sha256", "SHA256", 2000),
+    [FC_ALG_SHA384] = EVP_ALG("sha384", "SHA384", 1000),
+    [FC_ALG_SHA512] = EVP_ALG("sha512", "SHA512", 1000),
+    [FC_ALG_SHA3_256] = EVP_ALG("sha3_256", "SHA3-256", 500),
+    [FC_ALG_SHA3_512] = EVP_ALG("sha3_512", "SHA3-512", 300),
+    [FC_ALG_BLAKE2B] = EVP_ALG("blake2b", "BLAKE2B-512", 1000),
+    [FC_ALG_BLAKE2S] = EVP_ALG("blake2s", "BLAKE2S-256", 600),
+    /* names and block sizes as python-xxhash reports them */
+    [FC_ALG_XXH32] = {"xxh32", "XXH32", NULL, FC_XXH32, 4, 16, 0, 8000},
+    [FC_ALG_XXH64] = {"xxh64", "XXH64", NULL, FC_XXH64, 8, 32, 0, 16000},
+    [FC_ALG_XXH3_64] = {"xxh3_64", "XXH3_64", NULL, FC_XXH3_64, 8, 32, 0,
+                        48000},
+    [FC_ALG_XXH3_128] = {"xxh3_128", "XXH3_128", NULL, FC_XXH3_128, 16, 64,
+                         0, 48000},
+    [FC_ALG_BLAKE3] = {"blake3", "blake3", NULL, -1, FC_BLAKE3_OUT_LEN,
                        FC_BLAKE3_BLOCK_LEN, 1, 6000},
+};
+#undef EVP_ALG
+
+/* Other names of an algorithm, found like its own (any case). */
+static const struct {
+    const char *name;
+    int alg;
+} ALIASES[FC_HASH_NALIASES] = {
+    {"xxh128", FC_ALG_XXH3_128},    /* python-xxhash's */
 };
 
 /* libcrypto's low-level functions: the same code the default provider
@@ -114,7 +127,7 @@ fc_hash_digest_size(const struct fc_hash_state *hs, int alg)
 fc_sha256_pair_fn
 fc_hash_sha_pair(const struct fc_hash_state *hs, int alg, const uint32_t **iv)
 {
-    fc_sha256_pair_fn pair = hs->kernels->sha256_pair;
+    fc_sha256_pair_fn pair = FC_ATOMIC_LOAD(&hs->kernels->sha256_pair);
     if (pair != NULL && hs->oneshot[alg] != NULL && PAIR_IV[alg] != NULL) {
         *iv = PAIR_IV[alg];
         return pair;
@@ -129,6 +142,43 @@ fc_hash_error(const char *what)
     PyErr_Format(PyExc_MemoryError, "%s failed (out of memory or OpenSSL "
                  "error)", what);
     return NULL;
+}
+
+/* --- results ------------------------------------------------------------- */
+
+PyObject *
+fc_hash_int_of(const unsigned char *d, int n)
+{
+    if (n <= 8) {
+        uint64_t v = 0;
+        for (int i = 0; i < n; i++) {
+            v = (v << 8) | d[i];
+        }
+        return PyLong_FromUnsignedLongLong(v);
+    }
+#if PY_VERSION_HEX >= 0x030D0000
+    return PyLong_FromUnsignedNativeBytes(
+        d, (size_t)n,
+        Py_ASNATIVEBYTES_BIG_ENDIAN | Py_ASNATIVEBYTES_UNSIGNED_BUFFER);
+#else
+    return _PyLong_FromByteArray(d, (size_t)n, 0, 0);
+#endif
+}
+
+PyObject *
+fc_hash_hex_of(const unsigned char *d, Py_ssize_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    PyObject *s = PyUnicode_New(2 * n, 127);
+    if (s == NULL) {
+        return NULL;
+    }
+    Py_UCS1 *p = PyUnicode_1BYTE_DATA(s);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        p[2 * i] = (Py_UCS1)digits[d[i] >> 4];
+        p[2 * i + 1] = (Py_UCS1)digits[d[i] & 15];
+    }
+    return s;
 }
 
 /* --- names and seeds ----------------------------------------------------- */
@@ -160,26 +210,31 @@ usable(const struct fc_hash_state *hs, int i)
 }
 
 int
-fc_hash_lookup(struct fc_hash_state *hs, PyObject *name)
+fc_hash_lookup_slow(struct fc_hash_state *hs, PyObject *name)
 {
+    Py_ssize_t n;
     if (!PyUnicode_Check(name)) {
         PyErr_Format(PyExc_TypeError,
                      "hash name must be a str, not '%.100s'",
                      Py_TYPE(name)->tp_name);
         return -1;
     }
-    for (int i = 0; i < FC_HASH_NALGS; i++) {
-        if (name == hs->names[i] && usable(hs, i)) {
-            return i;
-        }
-    }
-    const char *s = PyUnicode_AsUTF8(name);
+    const char *s = PyUnicode_AsUTF8AndSize(name, &n);
     if (s == NULL) {
         return -1;
     }
-    for (int i = 0; i < FC_HASH_NALGS; i++) {
-        if (strcasecmp(s, fc_hash_algs[i].name) == 0 && usable(hs, i)) {
-            return i;
+    /* "sha256\0x" would compare equal to "sha256" below: refuse it. */
+    if (strlen(s) == (size_t)n) {
+        for (int i = 0; i < FC_HASH_NALGS; i++) {
+            if (strcasecmp(s, fc_hash_algs[i].name) == 0 && usable(hs, i)) {
+                return i;
+            }
+        }
+        for (int a = 0; a < FC_HASH_NALIASES; a++) {
+            if (strcasecmp(s, ALIASES[a].name) == 0 &&
+                usable(hs, ALIASES[a].alg)) {
+                return ALIASES[a].alg;
+            }
         }
     }
     PyObject *names = sorted_names(hs);
@@ -191,12 +246,26 @@ fc_hash_lookup(struct fc_hash_state *hs, PyObject *name)
     return -1;
 }
 
+/* Enter `name` (interned, a new reference is taken) for algorithm alg in
+ * the identity table. */
+static void
+add_key(struct fc_hash_state *hs, int k, PyObject *name, int alg)
+{
+    unsigned s = fc_hash_key_slot(name);
+    hs->keys[k] = Py_NewRef(name);
+    hs->key_alg[k] = (int8_t)alg;
+    while (hs->key_slot[s] != 0) {
+        s = (s + 1) & (FC_HASH_KEY_SLOTS - 1);
+    }
+    hs->key_slot[s] = (uint8_t)(k + 1);
+}
+
 int
 fc_hash_parse_seed(int alg, PyObject *obj, uint64_t *out)
 {
     *out = 0;
-    if (obj == NULL) {
-        return 0;
+    if (obj == NULL || obj == Py_None) {
+        return 0;       /* seed=None, as the signatures say: the default */
     }
     if (fc_hash_algs[alg].xxh < 0) {
         PyErr_Format(PyExc_TypeError, "%s does not take a seed",
@@ -214,6 +283,36 @@ fc_hash_parse_seed(int alg, PyObject *obj, uint64_t *out)
     }
     *out = fc_hash_algs[alg].xxh == FC_XXH32 ? (uint64_t)(uint32_t)v
                                              : (uint64_t)v;
+    return 0;
+}
+
+int
+fc_hash_xxh_args(const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                 PyObject *kwnames, int data_required, PyObject **data,
+                 PyObject **seed)
+{
+    static const char *const names[] = {"data", "seed", "input", NULL};
+    PyObject *a[3];
+    /* data is checked below: it may come as input=. */
+    if (fc_parse_args_fast(fname, args, nargs, kwnames, names, 3, 2, 0,
+                           a) < 0) {
+        return -1;
+    }
+    if (a[2] != NULL) {
+        if (a[0] != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() got both 'data' and its "
+                         "old name 'input'", fname);
+            return -1;
+        }
+        a[0] = a[2];
+    }
+    if (a[0] == NULL && data_required) {
+        PyErr_Format(PyExc_TypeError, "%s() missing required argument "
+                     "'data'", fname);
+        return -1;
+    }
+    *data = a[0];
+    *seed = a[1];
     return 0;
 }
 
@@ -397,6 +496,22 @@ hash_init(PyObject *m, fc_state *st)
             goto exit;
         }
     }
+    /* The identity table: usable algorithms, then the aliases. */
+    for (int i = 0; i < FC_HASH_NALGS; i++) {
+        if (usable(hs, i)) {
+            add_key(hs, i, hs->names[i], i);
+        }
+    }
+    for (int a = 0; a < FC_HASH_NALIASES; a++) {
+        PyObject *alias = PyUnicode_InternFromString(ALIASES[a].name);
+        if (alias == NULL) {
+            goto exit;
+        }
+        if (usable(hs, ALIASES[a].alg)) {
+            add_key(hs, FC_HASH_NALGS + a, alias, ALIASES[a].alg);
+        }
+        Py_DECREF(alias);
+    }
     hs->available = PyFrozenSet_New(names);
     if (hs->available == NULL ||
         PyModule_AddObjectRef(m, "algorithms_available", hs->available) < 0) {
@@ -416,6 +531,9 @@ hash_traverse(fc_state *st, visitproc visit, void *arg)
         for (int i = 0; i < FC_HASH_NALGS; i++) {
             Py_VISIT(st->hash->names[i]);
         }
+        for (int k = 0; k < FC_HASH_NKEYS; k++) {
+            Py_VISIT(st->hash->keys[k]);
+        }
     }
     return 0;
 }
@@ -430,6 +548,10 @@ hash_clear(fc_state *st)
         return;
     }
     Py_CLEAR(hs->available);
+    for (int k = 0; k < FC_HASH_NKEYS; k++) {
+        Py_CLEAR(hs->keys[k]);
+    }
+    memset(hs->key_slot, 0, sizeof(hs->key_slot));
     for (int i = 0; i < FC_HASH_NALGS; i++) {
         Py_CLEAR(hs->names[i]);
         /* Live contexts hold their own reference to the EVP_MD. */
@@ -455,7 +577,7 @@ hash_info(fc_state *st, PyObject *d)
         if (fc_hash_algs[i].xxh >= 0) {
             s = PyUnicode_FromFormat("xxHash %d.%d.%d (%s)", XXH_VERSION_MAJOR,
                                      XXH_VERSION_MINOR, XXH_VERSION_RELEASE,
-                                     hs->kernels->xxh->impl);
+                                     FC_ATOMIC_LOAD(&hs->kernels->xxh)->impl);
         }
         else if (hs->md[i] != NULL) {
             s = PyUnicode_FromString(OpenSSL_version(OPENSSL_VERSION));

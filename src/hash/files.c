@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,38 +22,80 @@
 
 /* --- reading ------------------------------------------------------------- */
 
-/* Read fd to EOF (or until `slice` bytes were read, when slice > 0) into h,
- * adding the bytes read to *nread.  Returns 1 at EOF, 0 when the slice is
- * used up or a signal interrupted read(), -1 with *err = errno on a read
- * error or -2 on a hash error.  No Python API. */
+/* What hash_fd() returns besides the byte counts. */
+enum {
+    FD_ERROR = -1,      /* read error, *err = errno */
+    FD_HASH_ERROR = -2, /* the hasher failed (OpenSSL) */
+    FD_PAUSE = 0,       /* slice used up, a signal interrupted read(), or
+                         * the batch was cancelled: come back later */
+    FD_EOF = 1,
+};
+
+/* Wait until a pollable fd (a FIFO, a socket, a terminal: opened with
+ * O_NONBLOCK by open_file) has data or hung up, FC_POLL_MS at a time,
+ * giving way when the pool cancels the batch (Ctrl-C).  1 when readable,
+ * 0 when cancelled or interrupted, -1 with *err.  No Python API. */
 static int
-hash_fd(fc_hasher *h, int fd, unsigned char *buf, Py_ssize_t slice, int *err,
-        Py_ssize_t *nread)
+wait_readable(int fd, int *err)
+{
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, FC_POLL_MS);
+        if (r > 0) {
+            return 1;   /* data, hang-up (EOF) or an error read() reports */
+        }
+        if (r < 0 && errno != EINTR) {
+            *err = errno;
+            return -1;
+        }
+        if (r < 0 || fc_pool_should_stop()) {
+            return 0;
+        }
+    }
+}
+
+/* Read fd to EOF (or until `slice` bytes were read, when slice > 0) into h,
+ * adding the bytes read to *nread.  `pollable`: fd is non-blocking and may
+ * wait for ever (open_file said so); it is polled, so a pool thread never
+ * blocks in read() past a cancelled batch.  Between reads the batch's
+ * cancel flag is checked, so that on a slow file system a task stops at
+ * the next block (a read() itself cannot be interrupted there).  Returns
+ * an FD_* code.  No Python API. */
+static int
+hash_fd(fc_hasher *h, int fd, int pollable, unsigned char *buf,
+        Py_ssize_t slice, int *err, Py_ssize_t *nread)
 {
     Py_ssize_t done = 0;
     int rc;
     for (;;) {
+        if (pollable && (rc = wait_readable(fd, err)) <= 0) {
+            rc = rc < 0 ? FD_ERROR : FD_PAUSE;
+            break;
+        }
         ssize_t r = read(fd, buf, FILE_BUF);
         if (r < 0) {
             if (errno == EINTR) {
-                rc = 0;   /* let the caller run the signal handlers */
+                rc = FD_PAUSE;  /* let the caller run the signal handlers */
                 break;
             }
+            if (pollable && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                continue;       /* poll() said readable, then not: again */
+            }
             *err = errno;
-            rc = -1;
+            rc = FD_ERROR;
             break;
         }
         if (r == 0) {
-            rc = 1;
+            rc = FD_EOF;
             break;
         }
         if (fc_hasher_update(h, buf, (size_t)r) < 0) {
-            rc = -2;
+            rc = FD_HASH_ERROR;
             break;
         }
         done += r;
-        if (slice > 0 && done >= slice) {
-            rc = 0;
+        if ((slice > 0 && done >= slice) || fc_pool_should_stop()) {
+            rc = FD_PAUSE;
             break;
         }
     }
@@ -60,18 +103,37 @@ hash_fd(fc_hasher *h, int fd, unsigned char *buf, Py_ssize_t slice, int *err,
     return rc;
 }
 
-/* open() for reading.  Pool threads retry on EINTR (signals are the main
- * thread's business); the caller of hash_file() passes retry=0 to get
- * EINTR back and run the signal handlers (a FIFO may block in open()). */
+/* open() for reading.  Pool threads (pool=1) open with O_NONBLOCK, which
+ * returns at once even for a FIFO without a writer (where a blocking open()
+ * would wait for ever, out of Ctrl-C's reach: issue 24's hang); a regular
+ * file or directory gets its blocking mode back, anything else stays
+ * non-blocking and *pollable is set: hash_fd() polls it.  The caller of
+ * hash_file() (pool=0) opens in blocking mode and gets EINTR back, to run
+ * the signal handlers (a FIFO may block in open()).  -1 with *err. */
 static int
-open_file(const char *path, int *err, int retry)
+open_file(const char *path, int *err, int pool, int *pollable)
 {
     int fd;
+    struct stat sb;
+    *pollable = 0;
     do {
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-    } while (retry && fd < 0 && errno == EINTR);
+        fd = open(path, O_RDONLY | O_CLOEXEC | (pool ? O_NONBLOCK : 0));
+    } while (pool && fd < 0 && errno == EINTR);
     if (fd < 0) {
         *err = errno;
+        return -1;
+    }
+    if (!pool) {
+        return fd;
+    }
+    if (fstat(fd, &sb) == 0 && (S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0) {
+            (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+        }
+    }
+    else {
+        *pollable = 1;
     }
     return fd;
 }
@@ -340,13 +402,152 @@ b3_hash_fd_parallel(fc_blake3_hasher *h, int fd, Py_ssize_t size,
 
 /* --- hash_file ----------------------------------------------------------- */
 
+/* --- hash_file on a file object ----------------------------------------- */
+
+/* Feed len bytes of buf (pinned by the caller) to the open hasher h: BLAKE3
+ * as subtree tasks on `threads` threads (0: auto), anything else in chunks
+ * with the GIL released from GIL_THRESHOLD bytes on.  0, or -1 with an
+ * exception set. */
+static int
+feed_buffer(fc_state *st, fc_hasher *h, const void *buf, Py_ssize_t len,
+            int threads)
+{
+    int rc;
+    if (len == 0) {
+        return 0;
+    }
+    if (h->b3 != NULL && threads != 1) {
+        return fc_blake3_update_pool(h->b3, buf, (size_t)len,
+                                     fc_blake3_threads(threads, len), 1,
+                                     NULL);
+    }
+    rc = fc_hasher_update_chunked(h, buf, len,
+                                  fc_should_release(st, -1, len));
+    if (rc == -2) {
+        fc_hash_error("update");
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+/* hash_file(name, f) for a binary file object, as hashlib.file_digest():
+ * an io.BytesIO (anything with getbuffer()) is hashed whole from its
+ * buffer; anything else must be readable and have readinto(), and is read
+ * to its end into a buffer of ours.  The reading is f's own Python code
+ * (so it sees Ctrl-C); the hashing releases the GIL. */
+static PyObject *
+hash_file_object(fc_state *st, int alg, uint64_t seed, int threads,
+                 PyObject *f)
+{
+    PyObject *result = NULL, *ba = NULL, *mv = NULL, *r = NULL;
+    Py_buffer view = {0};
+    unsigned char out[FC_MAX_DIGEST];
+    fc_hasher h;
+
+    fc_hasher_setup(&h, st->hash, alg, seed);
+    if (fc_hasher_open(&h) < 0) {
+        fc_hash_error("hash initialisation");
+        goto exit;
+    }
+    if (PyObject_HasAttrString(f, "getbuffer")) {
+        r = PyObject_CallMethod(f, "getbuffer", NULL);
+        if (r == NULL || fc_get_buffer(r, &view, "getbuffer()") < 0 ||
+            feed_buffer(st, &h, view.buf, view.len, threads) < 0) {
+            goto exit;
+        }
+    }
+    else {
+        if (!PyObject_HasAttrString(f, "readinto") &&
+            !PyObject_HasAttrString(f, "read")) {
+            PyErr_Format(PyExc_TypeError,
+                         "path must be str, bytes, os.PathLike or a binary "
+                         "file object, not '%.100s'", Py_TYPE(f)->tp_name);
+            goto exit;
+        }
+        int ok = PyObject_HasAttrString(f, "readinto");
+        if (ok) {
+            r = PyObject_CallMethod(f, "readable", NULL);
+            ok = r != NULL && PyObject_IsTrue(r) == 1;
+            PyErr_Clear();
+        }
+        if (!ok) {
+            /* hashlib.file_digest's words (a text file, a write-only
+             * one) */
+            PyErr_Format(PyExc_ValueError,
+                         "'%R' is not a file-like object in binary reading "
+                         "mode.", f);
+            goto exit;
+        }
+        /* BLAKE3 on several threads gets slices worth splitting. */
+        Py_ssize_t bufsize = h.b3 != NULL && threads != 1
+                                 ? ((Py_ssize_t)4 << 20) : (Py_ssize_t)FILE_BUF;
+        ba = PyByteArray_FromStringAndSize(NULL, bufsize);
+        mv = ba ? PyMemoryView_FromObject(ba) : NULL;
+        if (mv == NULL) {
+            goto exit;
+        }
+        for (;;) {
+            Py_XSETREF(r, PyObject_CallMethod(f, "readinto", "O", mv));
+            if (r == NULL) {
+                goto exit;
+            }
+            if (r == Py_None) {
+                PyErr_SetString(PyExc_BlockingIOError,
+                                "readinto() returned None: the file is "
+                                "non-blocking and has no data now");
+                goto exit;
+            }
+            Py_ssize_t n = PyNumber_AsSsize_t(r, PyExc_OverflowError);
+            if (n == -1 && PyErr_Occurred()) {
+                goto exit;
+            }
+            if (n < 0 || n > bufsize) {
+                PyErr_Format(PyExc_ValueError, "readinto() returned %zd "
+                             "for a buffer of %zd bytes", n, bufsize);
+                goto exit;
+            }
+            if (n == 0) {
+                break;
+            }
+            /* The memoryview pins ba: nobody can resize it meanwhile. */
+            if (feed_buffer(st, &h, PyByteArray_AS_STRING(ba), n,
+                            threads) < 0) {
+                goto exit;
+            }
+        }
+    }
+    if (fc_hasher_final(&h, out) < 0) {
+        fc_hash_error("digest");
+        goto exit;
+    }
+    result = PyBytes_FromStringAndSize((const char *)out, fc_hasher_size(&h));
+exit:
+    if (view.obj != NULL) {
+        PyBuffer_Release(&view);
+    }
+    Py_XDECREF(mv);
+    Py_XDECREF(ba);
+    Py_XDECREF(r);
+    fc_hasher_close(&h);
+    return result;
+}
+
+/* A path (str, bytes, os.PathLike), as opposed to a file object. */
+static int
+is_path(PyObject *obj)
+{
+    return PyUnicode_Check(obj) || PyBytes_Check(obj) ||
+           PyObject_HasAttrString((PyObject *)Py_TYPE(obj), "__fspath__");
+}
+
 PyDoc_STRVAR(fc_hash_file__doc__,
 "hash_file($module, name, path, *, threads=None, seed=None)\n--\n\n"
 "Return the digest (bytes) of the file at path, read with the GIL\n"
 "released.  A missing or unreadable file raises OSError naming it.\n"
 "\n"
 "  name: one of algorithms_available.\n"
-"  path: str, bytes or os.PathLike.\n"
+"  path: str, bytes or os.PathLike; or a binary file object, as\n"
+"    hashlib.file_digest() takes: read to its end with readinto() (an\n"
+"    io.BytesIO is hashed whole through getbuffer()).\n"
 "  threads: blake3 only (a tree hash): threads hashing the one file\n"
 "    (None: the pool size for files of 1 MiB and more).  The other\n"
 "    algorithms are sequential: threads > 1 raises ValueError.\n"
@@ -364,7 +565,7 @@ fc_hash_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     unsigned char out[FC_MAX_DIGEST];
     fc_hasher h;
     uint64_t seed;
-    int alg, threads, fd = -1, err = 0, rc = 0;
+    int alg, threads, fd = -1, err = 0, rc = 0, pollable = 0;
 
     memset(&h, 0, sizeof(h));
     if (fc_parse_args("hash_file", args, nargs, kwnames, names, 2, 2, a) < 0 ||
@@ -379,6 +580,9 @@ fc_hash_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                      "split one file (only blake3 can; use hash_files for "
                      "many files)", fc_hash_algs[alg].name, threads);
         return NULL;
+    }
+    if (!is_path(a[1])) {
+        return hash_file_object(st, alg, seed, threads, a[1]);
     }
     if (convert_path(a[1], &fspath, &encoded) < 0) {
         return NULL;
@@ -396,7 +600,7 @@ fc_hash_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     const char *cpath = PyBytes_AS_STRING(encoded);
     for (;;) {
         /* open() may block (FIFOs, network mounts); cpath is held. */
-        FC_RUN_OUTSIDE_GIL(1, fd = open_file(cpath, &err, 0));
+        FC_RUN_OUTSIDE_GIL(1, fd = open_file(cpath, &err, 0, &pollable));
         if (fd >= 0 || err != EINTR) {
             break;
         }
@@ -430,7 +634,7 @@ fc_hash_file(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     while (rc == 0) {
         Py_ssize_t nread = 0;
         /* Safe: buf and h are ours; encoded is held. */
-        FC_RUN_OUTSIDE_GIL(1, rc = hash_fd(&h, fd, buf, FILE_SLICE, &err,
+        FC_RUN_OUTSIDE_GIL(1, rc = hash_fd(&h, fd, 0, buf, FILE_SLICE, &err,
                                            &nread));
         if (PyErr_CheckSignals() < 0) {
             goto exit;
@@ -470,6 +674,7 @@ typedef struct {
     Py_ssize_t next;            /* next file to start or finish */
     Py_ssize_t end;
     int fd;                     /* file `next`, open, or -1 */
+    int pollable;               /* fd is polled (not a regular file) */
     int ready;                  /* h and buf allocated */
 } files_group;
 
@@ -512,23 +717,24 @@ files_task(void *arg, int64_t i)
                 g->next++;
                 continue;
             }
-            g->fd = open_file(job->paths[k], &err, 1);
+            g->fd = open_file(job->paths[k], &err, 1, &g->pollable);
             if (g->fd < 0) {
                 job->errs[k] = err;
                 g->next++;
                 continue;
             }
         }
-        rc = hash_fd(&g->h, g->fd, g->buf, budget - nread, &err, &nread);
-        if (rc == 0) {
-            return;   /* slice used up (or EINTR): resume next round */
+        rc = hash_fd(&g->h, g->fd, g->pollable, g->buf, budget - nread, &err,
+                     &nread);
+        if (rc == FD_PAUSE) {
+            return;   /* slice used up, EINTR or cancelled: next round */
         }
         close(g->fd);
         g->fd = -1;
-        if (rc == -1) {
+        if (rc == FD_ERROR) {
             job->errs[k] = err;
         }
-        else if (rc == -2 ||
+        else if (rc == FD_HASH_ERROR ||
                  fc_hasher_final(&g->h, job->out + k * job->size) < 0) {
             job->errs[k] = -1;
         }
@@ -537,38 +743,86 @@ files_task(void *arg, int64_t i)
 }
 
 PyDoc_STRVAR(fc_hash_files__doc__,
-"hash_files($module, name, paths, *, threads=None, seed=None)\n--\n\n"
+"hash_files($module, name, paths, *, threads=None, seed=None, "
+"errors='raise')\n--\n\n"
 "Return the digests (list of bytes) of the files at paths, read and\n"
-"hashed in parallel on the pool with the GIL released.  The first missing\n"
-"or unreadable file (in the order given) raises OSError naming it.\n"
+"hashed in parallel on the pool with the GIL released.\n"
 "\n"
 "  name: one of algorithms_available.\n"
 "  paths: an iterable of str, bytes or os.PathLike.\n"
 "  threads: threads to use (None: the pool size).\n"
-"  seed: xxHash only: the seed.");
+"  seed: xxHash only: the seed.\n"
+"  errors: 'raise': the first missing or unreadable file (in the order\n"
+"    given) raises OSError naming it; 'return': its exception object\n"
+"    takes its place in the list and the others are still hashed.");
+
+/* errors=: NULL, None or "raise" -> 0; "return" -> 1. */
+static int
+parse_errors(PyObject *obj, int *ret)
+{
+    *ret = 0;
+    if (obj == NULL || obj == Py_None) {
+        return 0;
+    }
+    if (PyUnicode_Check(obj)) {
+        if (PyUnicode_CompareWithASCIIString(obj, "raise") == 0) {
+            return 0;
+        }
+        if (PyUnicode_CompareWithASCIIString(obj, "return") == 0) {
+            *ret = 1;
+            return 0;
+        }
+    }
+    PyErr_Format(PyExc_ValueError,
+                 "errors must be 'raise' or 'return', not %R", obj);
+    return -1;
+}
+
+/* The exception for file k (errs[k] != 0) as an object, not raised. */
+static PyObject *
+file_error(int err, PyObject *fspath)
+{
+    PyObject *type, *value, *tb;
+    if (err > 0) {
+        errno = err;
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, fspath);
+    }
+    else {
+        fc_hash_error("digest");
+    }
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
 
 static PyObject *
 fc_hash_files(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
               PyObject *kwnames)
 {
     static const char *const names[] = {"name", "paths", "threads", "seed",
-                                        NULL};
+                                        "errors", NULL};
     fc_state *st = fc_get_state(module);
-    PyObject *a[4], *result = NULL, *list = NULL, *seq = NULL;
+    PyObject *a[5], *result = NULL, *list = NULL, *seq = NULL;
     PyObject **fspaths = NULL, **encoded = NULL;
     const char **cpaths = NULL;
     Py_ssize_t n = 0, converted = 0;
     int64_t ngroups = 0, *pending = NULL;
     files_job job;
     uint64_t seed;
-    int alg, threads;
+    int alg, threads, ret_errors;
 
     memset(&job, 0, sizeof(job));
     if (fc_parse_args("hash_files", args, nargs, kwnames, names, 2, 2,
                       a) < 0 ||
         (alg = fc_hash_lookup(st->hash, a[0])) < 0 ||
         fc_parse_threads(a[2], &threads) < 0 ||
-        fc_hash_parse_seed(alg, a[3], &seed) < 0) {
+        fc_hash_parse_seed(alg, a[3], &seed) < 0 ||
+        parse_errors(a[4], &ret_errors) < 0) {
         return NULL;
     }
     if (PyUnicode_Check(a[1]) || PyBytes_Check(a[1])) {
@@ -577,7 +831,10 @@ fc_hash_files(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                         "path");
         return NULL;
     }
-    seq = PySequence_Fast(a[1], "paths must be an iterable");
+    /* os.fspath() below may run Python code that changes a list of
+     * paths, and without a GIL another thread may: read a snapshot. */
+    seq = PyList_Check(a[1]) ? PyList_AsTuple(a[1])
+                             : PySequence_Fast(a[1], "paths must be an iterable");
     if (seq == NULL) {
         return NULL;
     }
@@ -646,7 +903,7 @@ fc_hash_files(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
             goto exit;
         }
     }
-    for (Py_ssize_t k = 0; k < n; k++) {
+    for (Py_ssize_t k = 0; k < n && !ret_errors; k++) {
         if (job.errs[k] > 0) {
             errno = job.errs[k];
             PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, fspaths[k]);
@@ -662,8 +919,10 @@ fc_hash_files(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         goto exit;
     }
     for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *b = PyBytes_FromStringAndSize(
-            (const char *)job.out + k * job.size, job.size);
+        PyObject *b = job.errs[k] != 0
+            ? file_error(job.errs[k], fspaths[k])
+            : PyBytes_FromStringAndSize((const char *)job.out + k * job.size,
+                                        job.size);
         if (b == NULL) {
             goto exit;
         }

@@ -42,6 +42,8 @@ enum {
 
 typedef struct fc_hash_alg {
     const char *name;
+    const char *pyname; /* the objects' .name: hashlib's, or python-xxhash's
+                         * spelling ("XXH3_64") for xxHash */
     const char *ossl;   /* OpenSSL name; NULL for xxHash and BLAKE3 */
     int xxh;            /* FC_XXH* or -1 */
     int digest_size;    /* xxHash/BLAKE3; EVP sizes come from the EVP_MD */
@@ -59,15 +61,26 @@ typedef void (*fc_hash_oneshot_fn)(const unsigned char *data, size_t len,
 
 struct fc_scratch;
 
+/* Names that fc_hash_lookup finds by identity: the algorithms' and the
+ * aliases' (python-xxhash's "xxh128"). */
+#define FC_HASH_NALIASES 1
+#define FC_HASH_NKEYS (FC_HASH_NALGS + FC_HASH_NALIASES)
+/* Slots of the identity table: a power of two, over twice FC_HASH_NKEYS. */
+#define FC_HASH_KEY_SLOTS 64
+
 /* The area state (fc_state.hash), made by algorithms.c's init, which runs
  * before the front ends' and is cleared after them. */
 struct fc_hash_state {
     /* hash/algorithms.c */
     PyObject *available;        /* frozenset of names */
-    PyObject *names[FC_HASH_NALGS];     /* interned names: fc_hash_lookup
-                                         * tries identity first (a literal
-                                         * in the caller's code is the same
-                                         * object) */
+    PyObject *names[FC_HASH_NALGS];     /* interned names */
+    /* fc_hash_lookup tries identity first (a literal in the caller's code
+     * is the same interned object): keys[k] (interned, usable algorithms
+     * and aliases only) names algorithm key_alg[k], and key_slot[] maps a
+     * name's address to k + 1 (0: empty), probing linearly. */
+    PyObject *keys[FC_HASH_NKEYS];
+    int8_t key_alg[FC_HASH_NKEYS];
+    uint8_t key_slot[FC_HASH_KEY_SLOTS];
     EVP_MD *md[FC_HASH_NALGS];  /* NULL for xxHash/BLAKE3 or not available */
     /* the libcrypto one-call function when md[i] is the default
      * provider's (a FIPS provider is never bypassed), else NULL */
@@ -80,12 +93,45 @@ struct fc_hash_state {
     struct fc_scratch *scratch;
 };
 
-/* Index of the algorithm called `name` (a str, case-insensitive), or -1
- * with ValueError (listing the available names) or TypeError set. */
-int fc_hash_lookup(struct fc_hash_state *hs, PyObject *name);
-/* seed=: NULL -> 0; an int, taken modulo 2**64 (2**32 for xxh32) as
+/* The identity table's first slot for a name at address p. */
+static inline unsigned
+fc_hash_key_slot(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    return (unsigned)((a >> 4) ^ (a >> 10)) & (FC_HASH_KEY_SLOTS - 1);
+}
+
+int fc_hash_lookup_slow(struct fc_hash_state *hs, PyObject *name);
+
+/* Index of the algorithm called `name` (a str, case-insensitive; also
+ * python-xxhash's alias "xxh128"), or -1 with ValueError (listing the
+ * available names; also for a name with an embedded NUL, as hashlib) or
+ * TypeError set.  Inline: a name literal is found by its address in a
+ * few instructions (a loop of string compares came to 10% of a 64-byte
+ * xxHash digest()). */
+static inline int
+fc_hash_lookup(struct fc_hash_state *hs, PyObject *name)
+{
+    unsigned s = fc_hash_key_slot(name), k;
+    while ((k = hs->key_slot[s]) != 0) {
+        if (hs->keys[k - 1] == name) {
+            return hs->key_alg[k - 1];
+        }
+        s = (s + 1) & (FC_HASH_KEY_SLOTS - 1);
+    }
+    return fc_hash_lookup_slow(hs, name);
+}
+/* seed=: NULL or None -> 0; an int, taken modulo 2**64 (2**32 for xxh32) as
  * python-xxhash does; TypeError for an algorithm without a seed. */
 int fc_hash_parse_seed(int alg, PyObject *obj, uint64_t *out);
+/* The arguments of python-xxhash's constructors and one-shots: (data,
+ * seed=0), both by position or keyword, and `input=`, python-xxhash 3's
+ * name for data (4.0 renamed it; both are accepted here, so code written
+ * for either works).  *data is NULL when not given (a constructor's data
+ * is optional), *seed likewise.  -1 with TypeError set. */
+int fc_hash_xxh_args(const char *fname, PyObject *const *args,
+                     Py_ssize_t nargs, PyObject *kwnames, int data_required,
+                     PyObject **data, PyObject **seed);
 /* The digest size of algorithm alg. */
 int fc_hash_digest_size(const struct fc_hash_state *hs, int alg);
 /* SHA-256/224 two items at a time (fc_kernels.sha256_pair) when the SIMD
@@ -96,6 +142,24 @@ fc_sha256_pair_fn fc_hash_sha_pair(const struct fc_hash_state *hs, int alg,
 /* MemoryError naming `what` (OpenSSL failures are allocation failures in
  * practice); returns NULL. */
 PyObject *fc_hash_error(const char *what);
+
+/* --- results: a digest as bytes, int or hex str -------------------------- */
+
+/* v as n (4 or 8) big-endian bytes. */
+static inline void
+fc_put_be(unsigned char *out, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        out[i] = (unsigned char)v;
+        v >>= 8;
+    }
+}
+
+/* Big-endian digest bytes (any size) as an int, as python-xxhash's
+ * intdigest(). */
+PyObject *fc_hash_int_of(const unsigned char *d, int n);
+/* n digest bytes as a str of 2n lowercase hex digits. */
+PyObject *fc_hash_hex_of(const unsigned char *d, Py_ssize_t n);
 
 /* --- the hasher: one digest in progress, C types only ------------------- */
 
@@ -119,8 +183,8 @@ fc_hasher_setup(fc_hasher *h, const struct fc_hash_state *hs, int alg,
     memset(h, 0, sizeof(*h));
     h->alg = alg;
     h->md = hs->md[alg];
-    h->xk = hs->kernels->xxh;
-    h->bk = hs->kernels->blake3;
+    h->xk = FC_ATOMIC_LOAD(&hs->kernels->xxh);
+    h->bk = FC_ATOMIC_LOAD(&hs->kernels->blake3);
     h->seed = seed;
 }
 

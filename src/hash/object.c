@@ -117,24 +117,54 @@ PyDoc_STRVAR(FcHash_update__doc__,
 "Feed data (a bytes-like object) to the hash.  Inputs of GIL_THRESHOLD\n"
 "bytes or more are hashed with the GIL released.");
 
-static PyObject *
-FcHash_update(FcHashObject *self, PyObject *data)
+static int
+hash_update_obj(FcHashObject *self, PyObject *data)
 {
     fc_state *st = fc_type_state((PyObject *)self);
     Py_buffer view = {0};
-    PyObject *result = NULL;
-    if (fc_get_buffer(data, &view, "data") < 0) {
+    const void *buf;
+    Py_ssize_t len;
+    if (fc_get_data(data, &view, &buf, &len) < 0) {
+        return -1;
+    }
+    /* hash_feed reads buf and len from a view. */
+    Py_buffer v = view;
+    v.buf = (void *)buf;
+    v.len = len;
+    int rc = hash_feed(self, &v,
+                       fc_should_release_at(st, -1, len,
+                                            fc_hash_algs[self->h.alg].pace));
+    fc_data_release(&view);
+    return rc;
+}
+
+static PyObject *
+FcHash_update(FcHashObject *self, PyObject *data)
+{
+    if (hash_update_obj(self, data) < 0) {
         return NULL;
     }
-    if (hash_feed(self, &view,
-                  fc_should_release_at(st, -1, view.len,
-                                       fc_hash_algs[self->h.alg].pace)) < 0) {
-        goto exit;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(FcXXHash_update__doc__,
+"update($self, data)\n--\n\n"
+"Feed data (a bytes-like object) to the hash.  Inputs of GIL_THRESHOLD\n"
+"bytes or more are hashed with the GIL released.  data may be given by\n"
+"keyword, as python-xxhash 4 allows.");
+
+static PyObject *
+FcXXHash_update(FcHashObject *self, PyObject *const *args, Py_ssize_t nargs,
+                PyObject *kwnames)
+{
+    static const char *const names[] = {"data", NULL};
+    PyObject *a[1];
+    if (fc_parse_args_fast("update", args, nargs, kwnames, names, 1, 1, 1,
+                           a) < 0 ||
+        hash_update_obj(self, a[0]) < 0) {
+        return NULL;
     }
-    result = Py_NewRef(Py_None);
-exit:
-    PyBuffer_Release(&view);
-    return result;
+    Py_RETURN_NONE;
 }
 
 /* The digest so far into out; returns its size or -1 with an exception. */
@@ -168,18 +198,6 @@ FcHash_digest(FcHashObject *self, PyObject *Py_UNUSED(ignored))
     return PyBytes_FromStringAndSize((const char *)out, n);
 }
 
-static PyObject *
-hex_of(const unsigned char *d, int n)
-{
-    static const char digits[] = "0123456789abcdef";
-    char buf[2 * FC_MAX_DIGEST];
-    for (int i = 0; i < n; i++) {
-        buf[2 * i] = digits[d[i] >> 4];
-        buf[2 * i + 1] = digits[d[i] & 15];
-    }
-    return PyUnicode_FromStringAndSize(buf, 2 * (Py_ssize_t)n);
-}
-
 PyDoc_STRVAR(FcHash_hexdigest__doc__,
 "hexdigest($self, /)\n--\n\n"
 "Return the digest of the data fed so far, as a str of hex digits.");
@@ -192,37 +210,7 @@ FcHash_hexdigest(FcHashObject *self, PyObject *Py_UNUSED(ignored))
     if (n < 0) {
         return NULL;
     }
-    return hex_of(out, n);
-}
-
-static uint64_t
-be64_at(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
-/* Big-endian digest bytes (at most 16) as an int. */
-static PyObject *
-int_of(const unsigned char *d, int n)
-{
-    if (n <= 8) {
-        return PyLong_FromUnsignedLongLong(be64_at(d, n));
-    }
-    PyObject *hi = PyLong_FromUnsignedLongLong(be64_at(d, n - 8));
-    PyObject *lo = PyLong_FromUnsignedLongLong(be64_at(d + n - 8, 8));
-    PyObject *shift = PyLong_FromLong(64), *t = NULL, *result = NULL;
-    if (hi && lo && shift && (t = PyNumber_Lshift(hi, shift)) != NULL) {
-        result = PyNumber_Or(t, lo);
-    }
-    Py_XDECREF(hi);
-    Py_XDECREF(lo);
-    Py_XDECREF(shift);
-    Py_XDECREF(t);
-    return result;
+    return fc_hash_hex_of(out, n);
 }
 
 PyDoc_STRVAR(FcHash_intdigest__doc__,
@@ -237,7 +225,7 @@ FcHash_intdigest(FcHashObject *self, PyObject *Py_UNUSED(ignored))
     if (n < 0) {
         return NULL;
     }
-    return int_of(out, n);
+    return fc_hash_int_of(out, n);
 }
 
 PyDoc_STRVAR(FcHash_copy__doc__,
@@ -265,6 +253,25 @@ FcHash_copy(FcHashObject *self, PyObject *Py_UNUSED(ignored))
     return (PyObject *)dup;
 }
 
+PyDoc_STRVAR(FcHash_reset__doc__,
+"reset($self, /)\n--\n\n"
+"Forget the data fed so far: back to the state of a new object with the\n"
+"same seed (as python-xxhash's reset()).");
+
+static PyObject *
+FcHash_reset(FcHashObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (FC_LOCK_ACQUIRE(self) < 0) {
+        return NULL;
+    }
+    int rc = fc_hasher_reset(&self->h);
+    FC_LOCK_RELEASE(self);
+    if (rc < 0) {
+        return fc_hash_error("reset");
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 FcHash_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
@@ -276,7 +283,7 @@ FcHash_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
 static PyObject *
 FcHash_get_name(FcHashObject *self, void *Py_UNUSED(closure))
 {
-    return PyUnicode_FromString(fc_hash_algs[self->h.alg].name);
+    return PyUnicode_FromString(fc_hash_algs[self->h.alg].pyname);
 }
 
 static PyObject *
@@ -307,7 +314,6 @@ FcHash_repr(FcHashObject *self)
 }
 
 #define COMMON_METHODS                                                      \
-    {"update", (PyCFunction)FcHash_update, METH_O, FcHash_update__doc__},   \
     {"digest", (PyCFunction)FcHash_digest, METH_NOARGS,                     \
      FcHash_digest__doc__},                                                 \
     {"hexdigest", (PyCFunction)FcHash_hexdigest, METH_NOARGS,               \
@@ -316,14 +322,18 @@ FcHash_repr(FcHashObject *self)
     {"__reduce__", FcHash_reduce, METH_NOARGS, NULL}
 
 static PyMethodDef FcHash_methods[] = {
+    {"update", (PyCFunction)FcHash_update, METH_O, FcHash_update__doc__},
     COMMON_METHODS,
     {NULL, NULL, 0, NULL},
 };
 
 static PyMethodDef FcXXHash_methods[] = {
+    {"update", FC_CFUNC(FcXXHash_update), METH_FASTCALL | METH_KEYWORDS,
+     FcXXHash_update__doc__},
     COMMON_METHODS,
     {"intdigest", (PyCFunction)FcHash_intdigest, METH_NOARGS,
      FcHash_intdigest__doc__},
+    {"reset", (PyCFunction)FcHash_reset, METH_NOARGS, FcHash_reset__doc__},
     {NULL, NULL, 0, NULL},
 };
 
@@ -369,8 +379,9 @@ static PyType_Spec FcHash_spec = {
 
 PyDoc_STRVAR(FcXXHash__doc__,
 "An xxHash hash object, as returned by fastconc.new() and the xxh*\n"
-"constructors; like python-xxhash's, with seed and intdigest(), and safe to\n"
-"share between threads.");
+"constructors; like python-xxhash's (update, digest, hexdigest,\n"
+"intdigest, copy, reset, name, digest_size, block_size, seed), and safe\n"
+"to share between threads.");
 
 static PyType_Slot FcXXHash_slots[] = {
     {Py_tp_dealloc, FcHash_dealloc},
@@ -400,9 +411,11 @@ hash_make(fc_state *st, int alg, PyObject *data, uint64_t seed)
     Py_buffer view = {0};
     FcHashObject *self = NULL;
     PyObject *result = NULL;
+    const void *buf = NULL;
+    Py_ssize_t len = 0;
     int rc = 0;
 
-    if (data != NULL && fc_get_buffer(data, &view, "data") < 0) {
+    if (data != NULL && fc_get_data(data, &view, &buf, &len) < 0) {
         return NULL;
     }
     self = hash_alloc(st, alg);
@@ -414,12 +427,11 @@ hash_make(fc_state *st, int alg, PyObject *data, uint64_t seed)
         fc_hash_error("hash initialisation");
         goto exit;
     }
-    if (view.buf != NULL && view.len > 0) {
-        /* Safe: the view is pinned; the object is not shared yet. */
-        FC_RUN_OUTSIDE_GIL(fc_should_release_at(st, -1, view.len,
+    if (len > 0) {
+        /* Safe: the data is pinned; the object is not shared yet. */
+        FC_RUN_OUTSIDE_GIL(fc_should_release_at(st, -1, len,
                                                 fc_hash_algs[alg].pace),
-                           rc = fc_hasher_update(&self->h, view.buf,
-                                                 (size_t)view.len));
+                           rc = fc_hasher_update(&self->h, buf, (size_t)len));
         if (rc < 0) {
             fc_hash_error("update");
             goto exit;
@@ -428,7 +440,7 @@ hash_make(fc_state *st, int alg, PyObject *data, uint64_t seed)
     result = Py_NewRef((PyObject *)self);
 exit:
     Py_XDECREF(self);
-    PyBuffer_Release(&view);   /* no-op when data was not given */
+    fc_data_release(&view);   /* no-op for bytes or no data */
     return result;
 }
 
@@ -469,7 +481,8 @@ fc_new(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     PyObject *a[4];
     uint64_t seed;
     int alg;
-    if (fc_parse_args("new", args, nargs, kwnames, names, 2, 1, a) < 0 ||
+    if (fc_parse_args_fast("new", args, nargs, kwnames, names, 4, 2, 1,
+                           a) < 0 ||
         (alg = fc_hash_lookup(st->hash, a[0])) < 0 ||
         fc_hash_parse_seed(alg, a[2], &seed) < 0) {
         return NULL;
@@ -481,23 +494,29 @@ fc_new(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 }
 
 /* The per-algorithm constructors: EVP ones take (data=b'', *,
- * usedforsecurity=True), xxHash ones (data=b'', seed=0) as python-xxhash. */
+ * usedforsecurity=True), xxHash ones (data=b'', seed=0) as python-xxhash
+ * (and input= for data, as python-xxhash 3). */
 static PyObject *
 hash_ctor(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
           PyObject *kwnames, int alg)
 {
     static const char *const evp_names[] = {"data", "usedforsecurity", NULL};
-    static const char *const xxh_names[] = {"data", "seed", NULL};
     fc_state *st = fc_get_state(module);
     PyObject *a[2];
     uint64_t seed = 0;
-    int xxh = fc_hash_algs[alg].xxh >= 0;
-    if (fc_parse_args(fc_hash_algs[alg].name, args, nargs, kwnames,
-                      xxh ? xxh_names : evp_names, xxh ? 2 : 1, 0, a) < 0 ||
-        (xxh && fc_hash_parse_seed(alg, a[1], &seed) < 0)) {
+    if (fc_hash_algs[alg].xxh >= 0) {
+        if (fc_hash_xxh_args(fc_hash_algs[alg].name, args, nargs, kwnames, 0,
+                             &a[0], &a[1]) < 0 ||
+            fc_hash_parse_seed(alg, a[1], &seed) < 0) {
+            return NULL;
+        }
+        return hash_make(st, alg, a[0], seed);
+    }
+    if (fc_parse_args_fast(fc_hash_algs[alg].name, args, nargs, kwnames,
+                           evp_names, 2, 1, 0, a) < 0) {
         return NULL;
     }
-    if (!xxh && st->hash->md[alg] == NULL) {
+    if (st->hash->md[alg] == NULL) {
         PyErr_Format(PyExc_ValueError, "%s is not available in this "
                      "OpenSSL", fc_hash_algs[alg].name);
         return NULL;
@@ -540,7 +559,8 @@ PyDoc_STRVAR(ctor_evp__doc__,
 PyDoc_STRVAR(ctor_xxh__doc__,
 "Return a new xxHash object (like the python-xxhash constructor).\n"
 "\n"
-"  data: bytes-like object hashed first.\n"
+"  data: bytes-like object hashed first (any buffer; input= is accepted\n"
+"    too, as python-xxhash 3 named it).\n"
 "  seed: an int (taken modulo 2**64, or 2**32 for xxh32).");
 
 static PyMethodDef object_methods[] = {
@@ -586,7 +606,14 @@ object_init(PyObject *m, fc_state *st)
         PyModule_AddFunctions(m, object_methods) < 0) {
         return -1;
     }
-    return 0;
+    /* python-xxhash's alias: the same function object. */
+    PyObject *f = PyObject_GetAttrString(m, "xxh3_128");
+    if (f == NULL) {
+        return -1;
+    }
+    int rc = PyModule_AddObjectRef(m, "xxh128", f);
+    Py_DECREF(f);
+    return rc;
 }
 
 static int

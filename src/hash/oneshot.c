@@ -24,7 +24,7 @@ static PyObject *
 b3_digest(struct fc_hash_state *hs, const Py_buffer *view, int release)
 {
     uint8_t out[FC_BLAKE3_OUT_LEN];
-    const fc_blake3_kernels *k = hs->kernels->blake3;
+    const fc_blake3_kernels *k = FC_ATOMIC_LOAD(&hs->kernels->blake3);
     /* Keeping the GIL means one thread (the pool would run without it). */
     int threads = release ? fc_blake3_threads(0, view->len) : 1;
     if (threads <= 1 && view->len <= FC_HASH_SEQ_CHUNK) {
@@ -65,6 +65,272 @@ one_call(const fc_hasher *h, fc_hash_oneshot_fn oneshot, const void *buf,
     }
 }
 
+/* The digest of buf[0:len) into out (fc_hasher_size bytes), the GIL
+ * released when `release`: one call when the algorithm has one (xxHash,
+ * libcrypto's one-call functions), else through a hasher, in chunks past
+ * fc_hasher_seq_chunk so that Ctrl-C is seen.  Not for BLAKE3.  Returns 0,
+ * or -1 with an exception set.  Called attached; buf stays pinned. */
+static int
+digest_into(fc_state *st, int alg, uint64_t seed, const void *buf,
+            Py_ssize_t len, int release, unsigned char *out)
+{
+    fc_hasher h;
+    int rc = 0;
+    fc_hasher_setup(&h, st->hash, alg, seed);
+    Py_ssize_t seq_chunk = fc_hasher_seq_chunk(&h);
+    fc_hash_oneshot_fn oneshot = st->hash->oneshot[alg];
+    if ((h.md == NULL || oneshot != NULL) && len <= seq_chunk) {
+        /* One call and no state: xxHash, or libcrypto's one-call digest
+         * (no EVP context to set up). */
+        /* Safe: buf is pinned by the caller. */
+        FC_RUN_OUTSIDE_GIL(release, one_call(&h, oneshot, buf, (size_t)len,
+                                             out));
+        return 0;
+    }
+    if (fc_hasher_open(&h) < 0) {
+        fc_hash_error("hash initialisation");
+        goto exit;
+    }
+    if (len <= seq_chunk) {
+        /* Safe: buf is pinned; h is ours alone. */
+        FC_RUN_OUTSIDE_GIL(release,
+                           rc = fc_hasher_update(&h, buf, (size_t)len));
+    }
+    else {
+        /* Large: in chunks, Ctrl-C checked between them. */
+        rc = fc_hasher_update_chunked(&h, buf, len, release);
+        if (rc == -1) {
+            goto exit;
+        }
+    }
+    if (rc < 0 || fc_hasher_final(&h, out) < 0) {
+        fc_hash_error("digest");
+        rc = -1;
+        goto exit;
+    }
+    fc_hasher_close(&h);
+    return 0;
+exit:
+    fc_hasher_close(&h);
+    return -1;
+}
+
+/* --- the per-algorithm one-shots of python-xxhash ------------------------ */
+
+/* xxh32_digest(data, seed=0), xxh32_intdigest, xxh32_hexdigest, and the
+ * same for xxh64, xxh3_64 and xxh3_128: the fastest way to hash a small
+ * input.  The algorithm and the form of the result are constants of each
+ * function (xxh_oneshot is inlined into each), so a call goes straight
+ * from the arguments to the kernel of the current SIMD level
+ * (fc_xxh_kernels.xxh3_64, ...) and from its 64- or 128-bit value to the
+ * result object.  digest() takes the same path for xxHash. */
+enum { FORM_DIGEST, FORM_INT, FORM_HEX };
+
+/* The digest size of xxHash algorithm alg, a constant where alg is. */
+static inline int
+xxh_size(int alg)
+{
+    return alg == FC_ALG_XXH32 ? 4 : alg == FC_ALG_XXH3_128 ? 16 : 8;
+}
+
+/* v as 8 big-endian bytes at out. */
+static inline void
+store_be64(unsigned char *out, uint64_t v)
+{
+    v = __builtin_bswap64(v);
+    memcpy(out, &v, 8);
+}
+
+static inline PyObject *
+xxh_result(uint64_t hi, uint64_t lo, int size, int form)
+{
+    unsigned char tmp[16];
+    PyObject *r;
+    if (form == FORM_INT && size <= 8) {
+        return PyLong_FromUnsignedLongLong(lo);
+    }
+    if (form == FORM_DIGEST) {
+        /* Written in place: a byte loop and a copy into the new bytes came
+         * to a fifth of a 64-byte xxh3_64_digest() (callgrind). */
+        r = PyBytes_FromStringAndSize(NULL, size);
+        if (r == NULL) {
+            return NULL;
+        }
+        unsigned char *out = (unsigned char *)PyBytes_AS_STRING(r);
+        if (size == 4) {
+            uint32_t v = __builtin_bswap32((uint32_t)lo);
+            memcpy(out, &v, 4);
+        }
+        else if (size == 8) {
+            store_be64(out, lo);
+        }
+        else {
+            store_be64(out, hi);
+            store_be64(out + 8, lo);
+        }
+        return r;
+    }
+    if (size == 16) {
+        store_be64(tmp, hi);
+        store_be64(tmp + 8, lo);
+    }
+    else {
+        fc_put_be(tmp, lo, size);
+    }
+    if (form == FORM_INT) {
+        return fc_hash_int_of(tmp, size);
+    }
+    return fc_hash_hex_of(tmp, size);
+}
+
+/* FC_RUN_OUTSIDE_GIL with the GIL kept as the likely case. */
+#define XXH_CALL(release, stmt)                                             \
+    do {                                                                    \
+        if (__builtin_expect(!(release), 1)) {                              \
+            stmt;                                                           \
+        }                                                                   \
+        else {                                                              \
+            Py_BEGIN_ALLOW_THREADS                                          \
+            stmt;                                                           \
+            Py_END_ALLOW_THREADS                                            \
+        }                                                                   \
+    } while (0)
+
+/* The xxHash value of buf[0:len) into *hi, *lo (hi: XXH3-128's high half).
+ * Inputs past FC_XXH_SEQ_CHUNK go through digest_into (in chunks with
+ * Ctrl-C checks).  Returns 0, or -1 with an exception set.  buf stays
+ * pinned. */
+static inline __attribute__((always_inline)) int
+xxh_value(fc_state *st, int alg, uint64_t seed, const void *buf,
+          Py_ssize_t len, int release, uint64_t *hi, uint64_t *lo)
+{
+    int size = xxh_size(alg);
+    if (__builtin_expect(len > FC_XXH_SEQ_CHUNK, 0)) {
+        /* Huge: in chunks with Ctrl-C checks (digest()'s path). */
+        unsigned char out[16];
+        uint64_t h = 0, l = 0;
+        if (digest_into(st, alg, seed, buf, len, release, out) < 0) {
+            return -1;
+        }
+        for (int i = 0; i < 8 && size == 16; i++) {
+            h = (h << 8) | out[i];
+        }
+        for (int i = size == 16 ? 8 : 0; i < size; i++) {
+            l = (l << 8) | out[i];
+        }
+        *hi = h;
+        *lo = l;
+        return 0;
+    }
+    /* XXH32, XXH64 and XXH3 up to 240 bytes have no vector code: the
+     * shared kernels (simd/xxh_short.c), called directly; longer XXH3
+     * inputs take the vector loop of the SIMD level's table. */
+    const fc_xxh_kernels *k = FC_KERNEL(st, xxh);
+    fc_u128 v = {0, 0};
+    uint64_t r = 0;
+    int is_short = len <= FC_XXH3_SHORT_MAX;
+    /* Safe: the data is pinned by the caller.  Small inputs (the GIL
+     * kept) are the case laid out straight. */
+    switch (alg) {
+    case FC_ALG_XXH32:
+        XXH_CALL(release, r = fc_xxh32_direct(buf, (size_t)len,
+                                              (uint32_t)seed));
+        break;
+    case FC_ALG_XXH64:
+        XXH_CALL(release, r = fc_xxh64_direct(buf, (size_t)len, seed));
+        break;
+    case FC_ALG_XXH3_64:
+        if (__builtin_expect(is_short, 1)) {
+            XXH_CALL(release, r = fc_xxh3_64_short(buf, (size_t)len, seed));
+        }
+        else {
+            XXH_CALL(release, r = k->xxh3_64(buf, (size_t)len, seed));
+        }
+        break;
+    default:
+        if (__builtin_expect(is_short, 1)) {
+            XXH_CALL(release, v = fc_xxh3_128_short(buf, (size_t)len, seed));
+        }
+        else {
+            XXH_CALL(release, v = k->xxh3_128(buf, (size_t)len, seed));
+        }
+        *hi = v.hi;
+        *lo = v.lo;
+        return 0;
+    }
+    *hi = 0;
+    *lo = r;
+    return 0;
+}
+
+static inline __attribute__((always_inline)) PyObject *
+xxh_oneshot(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+            PyObject *kwnames, int alg, int form, const char *fname)
+{
+    fc_state *st = fc_get_state(module);
+    PyObject *data, *seed_obj = NULL, *result = NULL;
+    Py_buffer view;      /* set by fc_get_data or below */
+    const void *buf;
+    Py_ssize_t len;
+    uint64_t seed = 0, hi, lo;
+
+    if (kwnames == NULL && nargs == 1) {
+        data = args[0];
+    }
+    else if (fc_hash_xxh_args(fname, args, nargs, kwnames, 1, &data,
+                              &seed_obj) < 0 ||
+             fc_hash_parse_seed(alg, seed_obj, &seed) < 0) {
+        return NULL;
+    }
+    if (__builtin_expect(PyBytes_CheckExact(data), 1)) {
+        view.obj = NULL;    /* fc_get_data's bytes case, laid out straight */
+        buf = PyBytes_AS_STRING(data);
+        len = PyBytes_GET_SIZE(data);
+    }
+    else if (fc_get_data(data, &view, &buf, &len) < 0) {
+        return NULL;
+    }
+    if (xxh_value(st, alg, seed, buf, len,
+                  fc_release_by_pace(st, len, fc_hash_algs[alg].pace), &hi,
+                  &lo) == 0) {
+        result = xxh_result(hi, lo, xxh_size(alg), form);
+    }
+    fc_data_release(&view);
+    return result;
+}
+
+/* digest() of xxHash algorithm alg (a constant at each call site). */
+static inline __attribute__((always_inline)) PyObject *
+xxh_digest(fc_state *st, int alg, uint64_t seed, const void *buf,
+           Py_ssize_t len, int release)
+{
+    uint64_t hi, lo;
+    if (xxh_value(st, alg, seed, buf, len, release, &hi, &lo) < 0) {
+        return NULL;
+    }
+    return xxh_result(hi, lo, xxh_size(alg), FORM_DIGEST);
+}
+
+/* digest() of a libcrypto algorithm or BLAKE3: out of line, so that
+ * fc_digest's own frame stays small for xxHash. */
+static __attribute__((noinline)) PyObject *
+digest_other(fc_state *st, int alg, const void *buf, Py_ssize_t len,
+             int release)
+{
+    unsigned char out[FC_MAX_DIGEST];
+    if (fc_hash_algs[alg].b3) {
+        Py_buffer v = {0};
+        v.buf = (void *)buf;
+        v.len = len;
+        return b3_digest(st->hash, &v, release);
+    }
+    if (digest_into(st, alg, 0, buf, len, release, out) < 0) {
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize((const char *)out,
+                                     fc_hash_digest_size(st->hash, alg));
+}
+
 PyDoc_STRVAR(fc_digest__doc__,
 "digest($module, name, data, *, seed=None, release_gil=None)\n--\n\n"
 "Return the digest of data in one call (bytes), as\n"
@@ -75,75 +341,144 @@ PyDoc_STRVAR(fc_digest__doc__,
 "  seed: xxHash only: the seed.\n"
 "  release_gil: None releases the GIL from GIL_THRESHOLD bytes on.");
 
+/* digest() in general: keywords, seed=, release_gil=, any buffer. */
+static __attribute__((noinline)) PyObject *
+digest_general(fc_state *st, PyObject *const *args, Py_ssize_t nargs,
+               PyObject *kwnames)
+{
+    static const char *const names[] = {"name", "data", "seed",
+                                        "release_gil", NULL};
+    PyObject *a[4], *result = NULL;
+    Py_buffer view;      /* set by fc_get_data or below */
+    const void *buf;
+    Py_ssize_t len;
+    uint64_t seed;
+    int alg, release;
+
+    if (fc_parse_args_fast("digest", args, nargs, kwnames, names, 4, 2, 2,
+                           a) < 0 ||
+        (alg = fc_hash_lookup(st->hash, a[0])) < 0 ||
+        fc_hash_parse_seed(alg, a[2], &seed) < 0 ||
+        fc_parse_release(a[3], &release) < 0) {
+        return NULL;
+    }
+    if (__builtin_expect(PyBytes_CheckExact(a[1]), 1)) {
+        view.obj = NULL;    /* fc_get_data's bytes case, laid out straight */
+        buf = PyBytes_AS_STRING(a[1]);
+        len = PyBytes_GET_SIZE(a[1]);
+    }
+    else if (fc_get_data(a[1], &view, &buf, &len) < 0) {
+        return NULL;
+    }
+    release = release < 0
+              ? fc_release_by_pace(st, len, fc_hash_algs[alg].pace)
+              : release;
+    switch (alg) {
+    case FC_ALG_XXH3_64:
+        result = xxh_digest(st, FC_ALG_XXH3_64, seed, buf, len, release);
+        goto exit;
+    case FC_ALG_XXH64:
+        result = xxh_digest(st, FC_ALG_XXH64, seed, buf, len, release);
+        goto exit;
+    case FC_ALG_XXH32:
+        result = xxh_digest(st, FC_ALG_XXH32, seed, buf, len, release);
+        goto exit;
+    case FC_ALG_XXH3_128:
+        result = xxh_digest(st, FC_ALG_XXH3_128, seed, buf, len, release);
+        goto exit;
+    default:
+        result = digest_other(st, alg, buf, len, release);
+        goto exit;
+    }
+exit:
+    fc_data_release(&view);
+    return result;
+}
+
 static PyObject *
 fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
           PyObject *kwnames)
 {
-    static const char *const names[] = {"name", "data", "seed",
-                                        "release_gil", NULL};
     fc_state *st = fc_get_state(module);
-    PyObject *a[4], *result = NULL;
-    Py_buffer view = {0};
-    fc_hasher h;
-    unsigned char out[FC_MAX_DIGEST];
-    uint64_t seed;
-    int alg, release, rc = 0;
-
-    memset(&h, 0, sizeof(h));
-    if (fc_parse_args("digest", args, nargs, kwnames, names, 2, 2, a) < 0 ||
-        (alg = fc_hash_lookup(st->hash, a[0])) < 0 ||
-        fc_hash_parse_seed(alg, a[2], &seed) < 0 ||
-        fc_parse_release(a[3], &release) < 0 ||
-        fc_get_buffer(a[1], &view, "data") < 0) {
-        return NULL;
-    }
-    release = fc_should_release_at(st, release, view.len,
-                                   fc_hash_algs[alg].pace);
-    if (fc_hash_algs[alg].b3) {
-        result = b3_digest(st->hash, &view, release);
-        goto exit;
-    }
-    fc_hasher_setup(&h, st->hash, alg, seed);
-
-    Py_ssize_t seq_chunk = fc_hasher_seq_chunk(&h);
-    fc_hash_oneshot_fn oneshot = st->hash->oneshot[alg];
-    if ((h.md == NULL || oneshot != NULL) && view.len <= seq_chunk) {
-        /* One call and no state: xxHash, or libcrypto's one-call digest
-         * (no EVP context to set up). */
-        /* Safe: the view is pinned until we release it. */
-        FC_RUN_OUTSIDE_GIL(release, one_call(&h, oneshot, view.buf,
-                                             (size_t)view.len, out));
-        result = PyBytes_FromStringAndSize((const char *)out,
-                                           fc_hasher_size(&h));
-        goto exit;
-    }
-    if (fc_hasher_open(&h) < 0) {
-        fc_hash_error("hash initialisation");
-        goto exit;
-    }
-    if (view.len <= seq_chunk) {
-        /* Safe: the view is pinned; h is ours alone. */
-        FC_RUN_OUTSIDE_GIL(release,
-                           rc = fc_hasher_update(&h, view.buf,
-                                                 (size_t)view.len));
-    }
-    else {
-        /* Large: in chunks, Ctrl-C checked between them. */
-        rc = fc_hasher_update_chunked(&h, view.buf, view.len, release);
-        if (rc == -1) {
-            goto exit;
+    /* Where a small call's time went (callgrind, 64 bytes of xxh3_64):
+     * the keyword parser, a loop of name compares, the buffer protocol,
+     * then the generic hasher set-up and a copy of the digest into the
+     * result.  The usual call, digest(name, some_bytes), now goes from
+     * the name's address (fc_hash_lookup) and the bytes read in place to
+     * the one-shot functions' path for xxHash (xxh_value, the algorithm a
+     * constant in each case, the digest written into the new bytes), with
+     * nothing to release; everything else takes digest_general. */
+    if (__builtin_expect(kwnames == NULL && nargs == 2 &&
+                         PyBytes_CheckExact(args[1]), 1)) {
+        int alg = fc_hash_lookup(st->hash, args[0]);
+        if (alg < 0) {
+            return NULL;
+        }
+        const void *buf = PyBytes_AS_STRING(args[1]);
+        Py_ssize_t len = PyBytes_GET_SIZE(args[1]);
+        int release = fc_release_by_pace(st, len, fc_hash_algs[alg].pace);
+        switch (alg) {
+        case FC_ALG_XXH3_64:
+            return xxh_digest(st, FC_ALG_XXH3_64, 0, buf, len, release);
+        case FC_ALG_XXH64:
+            return xxh_digest(st, FC_ALG_XXH64, 0, buf, len, release);
+        case FC_ALG_XXH32:
+            return xxh_digest(st, FC_ALG_XXH32, 0, buf, len, release);
+        case FC_ALG_XXH3_128:
+            return xxh_digest(st, FC_ALG_XXH3_128, 0, buf, len, release);
+        default:
+            return digest_other(st, alg, buf, len, release);
         }
     }
-    if (rc < 0 || fc_hasher_final(&h, out) < 0) {
-        fc_hash_error("digest");
-        goto exit;
-    }
-    result = PyBytes_FromStringAndSize((const char *)out, fc_hasher_size(&h));
-exit:
-    fc_hasher_close(&h);
-    PyBuffer_Release(&view);
-    return result;
+    return digest_general(st, args, nargs, kwnames);
 }
+
+#define FC_XXH_ONESHOT(alg, fname, form)                                    \
+    static PyObject *                                                       \
+    fc_##fname(PyObject *m, PyObject *const *args, Py_ssize_t nargs,        \
+               PyObject *kwnames)                                           \
+    {                                                                       \
+        return xxh_oneshot(m, args, nargs, kwnames, alg, form, #fname);     \
+    }
+#define FC_XXH_ONESHOTS(alg, prefix)                                        \
+    FC_XXH_ONESHOT(alg, prefix##_digest, FORM_DIGEST)                       \
+    FC_XXH_ONESHOT(alg, prefix##_intdigest, FORM_INT)                       \
+    FC_XXH_ONESHOT(alg, prefix##_hexdigest, FORM_HEX)
+
+FC_XXH_ONESHOTS(FC_ALG_XXH32, xxh32)
+FC_XXH_ONESHOTS(FC_ALG_XXH64, xxh64)
+FC_XXH_ONESHOTS(FC_ALG_XXH3_64, xxh3_64)
+FC_XXH_ONESHOTS(FC_ALG_XXH3_128, xxh3_128)
+
+PyDoc_STRVAR(xxh_digest__doc__,
+"Return the digest of data (bytes, big-endian as xxhsum prints it), as\n"
+"python-xxhash's function of this name.\n"
+"\n"
+"  data: any bytes-like object (input= is accepted too, as python-xxhash 3\n"
+"    named it).\n"
+"  seed: an int (taken modulo 2**64, or 2**32 for xxh32).");
+PyDoc_STRVAR(xxh_intdigest__doc__,
+"Return the digest of data as an int, as python-xxhash's function of this\n"
+"name: the fastest way to hash a small input.\n"
+"\n"
+"  data: any bytes-like object (input= is accepted too, as python-xxhash 3\n"
+"    named it).\n"
+"  seed: an int (taken modulo 2**64, or 2**32 for xxh32).");
+PyDoc_STRVAR(xxh_hexdigest__doc__,
+"Return the digest of data as a str of hex digits, as python-xxhash's\n"
+"function of this name.\n"
+"\n"
+"  data: any bytes-like object (input= is accepted too, as python-xxhash 3\n"
+"    named it).\n"
+"  seed: an int (taken modulo 2**64, or 2**32 for xxh32).");
+
+#define XXH_ONESHOT_DEFS(prefix)                                            \
+    {#prefix "_digest", FC_CFUNC(fc_##prefix##_digest),                     \
+     METH_FASTCALL | METH_KEYWORDS, xxh_digest__doc__},                     \
+    {#prefix "_intdigest", FC_CFUNC(fc_##prefix##_intdigest),               \
+     METH_FASTCALL | METH_KEYWORDS, xxh_intdigest__doc__},                  \
+    {#prefix "_hexdigest", FC_CFUNC(fc_##prefix##_hexdigest),               \
+     METH_FASTCALL | METH_KEYWORDS, xxh_hexdigest__doc__}
 
 /* --- hash_many ----------------------------------------------------------- */
 
@@ -288,8 +623,17 @@ pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
                      "not a single '%.100s'", Py_TYPE(items)->tp_name);
         return -1;
     }
+#ifdef Py_GIL_DISABLED
+    /* Without a GIL another thread may change the caller's list while we
+     * read it: read a snapshot taken under the list's lock instead (the
+     * tuple is ours, so no item is then copied or held one by one). */
+    PyObject *seq = p->seq = PyList_Check(items)
+        ? PyList_AsTuple(items)
+        : PySequence_Fast(items, "items must be an iterable");
+#else
     PyObject *seq = p->seq = PySequence_Fast(items,
                                              "items must be an iterable");
+#endif
     if (seq == NULL) {
         return -1;
     }
@@ -357,6 +701,16 @@ pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
             }
             if (fc_get_buffer(item, &p->views[k], "items") < 0) {
                 goto fail;
+            }
+            if (shared) {
+                /* An item's __buffer__ is Python code: it may have
+                 * changed the caller's list, and moved its array. */
+                objs = PySequence_Fast_ITEMS(seq);
+                if (PySequence_Fast_GET_SIZE(seq) != n) {
+                    PyErr_SetString(PyExc_RuntimeError,
+                                    "items changed size during hash_many");
+                    goto fail;
+                }
             }
             p->span[k].buf = p->views[k].buf;
             p->span[k].len = p->views[k].len;
@@ -609,8 +963,8 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 
     job.alg = alg;
     job.md = st->hash->md[alg];
-    job.xk = st->kernels.xxh;
-    job.bk = fc_hash_algs[alg].b3 ? st->kernels.blake3 : NULL;
+    job.xk = FC_KERNEL(st, xxh);
+    job.bk = fc_hash_algs[alg].b3 ? FC_KERNEL(st, blake3) : NULL;
     job.seed = seed;
     job.oneshot = st->hash->oneshot[alg];
     job.pair = fc_hash_sha_pair(st->hash, alg, &job.iv);
@@ -699,6 +1053,10 @@ exit:
 static PyMethodDef oneshot_methods[] = {
     {"digest", FC_CFUNC(fc_digest), METH_FASTCALL | METH_KEYWORDS,
      fc_digest__doc__},
+    XXH_ONESHOT_DEFS(xxh32),
+    XXH_ONESHOT_DEFS(xxh64),
+    XXH_ONESHOT_DEFS(xxh3_64),
+    XXH_ONESHOT_DEFS(xxh3_128),
     {"hash_many", FC_CFUNC(fc_hash_many), METH_FASTCALL | METH_KEYWORDS,
      fc_hash_many__doc__},
     {NULL, NULL, 0, NULL},
@@ -707,8 +1065,27 @@ static PyMethodDef oneshot_methods[] = {
 static int
 oneshot_init(PyObject *m, fc_state *st)
 {
+    static const char *const forms[] = {"digest", "intdigest", "hexdigest"};
     (void)st;
-    return PyModule_AddFunctions(m, oneshot_methods);
+    if (PyModule_AddFunctions(m, oneshot_methods) < 0) {
+        return -1;
+    }
+    /* python-xxhash's aliases xxh128_digest, ...: the same objects. */
+    for (int i = 0; i < 3; i++) {
+        char name[32];
+        PyOS_snprintf(name, sizeof(name), "xxh3_128_%s", forms[i]);
+        PyObject *f = PyObject_GetAttrString(m, name);
+        if (f == NULL) {
+            return -1;
+        }
+        PyOS_snprintf(name, sizeof(name), "xxh128_%s", forms[i]);
+        int rc = PyModule_AddObjectRef(m, name, f);
+        Py_DECREF(f);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static void

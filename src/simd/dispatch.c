@@ -37,11 +37,15 @@ fits(req r, unsigned features, int level)
 
 #if defined(__x86_64__)
 #define X86 1
-/* Feature sets, each kernel's needs. */
+/* Feature sets, each kernel's needs.  Every file built for AVX2 or wider
+ * is compiled with -mbmi2 (setup.py's ISA_FLAGS), so the compiler may emit
+ * BMI2 instructions (shrx, mulx, ...) anywhere in it: each row using one
+ * needs BMI2 as well, which the levels themselves do not imply. */
 #define SSE42 (FC_CPU_SSE42 | FC_CPU_SSSE3 | FC_CPU_PCLMUL)
-#define AVX2 (SSE42 | FC_CPU_AVX | FC_CPU_AVX2)
+#define AVX2 (SSE42 | FC_CPU_AVX | FC_CPU_AVX2 | FC_CPU_BMI2)
+#define AVX512 (AVX2 | FC_CPU_AVX512F | FC_CPU_AVX512BW | FC_CPU_AVX512VL)
 #define VPCLMUL (AVX2 | FC_CPU_VPCLMULQDQ)
-#define AVX512VP (VPCLMUL | FC_CPU_AVX512F | FC_CPU_AVX512VL)
+#define AVX512VP (VPCLMUL | FC_CPU_AVX512F | FC_CPU_AVX512BW | FC_CPU_AVX512VL)
 /* The 512-bit Adler-32 hands short inputs and tails to the AVX2 one. */
 #define AVX512VNNI (AVX2 | FC_CPU_AVX512F | FC_CPU_AVX512BW |             \
                     FC_CPU_AVX512VL | FC_CPU_AVX512VNNI)
@@ -82,15 +86,15 @@ static const struct {
     {{FC_SIMD_PORTABLE, 0}, fc_adler32_portable, "portable"},
 };
 
-/* Each xxHash table is compiled for its level's instruction set, which the
- * level itself guarantees (fc_cpu_best_level). */
+/* Each xxHash table is compiled for its level's instruction set (the
+ * level guarantees it, fc_cpu_best_level) plus BMI2, which it does not. */
 static const struct {
     req r;
     const fc_xxh_kernels *k;
 } XXH[] = {
 #if X86
-    {{FC_SIMD_AVX512, 0}, &fc_xxh_avx512},
-    {{FC_SIMD_AVX2, 0}, &fc_xxh_avx2},
+    {{FC_SIMD_AVX512, AVX512}, &fc_xxh_avx512},
+    {{FC_SIMD_AVX2, AVX2}, &fc_xxh_avx2},
     {{FC_SIMD_SSE42, 0}, &fc_xxh_sse2},
 #endif
     {{FC_SIMD_PORTABLE, 0}, &fc_xxh_scalar},
@@ -101,9 +105,8 @@ static const struct {
     const fc_blake3_kernels *k;
 } BLAKE3[] = {
 #if X86
-    {{FC_SIMD_AVX512, FC_CPU_AVX512F | FC_CPU_AVX512VL | FC_CPU_AVX2},
-     &fc_blake3_avx512},
-    {{FC_SIMD_AVX2, FC_CPU_AVX2 | FC_CPU_SSE41}, &fc_blake3_avx2},
+    {{FC_SIMD_AVX512, AVX512 | FC_CPU_SSE41}, &fc_blake3_avx512},
+    {{FC_SIMD_AVX2, AVX2 | FC_CPU_SSE41}, &fc_blake3_avx2},
     {{FC_SIMD_SSE42, FC_CPU_SSE41 | FC_CPU_SSSE3}, &fc_blake3_sse41},
 #endif
     {{FC_SIMD_PORTABLE, 0}, &fc_blake3_portable},

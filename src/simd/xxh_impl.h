@@ -115,10 +115,10 @@ fused_accumulate(xxh_u64 *acc, const unsigned char *in, size_t len,
     _mm256_storeu_si256((__m256i *)(acc + 4), a1);
 }
 
-/* XXH3_64bits_withSeed / XXH3_128bits_withSeed for len > 240. */
-static void
-fused_long(int alg, const void *data, size_t len, uint64_t seed,
-           unsigned char *out)
+/* XXH3_64bits_withSeed / XXH3_128bits_withSeed for len > 240 (for
+ * FC_XXH3_64 the value is the low half). */
+static fc_u128
+fused_long(int alg, const void *data, size_t len, uint64_t seed)
 {
     XXH_ALIGN(64) unsigned char custom[FUSED_SECRET];
     XXH_ALIGN(64) xxh_u64 acc[XXH_ACC_NB] = XXH3_INIT_ACC;
@@ -130,42 +130,68 @@ fused_long(int alg, const void *data, size_t len, uint64_t seed,
     fused_accumulate(acc, data, len, secret);
     /* merge: starting from the 11th secret byte; the 128-bit high half
      * from 11 bytes before the secret's last 64 */
-    xxh_u64 lo = XXH3_mergeAccs(acc, secret + 11,
-                                (xxh_u64)len * XXH_PRIME64_1);
-    if (alg == FC_XXH3_64) {
-        put_be64(out, lo);
-        return;
-    }
-    XXH128_hash_t h;
-    h.low64 = lo;
-    h.high64 = XXH3_mergeAccs(acc, secret + FUSED_SECRET - 64 - 11,
-                              ~((xxh_u64)len * XXH_PRIME64_2));
-    put_128(out, h);
+    fc_u128 h;
+    h.lo = XXH3_mergeAccs(acc, secret + 11, (xxh_u64)len * XXH_PRIME64_1);
+    h.hi = alg == FC_XXH3_64
+               ? 0
+               : XXH3_mergeAccs(acc, secret + FUSED_SECRET - 64 - 11,
+                                ~((xxh_u64)len * XXH_PRIME64_2));
+    return h;
 }
 #endif
+
+/* The direct kernels (see fc_xxh_kernels): XXH32, XXH64 and short XXH3
+ * inputs are simd/xxh_short.c's (no vector code; see there why not
+ * compiled here); long XXH3 inputs run this table's vector loop. */
+static uint64_t
+kernel_xxh3_64(const void *data, size_t len, uint64_t seed)
+{
+    if (len <= FC_XXH3_SHORT_MAX) {
+        return fc_xxh3_64_short(data, len, seed);
+    }
+#if defined(FC_XXH3_FUSED_AVX2) && defined(__AVX2__)
+    return fused_long(FC_XXH3_64, data, len, seed).lo;
+#else
+    return XXH3_64bits_withSeed(data, len, seed);
+#endif
+}
+
+static fc_u128
+kernel_xxh3_128(const void *data, size_t len, uint64_t seed)
+{
+    if (len <= FC_XXH3_SHORT_MAX) {
+        return fc_xxh3_128_short(data, len, seed);
+    }
+#if defined(FC_XXH3_FUSED_AVX2) && defined(__AVX2__)
+    return fused_long(FC_XXH3_128, data, len, seed);
+#else
+    XXH128_hash_t h = XXH3_128bits_withSeed(data, len, seed);
+    fc_u128 r;
+    r.hi = h.high64;
+    r.lo = h.low64;
+    return r;
+#endif
+}
 
 static void
 kernel_oneshot(int alg, const void *data, size_t len, uint64_t seed,
                unsigned char *out)
 {
-#if defined(FC_XXH3_FUSED_AVX2) && defined(__AVX2__)
-    if ((alg == FC_XXH3_64 || alg == FC_XXH3_128) && len > XXH3_MIDSIZE_MAX) {
-        fused_long(alg, data, len, seed, out);
-        return;
-    }
-#endif
+    fc_u128 h;
     switch (alg) {
     case FC_XXH32:
-        put_be32(out, XXH32(data, len, (uint32_t)seed));
+        put_be32(out, fc_xxh32_direct(data, len, (uint32_t)seed));
         break;
     case FC_XXH64:
-        put_be64(out, XXH64(data, len, seed));
+        put_be64(out, fc_xxh64_direct(data, len, seed));
         break;
     case FC_XXH3_64:
-        put_be64(out, XXH3_64bits_withSeed(data, len, seed));
+        put_be64(out, kernel_xxh3_64(data, len, seed));
         break;
     default:
-        put_128(out, XXH3_128bits_withSeed(data, len, seed));
+        h = kernel_xxh3_128(data, len, seed);
+        put_be64(out, h.hi);
+        put_be64(out + 8, h.lo);
         break;
     }
 }
@@ -228,5 +254,6 @@ kernel_digest(int alg, const void *state, unsigned char *out)
 }
 
 const fc_xxh_kernels FC_XXH_TABLE = {
-    FC_XXH_IMPL, kernel_oneshot, kernel_reset, kernel_update, kernel_digest,
+    FC_XXH_IMPL, kernel_oneshot, fc_xxh32_direct, fc_xxh64_direct,
+    kernel_xxh3_64, kernel_xxh3_128, kernel_reset, kernel_update, kernel_digest,
 };

@@ -13,16 +13,36 @@
 /* The xxHash family members. */
 enum { FC_XXH32 = 0, FC_XXH64 = 1, FC_XXH3_64 = 2, FC_XXH3_128 = 3 };
 
+/* A 128-bit value, as two 64-bit halves. */
+typedef struct fc_u128 {
+    uint64_t hi, lo;
+} fc_u128;
+
 /* Digests are written in xxHash's canonical (big-endian) byte order, as
  * python-xxhash and xxhsum print them. */
 typedef struct fc_xxh_kernels {
     const char *impl;   /* "scalar", "sse2", "avx2", "avx512" */
     void (*oneshot)(int alg, const void *data, size_t len, uint64_t seed,
                     unsigned char *out);
+    /* One member each, returning the value itself: the per-algorithm
+     * one-shots (xxh3_64_intdigest(), ...) call these directly, with no
+     * dispatch on the algorithm and no byte order to undo. */
+    uint32_t (*xxh32)(const void *data, size_t len, uint32_t seed);
+    uint64_t (*xxh64)(const void *data, size_t len, uint64_t seed);
+    uint64_t (*xxh3_64)(const void *data, size_t len, uint64_t seed);
+    fc_u128 (*xxh3_128)(const void *data, size_t len, uint64_t seed);
     void (*reset)(int alg, void *state, uint64_t seed);
     void (*update)(int alg, void *state, const void *data, size_t len);
     void (*digest)(int alg, const void *state, unsigned char *out);
 } fc_xxh_kernels;
+
+/* The direct kernels without vector code (simd/xxh_short.c): XXH32 and
+ * XXH64 at any length, XXH3 up to 240 bytes (XXH3_MIDSIZE_MAX). */
+#define FC_XXH3_SHORT_MAX 240
+uint32_t fc_xxh32_direct(const void *data, size_t len, uint32_t seed);
+uint64_t fc_xxh64_direct(const void *data, size_t len, uint64_t seed);
+uint64_t fc_xxh3_64_short(const void *data, size_t len, uint64_t seed);
+fc_u128 fc_xxh3_128_short(const void *data, size_t len, uint64_t seed);
 
 extern const fc_xxh_kernels fc_xxh_scalar;
 extern const fc_xxh_kernels fc_xxh_sse2;
