@@ -162,8 +162,9 @@ class _FastconcModule(types.ModuleType):
 
     @property
     def GIL_THRESHOLD(self) -> int:  # noqa: N802 - public constant-like name
-        """Inputs of at least this many bytes release the GIL (default 2048)
-        when ``release_gil=None``."""
+        """Inputs smaller than this many bytes (default 2048) keep the GIL
+        when ``release_gil=None``; the fast kernels also keep it for calls
+        expected to last less than about 10 µs (see the README)."""
         return _core._get_gil_threshold()
 
     @GIL_THRESHOLD.setter

@@ -484,3 +484,59 @@ def test_future_timeout_and_cancel_wake_waiters():
             queued.result()
         with pytest.raises(cf.CancelledError):
             queued.exception()
+
+
+def test_work_queue_wakes_the_last_getter_to_sleep():
+    """WorkQueue hands an item to the worker that went to sleep last (a
+    stack of waiters), so that after a map() has started every worker a
+    stream of submit().result() keeps going to the warm worker instead of
+    to each sleeping worker in turn; the others stay asleep (no spinning)."""
+    q = fastconc._core.WorkQueue()
+
+    def worker():
+        fastconc._core._worker_loop(q, lambda: True)
+
+    threads = []
+    try:
+        for i in range(3):
+            t = threading.Thread(target=worker, name=f"w{i}")
+            t.start()
+            threads.append(t)
+            deadline = time.monotonic() + 30
+            while q.idle < i + 1 and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(0.2)     # let it reach its wait (no bound asserted)
+        def all_asleep():
+            deadline = time.monotonic() + 30
+            while q.idle < 3 and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(0.05)
+
+        names = []
+        for _ in range(5):
+            all_asleep()        # the last worker is back on the stack
+            f = cf.Future()
+            q.put((f, lambda: threading.current_thread().name, (), None))
+            names.append(f.result(30))
+        # w2 slept last; after each task it is again the last to sleep
+        assert names == ["w2"] * 5
+    finally:
+        for _ in threads:
+            q.put(None)
+        for t in threads:
+            t.join(30)
+    assert not any(t.is_alive() for t in threads)
+
+
+@pytest.mark.timing      # a count with a bound: a busy machine may upset it
+def test_round_trips_after_map_go_to_warm_workers():
+    """After a map() started four workers, submit().result() round trips run
+    on one or two of them (the last to sleep), not spread over all four."""
+    import collections
+    with ThreadPoolExecutor(4) as ex:
+        assert list(ex.map(abs, range(-2000, 0))) == list(range(2000, 0, -1))
+        time.sleep(0.05)
+        seen = collections.Counter(ex.submit(threading.get_ident).result()
+                                   for _ in range(200))
+    top_two = sum(n for _, n in seen.most_common(2))
+    assert top_two >= 180, seen

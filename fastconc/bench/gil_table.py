@@ -109,6 +109,15 @@ def _calibrate(k: Kernel, v: Variant, inputs: list[Any], lcm: int,
     v.distinct = d
 
 
+# The key of the native contenders (with the thread count).
+NATIVE = "native"
+
+
+def _native_job(native: Callable[[list[Any], int], object], work: list[Any],
+                threads: int) -> Callable[[], object]:
+    return lambda: native(work, threads)
+
+
 def contenders(k: Kernel, inputs: list[Any], thread_counts: list[int],
                budget: float, skipped: list[dict[str, str]]
                ) -> tuple[list[Variant], list[Contender]]:
@@ -128,6 +137,7 @@ def contenders(k: Kernel, inputs: list[Any], thread_counts: list[int],
             continue
         working.append(v)
     out = []
+    native = k.fastconc.native if k.impls else None
     for idx, v in enumerate(working):
         # d chunks spread over the inputs (the corpus's first chunks are
         # all Python sources, its last ones binaries)
@@ -139,12 +149,25 @@ def contenders(k: Kernel, inputs: list[Any], thread_counts: list[int],
                                  meta={"kernel": k.name, "impl": v.label,
                                        "gil": v.gil, "threads": t},
                                  self_timed=True))
+        if native is not None and v.gil == "released":
+            # the native column: the same chunks, as many calls, on the
+            # kernel's own threads (hash_many, compress_many, threads=N)
+            work = picked * (v.calls // d)
+            for t in thread_counts:
+                out.append(Contender(
+                    (NATIVE, t), _native_job(native, work, t),
+                    meta={"kernel": k.name, "impl": v.label,
+                          "gil": "native", "threads": t}))
     return working, out
 
 
 def rows(k: Kernel, working: list[Variant], results: dict[Any, Samples],
          thread_counts: list[int], nbytes: int) -> list[dict[str, Any]]:
     out = []
+    nat = {t: results[NATIVE, t] for t in thread_counts
+           if (NATIVE, t) in results}
+    native_speedup = ({str(t): nat[1].best / s.best for t, s in nat.items()}
+                      if 1 in nat else None)
     for idx, v in enumerate(working):
         total = v.calls * nbytes
         per_t = {t: results[idx, t] for t in thread_counts}
@@ -156,6 +179,11 @@ def rows(k: Kernel, working: list[Variant], results: dict[Any, Samples],
             "throughput": {str(t): total / s.best for t, s in per_t.items()},
             "speedup": {str(t): per_t[1].best / s.best
                         for t, s in per_t.items()},
+            # the kernel's own threads on the same chunks (None: no batch
+            # call for it)
+            "native_speedup": native_speedup,
+            "native": ({str(t): s.as_json() for t, s in nat.items()}
+                       if nat else None),
         })
     return out
 
@@ -197,7 +225,27 @@ def columns(counts: list[int]) -> list[Column]:
                            _rate_cell(str(t))))
     cols.append(Column(f"speed-up {n}/1", "r",
                        lambda r: fmt_x(r["speedup"][str(n)])))
+    cols.append(Column(f"native {n}/1", "r", _native_cell(n)))
+    cols.append(Column("of native", "r", _of_native_cell(n)))
     return cols
+
+
+def _native_cell(n: int) -> Callable[[dict[str, Any]], str]:
+    def cell(r: dict[str, Any]) -> str:
+        ns = r.get("native_speedup")
+        return fmt_x(ns[str(n)]) if ns else "–"
+    return cell
+
+
+def _of_native_cell(n: int) -> Callable[[dict[str, Any]], str]:
+    """The row's speed-up over the native one, for the rows whose threads
+    can run at once (released, and the peers)."""
+    def cell(r: dict[str, Any]) -> str:
+        ns = r.get("native_speedup")
+        if not ns or r["gil"] == "held":
+            return "–"
+        return f"{r['speedup'][str(n)] / ns[str(n)]:.2f}"
+    return cell
 
 
 def markdown(rows: list[dict[str, Any]], counts: list[int]) -> str:
@@ -259,7 +307,12 @@ def section(b: Bench) -> None:
            "group; speed-up = time with 1 thread / time with "
            f"{nthreads}. Expected: ≈1× held; released, up to "
            f"{min(nthreads, usable or 1)}× "
-           f"(there are {usable} cores)."
+           f"(there are {usable} cores). Native {nthreads}/1: the same "
+           "chunks, as many calls, on fastconc's own threads "
+           "(`crc32c(chunk, threads=N)`, `hash_many`, `compress_many`, "
+           "`decompress_many`), measured in the same rounds: the "
+           "machine's own ceiling for the row; of native = the row's "
+           "speed-up / the native one."
            + (" (--quick leaves out zlib and the hash variants.)"
               if b.quick and not b.args.only else ""))
     b.emit()

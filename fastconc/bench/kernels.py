@@ -45,6 +45,10 @@ class Impl:
     threads_fn: Callable[[Any, int], object] | None = None
     # fastconc: does one call split a buffer over the pool (threads=N)?
     splits: bool = False
+    # fastconc: the same kernel over a list of inputs on its own native
+    # threads, native(items, threads) (hash_many, compress_many ...), for
+    # the GIL table's native column
+    native: Callable[[list[Any], int], object] | None = None
     note: str = ""           # why it is missing, or a remark
 
     @property
@@ -95,10 +99,12 @@ def _module(name: str) -> Any:
         return None
 
 
-def _fc(fn: FcFn | None, *, splits: bool = True) -> Impl:
+def _fc(fn: FcFn | None, *, splits: bool = True,
+        native: Callable[[list[Any], int], object] | None = None) -> Impl:
     if fn is None:
         return Impl("fastconc", "fastconc", "fastconc", note="not built")
-    return Impl("fastconc", "fastconc", "fastconc", fn, splits=splits)
+    return Impl("fastconc", "fastconc", "fastconc", fn, splits=splits,
+                native=native)
 
 
 def _peer(label: str, modname: str, make: Callable[[Any], Fn] | None,
@@ -130,9 +136,15 @@ def _fc_attr(name: str) -> Any:
 def _checksum(name: str) -> Kernel:
     fn = _fc_attr(name)
     fc = None
+    native: Callable[[list[Any], int], object] | None = None
     if fn is not None:
         def fc(d: Any, rel: bool | None, thr: int | None, _f: Any = fn) -> object:
             return _f(d, threads=thr, release_gil=rel)
+
+        def split(items: list[Any], n: int, _f: Any = fn) -> object:
+            # each buffer split over n threads of the pool
+            return [_f(d, threads=n) for d in items]
+        native = split
     if name in ("crc32", "adler32"):
         peers = [
             _peer(f"zlib.{name}", "zlib", lambda m: getattr(m, name),
@@ -148,7 +160,7 @@ def _checksum(name: str) -> Kernel:
             _peer("crc32c.crc32c", "crc32c", lambda m: m.crc32c),
             _peer("google_crc32c.value", "google_crc32c", lambda m: m.value),
         ]
-    return Kernel(name, "checksum", [_fc(fc), *peers])
+    return Kernel(name, "checksum", [_fc(fc, native=native), *peers])
 
 
 # --- hashes ------------------------------------------------------------------
@@ -187,8 +199,14 @@ def _hash(name: str) -> Kernel:
                        stdlib=True)]
     # variants of another row's engine: left out of --quick runs
     variant = name in ("sha224", "sha384", "sha3_512", "blake2s", "xxh32")
-    return Kernel(name, "hash", [_fc(fc, splits=splits), *peers],
-                  quick=not variant)
+    many = _fc_attr("hash_many")
+    native: Callable[[list[Any], int], object] | None = None
+    if fc is not None and many is not None:
+        def hashes(items: list[Any], n: int) -> object:
+            return many(name, items, threads=n)
+        native = hashes
+    return Kernel(name, "hash", [_fc(fc, splits=splits, native=native),
+                                 *peers], quick=not variant)
 
 
 # --- codecs ------------------------------------------------------------------
@@ -201,6 +219,21 @@ def _fc_compress(codec: str, level: int | None) -> FcFn | None:
     def fc(d: Any, rel: bool | None, thr: int | None) -> object:
         return compress(d, codec, level, threads=thr, release_gil=rel)
     return fc
+
+
+def _fc_codec(fn: FcFn | None, codec: str, level: int | None = None,
+              *, decompress: bool = False) -> Impl:
+    """fastconc's codec row, with compress_many / decompress_many as its
+    native threads."""
+    many = _fc_attr("decompress_many" if decompress else "compress_many")
+    native: Callable[[list[Any], int], object] | None = None
+    if fn is not None and many is not None:
+        def batch(items: list[Any], n: int) -> object:
+            if decompress:
+                return many(items, codec, threads=n)
+            return many(items, codec, level, threads=n)
+        native = batch
+    return _fc(fn, native=native)
 
 
 def _parallel_layout(codec: str, level: int | None
@@ -234,7 +267,7 @@ def _pgzip(mod: Any, data: Any, n: int) -> bytes:
 
 def _gzip_kernels() -> list[Kernel]:
     comp = Kernel("gzip-6 compress", "codec", data="corpus", impls=[
-        _fc(_fc_compress("gzip", 6)),
+        _fc_codec(_fc_compress("gzip", 6), "gzip", 6),
         _peer("gzip.compress", "gzip",
               lambda m: lambda d: m.compress(d, 6, mtime=0), stdlib=True),
         _peer("gzip_ng.compress", "zlib_ng.gzip_ng",
@@ -247,7 +280,7 @@ def _gzip_kernels() -> list[Kernel]:
     dec = Kernel("gzip decompress", "codec", data="corpus",
                  prepare=lambda c: gzip.compress(c, 6, mtime=0),
                  prepare_parallel=_parallel_layout("gzip", 6), impls=[
-        _fc(_fc_decompress("gzip")),
+        _fc_codec(_fc_decompress("gzip"), "gzip", decompress=True),
         _peer("gzip.decompress", "gzip", lambda m: m.decompress, stdlib=True),
         _peer("igzip.decompress", "isal.igzip", lambda m: m.decompress),
         _peer("gzip_ng.decompress", "zlib_ng.gzip_ng",
@@ -263,7 +296,7 @@ def _zlib_kernels() -> list[Kernel]:
     of the large-buffer table (gzip stands for both there)."""
     comp = Kernel("zlib-6 compress", "codec", data="corpus", large=False,
                   quick=False, impls=[
-        _fc(_fc_compress("zlib", 6)),
+        _fc_codec(_fc_compress("zlib", 6), "zlib", 6),
         _peer("zlib.compress", "zlib", lambda m: lambda d: m.compress(d, 6),
               stdlib=True),
         _peer("zlib_ng.compress", "zlib_ng.zlib_ng",
@@ -273,7 +306,7 @@ def _zlib_kernels() -> list[Kernel]:
     ])
     dec = Kernel("zlib decompress", "codec", data="corpus", large=False,
                  quick=False, prepare=lambda c: zlib.compress(c, 6), impls=[
-        _fc(_fc_decompress("zlib")),
+        _fc_codec(_fc_decompress("zlib"), "zlib", decompress=True),
         _peer("zlib.decompress", "zlib", lambda m: m.decompress, stdlib=True),
         _peer("isal_zlib.decompress", "isal.isal_zlib",
               lambda m: m.decompress),
@@ -311,7 +344,7 @@ def _zstd_frame(c: bytes) -> bytes:
 
 def _zstd_kernels() -> list[Kernel]:
     comp = Kernel("zstd-3 compress", "codec", data="corpus", impls=[
-        _fc(_fc_compress("zstd", 3)),
+        _fc_codec(_fc_compress("zstd", 3), "zstd", 3),
         _peer("zstandard", "zstandard",
               lambda m: _per_thread(lambda: m.ZstdCompressor(level=3),
                                      "compress"),
@@ -322,7 +355,7 @@ def _zstd_kernels() -> list[Kernel]:
         lambda c: fastconc.compress(c, "zstd", 3))
     dec = Kernel("zstd decompress", "codec", data="corpus", prepare=prep,
                  prepare_parallel=_parallel_layout("zstd", 3), impls=[
-        _fc(_fc_decompress("zstd")),
+        _fc_codec(_fc_decompress("zstd"), "zstd", decompress=True),
         _peer("zstandard", "zstandard",
               lambda m: _per_thread(m.ZstdDecompressor, "decompress")),
     ])
@@ -331,7 +364,7 @@ def _zstd_kernels() -> list[Kernel]:
 
 def _lz4_kernels() -> list[Kernel]:
     comp = Kernel("lz4 compress", "codec", data="corpus", impls=[
-        _fc(_fc_compress("lz4", None)),
+        _fc_codec(_fc_compress("lz4", None), "lz4", None),
         _peer("lz4.frame", "lz4.frame", lambda m: m.compress),
     ])
     lz4f = _module("lz4.frame")
@@ -339,7 +372,7 @@ def _lz4_kernels() -> list[Kernel]:
         lambda c: fastconc.compress(c, "lz4"))
     dec = Kernel("lz4 decompress", "codec", data="corpus", prepare=prep,
                  prepare_parallel=_parallel_layout("lz4", None), impls=[
-        _fc(_fc_decompress("lz4")),
+        _fc_codec(_fc_decompress("lz4"), "lz4", decompress=True),
         _peer("lz4.frame", "lz4.frame", lambda m: m.decompress),
     ])
     return [comp, dec]

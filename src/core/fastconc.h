@@ -25,6 +25,9 @@
 #error "FC_VERSION is not defined: build with setup.py, which takes it from fastconc/_version.py"
 #endif
 #define FC_GIL_THRESHOLD_DEFAULT 2048
+/* A call expected to last less than this (µs, from its kernel's pace)
+ * keeps the GIL: see fc_gil_release_us() in core/run.h. */
+#define FC_GIL_RELEASE_US_DEFAULT 10
 
 /* A kernel of the current SIMD level, e.g. FC_KERNEL(st, cksum.crc32):
  * one relaxed atomic load of the pointer (module.c replaces it when the
@@ -51,6 +54,7 @@ typedef struct fc_state {
     PyTypeObject *ZstdDict;         /* codec/zstd_dict.c */
     /* Tunable, read and written with relaxed atomics (no GIL needed). */
     Py_ssize_t gil_threshold;
+    Py_ssize_t gil_release_us;
     /* CPU features probed in exec (read-only after), and the SIMD level in
      * use (<= best; relaxed atomics: _set_simd_level may run beside
      * calls). */
@@ -75,6 +79,19 @@ static inline int
 fc_release_by_size(const fc_state *st, Py_ssize_t nbytes)
 {
     return nbytes >= __atomic_load_n(&st->gil_threshold, __ATOMIC_RELAXED);
+}
+
+/* fc_should_release_at(st, -1, nbytes, pace) inline (see core/run.h):
+ * GIL_THRESHOLD, then the expected call time of a kernel that runs `pace`
+ * bytes per µs against the release time. */
+static inline int
+fc_release_by_pace(const fc_state *st, Py_ssize_t nbytes, Py_ssize_t pace)
+{
+    if (!fc_release_by_size(st, nbytes)) {
+        return 0;
+    }
+    Py_ssize_t us = __atomic_load_n(&st->gil_release_us, __ATOMIC_RELAXED);
+    return pace <= 0 || us <= 0 || nbytes / pace >= us;
 }
 
 /* One area of the module: its exec-time set-up and GC hooks (any may be

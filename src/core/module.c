@@ -94,6 +94,37 @@ fc_set_gil_threshold(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+fc_get_gil_release_us(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromSsize_t(fc_gil_release_us(fc_get_state(module)));
+}
+
+/* The least expected call time (µs) before a fast kernel releases the
+ * GIL; 0 leaves GIL_THRESHOLD alone to decide (for the tests and the
+ * benchmarks). */
+static PyObject *
+fc_set_gil_release_us(PyObject *module, PyObject *arg)
+{
+    if (!PyLong_Check(arg) || PyBool_Check(arg)) {
+        PyErr_Format(PyExc_TypeError,
+                     "release time must be an int, not '%.100s'",
+                     Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    Py_ssize_t v = PyLong_AsSsize_t(arg);
+    if (v == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (v < 0) {
+        PyErr_SetString(PyExc_ValueError, "release time must be >= 0");
+        return NULL;
+    }
+    __atomic_store_n(&fc_get_state(module)->gil_release_us, v,
+                     __ATOMIC_RELAXED);
+    Py_RETURN_NONE;
+}
+
 /* The one place the kernels change: the dispatcher fills every table for
  * the level.  Calls read each kernel as they start (FC_KERNEL: one relaxed
  * atomic load, so a call running beside _set_simd_level gets either
@@ -284,7 +315,9 @@ fc_info(PyObject *module, PyObject *Py_UNUSED(ignored))
         fc_dict_set_steal(d, "cpu_count",
                           PyLong_FromLong(fc_pool_cpu_count())) < 0 ||
         fc_dict_set_steal(d, "gil_threshold",
-                          PyLong_FromSsize_t(fc_gil_threshold(st))) < 0) {
+                          PyLong_FromSsize_t(fc_gil_threshold(st))) < 0 ||
+        fc_dict_set_steal(d, "gil_release_us",
+                          PyLong_FromSsize_t(fc_gil_release_us(st))) < 0) {
         goto error;
     }
     /* Each area adds its backends ("backends" dict) and parallel paths
@@ -319,6 +352,8 @@ static PyMethodDef module_methods[] = {
     {"info", fc_info, METH_NOARGS, fc_info__doc__},
     {"_get_gil_threshold", fc_get_gil_threshold, METH_NOARGS, NULL},
     {"_set_gil_threshold", fc_set_gil_threshold, METH_O, NULL},
+    {"_get_gil_release_us", fc_get_gil_release_us, METH_NOARGS, NULL},
+    {"_set_gil_release_us", fc_set_gil_release_us, METH_O, NULL},
     {"_set_simd_level", fc_set_simd_level, METH_O, NULL},
     {"_get_simd_level", fc_get_simd_level, METH_NOARGS, NULL},
     {"_simd_levels", fc_simd_levels, METH_NOARGS, NULL},
@@ -469,6 +504,7 @@ fc_exec(PyObject *m)
 {
     fc_state *st = fc_get_state(m);
     st->gil_threshold = FC_GIL_THRESHOLD_DEFAULT;
+    st->gil_release_us = FC_GIL_RELEASE_US_DEFAULT;
     st->cpu_features = fc_cpu_probe();
     st->simd_level = fc_cpu_best_level(st->cpu_features);
     /* FASTCONC_SIMD caps the level, e.g. to test the portable path. */

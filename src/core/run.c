@@ -13,13 +13,39 @@ fc_gil_threshold(fc_state *st)
     return __atomic_load_n(&st->gil_threshold, __ATOMIC_RELAXED);
 }
 
+Py_ssize_t
+fc_gil_release_us(fc_state *st)
+{
+    return __atomic_load_n(&st->gil_release_us, __ATOMIC_RELAXED);
+}
+
+Py_ssize_t
+fc_release_bytes(fc_state *st, Py_ssize_t pace)
+{
+    Py_ssize_t floor = fc_gil_threshold(st);
+    Py_ssize_t us = fc_gil_release_us(st);
+    if (pace <= 0 || us <= 0) {
+        return floor;
+    }
+    Py_ssize_t by_time = us > PY_SSIZE_T_MAX / pace ? PY_SSIZE_T_MAX
+                         : us * pace;
+    return by_time > floor ? by_time : floor;
+}
+
 int
-fc_should_release(fc_state *st, int flag, Py_ssize_t nbytes)
+fc_should_release_at(fc_state *st, int flag, Py_ssize_t nbytes,
+                     Py_ssize_t pace)
 {
     if (flag >= 0) {
         return flag;
     }
-    return nbytes >= fc_gil_threshold(st);
+    return fc_release_by_pace(st, nbytes, pace);
+}
+
+int
+fc_should_release(fc_state *st, int flag, Py_ssize_t nbytes)
+{
+    return fc_should_release_at(st, flag, nbytes, 0);
 }
 
 int

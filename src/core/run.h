@@ -29,9 +29,23 @@ struct fc_state;
 /* --- the policy ---------------------------------------------------------- */
 
 Py_ssize_t fc_gil_threshold(struct fc_state *st);
+/* The least time (µs) a call must be expected to last before release_gil
+ * =None releases the GIL for it: two Python threads hand the GIL over at
+ * every release, which costs a wake-up of the other thread; a call
+ * shorter than a few of those makes two threads slower than one. */
+Py_ssize_t fc_gil_release_us(struct fc_state *st);
 /* Whether to release the GIL for nbytes of work; flag from
- * fc_parse_release(): -1 (None) decides by size, else forced. */
+ * fc_parse_release(): -1 (None) decides by size, else forced.  By size:
+ * nbytes >= GIL_THRESHOLD, the floor for every kernel. */
 int fc_should_release(struct fc_state *st, int flag, Py_ssize_t nbytes);
+/* The same for a kernel that runs `pace` bytes per µs on one core (its
+ * known speed at the best SIMD level, 0 for unknown): by size, nbytes >=
+ * fc_release_bytes(st, pace), i.e. the call lasts >= gil_release_us. */
+int fc_should_release_at(struct fc_state *st, int flag, Py_ssize_t nbytes,
+                         Py_ssize_t pace);
+/* The size from which a kernel of that pace releases the GIL: the larger
+ * of GIL_THRESHOLD and pace * gil_release_us. */
+Py_ssize_t fc_release_bytes(struct fc_state *st, Py_ssize_t pace);
 /* Threads to use: `requested` (> 0) as given; 0 -> the pool size when
  * nbytes >= min_parallel, else 1. */
 int fc_resolve_threads(int requested, Py_ssize_t nbytes,

@@ -49,6 +49,8 @@ typedef struct fc_hash_alg {
     int digest_size;    /* xxHash/BLAKE3; EVP sizes come from the EVP_MD */
     int block_size;     /* likewise */
     int b3;             /* 1 for BLAKE3 (blake3/impl.c) */
+    int pace;           /* bytes per µs on one core, for the GIL policy
+                         * (fc_should_release_at) */
 } fc_hash_alg;
 
 extern const fc_hash_alg fc_hash_algs[FC_HASH_NALGS];

@@ -131,7 +131,9 @@ hash_update_obj(FcHashObject *self, PyObject *data)
     Py_buffer v = view;
     v.buf = (void *)buf;
     v.len = len;
-    int rc = hash_feed(self, &v, fc_should_release(st, -1, len));
+    int rc = hash_feed(self, &v,
+                       fc_should_release_at(st, -1, len,
+                                            fc_hash_algs[self->h.alg].pace));
     fc_data_release(&view);
     return rc;
 }
@@ -427,7 +429,8 @@ hash_make(fc_state *st, int alg, PyObject *data, uint64_t seed)
     }
     if (len > 0) {
         /* Safe: the data is pinned; the object is not shared yet. */
-        FC_RUN_OUTSIDE_GIL(fc_should_release(st, -1, len),
+        FC_RUN_OUTSIDE_GIL(fc_should_release_at(st, -1, len,
+                                                fc_hash_algs[alg].pace),
                            rc = fc_hasher_update(&self->h, buf, (size_t)len));
         if (rc < 0) {
             fc_hash_error("update");

@@ -290,7 +290,8 @@ xxh_oneshot(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     else if (fc_get_data(data, &view, &buf, &len) < 0) {
         return NULL;
     }
-    if (xxh_value(st, alg, seed, buf, len, fc_release_by_size(st, len), &hi,
+    if (xxh_value(st, alg, seed, buf, len,
+                  fc_release_by_pace(st, len, fc_hash_algs[alg].pace), &hi,
                   &lo) == 0) {
         result = xxh_result(hi, lo, xxh_size(alg), form);
     }
@@ -369,7 +370,9 @@ digest_general(fc_state *st, PyObject *const *args, Py_ssize_t nargs,
     else if (fc_get_data(a[1], &view, &buf, &len) < 0) {
         return NULL;
     }
-    release = release < 0 ? fc_release_by_size(st, len) : release;
+    release = release < 0
+              ? fc_release_by_pace(st, len, fc_hash_algs[alg].pace)
+              : release;
     switch (alg) {
     case FC_ALG_XXH3_64:
         result = xxh_digest(st, FC_ALG_XXH3_64, seed, buf, len, release);
@@ -413,7 +416,7 @@ fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         }
         const void *buf = PyBytes_AS_STRING(args[1]);
         Py_ssize_t len = PyBytes_GET_SIZE(args[1]);
-        int release = fc_release_by_size(st, len);
+        int release = fc_release_by_pace(st, len, fc_hash_algs[alg].pace);
         switch (alg) {
         case FC_ALG_XXH3_64:
             return xxh_digest(st, FC_ALG_XXH3_64, 0, buf, len, release);

@@ -1,0 +1,188 @@
+"""Two Python threads against two native threads, in one run (not a pytest
+file): the figures of issue 26 item 4.
+
+    python3 benchmarks/ratio_gil.py [--rounds N] [--sizes 64K,1M]
+                                    [--kernels crc32c,sha256,...] [--sweep]
+
+Per kernel and chunk size, interleaved in the same rounds, best of N, with
+the same total work in every contender:
+
+- ``py 2/1``: two plain threads each calling fastconc on the same chunks
+  (``threads=1``, ``release_gil=None``: the library's own policy decides)
+  against one thread making all the calls;
+- ``native 2/1``: the same chunks, as many calls, on fastconc's own
+  threads (``crc32c(chunk, threads=2)``, ``hash_many``, ``compress_many``)
+  against ``threads=1``;
+- ``of native`` = py 2/1 / native 2/1.
+
+Targets: at 1 MiB ``of native`` >= 0.95 for every row; at 64 KiB ``py
+2/1`` >= 1.0 (never slower than one thread) and ``of native`` >= 0.95
+where the call lasts long enough to pay for the GIL hand-off.
+
+``--sweep`` then forces ``release_gil=True`` for crc32c at growing chunk
+sizes and prints where two released Python threads stop being slower than
+one, and where they reach 0.95x native: the call length from which
+releasing pays on this machine (the policy's ``_set_gil_release_us``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from typing import Any
+
+import fastconc
+from fastconc.bench.corpus import build_corpus
+from fastconc.bench.kernels import Kernel, all_kernels, select
+from fastconc.bench.timing import (
+    Contender,
+    control_line,
+    measure,
+    native_controls,
+    threads_job,
+    time_once,
+)
+
+KERNELS = "crc32c,xxh3_64,sha256,blake3,zstd-3 compress,gzip-6 compress"
+
+
+def _size(text: str) -> int:
+    text = text.strip().upper()
+    mult = {"K": 1 << 10, "M": 1 << 20}.get(text[-1:], 1)
+    return int(text.rstrip("KM")) * mult
+
+
+def _chunks(k: Kernel, size: int, rnd: bytes, corpus: bytes,
+            count: int) -> list[Any]:
+    src = corpus if k.data == "corpus" else rnd
+    step = max(size, (len(src) - size) // max(1, count - 1))
+    out = [src[i:i + size] for i in range(0, len(src) - size + 1, step)]
+    out = out[:count]
+    if k.prepare is not None:
+        out = [k.prepare(bytes(c)) for c in out]
+    return out
+
+
+def _calls(fn: Callable[[Any], object], chunk: Any, budget: float) -> int:
+    cost = min(time_once(lambda: fn(chunk)) for _ in range(3))
+    return max(2, int(budget / max(cost, 1e-7)))
+
+
+def _contenders(k: Kernel, chunks: list[Any], budget: float,
+                release: bool | None, tag: Any) -> tuple[list[Contender],
+                                                        float]:
+    """py/1, py/2, native/1, native/2 for kernel k on these chunks; and
+    the time of one call."""
+    impl = k.fastconc
+    assert impl.fn is not None and impl.native is not None
+    fc, native = impl.fn, impl.native
+
+    def one(d: Any) -> object:
+        return fc(d, release, 1)
+    one(chunks[0])
+    cost = min(time_once(lambda: one(chunks[0])) for _ in range(3))
+    calls = _calls(one, chunks[0], budget)
+    rounds = max(1, calls // (2 * len(chunks)))
+    work = chunks * (2 * rounds)             # the same total everywhere
+    half = chunks * rounds
+    return [
+        Contender((tag, "py", 1), threads_job(one, work, 1),
+                  self_timed=True),
+        Contender((tag, "py", 2), threads_job(one, half, 2),
+                  self_timed=True),
+        Contender((tag, "native", 1), lambda: native(work, 1)),
+        Contender((tag, "native", 2), lambda: native(work, 2)),
+    ], cost
+
+
+def _fmt_us(s: float) -> str:
+    return f"{s * 1e6:8.1f} µs"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--sizes", default="64K,1M")
+    ap.add_argument("--kernels", default=KERNELS)
+    ap.add_argument("--budget", type=float, default=0.05,
+                    help="seconds of one pass at one thread")
+    ap.add_argument("--sweep", action="store_true")
+    args = ap.parse_args()
+
+    sizes = [_size(s) for s in args.sizes.split(",")]
+    kernels = [k for k in select(all_kernels(), args.kernels)
+               if k.fastconc.fn is not None and k.fastconc.native is not None]
+    rnd = os.urandom(16 << 20)
+    corpus = build_corpus(16 << 20)[0]
+    info = fastconc.info()
+    print(f"fastconc {fastconc.__version__}, SIMD {info['simd_level']}, "
+          f"GIL_THRESHOLD {info['gil_threshold']}, release time "
+          f"{info.get('gil_release_us')} µs, {os.cpu_count()} CPUs")
+
+    conts: list[Contender] = []
+    costs: dict[Any, float] = {}
+    for k in kernels:
+        for size in sizes:
+            # checksums and hashes go round a few cache-resident chunks
+            n = 8 if k.family != "codec" else 16
+            c, cost = _contenders(k, _chunks(k, size, rnd, corpus, n),
+                                  args.budget, None, (k.name, size))
+            conts += c
+            costs[k.name, size] = cost
+    ctl = native_controls(0.05, 2)
+    if ctl:
+        conts += [Contender(("control", key), fn) for key, fn in ctl.items()]
+    res = measure(conts, args.rounds)
+
+    print(f"\n{'kernel':<18}{'chunk':>7}{'one call':>12}{'py 2/1':>9}"
+          f"{'native 2/1':>12}{'of native':>11}   target")
+    for k in kernels:
+        for size in sizes:
+            tag = (k.name, size)
+            py = res[tag, "py", 1].best / res[tag, "py", 2].best
+            nat = res[tag, "native", 1].best / res[tag, "native", 2].best
+            if size >= 1 << 20:
+                target = "of native >= 0.95"
+            else:
+                target = "py >= 1.00 (>= 0.95 native if the call is long)"
+            label = f"{size >> 10}K" if size < 1 << 20 else f"{size >> 20}M"
+            print(f"{k.name:<18}{label:>7}{_fmt_us(costs[tag]):>12}"
+                  f"{py:8.2f}x{nat:11.2f}x{py / nat:11.2f}   {target}")
+    if ctl:
+        ctl_res = {key[1]: s for key, s in res.items()
+                   if isinstance(key, tuple) and key[0] == "control"}
+        print("\nnative control (what the machine gave 2 threads): "
+              + control_line(ctl_res, (), 2, "x"))
+
+    if args.sweep:
+        _sweep(args, rnd)
+
+
+def _sweep(args: argparse.Namespace, rnd: bytes) -> None:
+    """crc32c with the GIL released whatever the size: where releasing
+    starts to pay."""
+    k = select(all_kernels(), "crc32c")[0]
+    sizes = [16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10, 512 << 10,
+             1 << 20]
+    conts: list[Contender] = []
+    costs = {}
+    for size in sizes:
+        c, cost = _contenders(k, _chunks(k, size, rnd, rnd, 8), args.budget,
+                              True, size)
+        conts += c
+        costs[size] = cost
+    res = measure(conts, args.rounds)
+    print("\ncrc32c, release_gil=True at every size:")
+    print(f"{'chunk':>7}{'one call':>12}{'py 2/1':>9}{'native 2/1':>12}"
+          f"{'of native':>11}")
+    for size in sizes:
+        py = res[size, "py", 1].best / res[size, "py", 2].best
+        nat = res[size, "native", 1].best / res[size, "native", 2].best
+        print(f"{size >> 10:>6}K{_fmt_us(costs[size]):>12}{py:8.2f}x"
+              f"{nat:11.2f}x{py / nat:11.2f}")
+    print("releasing pays from the first call length with py 2/1 >= 1.0; "
+          "the policy's release time (µs) should sit at or above it")
+
+
+if __name__ == "__main__":
+    main()
