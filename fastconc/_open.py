@@ -93,24 +93,12 @@ _FTEXT, _FHCRC, _FEXTRA, _FNAME, _FCOMMENT = 1, 2, 4, 8, 16
 _HEAD_MAX = 1 << 17
 
 
-class _BadGzipFile(DecompressionError, gzip.BadGzipFile):  # noqa: N818
-    """Not a valid gzip file (also a gzip.BadGzipFile, an OSError)."""
-
-
-class _TruncatedError(DecompressionError, EOFError):
-    """The file ends inside a stream (also an EOFError, as gzip raises)."""
-
-
 def _error_class(codec: str | None, truncated: bool) -> type[Exception]:
-    """The exception for a file that ends early or is corrupt: the C
-    module's classes where it has them, else the ones above."""
-    pick = getattr(_core, "_decompression_error", None)
-    if pick is not None:
-        cls: type[Exception] = pick(codec, truncated)
-        return cls
-    if truncated:
-        return _TruncatedError
-    return _BadGzipFile if codec == "gzip" else DecompressionError
+    """The exception for a file that ends early (truncated) or is corrupt:
+    the C module's class for the codec, which also fits the stdlib's
+    handlers (EOFError, zlib.error, gzip.BadGzipFile)."""
+    cls: type[Exception] = _core._decompression_error(codec, truncated)
+    return cls
 
 
 def _gzip_error(exc: DecompressionError) -> Exception:
@@ -300,9 +288,12 @@ class _DecompressReader(io.RawIOBase):
     """Raw reader under CompressedFile's BufferedReader: decompresses member
     after member until the compressed file ends."""
 
-    def __init__(self, fp: IO[bytes], codec: str | None) -> None:
+    def __init__(self, fp: IO[bytes], codec: str | None,
+                 zstd_dict: Any = None) -> None:
         self._fp = fp
         self._codec = codec
+        self._zstd_dict = zstd_dict
+        self._first_codec: str | None = None     # of the first member
         self._origin: int | None
         try:
             self._origin = fp.tell() if fp.seekable() else None
@@ -314,7 +305,7 @@ class _DecompressReader(io.RawIOBase):
 
     def _start(self) -> None:
         """State at the beginning of the file."""
-        self._dec = Decompressor(self._codec)
+        self._dec = Decompressor(self._codec, zstd_dict=self._zstd_dict)
         self._pos = 0                # uncompressed bytes returned
         self._member_start = 0       # compressed offset of this member
         self._member_in = 0          # compressed bytes fed to this member
@@ -352,7 +343,12 @@ class _DecompressReader(io.RawIOBase):
             where = f"{name}: " if isinstance(name, str) else ""
             msg = (f"{where}{exc} (in the member/frame starting at "
                    f"compressed offset {self._member_start})")
-            if self._codec_name() == "gzip":
+            codec = self._codec_name()
+            if codec is None and self._member_start:
+                # No codec's magic after a member: trailing garbage (after
+                # gzip members a BadGzipFile, as gzip.open raises).
+                codec = self._first_codec
+            if codec == "gzip":
                 err = _gzip_error(exc)
                 raise type(err)(msg) from exc
             raise type(exc)(msg) from exc
@@ -417,6 +413,8 @@ class _DecompressReader(io.RawIOBase):
             codec = "gzip"
         self._member_start += self._member_in - len(rest)
         self._member_in = 0
+        if self._first_codec is None:
+            self._first_codec = codec
         while True:
             if not rest:
                 rest = self._fp.read(_READ_CHUNK)
@@ -435,7 +433,7 @@ class _DecompressReader(io.RawIOBase):
             raise _error_class(codec, False)(
                 f"{codec}: unexpected data after the end of the stream at "
                 f"compressed offset {self._member_start}")
-        self._dec = Decompressor(self._codec)
+        self._dec = Decompressor(self._codec, zstd_dict=self._zstd_dict)
         self._member_pos = self._pos
         self._head_done = self._codec not in (None, "gzip")
         return rest
@@ -572,9 +570,10 @@ class _DecompressReader(io.RawIOBase):
 class _StreamWriter:
     """One Compressor: zlib, deflate, and zstd/lz4 on one thread."""
 
-    def __init__(self, fp: IO[bytes], codec: str, level: int | None) -> None:
+    def __init__(self, fp: IO[bytes], codec: str, level: int | None,
+                 zstd_dict: Any = None) -> None:
         self._fp = fp
-        self._c = Compressor(codec, level)
+        self._c = Compressor(codec, level, zstd_dict=zstd_dict)
 
     def write(self, view: memoryview) -> None:
         out = self._c.compress(view)
@@ -595,9 +594,10 @@ class _FramesWriter:
     compressed by fastconc.compress(threads=N) into complete frames."""
 
     def __init__(self, fp: IO[bytes], codec: str, level: int | None,
-                 threads: int) -> None:
-        Compressor(codec, level)         # check codec and level now
+                 threads: int, zstd_dict: Any = None) -> None:
+        Compressor(codec, level, zstd_dict=zstd_dict)   # check them now
         self._fp = fp
+        self._zstd_dict = zstd_dict
         self._codec = codec
         self._level = level
         self._threads = threads
@@ -624,7 +624,8 @@ class _FramesWriter:
     def _compress(self, block: Any) -> None:
         if len(block):
             self._fp.write(_core.compress(block, self._codec, self._level,
-                                          threads=self._threads))
+                                          threads=self._threads,
+                                          zstd_dict=self._zstd_dict))
             self._written = True
 
     def flush(self) -> None:
@@ -635,7 +636,8 @@ class _FramesWriter:
         self.flush()
         if not self._written:
             # An empty file is still one valid stream.
-            self._fp.write(_core.compress(b"", self._codec, self._level))
+            self._fp.write(_core.compress(b"", self._codec, self._level,
+                                          zstd_dict=self._zstd_dict))
 
 
 class _GzipWriter:
@@ -769,6 +771,7 @@ class CompressedFile(io.BufferedIOBase):
                  compresslevel: int | None = None,
                  fileobj: IO[bytes] | None = None,
                  mtime: int | float | None = None,
+                 zstd_dict: Any = None,
                  _expected_size: int | None = None) -> None:
         self._fp: IO[bytes] | None = None
         self._closefp = False
@@ -842,8 +845,15 @@ class CompressedFile(io.BufferedIOBase):
                     "files: one zlib/deflate stream cannot be split into "
                     "independent parts (use gzip, zstd or lz4, or "
                     "threads=1)")
-            # Check codec and level before any file is made.
-            Compressor(codec, level)
+        if zstd_dict is not None and not isinstance(zstd_dict,
+                                                    _core.ZstdDict):
+            # Digested once for every member and block of the file.
+            zstd_dict = _core.ZstdDict(zstd_dict)
+        self._zstd_dict = zstd_dict
+        if self._writing:
+            # Check codec, level and dictionary before any file is made.
+            assert codec is not None
+            Compressor(codec, level, zstd_dict=zstd_dict)
         elif level is not None:
             raise ValueError("level= applies to writing only")
         elif _check_threads(threads) > 1:
@@ -867,7 +877,7 @@ class CompressedFile(io.BufferedIOBase):
                     codec, level, _check_threads(threads), mtime,
                     _expected_size)
             else:
-                raw = _DecompressReader(self._fp, codec)
+                raw = _DecompressReader(self._fp, codec, self._zstd_dict)
                 self._buffer = io.BufferedReader(raw, _BUFFER_SIZE)
         except BaseException:
             if self._closefp:
@@ -886,8 +896,9 @@ class CompressedFile(io.BufferedIOBase):
             self._mtime = w.mtime
             return w
         if threads > 1:
-            return _FramesWriter(self._fp, codec, level, threads)
-        return _StreamWriter(self._fp, codec, level)
+            return _FramesWriter(self._fp, codec, level, threads,
+                                 self._zstd_dict)
+        return _StreamWriter(self._fp, codec, level, self._zstd_dict)
 
     # --- properties ------------------------------------------------------
 
@@ -1095,7 +1106,8 @@ def open(filename: _StrPath | IO[bytes], mode: _BinaryMode = "rb",
          threads: int | None = None, *, encoding: None = None,
          errors: None = None, newline: None = None,
          compresslevel: int | None = None,
-         mtime: int | float | None = None) -> CompressedFile: ...
+         mtime: int | float | None = None,
+         zstd_dict: Any = None) -> CompressedFile: ...
 
 
 @overload
@@ -1104,7 +1116,8 @@ def open(filename: _StrPath | IO[bytes], mode: _TextMode,
          threads: int | None = None, *, encoding: str | None = None,
          errors: str | None = None, newline: str | None = None,
          compresslevel: int | None = None,
-         mtime: int | float | None = None) -> io.TextIOWrapper: ...
+         mtime: int | float | None = None,
+         zstd_dict: Any = None) -> io.TextIOWrapper: ...
 
 
 @overload
@@ -1113,7 +1126,8 @@ def open(filename: _StrPath | IO[bytes], mode: str = "rb",
          threads: int | None = None, *, encoding: str | None = None,
          errors: str | None = None, newline: str | None = None,
          compresslevel: int | None = None,
-         mtime: int | float | None = None
+         mtime: int | float | None = None,
+         zstd_dict: Any = None
          ) -> CompressedFile | io.TextIOWrapper: ...
 
 
@@ -1122,7 +1136,8 @@ def open(filename: _StrPath | IO[bytes], mode: str = "rb",
          threads: int | None = None, *, encoding: str | None = None,
          errors: str | None = None, newline: str | None = None,
          compresslevel: int | None = None,
-         mtime: int | float | None = None
+         mtime: int | float | None = None,
+         zstd_dict: Any = None
          ) -> CompressedFile | io.TextIOWrapper:
     """Open a compressed file in binary or text mode (like gzip.open).
 
@@ -1139,6 +1154,8 @@ def open(filename: _StrPath | IO[bytes], mode: str = "rb",
       blocks inside one member, zstd frames, lz4 frames of independent
       blocks); not for zlib/deflate, whose one stream cannot be split.
     mtime: gzip, writing: the header's modification time (default: now).
+    zstd_dict: zstd only: a ZstdDict (see train_zstd_dict) or a
+      dictionary's bytes, used for every frame written or read.
 
     The file object seeks (both ways when reading, forward when writing)
     and has gzip.GzipFile's mtime; see CompressedFile.
@@ -1161,11 +1178,12 @@ def open(filename: _StrPath | IO[bytes], mode: str = "rb",
     if isinstance(filename, (str, bytes, os.PathLike)):
         binary = CompressedFile(filename, mode.replace("t", ""), codec, level,
                                 threads, compresslevel=compresslevel,
-                                mtime=mtime)
+                                mtime=mtime, zstd_dict=zstd_dict)
     elif hasattr(filename, "read") or hasattr(filename, "write"):
         binary = CompressedFile(None, mode.replace("t", ""), codec, level,
                                 threads, compresslevel=compresslevel,
-                                fileobj=filename, mtime=mtime)
+                                fileobj=filename, mtime=mtime,
+                                zstd_dict=zstd_dict)
     else:
         raise TypeError("filename must be a str, bytes or os.PathLike "
                         "object, or a file object, not "
