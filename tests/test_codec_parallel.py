@@ -87,6 +87,25 @@ def test_zlib_pigz_style_is_one_stream():
         assert zlib.decompress(raw, -15) == data
 
 
+@pytest.mark.parametrize("codec", ["zlib", "deflate"])
+def test_zlib_over_one_call_on_libdeflate_pieces(codec):
+    """Above 16 MiB one thread compresses zlib/deflate in 1 MiB pieces
+    (so that Ctrl-C is seen between them); at level 6 they are made by
+    libdeflate, each on its own, as gzip's blocks (zlib with a preset
+    dictionary ran at the stdlib's own speed there): the same bytes at
+    any thread count, one stream the stdlib reads, and no bigger than
+    zlib's own output by more than 1%."""
+    if "libdeflate" not in fastconc.info()["backends"]["zlib/deflate pieces"]:
+        pytest.skip("built without libdeflate")
+    data = corpus(20 << 20)
+    wbits = 15 if codec == "zlib" else -15
+    one = fastconc.compress(data, codec, 6, threads=1)
+    assert fastconc.compress(data, codec, 6, threads=2) == one
+    d = zlib.decompressobj(wbits)
+    assert d.decompress(one) == data and d.eof and d.unused_data == b""
+    assert len(one) <= len(zlib.compress(data, 6)) * 1.01
+
+
 def test_zstd_independent_frames():
     zstandard = pytest.importorskip("zstandard")
     data = corpus(20 << 20)

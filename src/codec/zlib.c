@@ -18,8 +18,12 @@
  *   compress levels 0,2-9: libdeflate (faster than zlib, smaller output;
  *                         a gzip block that the stream goes on after is
  *                         made open with deflate_walk.c);
- *   pigz-style pieces:    zlib (needs a preset dictionary and a sync
- *                         flush; isa-l for level 1);
+ *   zlib/deflate pieces  (above 16 MiB on one thread, or threads > 1):
+ *                         libdeflate, each block on its own ended by a
+ *                         sync flush as gzip's blocks (zlib with the
+ *                         32 KiB before it as a preset dictionary, the
+ *                         pigz way, ran at stdlib speed); level 1: isa-l
+ *                         with the dictionary;
  *   decompress:           libdeflate for pieces of known size (our blocks,
  *                         members of known size, or a single member up to
  *                         32 MiB), isa-l inflate for streams, zlib where
@@ -310,12 +314,13 @@ block_bound(const fc_cjob *job, Py_ssize_t n)
     return n + n / 8192 * 5 + (n >> 12) + 64 + 16;
 }
 
-/* gzip: a raw deflate stream of block src[0 .. n), the final one or
- * (not last) ended by a sync flush so that the next block follows it in
- * the same member; no dictionary, so blocks are independent.  Returns the
- * size, or -1 (err recorded in job). */
+/* A raw deflate stream of block src[0 .. n) made on its own (no
+ * dictionary, so blocks are independent), the final one or (not last)
+ * ended by a sync flush so that the next block follows it in the same
+ * stream: gzip's blocks, and zlib/deflate pieces above level 1.  Returns
+ * the size, or -1 (err recorded in job). */
 static Py_ssize_t
-gzip_block(fc_cjob *job, const unsigned char *src, size_t n,
+lone_block(fc_cjob *job, const unsigned char *src, size_t n,
            unsigned char *dst, size_t cap, int last)
 {
 #ifdef FC_HAVE_ISAL
@@ -353,7 +358,7 @@ gzip_block_task(void *arg, int64_t i)
     const unsigned char *src = job->src + fc_cjob_start(job, i);
     Py_ssize_t n = fc_cjob_size(job, i);
     int last = i + 1 == job->nblocks && !job->open_end;
-    Py_ssize_t r = gzip_block(job, src, (size_t)n, fc_cjob_dst(job, i),
+    Py_ssize_t r = lone_block(job, src, (size_t)n, fc_cjob_dst(job, i),
                               (size_t)job->slot, last);
     if (r < 0) {
         return;
@@ -429,9 +434,9 @@ stream_block_task(void *arg, int64_t i)
         r = deflate_whole(job, src, (size_t)n, dst, cap);
     }
     else {
-        /* pigz-style: primed with the 32 KiB before the block, ended by a
-         * sync flush except the last, so the pieces concatenate into one
-         * stream. */
+        /* Ended by a sync flush except the last, so that the pieces
+         * concatenate into one stream; zlib and isa-l are primed with the
+         * 32 KiB before the block (pigz's way), libdeflate cannot be. */
         Py_ssize_t start = fc_cjob_start(job, i);
         size_t dict_len = (size_t)(start < WINDOW ? start : WINDOW);
         const unsigned char *dict = src - dict_len;
@@ -441,6 +446,14 @@ stream_block_task(void *arg, int64_t i)
         if (job->level == 1) {
             r = fc_isal_deflate(job, dict, dict_len, src, (size_t)n, dst,
                                 cap, last);
+        }
+#endif
+#ifdef FC_HAVE_LIBDEFLATE
+        if (r == -2 && job->level >= 2) {
+            /* libdeflate has no preset dictionary: the block is made on
+             * its own, as gzip's are (about twice zlib's speed for a few
+             * bytes per MiB lost at the block's start). */
+            r = lone_block(job, src, (size_t)n, dst, cap, last);
         }
 #endif
         if (r == -2) {
@@ -480,8 +493,7 @@ zlib_frame_finish(const fc_cjob *job, unsigned char *base, Py_ssize_t body)
     return 2 + body + 4;
 }
 
-/* zlib/deflate on their own: pigz-style pieces need zlib (a preset
- * dictionary), which on two threads is no faster than one libdeflate call
+/* zlib/deflate up to ONE_CALL_MAX: one libdeflate call on one thread
  * (threads= given explicitly is honoured). */
 static int
 stream_auto_threads(int level, Py_ssize_t len)
@@ -1428,10 +1440,17 @@ info(int codec, PyObject *backends, PyObject *parallel)
         return -1;
     }
     if (codec == FC_CODEC_ZLIB &&
-        fc_dict_set_str(backends, "zlib/deflate threads>1",
-                        lvl1 ? "zlib with preset dictionary (isa-l for "
-                               "level 1)"
-                             : "zlib with preset dictionary") < 0) {
+        fc_dict_set_str(backends, "zlib/deflate pieces",
+#ifdef FC_HAVE_LIBDEFLATE
+                        lvl1 ? "libdeflate, blocks on their own (level 1: "
+                               "isa-l with the preset dictionary)"
+                             : "libdeflate, blocks on their own"
+#else
+                        lvl1 ? "zlib with the preset dictionary (isa-l "
+                               "for level 1)"
+                             : "zlib with the preset dictionary"
+#endif
+                        ) < 0) {
         return -1;
     }
     return 0;
