@@ -99,6 +99,10 @@ def _worker(executor_reference: "weakref.ref[ThreadPoolExecutor]",
         _base.LOGGER.critical("Exception in worker", exc_info=True)
 
 
+# How long map()'s consumer sleeps before it looks again for itself.
+_WAKE_SLICE = 0.05
+
+
 class _MapChunk:
     """Items of one map() work item, run in order by one worker; results
     are published one by one so the consumer never waits for the whole
@@ -182,15 +186,27 @@ class _MapChunk:
                     or (fut is not None and fut.done())):
                 self.waiter = None
                 continue
-            if end_time is None:
-                w.acquire()
-            else:
-                remaining = end_time - time.monotonic()
-                if remaining <= 0 or not w.acquire(timeout=remaining):
+            # Sleep a slice at a time and re-check: on a free-threaded build
+            # nothing orders the worker's append before its read of
+            # self.waiter against our store of it before our re-check, so
+            # each side can miss the other (a lost wake-up: map() hung on
+            # 3.13t); the re-check then finds the result.
+            while True:
+                slice_ = _WAKE_SLICE
+                if end_time is not None:
+                    remaining = end_time - time.monotonic()
+                    if remaining <= 0:
+                        self.waiter = None
+                        if len(results) > k:
+                            break
+                        raise _base.TimeoutError()
+                    slice_ = min(remaining, _WAKE_SLICE)
+                if w.acquire(timeout=slice_):
+                    break
+                if (len(results) > k or self.exc is not None
+                        or (fut is not None and fut.done())):
                     self.waiter = None
-                    if len(results) > k:
-                        continue
-                    raise _base.TimeoutError()
+                    break
 
 
 _PENDING = _base.PENDING
