@@ -1112,12 +1112,19 @@ zdec_free(fc_dec *d)
     d->impl = NULL;
 }
 
-/* After a stream ends with input left: gzip may go on with another member;
+/* After a stream ends with input left: gzip may go on with another member,
+ * after zero bytes of padding (skipped, as gzip(1) and Python's gzip do);
  * anything else is trailing garbage. */
 static int
-zdec_next(zdec *z, const unsigned char *in, size_t in_len, size_t pos,
+zdec_next(zdec *z, const unsigned char *in, size_t in_len, size_t *in_pos,
           fc_codec_err *err)
 {
+    if (z->codec == FC_CODEC_GZIP) {
+        while (*in_pos < in_len && in[*in_pos] == 0) {
+            ++*in_pos;
+        }
+    }
+    size_t pos = *in_pos;
     if (pos >= in_len) {
         return FC_DEC_DONE;
     }
@@ -1194,7 +1201,7 @@ zdec_run(fc_dec *d, const unsigned char *in, size_t in_len, size_t *in_pos,
         }
         if (rc == 1) {
             z->in_stream = 0;
-            int next = zdec_next(z, in, in_len, *in_pos, err);
+            int next = zdec_next(z, in, in_len, in_pos, err);
             if (next != FC_DEC_AGAIN) {
                 return next;
             }
