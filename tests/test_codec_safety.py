@@ -172,14 +172,25 @@ def _zstd_frame_claiming(size):
             bytes.fromhex("99e9d851"))   # XXH64("") low 32 bits, LE
 
 
+@pytest.mark.parametrize("size", [1, 22, 1 << 20])
+def test_zstd_content_size_mismatch_one_shot_paths(size):
+    blob = _zstd_frame_claiming(size)
+    for call in (lambda: fastconc.decompress(blob, "zstd"),
+                 lambda: fastconc.decompress_many([blob], "zstd"),
+                 lambda: fastconc.decompress_into(blob, bytearray(size + 64),
+                                                  "zstd")):
+        with pytest.raises(fastconc.DecompressionError):
+            call()
+
+
 @pytest.mark.xfail(strict=True, reason=(
     "zstd: a frame whose Frame_Content_Size differs from its content is "
-    "rejected by one-shot decompress but accepted by decompress_many, "
-    "Decompressor and open() unless the whole frame reaches "
+    "rejected by one-shot decompress, decompress_many and decompress_into "
+    "(codec/zstd.c's whole-input decoder compares at the frame end) but "
+    "accepted by Decompressor and open() unless the whole frame reaches "
     "ZSTD_decompressStream in one call with room for the declared size "
     "(libzstd's streaming decoder checks the size only then; stream.c's "
-    "zstd step and the zstd whole-input decoder should compare the decoded "
-    "size with the header's at the frame end): found by fuzz_zstd"))
+    "zstd step should compare too): found by fuzz_zstd"))
 @pytest.mark.parametrize("size", [1, 22, 1 << 20])
 def test_zstd_content_size_mismatch_everywhere(size):
     import io

@@ -352,6 +352,8 @@ typedef struct {
     ZSTD_DCtx *dctx;
     fc_codec_cache *cache;
     int in_frame;
+    size_t frame_out;               /* out_pos where the frame began */
+    unsigned long long frame_size;  /* its header's content size, if any */
 } zsdec;
 
 static void
@@ -381,6 +383,15 @@ zsdec_run(fc_dec *d, const unsigned char *in, size_t in_len, size_t *in_pos,
         return FC_DEC_ERR;
     }
     for (;;) {
+        if (!z->in_frame) {
+            /* libzstd's streaming decoder checks Frame_Content_Size only
+             * when the whole frame comes in one call with room for it:
+             * check it at the frame's end (below) on every path. */
+            z->in_frame = 1;
+            z->frame_out = *out_pos;
+            z->frame_size = ZSTD_getFrameContentSize(in + *in_pos,
+                                                     in_len - *in_pos);
+        }
         ZSTD_inBuffer ib = {in, in_len, *in_pos};
         ZSTD_outBuffer ob = {out, stop, *out_pos};
         size_t r = ZSTD_decompressStream(z->dctx, &ob, &ib);
@@ -393,6 +404,14 @@ zsdec_run(fc_dec *d, const unsigned char *in, size_t in_len, size_t *in_pos,
         }
         if (r == 0) {
             z->in_frame = 0;
+            if (z->frame_size < ZSTD_CONTENTSIZE_ERROR &&
+                z->frame_size != (unsigned long long)(*out_pos -
+                                                      z->frame_out)) {
+                fc_codec_err_set(err, FC_CERR_CORRUPT, NAME, 0,
+                                 "frame content size does not match the "
+                                 "frame header", (int64_t)*in_pos);
+                return FC_DEC_ERR;
+            }
             if (*in_pos >= in_len) {
                 return FC_DEC_DONE;
             }
@@ -401,7 +420,6 @@ zsdec_run(fc_dec *d, const unsigned char *in, size_t in_len, size_t *in_pos,
             }
             continue;           /* the next frame */
         }
-        z->in_frame = 1;
         if (*out_pos < stop && *in_pos >= in_len) {
             fc_codec_err_set(err, FC_CERR_TRUNCATED, NAME, 0, NULL,
                              (int64_t)*in_pos);
