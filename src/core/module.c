@@ -266,6 +266,54 @@ exit:
     return result;
 }
 
+/* Private, for the tests: XXH3 of `data` (xxh3_128 if `is128`) by the
+ * current level's 512-bit loop (fc_xxh_kernels.xxh3_512), as python-
+ * xxhash's intdigest; ValueError at a level without one.  On the "avx2"
+ * level that loop is the table's test-only copy, so CPUs without AVX-512
+ * run the "avx512" level's XXH3 logic too. */
+static PyObject *
+fc_xxh3_512(PyObject *module, PyObject *args)
+{
+    Py_buffer view;
+    unsigned long long seed = 0;
+    int is128 = 0;
+    PyObject *result = NULL, *hi = NULL, *lo = NULL, *shift = NULL,
+             *top = NULL;
+    if (!PyArg_ParseTuple(args, "y*|Kp:_xxh3_512", &view, &seed, &is128)) {
+        return NULL;
+    }
+    const fc_xxh_kernels *k = FC_KERNEL(fc_get_state(module), xxh);
+    if (k->xxh3_512 == NULL) {
+        PyErr_Format(PyExc_ValueError,
+                     "the '%s' xxHash table has no 512-bit XXH3 loop",
+                     k->impl);
+        goto exit;
+    }
+    fc_u128 h = k->xxh3_512(is128 ? FC_XXH3_128 : FC_XXH3_64, view.buf,
+                            (size_t)view.len, (uint64_t)seed);
+    if (!is128) {
+        result = PyLong_FromUnsignedLongLong(h.lo);
+        goto exit;
+    }
+    hi = PyLong_FromUnsignedLongLong(h.hi);
+    lo = PyLong_FromUnsignedLongLong(h.lo);
+    shift = PyLong_FromLong(64);
+    if (hi == NULL || lo == NULL || shift == NULL) {
+        goto exit;
+    }
+    top = PyNumber_Lshift(hi, shift);
+    if (top != NULL) {
+        result = PyNumber_Or(top, lo);
+    }
+exit:
+    Py_XDECREF(hi);
+    Py_XDECREF(lo);
+    Py_XDECREF(shift);
+    Py_XDECREF(top);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyObject *
 fc_pool_started_threads(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
@@ -358,6 +406,7 @@ static PyMethodDef module_methods[] = {
     {"_get_simd_level", fc_get_simd_level, METH_NOARGS, NULL},
     {"_simd_levels", fc_simd_levels, METH_NOARGS, NULL},
     {"_simd_pick", fc_simd_pick_names, METH_VARARGS, NULL},
+    {"_xxh3_512", fc_xxh3_512, METH_VARARGS, NULL},
     {"_pool_started", fc_pool_started_threads, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };

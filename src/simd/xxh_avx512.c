@@ -10,6 +10,9 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #define XXH_VECTOR 3    /* XXH_AVX512 */
 #endif
+/* Long XXH3 inputs: the 512-bit loop (simd/xxh_fused512.h), in place of
+ * libxxhash 0.8.1's (0.8x python-xxhash, which bundles 0.8.3). */
+#define FC_XXH3_FUSED512 1
 #define FC_XXH_TABLE fc_xxh_avx512
 #define FC_XXH_IMPL "avx512"
 #include "simd/xxh_impl.h"

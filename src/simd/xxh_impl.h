@@ -40,16 +40,30 @@ put_128(unsigned char *out, XXH128_hash_t h)
     put_be64(out + 8, h.low64);
 }
 
-#if defined(FC_XXH3_FUSED_AVX2) && defined(__AVX2__)
-#include <immintrin.h>
+/* The fused XXH3 long-input loops: AVX2 intrinsics (FC_XXH3_FUSED_AVX2)
+ * and the 512-bit generic-vector one (FC_XXH3_FUSED512, simd/
+ * xxh_fused512.h).  Both need the compiler's vector extensions and at
+ * least AVX2 (the AVX-512 file is built with -mavx2 too). */
+#if defined(__GNUC__) && defined(__AVX2__) &&                             \
+    (defined(FC_XXH3_FUSED_AVX2) || defined(FC_XXH3_FUSED512))
+#define FUSED_ANY 1
 /* XXH3 of more than XXH3_MIDSIZE_MAX bytes, the same result as xxhash.h's
  * long-input path (spec: doc/xxhash_spec.md, "XXH3 long inputs"), with the
- * eight 64-bit accumulators held in two AVX2 registers across each block of
- * 16 stripes.  libxxhash 0.8.1's loop loads and stores them around every
+ * eight 64-bit accumulators held in registers across each block of 16
+ * stripes.  libxxhash 0.8.1's loop loads and stores them around every
  * 64-byte stripe, which measured ~15% slower at 1 MiB than the newer
  * releases python-xxhash bundles. */
 #define FUSED_SECRET XXH3_SECRET_DEFAULT_SIZE           /* 192 */
 #define FUSED_STRIPES ((FUSED_SECRET - XXH_STRIPE_LEN) / 8) /* per block */
+#endif
+
+#if defined(FUSED_ANY) && defined(FC_XXH3_FUSED512)
+#include "simd/xxh_fused512.h"
+#endif
+
+#if defined(FUSED_ANY) && defined(FC_XXH3_FUSED_AVX2)
+#include <immintrin.h>
+/* The AVX2 loop: the accumulators in two ymm registers. */
 
 static inline void
 fused_stripe(__m256i *a0, __m256i *a1, const unsigned char *in,
@@ -114,11 +128,18 @@ fused_accumulate(xxh_u64 *acc, const unsigned char *in, size_t len,
     _mm256_storeu_si256((__m256i *)acc, a0);
     _mm256_storeu_si256((__m256i *)(acc + 4), a1);
 }
+#endif
+
+#if defined(FUSED_ANY)
+typedef void (*fused_acc_fn)(xxh_u64 *acc, const unsigned char *in,
+                             size_t len, const unsigned char *secret);
 
 /* XXH3_64bits_withSeed / XXH3_128bits_withSeed for len > 240 (for
- * FC_XXH3_64 the value is the low half). */
+ * FC_XXH3_64 the value is the low half), the accumulators filled by
+ * `accumulate` (one of the fused loops). */
 static fc_u128
-fused_long(int alg, const void *data, size_t len, uint64_t seed)
+fused_long(fused_acc_fn accumulate, int alg, const void *data, size_t len,
+           uint64_t seed)
 {
     XXH_ALIGN(64) unsigned char custom[FUSED_SECRET];
     XXH_ALIGN(64) xxh_u64 acc[XXH_ACC_NB] = XXH3_INIT_ACC;
@@ -127,7 +148,7 @@ fused_long(int alg, const void *data, size_t len, uint64_t seed)
         XXH3_initCustomSecret(custom, seed);
         secret = custom;
     }
-    fused_accumulate(acc, data, len, secret);
+    accumulate(acc, data, len, secret);
     /* merge: starting from the 11th secret byte; the 128-bit high half
      * from 11 bytes before the secret's last 64 */
     fc_u128 h;
@@ -149,8 +170,10 @@ kernel_xxh3_64(const void *data, size_t len, uint64_t seed)
     if (len <= FC_XXH3_SHORT_MAX) {
         return fc_xxh3_64_short(data, len, seed);
     }
-#if defined(FC_XXH3_FUSED_AVX2) && defined(__AVX2__)
-    return fused_long(FC_XXH3_64, data, len, seed).lo;
+#if defined(FUSED_ANY) && defined(FC_XXH3_FUSED_AVX2)
+    return fused_long(fused_accumulate, FC_XXH3_64, data, len, seed).lo;
+#elif defined(FUSED_ANY)
+    return fused_long(fused512_accumulate, FC_XXH3_64, data, len, seed).lo;
 #else
     return XXH3_64bits_withSeed(data, len, seed);
 #endif
@@ -162,8 +185,10 @@ kernel_xxh3_128(const void *data, size_t len, uint64_t seed)
     if (len <= FC_XXH3_SHORT_MAX) {
         return fc_xxh3_128_short(data, len, seed);
     }
-#if defined(FC_XXH3_FUSED_AVX2) && defined(__AVX2__)
-    return fused_long(FC_XXH3_128, data, len, seed);
+#if defined(FUSED_ANY) && defined(FC_XXH3_FUSED_AVX2)
+    return fused_long(fused_accumulate, FC_XXH3_128, data, len, seed);
+#elif defined(FUSED_ANY)
+    return fused_long(fused512_accumulate, FC_XXH3_128, data, len, seed);
 #else
     XXH128_hash_t h = XXH3_128bits_withSeed(data, len, seed);
     fc_u128 r;
@@ -253,7 +278,29 @@ kernel_digest(int alg, const void *state, unsigned char *out)
     }
 }
 
+#if defined(FUSED_ANY) && defined(FC_XXH3_FUSED512)
+/* The table's xxh3_512 entry: XXH3 (alg FC_XXH3_64 or FC_XXH3_128) at
+ * any length, inputs over 240 bytes by the 512-bit loop whichever loop
+ * the table's own kernels use. */
+static fc_u128
+kernel_xxh3_512(int alg, const void *data, size_t len, uint64_t seed)
+{
+    if (len <= FC_XXH3_SHORT_MAX) {
+        if (alg == FC_XXH3_64) {
+            fc_u128 h = {0, fc_xxh3_64_short(data, len, seed)};
+            return h;
+        }
+        return fc_xxh3_128_short(data, len, seed);
+    }
+    return fused_long(fused512_accumulate, alg, data, len, seed);
+}
+#define KERNEL_XXH3_512 kernel_xxh3_512
+#else
+#define KERNEL_XXH3_512 NULL
+#endif
+
 const fc_xxh_kernels FC_XXH_TABLE = {
     FC_XXH_IMPL, kernel_oneshot, fc_xxh32_direct, fc_xxh64_direct,
     kernel_xxh3_64, kernel_xxh3_128, kernel_reset, kernel_update, kernel_digest,
+    KERNEL_XXH3_512,
 };

@@ -34,6 +34,14 @@ typedef struct fc_xxh_kernels {
     void (*reset)(int alg, void *state, uint64_t seed);
     void (*update)(int alg, void *state, const void *data, size_t len);
     void (*digest)(int alg, const void *state, unsigned char *out);
+    /* XXH3 (alg FC_XXH3_64, the value in .lo, or FC_XXH3_128) with inputs
+     * over 240 bytes by the 512-bit generic-vector loop (simd/
+     * xxh_fused512.h) compiled for this table, or NULL where the table has
+     * none.  The "avx512" table's xxh3_64/xxh3_128 use that loop; the
+     * "avx2" table has it only for the tests (_core._xxh3_512), so that a
+     * CPU without AVX-512 still runs its logic. */
+    fc_u128 (*xxh3_512)(int alg, const void *data, size_t len,
+                        uint64_t seed);
 } fc_xxh_kernels;
 
 /* The direct kernels without vector code (simd/xxh_short.c): XXH32 and
