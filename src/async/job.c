@@ -619,8 +619,141 @@ delegate(PyObject *self, PyObject *name, PyObject *const *args,
 FC_DELEGATE(result, str_result)
 FC_DELEGATE(exception, str_exception)
 FC_DELEGATE(get_loop, str_get_loop)
-FC_DELEGATE(add_done_callback, str_add_done_callback)
-FC_DELEGATE(remove_done_callback, str_remove_done_callback)
+
+/* A done callback on the loop future that calls fn(job): asyncio's
+ * callers (as_completed, wait) look the future they get up among the
+ * ones they gave.  Equal to fn, so that remove_done_callback(fn) finds
+ * it. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *job, *fn;
+} done_cb;
+
+static PyObject *
+DoneCb_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)args;
+    (void)kwargs;
+    done_cb *cb = (done_cb *)self;
+    return PyObject_CallOneArg(cb->fn, cb->job);
+}
+
+static PyObject *
+DoneCb_richcompare(PyObject *self, PyObject *other, int op)
+{
+    done_cb *cb = (done_cb *)self;
+    if (op != Py_EQ && op != Py_NE) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    if (Py_TYPE(other) == Py_TYPE(self)) {
+        other = ((done_cb *)other)->fn;
+    }
+    int eq = PyObject_RichCompareBool(cb->fn, other, Py_EQ);
+    if (eq < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(op == Py_EQ ? eq : !eq);
+}
+
+static int
+DoneCb_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    done_cb *cb = (done_cb *)self;
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(cb->job);
+    Py_VISIT(cb->fn);
+    return 0;
+}
+
+static int
+DoneCb_clear(PyObject *self)
+{
+    done_cb *cb = (done_cb *)self;
+    Py_CLEAR(cb->job);
+    Py_CLEAR(cb->fn);
+    return 0;
+}
+
+static void
+DoneCb_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    DoneCb_clear(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyType_Slot DoneCb_slots[] = {
+    {Py_tp_call, DoneCb_call},
+    {Py_tp_richcompare, DoneCb_richcompare},
+    {Py_tp_hash, PyObject_HashNotImplemented},
+    {Py_tp_traverse, DoneCb_traverse},
+    {Py_tp_clear, DoneCb_clear},
+    {Py_tp_dealloc, DoneCb_dealloc},
+    {0, NULL},
+};
+
+static PyType_Spec DoneCb_spec = {
+    .name = "fastconc._core._JobDoneCallback",
+    .basicsize = sizeof(done_cb),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = DoneCb_slots,
+};
+
+/* add_done_callback(fn, *, context=None) / remove_done_callback(fn): fn
+ * wrapped so that it gets the job. */
+static PyObject *
+job_callback(PyObject *self, PyObject *name, PyObject *const *args,
+             Py_ssize_t nargs, PyObject *kwnames)
+{
+    fc_job *job = (fc_job *)self;
+    struct fc_jobs_state *js = jobs_of(job->st);
+    if (nargs < 1) {
+        return delegate(self, name, args, (size_t)nargs, kwnames);
+    }
+    PyTypeObject *tp = (PyTypeObject *)js->DoneCbType;
+    done_cb *cb = PyObject_GC_New(done_cb, tp);
+    if (cb == NULL) {
+        return NULL;
+    }
+    cb->job = Py_NewRef(self);
+    cb->fn = Py_NewRef(args[0]);
+    PyObject_GC_Track(cb);
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    PyObject *small[8], **v = small;
+    if (nargs + nkw > 8) {
+        Py_DECREF(cb);
+        PyErr_SetString(PyExc_TypeError, "too many arguments");
+        return NULL;
+    }
+    v[0] = (PyObject *)cb;
+    for (Py_ssize_t i = 1; i < nargs + nkw; i++) {
+        v[i] = args[i];
+    }
+    PyObject *r = delegate(self, name, v, (size_t)nargs, kwnames);
+    Py_DECREF(cb);
+    return r;
+}
+
+static PyObject *
+FcJob_add_done_callback(PyObject *self, PyObject *const *args,
+                        Py_ssize_t nargs, PyObject *kwnames)
+{
+    return job_callback(self, jobs_of(((fc_job *)self)->st)
+                                  ->str_add_done_callback,
+                        args, nargs, kwnames);
+}
+
+static PyObject *
+FcJob_remove_done_callback(PyObject *self, PyObject *const *args,
+                           Py_ssize_t nargs, PyObject *kwnames)
+{
+    return job_callback(self, jobs_of(((fc_job *)self)->st)
+                                  ->str_remove_done_callback,
+                        args, nargs, kwnames);
+}
 FC_DELEGATE(make_cancelled_error, str_make_cancelled_error)
 
 static PyObject *
@@ -1209,7 +1342,8 @@ jobs_init(PyObject *m, fc_state *st)
         return -1;
     }
     js->JobType = PyType_FromModuleAndSpec(m, &FcJob_spec, NULL);
-    if (js->JobType == NULL ||
+    js->DoneCbType = PyType_FromModuleAndSpec(m, &DoneCb_spec, NULL);
+    if (js->JobType == NULL || js->DoneCbType == NULL ||
         PyModule_AddObjectRef(m, "_Job", js->JobType) < 0 ||
         fc_waker_init(m, st) < 0 ||
         PyModule_AddFunctions(m, job_methods) < 0) {
@@ -1239,6 +1373,7 @@ jobs_traverse(fc_state *st, visitproc visit, void *arg)
     struct fc_jobs_state *js = st->jobs;
     if (js != NULL) {
         Py_VISIT(js->JobType);
+        Py_VISIT(js->DoneCbType);
         Py_VISIT(js->WakerType);
         Py_VISIT(js->forms);
         Py_VISIT(js->get_running_loop);
@@ -1258,6 +1393,7 @@ jobs_clear(fc_state *st)
         return;
     }
     Py_CLEAR(js->JobType);
+    Py_CLEAR(js->DoneCbType);
     Py_CLEAR(js->WakerType);
     Py_CLEAR(js->forms);
     Py_CLEAR(js->str_set_result);

@@ -133,6 +133,7 @@ int fc_waker_init(PyObject *module, fc_state *st);
 
 struct fc_jobs_state {
     PyObject *JobType;
+    PyObject *DoneCbType;       /* job.c's done-callback wrapper */
     PyObject *WakerType;
     PyObject *forms;            /* function -> int (the fc_job_form *) */
     /* Interned method names. */
