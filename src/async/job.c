@@ -536,7 +536,7 @@ aio_cancel(fc_job *job, PyObject *msg)
             Py_RETURN_FALSE;
         }
         job->cancel_early = 1;
-        Py_XSETREF(job->cancel_msg, Py_XNewRef(msg));
+        Py_XSETREF(job->cancel_msg, msg ? Py_NewRef(msg) : NULL);
         Py_CLEAR(job->error);
         job_clear(job);
         Py_RETURN_TRUE;
@@ -544,7 +544,7 @@ aio_cancel(fc_job *job, PyObject *msg)
     if (future_done(js, job->future)) {
         Py_RETURN_FALSE;
     }
-    Py_XSETREF(job->cancel_msg, Py_XNewRef(msg));
+    Py_XSETREF(job->cancel_msg, msg ? Py_NewRef(msg) : NULL);
     if (job->phase == FC_JOB_POSTED) {
         PyObject *r = job_cancel(job, 0);
         if (r == NULL) {
