@@ -73,6 +73,33 @@ def _cases(files: list[str]) -> list[tuple[str, str, tuple[Any, ...],
         ("digest blake3", "digest", ("blake3", BIG), {}),
         ("digest unknown", "digest", ("nope", DATA), {}),
         ("digest str", "digest", ("sha256", "text"), {}),
+        # digest's job form (hash/job.c): every algorithm, every way in.
+        *[(f"digest {n}", "digest", (n, DATA), {})
+          for n in sorted(fastconc.algorithms_available)],
+        *[(f"digest {n} empty", "digest", (n, b""), {})
+          for n in sorted(fastconc.algorithms_available)],
+        ("digest upper", "digest", ("SHA256", DATA), {}),
+        ("digest xxh128 alias", "digest", ("xxh128", DATA), {}),
+        ("digest xxh32 seed", "digest", ("xxh32", DATA), {"seed": 2**40 + 3}),
+        ("digest xxh3_64 seed", "digest", ("xxh3_64", DATA), {"seed": -1}),
+        ("digest xxh3_128 seed", "digest", ("xxh3_128", DATA), {"seed": 9}),
+        ("digest seed None", "digest", ("xxh64", DATA), {"seed": None}),
+        ("digest seed for sha", "digest", ("sha256", DATA), {"seed": 1}),
+        ("digest bad seed", "digest", ("xxh64", DATA), {"seed": "x"}),
+        ("digest release", "digest", ("md5", DATA), {"release_gil": True}),
+        ("digest bad release", "digest", ("md5", DATA),
+         {"release_gil": "x"}),
+        ("digest bytearray", "digest", ("sha1", bytearray(DATA)), {}),
+        ("digest memoryview", "digest", ("sha512", memoryview(DATA)[3:]),
+         {}),
+        ("digest keywords", "digest", (), {"name": "blake2b", "data": DATA}),
+        ("digest big sha256", "digest", ("sha256", BIG * 4), {}),
+        ("digest big sha3", "digest", ("sha3_256", BIG * 4), {}),
+        ("digest big xxh3", "digest", ("xxh3_64", BIG), {}),
+        ("digest name int", "digest", (3, DATA), {}),
+        ("digest name nul", "digest", ("sha256\0", DATA), {}),
+        ("digest int data", "digest", ("sha256", 5), {}),
+        ("digest bad keyword", "digest", ("sha256", DATA), {"bogus": 1}),
         ("hash_many", "hash_many", ("sha1", [DATA, b"", b"x"]), {}),
         ("hash_many bad item", "hash_many", ("sha1", [DATA, 3]), {}),
         ("hash_file", "hash_file", ("sha256", files[2]), {}),
@@ -167,7 +194,11 @@ def test_aio_signatures_match() -> None:
         assert [(p.name, p.kind, p.default) for p in sd.parameters.values()] \
             == [(p.name, p.kind, p.default) for p in sa.parameters.values()], \
             name
-        assert inspect.iscoroutinefunction(getattr(aio, name))
+        # Plain functions returning an awaitable call, marked: inspect
+        # knows the mark from 3.12 on, asyncio's on every version.
+        assert asyncio.iscoroutinefunction(getattr(aio, name))
+        if sys.version_info >= (3, 12):
+            assert inspect.iscoroutinefunction(getattr(aio, name))
 
 
 def test_future_protocol() -> None:

@@ -171,6 +171,9 @@ call_clear(void *data)
     Py_CLEAR(c->exc);
 }
 
+/* Where `await job` is (the await section below). */
+enum { AW_START, AW_WAITING, AW_STOPPING, AW_DONE };
+
 static const fc_job_form call_form = {
     "<call>", sizeof(call_job), call_prepare, call_run, call_finish,
     call_clear,
@@ -189,16 +192,63 @@ job_clear(fc_job *job)
     }
 }
 
+/* GC: a job's future can hold an exception whose traceback holds frames
+ * that hold the job.  The payload is not visited: it holds the call's
+ * arguments only, and a posted job is kept alive by the pool. */
+static int
+FcJob_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    fc_job *job = (fc_job *)self;
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(job->future);
+    Py_VISIT(job->stopped);
+    Py_VISIT(job->pending_exc);
+    Py_VISIT(job->error);
+    Py_VISIT(job->cancel_msg);
+    return 0;
+}
+
+static int
+FcJob_tp_clear(PyObject *self)
+{
+    fc_job *job = (fc_job *)self;
+    /* Unreachable, so not posted (the pool holds posted jobs). */
+    Py_CLEAR(job->future);
+    Py_CLEAR(job->stopped);
+    Py_CLEAR(job->pending_exc);
+    Py_CLEAR(job->error);
+    Py_CLEAR(job->cancel_msg);
+    return 0;
+}
+
 static void
 FcJob_dealloc(PyObject *self)
 {
     fc_job *job = (fc_job *)self;
     PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
     if (job->form != NULL) {    /* NULL: made by object.__new__ (3.9) */
         job_clear(job);
     }
+    if (job->kind == FC_JOB_AIO && job->future != NULL && job->st != NULL) {
+        /* Whoever wanted the outcome took it through the job (await,
+         * gather); a call nobody awaited must not have its future log
+         * "exception was never retrieved" (a coroutine never awaited
+         * does not run at all). */
+        PyObject *exc = PyErr_Occurred() ? fetch_exception() : NULL;
+        if (PyObject_SetAttr(job->future, jobs_of(job->st)->str_log_traceback,
+                             Py_False) < 0) {
+            PyErr_Clear();
+        }
+        if (exc != NULL) {
+            restore_exception(exc);
+            Py_DECREF(exc);
+        }
+    }
     Py_XDECREF(job->target);
     Py_XDECREF(job->future);
+    Py_XDECREF(job->error);
+    Py_XDECREF(job->cancel_msg);
     Py_XDECREF(job->stopped);
     Py_XDECREF(job->pending_exc);
     tp->tp_free(self);
@@ -206,10 +256,12 @@ FcJob_dealloc(PyObject *self)
 }
 
 /* A job for calling func(*args) of the given kind, prepared; NULL with the
- * exception prepare raised. */
+ * exception prepare raised, or with keep_error the job, ended, holding that
+ * exception in job->error (aio: it reaches the awaiter, as a coroutine's
+ * exception would). */
 static fc_job *
 job_new(fc_state *st, int kind, PyObject *func, PyObject *const *args,
-        Py_ssize_t nargs, PyObject *kwnames)
+        Py_ssize_t nargs, PyObject *kwnames, int keep_error)
 {
     struct fc_jobs_state *js = jobs_of(st);
     const fc_job_form *form = &call_form;
@@ -220,8 +272,8 @@ job_new(fc_state *st, int kind, PyObject *func, PyObject *const *args,
     else if (PyErr_Occurred()) {
         return NULL;
     }
-    fc_job *job = PyObject_NewVar(fc_job, (PyTypeObject *)js->JobType,
-                                  (Py_ssize_t)form->size);
+    fc_job *job = PyObject_GC_NewVar(fc_job, (PyTypeObject *)js->JobType,
+                                     (Py_ssize_t)form->size);
     if (job == NULL) {
         return NULL;
     }
@@ -234,11 +286,21 @@ job_new(fc_state *st, int kind, PyObject *func, PyObject *const *args,
     memset(&job->batch, 0, sizeof(job->batch));
     job->batch.post_state = FC_POST_DONE;  /* not posted: nothing to cancel */
     job->target = job->future = job->stopped = job->pending_exc = NULL;
+    job->error = job->cancel_msg = NULL;
+    job->cancel_early = 0;
     job->await_state = 0;
     job->next_done = NULL;
     memset(job->data, 0, form->size);
+    PyObject_GC_Track(job);
     if (form->prepare(job->data, st, func, args, nargs, kwnames,
                       &job->plan) < 0) {
+        if (keep_error) {
+            job->error = fetch_exception();
+            job_clear(job);
+            if (job->error != NULL) {
+                return job;
+            }
+        }
         Py_DECREF(job);
         return NULL;
     }
@@ -369,9 +431,9 @@ fc_job_complete_aio(fc_job *job)
             call_or_report(fut, js->str_set_exception, exc);
         }
         else {
-            /* Cancelled without the awaiting task asking (interpreter
-             * exit): nobody wants a result. */
-            call_or_report(fut, js->str_cancel, NULL);
+            /* Cancelled through the job's own cancel() (gather, wait_for
+             * on 3.11) or at interpreter exit. */
+            call_or_report(fut, js->str_cancel, job->cancel_msg);
         }
     }
     if (stopped != NULL && !future_done(js, stopped)) {
@@ -407,15 +469,15 @@ job_done(void *arg)
 }
 
 PyDoc_STRVAR(FcJob_cancel__doc__,
-"cancel($self, /)\n--\n\n"
+"cancel($self, /, msg=None)\n--\n\n"
 "Cancel the call.  A call none of whose chunks has started is taken back\n"
 "and ended now; a running one stops at its next chunk boundary.\n"
 "submit jobs: True when ended now, False when the worker will report\n"
-"the end.  aio jobs: None when nothing is left to wait for, else a\n"
-"future of the job's loop, set once its C work has stopped.");
+"the end.  aio jobs, as Task.cancel(): True unless already done (the\n"
+"job's future is cancelled, with msg, once its C work has stopped).");
 
 static PyObject *
-job_cancel(fc_job *job)
+job_cancel(fc_job *job, int want_stopped)
 {
     struct fc_jobs_state *js = jobs_of(job->st);
     int aio = job->kind == FC_JOB_AIO;
@@ -428,7 +490,7 @@ job_cancel(fc_job *job)
          * worker that would have. */
         job_clear(job);
         if (aio && job->future != NULL && !future_done(js, job->future)) {
-            call_or_report(job->future, js->str_cancel, NULL);
+            call_or_report(job->future, js->str_cancel, job->cancel_msg);
         }
         Py_CLEAR(job->target);
         Py_DECREF(job);     /* the pool's reference (ours is the caller's) */
@@ -436,6 +498,9 @@ job_cancel(fc_job *job)
     }
     if (!aio) {
         return Py_NewRef(Py_False);
+    }
+    if (!want_stopped) {
+        return Py_NewRef(Py_None);
     }
     if (job->stopped == NULL) {
         PyObject *loop = fc_waker_loop(job->target);
@@ -451,10 +516,345 @@ job_cancel(fc_job *job)
     return Py_NewRef(job->stopped);
 }
 
+/* --- an aio job as an asyncio future --------------------------------------
+ *
+ * A started aio job (one made in a running loop, or awaited once) passes
+ * asyncio.isfuture(): gather(), ensure_future(), wait() and shield() take
+ * it as it is, without a Task, and its future methods are its loop
+ * future's.  cancel() is a Task's: the C work is stopped, and the future
+ * is cancelled once it has stopped (at once when it had not started), so
+ * that done callbacks see the buffers released.  Before it starts (made
+ * with no running loop) it is only a coroutine: _asyncio_future_blocking
+ * is None, so isfuture() is False and asyncio wraps it in a Task. */
+
 static PyObject *
-FcJob_cancel(PyObject *self, PyObject *Py_UNUSED(ignored))
+aio_cancel(fc_job *job, PyObject *msg)
 {
-    return job_cancel((fc_job *)self);
+    struct fc_jobs_state *js = jobs_of(job->st);
+    if (job->future == NULL) {
+        if (job->cancel_early || job->await_state != AW_START) {
+            Py_RETURN_FALSE;
+        }
+        job->cancel_early = 1;
+        Py_XSETREF(job->cancel_msg, msg ? Py_NewRef(msg) : NULL);
+        Py_CLEAR(job->error);
+        job_clear(job);
+        Py_RETURN_TRUE;
+    }
+    if (future_done(js, job->future)) {
+        Py_RETURN_FALSE;
+    }
+    Py_XSETREF(job->cancel_msg, msg ? Py_NewRef(msg) : NULL);
+    if (job->phase == FC_JOB_POSTED) {
+        PyObject *r = job_cancel(job, 0);
+        if (r == NULL) {
+            return NULL;
+        }
+        Py_DECREF(r);
+    }
+    else {
+        call_or_report(job->future, js->str_cancel, msg);
+    }
+    Py_RETURN_TRUE;
+}
+
+static PyObject *
+FcJob_cancel(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+             PyObject *kwnames)
+{
+    fc_job *job = (fc_job *)self;
+    static const char *const names[] = {"msg", NULL};
+    PyObject *msg = NULL;
+    if (fc_parse_args_fast("cancel", args, nargs, kwnames, names, 1, 1, 0,
+                           &msg) < 0) {
+        return NULL;
+    }
+    if (job->form == NULL || job->kind != FC_JOB_AIO) {
+        return job_cancel(job, 1);
+    }
+    return aio_cancel(job, msg == Py_None ? NULL : msg);
+}
+
+/* job.name(*args, **kwargs) on the loop future. */
+static PyObject *
+delegate(PyObject *self, PyObject *name, PyObject *const *args,
+         size_t nargsf, PyObject *kwnames)
+{
+    fc_job *job = (fc_job *)self;
+    if (job->form == NULL || job->future == NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "this call has not started: await it");
+        return NULL;
+    }
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf);
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    PyObject *small[8], **v = small;
+    if (n + nkw + 1 > 8) {
+        v = PyMem_Malloc((size_t)(n + nkw + 1) * sizeof(PyObject *));
+        if (v == NULL) {
+            return PyErr_NoMemory();
+        }
+    }
+    v[0] = job->future;
+    for (Py_ssize_t i = 0; i < n + nkw; i++) {
+        v[i + 1] = args[i];
+    }
+    PyObject *r = PyObject_VectorcallMethod(name, v, (size_t)(n + 1),
+                                            kwnames);
+    if (v != small) {
+        PyMem_Free(v);
+    }
+    return r;
+}
+
+#define FC_DELEGATE(meth, field)                                            \
+    static PyObject *                                                       \
+    FcJob_##meth(PyObject *self, PyObject *const *args, Py_ssize_t nargs,   \
+                 PyObject *kwnames)                                         \
+    {                                                                       \
+        fc_job *job = (fc_job *)self;                                       \
+        return delegate(self, jobs_of(job->st)->field, args,                \
+                        (size_t)nargs, kwnames);                            \
+    }
+FC_DELEGATE(result, str_result)
+FC_DELEGATE(exception, str_exception)
+FC_DELEGATE(get_loop, str_get_loop)
+
+/* A done callback on the loop future that calls fn(job): asyncio's
+ * callers (as_completed, wait) look the future they get up among the
+ * ones they gave.  Equal to fn, so that remove_done_callback(fn) finds
+ * it. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *job, *fn;
+} done_cb;
+
+static PyObject *
+DoneCb_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    (void)args;
+    (void)kwargs;
+    done_cb *cb = (done_cb *)self;
+    return PyObject_CallOneArg(cb->fn, cb->job);
+}
+
+static PyObject *
+DoneCb_richcompare(PyObject *self, PyObject *other, int op)
+{
+    done_cb *cb = (done_cb *)self;
+    if (op != Py_EQ && op != Py_NE) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    if (Py_TYPE(other) == Py_TYPE(self)) {
+        other = ((done_cb *)other)->fn;
+    }
+    int eq = PyObject_RichCompareBool(cb->fn, other, Py_EQ);
+    if (eq < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(op == Py_EQ ? eq : !eq);
+}
+
+static int
+DoneCb_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    done_cb *cb = (done_cb *)self;
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(cb->job);
+    Py_VISIT(cb->fn);
+    return 0;
+}
+
+static int
+DoneCb_clear(PyObject *self)
+{
+    done_cb *cb = (done_cb *)self;
+    Py_CLEAR(cb->job);
+    Py_CLEAR(cb->fn);
+    return 0;
+}
+
+static void
+DoneCb_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    DoneCb_clear(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyType_Slot DoneCb_slots[] = {
+    {Py_tp_call, DoneCb_call},
+    {Py_tp_richcompare, DoneCb_richcompare},
+    {Py_tp_hash, PyObject_HashNotImplemented},
+    {Py_tp_traverse, DoneCb_traverse},
+    {Py_tp_clear, DoneCb_clear},
+    {Py_tp_dealloc, DoneCb_dealloc},
+    {0, NULL},
+};
+
+static PyType_Spec DoneCb_spec = {
+    .name = "fastconc._core._JobDoneCallback",
+    .basicsize = sizeof(done_cb),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = DoneCb_slots,
+};
+
+/* add_done_callback(fn, *, context=None) / remove_done_callback(fn): fn
+ * wrapped so that it gets the job. */
+static PyObject *
+job_callback(PyObject *self, PyObject *name, PyObject *const *args,
+             Py_ssize_t nargs, PyObject *kwnames)
+{
+    fc_job *job = (fc_job *)self;
+    struct fc_jobs_state *js = jobs_of(job->st);
+    if (nargs < 1) {
+        return delegate(self, name, args, (size_t)nargs, kwnames);
+    }
+    PyTypeObject *tp = (PyTypeObject *)js->DoneCbType;
+    done_cb *cb = PyObject_GC_New(done_cb, tp);
+    if (cb == NULL) {
+        return NULL;
+    }
+    cb->job = Py_NewRef(self);
+    cb->fn = Py_NewRef(args[0]);
+    PyObject_GC_Track(cb);
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    PyObject *small[8], **v = small;
+    if (nargs + nkw > 8) {
+        Py_DECREF(cb);
+        PyErr_SetString(PyExc_TypeError, "too many arguments");
+        return NULL;
+    }
+    v[0] = (PyObject *)cb;
+    for (Py_ssize_t i = 1; i < nargs + nkw; i++) {
+        v[i] = args[i];
+    }
+    PyObject *r = delegate(self, name, v, (size_t)nargs, kwnames);
+    Py_DECREF(cb);
+    return r;
+}
+
+static PyObject *
+FcJob_add_done_callback(PyObject *self, PyObject *const *args,
+                        Py_ssize_t nargs, PyObject *kwnames)
+{
+    return job_callback(self, jobs_of(((fc_job *)self)->st)
+                                  ->str_add_done_callback,
+                        args, nargs, kwnames);
+}
+
+static PyObject *
+FcJob_remove_done_callback(PyObject *self, PyObject *const *args,
+                           Py_ssize_t nargs, PyObject *kwnames)
+{
+    return job_callback(self, jobs_of(((fc_job *)self)->st)
+                                  ->str_remove_done_callback,
+                        args, nargs, kwnames);
+}
+FC_DELEGATE(make_cancelled_error, str_make_cancelled_error)
+
+static PyObject *
+FcJob_done(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    fc_job *job = (fc_job *)self;
+    if (job->form == NULL || job->future == NULL) {
+        return PyBool_FromLong(job->cancel_early);
+    }
+    return PyObject_CallMethodNoArgs(job->future, jobs_of(job->st)->str_done);
+}
+
+static PyObject *
+FcJob_cancelled(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    fc_job *job = (fc_job *)self;
+    if (job->form == NULL || job->future == NULL) {
+        return PyBool_FromLong(job->cancel_early);
+    }
+    return PyObject_CallMethodNoArgs(job->future,
+                                     jobs_of(job->st)->str_cancelled);
+}
+
+/* asyncio.isfuture(job): the loop future's flag once started, else None. */
+static PyObject *
+FcJob_get_blocking(PyObject *self, void *Py_UNUSED(closure))
+{
+    fc_job *job = (fc_job *)self;
+    if (job->form == NULL || job->future == NULL) {
+        Py_RETURN_NONE;
+    }
+    return PyObject_GetAttr(job->future, jobs_of(job->st)->str_blocking);
+}
+
+static int
+FcJob_set_blocking(PyObject *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    fc_job *job = (fc_job *)self;
+    if (job->form == NULL || job->future == NULL) {
+        return 0;
+    }
+    return PyObject_SetAttr(job->future, jobs_of(job->st)->str_blocking,
+                            value);
+}
+
+static PyObject *
+FcJob_get_cancel_message(PyObject *self, void *Py_UNUSED(closure))
+{
+    fc_job *job = (fc_job *)self;
+    if (job->form == NULL || job->future == NULL) {
+        return Py_NewRef(job->cancel_msg ? job->cancel_msg : Py_None);
+    }
+    return PyObject_GetAttr(job->future,
+                            jobs_of(job->st)->str_cancel_message);
+}
+
+static PyGetSetDef FcJob_getset[] = {
+    {"_asyncio_future_blocking", FcJob_get_blocking, FcJob_set_blocking,
+     NULL, NULL},
+    {"_cancel_message", FcJob_get_cancel_message, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyObject *running_waker(struct fc_jobs_state *js, int required);
+
+/* Start an aio job on the loop of waker (a reference is taken over): make
+ * its loop future, and post it, or set what prepare raised (or why it
+ * could not be posted) on the future.  -1 when the future cannot be
+ * made. */
+static int
+job_start(fc_job *job, PyObject *waker)
+{
+    struct fc_jobs_state *js = jobs_of(job->st);
+    PyObject *loop = fc_waker_loop(waker);
+    if (loop == NULL) {
+        Py_DECREF(waker);
+        return -1;
+    }
+    job->future = PyObject_CallMethodNoArgs(loop, js->str_create_future);
+    Py_DECREF(loop);
+    if (job->future == NULL) {
+        Py_DECREF(waker);
+        return -1;
+    }
+    if (job->error == NULL) {
+        job->target = waker;
+        if (job_post(job) == 0) {
+            return 0;
+        }
+        Py_CLEAR(job->target);
+        job->error = fetch_exception();
+        job_clear(job);
+    }
+    else {
+        Py_DECREF(waker);
+    }
+    if (job->error != NULL) {
+        call_or_report(job->future, js->str_set_exception, job->error);
+        Py_CLEAR(job->error);
+    }
+    return 0;
 }
 
 /* --- await job ---------------------------------------------------------------
@@ -466,8 +866,6 @@ FcJob_cancel(PyObject *self, PyObject *Py_UNUSED(ignored))
  * yields the job's `stopped` future, raising the exception only once the
  * C work has stopped.  A second exception while it waits for that stops
  * the wait. */
-
-enum { AW_START, AW_WAITING, AW_STOPPING, AW_DONE };
 
 /* One step: PYGEN_NEXT with *out the future to wait on (blocking flag
  * set), PYGEN_RETURN with *out the result, or PYGEN_ERROR. */
@@ -489,8 +887,22 @@ await_send(fc_job *job, PyObject **out)
     switch (job->await_state) {
     case AW_START:
         if (job->future == NULL) {
-            PyErr_SetString(PyExc_TypeError, "this job is not awaitable");
-            return -1;
+            if (job->kind != FC_JOB_AIO) {
+                PyErr_SetString(PyExc_TypeError, "this job is not awaitable");
+                return -1;
+            }
+            if (job->cancel_early) {
+                job->await_state = AW_DONE;
+                PyErr_SetObject(js->CancelledError ? js->CancelledError
+                                                   : PyExc_RuntimeError,
+                                job->cancel_msg);
+                return -1;
+            }
+            /* Made with no running loop: start now, in the awaiting one. */
+            PyObject *waker = running_waker(js, 1);
+            if (waker == NULL || job_start(job, waker) < 0) {
+                return -1;
+            }
         }
         job->await_state = AW_WAITING;
         /* fall through */
@@ -529,7 +941,7 @@ await_throw(fc_job *job, PyObject *exc, PyObject **out)
     int leave_now = job->await_state != AW_WAITING ||
                     PyErr_GivenExceptionMatches(exc, PyExc_GeneratorExit);
     if (!leave_now) {
-        PyObject *stopped = job_cancel(job);
+        PyObject *stopped = job_cancel(job, 1);
         if (stopped == NULL) {
             return -1;
         }
@@ -543,7 +955,7 @@ await_throw(fc_job *job, PyObject *exc, PyObject **out)
     }
     else if (job->await_state == AW_WAITING) {
         /* closed: no waiting any more (GeneratorExit) */
-        PyObject *r = job_cancel(job);
+        PyObject *r = job_cancel(job, 0);
         if (r == NULL) {
             PyErr_WriteUnraisable((PyObject *)job);
         }
@@ -643,7 +1055,7 @@ FcJob_close(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
     fc_job *job = (fc_job *)self;
     if (job->await_state == AW_WAITING) {
-        PyObject *r = job_cancel(job);
+        PyObject *r = job_cancel(job, 0);
         if (r == NULL) {
             return NULL;
         }
@@ -655,7 +1067,21 @@ FcJob_close(PyObject *self, PyObject *Py_UNUSED(ignored))
 }
 
 static PyMethodDef FcJob_methods[] = {
-    {"cancel", FcJob_cancel, METH_NOARGS, FcJob_cancel__doc__},
+    {"cancel", FC_CFUNC(FcJob_cancel), METH_FASTCALL | METH_KEYWORDS,
+     FcJob_cancel__doc__},
+    {"done", FcJob_done, METH_NOARGS, NULL},
+    {"cancelled", FcJob_cancelled, METH_NOARGS, NULL},
+    {"result", FC_CFUNC(FcJob_result), METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"exception", FC_CFUNC(FcJob_exception), METH_FASTCALL | METH_KEYWORDS,
+     NULL},
+    {"get_loop", FC_CFUNC(FcJob_get_loop), METH_FASTCALL | METH_KEYWORDS,
+     NULL},
+    {"add_done_callback", FC_CFUNC(FcJob_add_done_callback),
+     METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"remove_done_callback", FC_CFUNC(FcJob_remove_done_callback),
+     METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"_make_cancelled_error", FC_CFUNC(FcJob_make_cancelled_error),
+     METH_FASTCALL | METH_KEYWORDS, NULL},
     {"send", FcJob_send, METH_O, NULL},
     {"throw", FC_CFUNC(FcJob_throw), METH_FASTCALL, NULL},
     {"close", FcJob_close, METH_NOARGS, NULL},
@@ -664,7 +1090,10 @@ static PyMethodDef FcJob_methods[] = {
 
 static PyType_Slot FcJob_slots[] = {
     {Py_tp_dealloc, FcJob_dealloc},
+    {Py_tp_traverse, FcJob_traverse},
+    {Py_tp_clear, FcJob_tp_clear},
     {Py_tp_methods, FcJob_methods},
+    {Py_tp_getset, FcJob_getset},
     {Py_am_await, FcJob_await},
     {Py_tp_iter, FcJob_await},
     {Py_tp_iternext, FcJob_iternext},
@@ -681,6 +1110,7 @@ static PyType_Spec FcJob_spec = {
     .basicsize = sizeof(fc_job),
     .itemsize = 1,
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_HAVE_GC |
              Py_TPFLAGS_DISALLOW_INSTANTIATION,
     .slots = FcJob_slots,
 };
@@ -705,7 +1135,7 @@ fc_submit_job(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         return NULL;
     }
     fc_job *job = job_new(st, FC_JOB_SUBMIT, args[1], args + 2, nargs - 2,
-                          kwnames);
+                          kwnames, 0);
     if (job == NULL) {
         return NULL;
     }
@@ -718,9 +1148,10 @@ fc_submit_job(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 }
 
 /* The waker of the running loop (new reference), or NULL with an error:
- * RuntimeError outside a running loop, as asyncio.get_running_loop(). */
+ * RuntimeError outside a running loop, as asyncio.get_running_loop()
+ * (or, when !required, NULL with no error). */
 static PyObject *
-running_waker(struct fc_jobs_state *js)
+running_waker(struct fc_jobs_state *js, int required)
 {
     if (js->get_running_loop == NULL) {
         PyErr_SetString(PyExc_RuntimeError,
@@ -734,7 +1165,9 @@ running_waker(struct fc_jobs_state *js)
     }
     if (loop == Py_None) {
         Py_DECREF(loop);
-        PyErr_SetString(PyExc_RuntimeError, "no running event loop");
+        if (required) {
+            PyErr_SetString(PyExc_RuntimeError, "no running event loop");
+        }
         return NULL;
     }
     PyObject *waker = NULL;
@@ -772,10 +1205,12 @@ running_waker(struct fc_jobs_state *js)
 
 PyDoc_STRVAR(fc_aio_call__doc__,
 "_aio_call($module, func, /, *args, **kwargs)\n--\n\n"
-"Private (fastconc.aio): prepare func(*args, **kwargs) as a job, post it\n"
-"to the pool and return it; awaiting the job waits for a future of the\n"
-"running loop that the loop thread sets when the job is done.  Bad\n"
-"arguments raise here, as the function would.");
+"Private (fastconc.aio): prepare func(*args, **kwargs) as a job and return\n"
+"it.  In a running loop the job starts now (posted to the pool, with a\n"
+"future of that loop that the loop thread sets when it is done), and is\n"
+"then an asyncio future as well as a coroutine; otherwise it starts when\n"
+"first awaited.  Bad arguments reach the awaiter (or the future), as a\n"
+"coroutine's exception would.");
 
 static PyObject *
 fc_aio_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
@@ -783,41 +1218,29 @@ fc_aio_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 {
     fc_state *st = fc_get_state(module);
     struct fc_jobs_state *js = jobs_of(st);
-    PyObject *loop = NULL, *waker = NULL;
-    fc_job *job = NULL;
     if (nargs < 1) {
         PyErr_SetString(PyExc_TypeError,
                         "_aio_call(func, /, *args, **kwargs)");
         return NULL;
     }
-    waker = running_waker(js);
-    if (waker == NULL) {
+    fc_job *job = job_new(st, FC_JOB_AIO, args[0], args + 1, nargs - 1,
+                          kwnames, 1);
+    if (job == NULL) {
         return NULL;
     }
-    job = job_new(st, FC_JOB_AIO, args[0], args + 1, nargs - 1, kwnames);
-    if (job == NULL) {
-        goto error;
+    PyObject *waker = running_waker(js, 0);
+    if (waker == NULL) {
+        if (PyErr_Occurred()) {
+            Py_DECREF(job);
+            return NULL;
+        }
+        return (PyObject *)job;         /* no loop: starts when awaited */
     }
-    loop = fc_waker_loop(waker);
-    if (loop == NULL) {
-        goto error;
+    if (job_start(job, waker) < 0) {
+        Py_DECREF(job);
+        return NULL;
     }
-    job->future = PyObject_CallMethodNoArgs(loop, js->str_create_future);
-    if (job->future == NULL) {
-        goto error;
-    }
-    job->target = waker;
-    waker = NULL;
-    if (job_post(job) < 0) {
-        goto error;
-    }
-    Py_DECREF(loop);
     return (PyObject *)job;
-error:
-    Py_XDECREF(waker);
-    Py_XDECREF(loop);
-    Py_XDECREF(job);
-    return NULL;
 }
 
 PyDoc_STRVAR(fc_aio_setup__doc__,
@@ -907,11 +1330,20 @@ jobs_init(PyObject *m, fc_state *st)
         intern(&js->str_cancel, "cancel") < 0 ||
         intern(&js->str_call_soon, "call_soon_threadsafe") < 0 ||
         intern(&js->str_result, "result") < 0 ||
-        intern(&js->str_blocking, "_asyncio_future_blocking") < 0) {
+        intern(&js->str_blocking, "_asyncio_future_blocking") < 0 ||
+        intern(&js->str_cancel_message, "_cancel_message") < 0 ||
+        intern(&js->str_log_traceback, "_log_traceback") < 0 ||
+        intern(&js->str_get_loop, "get_loop") < 0 ||
+        intern(&js->str_add_done_callback, "add_done_callback") < 0 ||
+        intern(&js->str_remove_done_callback, "remove_done_callback") < 0 ||
+        intern(&js->str_cancelled, "cancelled") < 0 ||
+        intern(&js->str_exception, "exception") < 0 ||
+        intern(&js->str_make_cancelled_error, "_make_cancelled_error") < 0) {
         return -1;
     }
     js->JobType = PyType_FromModuleAndSpec(m, &FcJob_spec, NULL);
-    if (js->JobType == NULL ||
+    js->DoneCbType = PyType_FromModuleAndSpec(m, &DoneCb_spec, NULL);
+    if (js->JobType == NULL || js->DoneCbType == NULL ||
         PyModule_AddObjectRef(m, "_Job", js->JobType) < 0 ||
         fc_waker_init(m, st) < 0 ||
         PyModule_AddFunctions(m, job_methods) < 0) {
@@ -941,6 +1373,7 @@ jobs_traverse(fc_state *st, visitproc visit, void *arg)
     struct fc_jobs_state *js = st->jobs;
     if (js != NULL) {
         Py_VISIT(js->JobType);
+        Py_VISIT(js->DoneCbType);
         Py_VISIT(js->WakerType);
         Py_VISIT(js->forms);
         Py_VISIT(js->get_running_loop);
@@ -960,6 +1393,7 @@ jobs_clear(fc_state *st)
         return;
     }
     Py_CLEAR(js->JobType);
+    Py_CLEAR(js->DoneCbType);
     Py_CLEAR(js->WakerType);
     Py_CLEAR(js->forms);
     Py_CLEAR(js->str_set_result);
@@ -971,6 +1405,14 @@ jobs_clear(fc_state *st)
     Py_CLEAR(js->str_call_soon);
     Py_CLEAR(js->str_result);
     Py_CLEAR(js->str_blocking);
+    Py_CLEAR(js->str_cancel_message);
+    Py_CLEAR(js->str_log_traceback);
+    Py_CLEAR(js->str_get_loop);
+    Py_CLEAR(js->str_add_done_callback);
+    Py_CLEAR(js->str_remove_done_callback);
+    Py_CLEAR(js->str_cancelled);
+    Py_CLEAR(js->str_exception);
+    Py_CLEAR(js->str_make_cancelled_error);
     Py_CLEAR(js->get_running_loop);
     Py_CLEAR(js->waker_for);
     Py_CLEAR(js->CancelledError);

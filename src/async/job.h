@@ -108,6 +108,10 @@ typedef struct fc_job {
     int await_state;            /* aio: where `await job` is (job.c) */
     PyObject *pending_exc;      /* aio: what the awaiter raises once the
                                  * cancelled work has stopped */
+    PyObject *error;            /* aio: what prepare raised, until the
+                                 * job starts (the future then gets it) */
+    PyObject *cancel_msg;       /* aio: cancel(msg)'s msg, for the future */
+    int cancel_early;           /* aio: cancelled before it started */
     struct fc_job *next_done;   /* the waker's stack (waker.c) */
     max_align_t data[];         /* the form's payload */
 } fc_job;
@@ -129,6 +133,7 @@ int fc_waker_init(PyObject *module, fc_state *st);
 
 struct fc_jobs_state {
     PyObject *JobType;
+    PyObject *DoneCbType;       /* job.c's done-callback wrapper */
     PyObject *WakerType;
     PyObject *forms;            /* function -> int (the fc_job_form *) */
     /* Interned method names. */
@@ -141,6 +146,14 @@ struct fc_jobs_state {
     PyObject *str_call_soon;    /* "call_soon_threadsafe" */
     PyObject *str_result;
     PyObject *str_blocking;     /* "_asyncio_future_blocking" */
+    PyObject *str_cancel_message;       /* "_cancel_message" */
+    PyObject *str_log_traceback;        /* "_log_traceback" */
+    PyObject *str_get_loop;
+    PyObject *str_add_done_callback;
+    PyObject *str_remove_done_callback;
+    PyObject *str_cancelled;
+    PyObject *str_exception;
+    PyObject *str_make_cancelled_error; /* "_make_cancelled_error" */
     /* Set by fastconc/aio.py (_aio_setup): asyncio's _get_running_loop,
      * its loop -> waker function and asyncio.CancelledError; and the last
      * loop seen (weakly) with its waker, so that a call finds its waker

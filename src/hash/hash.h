@@ -143,6 +143,10 @@ fc_sha256_pair_fn fc_hash_sha_pair(const struct fc_hash_state *hs, int alg,
  * practice); returns NULL. */
 PyObject *fc_hash_error(const char *what);
 
+/* hash/job.c: register digest()'s job form (fastconc.submit, .aio); from
+ * oneshot.c's init, once digest() is in the module. */
+int fc_hash_jobs_register(PyObject *module, fc_state *st);
+
 /* --- results: a digest as bytes, int or hex str -------------------------- */
 
 /* v as n (4 or 8) big-endian bytes. */

@@ -1128,7 +1128,7 @@ oneshot_init(PyObject *m, fc_state *st)
             return -1;
         }
     }
-    return 0;
+    return fc_hash_jobs_register(m, st);     /* hash/job.c */
 }
 
 static void
