@@ -107,6 +107,74 @@ def test_parallel_map_argument_errors():
         fastconc.parallel_map(abs, [1], chunksize=1.5)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_parallel_map_reads_a_list_as_it_runs(threads):
+    # A list is not copied: like a for loop over it, the map sees items
+    # replaced before it reaches them, and fails cleanly at the first item
+    # that a shrinking list no longer has; a tuple or an iterator is taken
+    # as it is at the first next().
+    data = list(range(100))
+
+    def swap(x):
+        if x == 0:
+            data[99] = -1
+        return x
+
+    got = list(fastconc.parallel_map(swap, data, threads=threads,
+                                     chunksize=100))
+    assert got == list(range(99)) + [-1]
+
+    data = list(range(1000))
+    shrunk = threading.Event()
+
+    def shrink(x):
+        if x == 10:
+            del data[500:]
+            shrunk.set()
+        elif x >= 500:
+            shrunk.wait(30)     # (a thread ahead reads one item, no more)
+        return x
+
+    out = []
+    with pytest.raises(RuntimeError, match="shrank"):
+        for r in fastconc.parallel_map(shrink, data, threads=threads,
+                                       chunksize=50):
+            out.append(r)
+    assert out == list(range(len(out)))
+    assert 500 <= len(out) <= 500 + threads
+
+    tup = tuple(range(50))
+    assert list(fastconc.parallel_map(abs, tup, threads=threads)) == list(tup)
+    assert list(fastconc.parallel_map(abs, iter(range(-5, 0)),
+                                      threads=threads)) == [5, 4, 3, 2, 1]
+
+
+def test_parallel_map_list_mutated_by_other_threads():
+    # Another thread replacing and removing items of the input list while
+    # the map runs: every result is an item the list held, or the map
+    # stops with RuntimeError (on a free-threaded build, no crash).
+    for _ in range(20):
+        data = [1] * 20_000
+        stop = threading.Event()
+
+        def mutate():
+            while not stop.is_set() and data:
+                data[len(data) // 2:len(data) // 2 + 1] = [2]
+                if len(data) > 10_000:
+                    data.pop()
+
+        t = threading.Thread(target=mutate)
+        t.start()
+        try:
+            got = list(fastconc.parallel_map(abs, data, threads=2))
+            assert set(got) <= {1, 2}
+        except RuntimeError as e:
+            assert "shrank" in str(e)
+        finally:
+            stop.set()
+            t.join()
+
+
 @pytest.mark.timeout(120)
 def test_parallel_map_nested_calls_do_not_deadlock():
     code = textwrap.dedent("""
