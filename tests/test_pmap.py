@@ -362,15 +362,38 @@ def test_map_array_with_numba_cfunc():
         fastconc.map_array(twice, a.astype(np.int64))
 
 
+# Each call must outlast the SIGINT (sent 0.5 s in) on any machine,
+# however fast or loaded: both are sized to run about a minute on 2
+# threads (the script's timeout is 100 s), so that "the call ended before
+# SIGINT" can only mean the interrupt was lost.  parallel_map sleeps (its
+# length does not depend on the CPU); map_array's 128 elements (one per
+# chunk) are sized from the countdown kernel's rate measured first, about
+# 0.3 s each at that rate, so that the pool still sees the interrupt
+# between elements soon after it comes.
+CTRL_C_SETUP = {
+    "parallel_map": "",
+    "map_array": """
+        import ctypes
+        import numpy as np
+        k = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(
+            fastconc._core._countdown_kernel_address())
+        took = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            k(20_000_000)
+            took.append(time.perf_counter() - t0)
+        rate = 20_000_000 / max(min(took), 1e-6)
+        steps = np.full(128, int(rate * 0.3) + 1, np.int64)
+    """,
+}
+
 CTRL_C_CALLS = {
     "parallel_map": """
-        list(fastconc.parallel_map(time.sleep, [0.01] * 5000, threads=2,
+        list(fastconc.parallel_map(time.sleep, [0.01] * 12_000, threads=2,
                                    chunksize=2))
     """,
     "map_array": """
-        k = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(
-            fastconc._core._countdown_kernel_address())
-        fastconc.map_array(k, np.full(64, 200_000_000, np.int64), threads=2)
+        fastconc.map_array(k, steps, threads=2)
     """,
 }
 
@@ -378,7 +401,7 @@ CTRL_C_CALLS = {
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("what", ["parallel_map", "map_array"])
 def test_ctrl_c_interrupts(what, ctrl_c):
-    ctrl_c(CTRL_C_CALLS[what], setup="import ctypes\nimport numpy as np",
+    ctrl_c(CTRL_C_CALLS[what], setup=CTRL_C_SETUP[what],
            after="""
                # the pool still works afterwards
                assert list(fastconc.parallel_map(abs, [-1, -2])) == [1, 2]
