@@ -50,10 +50,11 @@ __all__ = ["ThreadPoolExecutor", "BrokenThreadPool", "run_batches"]
 
 BrokenThreadPool = _thread.BrokenThreadPool
 
-# Idle workers and result() waiters sleep rather than spin: on a machine
-# with more runnable threads than cores (the 2-core build box) a spinning
-# thread takes the CPU of the one it waits for (round trips measured
-# 1.5-3x slower with spins).
+# result() waiters sleep rather than spin: on a machine with more runnable
+# threads than cores (the 2-core build box) a spinning thread takes the CPU
+# of the one it waits for (round trips measured 1.5-3x slower with spins).
+# A worker that has just run a task spins briefly (detached, yielding its
+# CPU between polls) for the next one before it sleeps: see executor.c.
 
 # Automatic map chunks never hold more items than this.
 _MAX_AUTO_CHUNK = 1024
