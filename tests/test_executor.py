@@ -583,3 +583,38 @@ def test_worker_spin_setting(spin):
     assert out.returncode == 0, out.stderr
     share = float(out.stdout.split()[-1])
     assert share < 0.2, out.stdout
+
+
+def test_map_finished_chunks_in_one_go():
+    # Chunks that finished before the consumer reaches them are handed out
+    # from their list at once: same results, the exception at its place,
+    # and no reference kept to a result once it is yielded.
+    class Box:
+        pass
+
+    def f(x):
+        if x == 55:
+            raise ValueError(x)
+        b = Box()
+        b.x = x
+        return b
+
+    with ThreadPoolExecutor(2) as ex:
+        it = ex.map(f, range(100), chunksize=10)
+        deadline = time.monotonic() + 30
+        while ex._work_queue.qsize() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)     # the last chunks finish
+        got = []
+        for _ in range(55):
+            b = next(it)
+            got.append(b.x)
+            ref = weakref.ref(b)
+            del b
+            gc.collect()
+            assert ref() is None
+        assert got == list(range(55))
+        with pytest.raises(ValueError):
+            next(it)
+        with pytest.raises(StopIteration):
+            next(it)
