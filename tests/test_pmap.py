@@ -157,13 +157,13 @@ def test_parallel_map_list_mutated_by_other_threads():
         data = [1] * 20_000
         stop = threading.Event()
 
-        def mutate():
+        def mutate(data, stop):
             while not stop.is_set() and data:
                 data[len(data) // 2:len(data) // 2 + 1] = [2]
                 if len(data) > 10_000:
                     data.pop()
 
-        t = threading.Thread(target=mutate)
+        t = threading.Thread(target=mutate, args=(data, stop))
         t.start()
         try:
             got = list(fastconc.parallel_map(abs, data, threads=2))
