@@ -67,6 +67,11 @@ def parallel_map(fn: Callable[[T], R], iterable: Iterable[T], *,
 
     The first exception raised by fn stops the remaining work and is
     re-raised, with its traceback, at its position in the results.
+
+    Without buffersize, a list is not copied: its items are read as the
+    map runs, as a for loop over it would (its length is taken at the
+    first next(); a list that shrinks meanwhile fails with RuntimeError at
+    the first missing item).
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, not {type(fn).__name__!r}")
@@ -81,7 +86,11 @@ def parallel_map(fn: Callable[[T], R], iterable: Iterable[T], *,
     # hands out the results without a Python frame per item (on a
     # free-threaded build, that per-item frame was as costly as a cheap
     # fn, and ran on one thread).
-    return cast("Iterator[R]", _core._pmap_window(fn, it, threads, chunksize,
+    # A list or tuple goes as it is: C copies it in one go (a tuple not at
+    # all) instead of stepping an iterator on one thread.
+    src: Iterable[T] = (iterable if type(iterable) in (list, tuple)
+                        else it)
+    return cast("Iterator[R]", _core._pmap_window(fn, src, threads, chunksize,
                                                   bool(ordered)))
 
 

@@ -50,10 +50,11 @@ __all__ = ["ThreadPoolExecutor", "BrokenThreadPool", "run_batches"]
 
 BrokenThreadPool = _thread.BrokenThreadPool
 
-# Idle workers and result() waiters sleep rather than spin: on a machine
-# with more runnable threads than cores (the 2-core build box) a spinning
-# thread takes the CPU of the one it waits for (round trips measured
-# 1.5-3x slower with spins).
+# result() waiters sleep rather than spin: on a machine with more runnable
+# threads than cores (the 2-core build box) a spinning thread takes the CPU
+# of the one it waits for (round trips measured 1.5-3x slower with spins).
+# A worker that has just run a task spins briefly (detached, yielding its
+# CPU between polls) for the next one before it sleeps: see executor.c.
 
 # Automatic map chunks never hold more items than this.
 _MAX_AUTO_CHUNK = 1024
@@ -132,7 +133,10 @@ class _MapChunk:
                 r = fn(*args)
             except BaseException as e:
                 # The rest of the chunk is cancelled: the consumer raises
-                # at this position and cancels what follows.
+                # at this position and cancels what follows.  (The
+                # traceback keeps this frame: it must not keep the
+                # previous result in r.)
+                r = None
                 self.exc = e
                 break
             append(r)
@@ -558,6 +562,29 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
         try:
             while chunks:
                 ch = chunks[0]
+                fut = ch.future
+                if (refill is None and fut is not None
+                        and fut._state == _FINISHED
+                        and fut._exception is None
+                        and (len(ch.results) == len(ch.items)
+                             or ch.exc is not None)):
+                    # The chunk is finished: hand its results out from the
+                    # list in one go, without a wait() per item (that was
+                    # the consumer's, one thread's, cost per item, and on a
+                    # free-threaded build the consumer was what a map of a
+                    # cheap function waited for at any worker count).
+                    # Popped from the end, so no reference stays behind.
+                    results = ch.results
+                    ch.results = []
+                    results.reverse()
+                    while results:
+                        yield results.pop()
+                    if ch.exc is not None:
+                        raise ch.exc
+                    ch.future = None
+                    chunks.popleft()
+                    continue
+                del fut
                 for k in range(len(ch.items)):
                     # Yield straight from wait(): no local keeps the result.
                     yield ch.wait(k, end_time)

@@ -540,3 +540,81 @@ def test_round_trips_after_map_go_to_warm_workers():
                                    for _ in range(200))
     top_two = sum(n for _, n in seen.most_common(2))
     assert top_two >= 180, seen
+
+
+_SPIN_CODE = textwrap.dedent("""
+    import resource, threading, time
+    from fastconc import ThreadPoolExecutor
+    with ThreadPoolExecutor(4) as ex:
+        # round trips: the worker is usually still spinning for the next
+        for i in range(500):
+            assert ex.submit(abs, -i).result() == i
+        # a map while round trips run from other threads
+        errors = []
+        def caller(k):
+            for i in range(200):
+                if ex.submit(pow, k, 2).result() != k * k:
+                    errors.append(k)
+        ts = [threading.Thread(target=caller, args=(k,)) for k in range(3)]
+        for t in ts: t.start()
+        assert list(ex.map(abs, range(-3000, 0), chunksize=7)) == \\
+            list(range(3000, 0, -1))
+        for t in ts: t.join()
+        assert not errors, errors
+        # idle: the workers stopped spinning and sleep
+        time.sleep(0.2)
+        u0, w0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        time.sleep(1.0)
+        u1, w1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        busy = (u1.ru_utime - u0.ru_utime) + (u1.ru_stime - u0.ru_stime)
+        print("idle cpu share", busy / (w1 - w0))
+""")
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("spin", ["0", "100", "5000", "bogus"])
+def test_worker_spin_setting(spin):
+    # Workers spin FASTCONC_SPIN_US for the next item before they sleep:
+    # the same results whatever the setting, and no CPU burnt when idle.
+    env = dict(os.environ, FASTCONC_SPIN_US=spin)
+    out = subprocess.run([sys.executable, "-c", _SPIN_CODE], env=env,
+                         capture_output=True, text=True, timeout=100,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    share = float(out.stdout.split()[-1])
+    assert share < 0.2, out.stdout
+
+
+def test_map_finished_chunks_in_one_go():
+    # Chunks that finished before the consumer reaches them are handed out
+    # from their list at once: same results, the exception at its place,
+    # and no reference kept to a result once it is yielded.
+    class Box:
+        pass
+
+    def f(x):
+        if x == 55:
+            raise ValueError(x)
+        b = Box()
+        b.x = x
+        return b
+
+    with ThreadPoolExecutor(2) as ex:
+        it = ex.map(f, range(100), chunksize=10)
+        deadline = time.monotonic() + 30
+        while ex._work_queue.qsize() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)     # the last chunks finish
+        got = []
+        for _ in range(55):
+            b = next(it)
+            got.append(b.x)
+            ref = weakref.ref(b)
+            del b
+            gc.collect()
+            assert ref() is None
+        assert got == list(range(55))
+        with pytest.raises(ValueError):
+            next(it)
+        with pytest.raises(StopIteration):
+            next(it)

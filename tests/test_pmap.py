@@ -107,6 +107,74 @@ def test_parallel_map_argument_errors():
         fastconc.parallel_map(abs, [1], chunksize=1.5)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_parallel_map_reads_a_list_as_it_runs(threads):
+    # A list is not copied: like a for loop over it, the map sees items
+    # replaced before it reaches them, and fails cleanly at the first item
+    # that a shrinking list no longer has; a tuple or an iterator is taken
+    # as it is at the first next().
+    data = list(range(100))
+
+    def swap(x):
+        if x == 0:
+            data[99] = -1
+        return x
+
+    got = list(fastconc.parallel_map(swap, data, threads=threads,
+                                     chunksize=100))
+    assert got == list(range(99)) + [-1]
+
+    data = list(range(1000))
+    shrunk = threading.Event()
+
+    def shrink(x):
+        if x == 10:
+            del data[500:]
+            shrunk.set()
+        elif x >= 500:
+            shrunk.wait(30)     # (a thread ahead reads one item, no more)
+        return x
+
+    out = []
+    with pytest.raises(RuntimeError, match="shrank"):
+        for r in fastconc.parallel_map(shrink, data, threads=threads,
+                                       chunksize=50):
+            out.append(r)
+    assert out == list(range(len(out)))
+    assert 500 <= len(out) <= 500 + threads
+
+    tup = tuple(range(50))
+    assert list(fastconc.parallel_map(abs, tup, threads=threads)) == list(tup)
+    assert list(fastconc.parallel_map(abs, iter(range(-5, 0)),
+                                      threads=threads)) == [5, 4, 3, 2, 1]
+
+
+def test_parallel_map_list_mutated_by_other_threads():
+    # Another thread replacing and removing items of the input list while
+    # the map runs: every result is an item the list held, or the map
+    # stops with RuntimeError (on a free-threaded build, no crash).
+    for _ in range(20):
+        data = [1] * 20_000
+        stop = threading.Event()
+
+        def mutate(data, stop):
+            while not stop.is_set() and data:
+                data[len(data) // 2:len(data) // 2 + 1] = [2]
+                if len(data) > 10_000:
+                    data.pop()
+
+        t = threading.Thread(target=mutate, args=(data, stop))
+        t.start()
+        try:
+            got = list(fastconc.parallel_map(abs, data, threads=2))
+            assert set(got) <= {1, 2}
+        except RuntimeError as e:
+            assert "shrank" in str(e)
+        finally:
+            stop.set()
+            t.join()
+
+
 @pytest.mark.timeout(120)
 def test_parallel_map_nested_calls_do_not_deadlock():
     code = textwrap.dedent("""
@@ -294,15 +362,38 @@ def test_map_array_with_numba_cfunc():
         fastconc.map_array(twice, a.astype(np.int64))
 
 
+# Each call must outlast the SIGINT (sent 0.5 s in) on any machine,
+# however fast or loaded: both are sized to run about a minute on 2
+# threads (the script's timeout is 100 s), so that "the call ended before
+# SIGINT" can only mean the interrupt was lost.  parallel_map sleeps (its
+# length does not depend on the CPU); map_array's 128 elements (one per
+# chunk) are sized from the countdown kernel's rate measured first, about
+# 0.3 s each at that rate, so that the pool still sees the interrupt
+# between elements soon after it comes.
+CTRL_C_SETUP = {
+    "parallel_map": "",
+    "map_array": """
+        import ctypes
+        import numpy as np
+        k = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(
+            fastconc._core._countdown_kernel_address())
+        took = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            k(20_000_000)
+            took.append(time.perf_counter() - t0)
+        rate = 20_000_000 / max(min(took), 1e-6)
+        steps = np.full(128, int(rate * 0.3) + 1, np.int64)
+    """,
+}
+
 CTRL_C_CALLS = {
     "parallel_map": """
-        list(fastconc.parallel_map(time.sleep, [0.01] * 5000, threads=2,
+        list(fastconc.parallel_map(time.sleep, [0.01] * 12_000, threads=2,
                                    chunksize=2))
     """,
     "map_array": """
-        k = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(
-            fastconc._core._countdown_kernel_address())
-        fastconc.map_array(k, np.full(64, 200_000_000, np.int64), threads=2)
+        fastconc.map_array(k, steps, threads=2)
     """,
 }
 
@@ -310,7 +401,7 @@ CTRL_C_CALLS = {
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("what", ["parallel_map", "map_array"])
 def test_ctrl_c_interrupts(what, ctrl_c):
-    ctrl_c(CTRL_C_CALLS[what], setup="import ctypes\nimport numpy as np",
+    ctrl_c(CTRL_C_CALLS[what], setup=CTRL_C_SETUP[what],
            after="""
                # the pool still works afterwards
                assert list(fastconc.parallel_map(abs, [-1, -2])) == [1, 2]

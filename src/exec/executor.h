@@ -13,6 +13,11 @@ struct fc_pmap_state {
     PyObject *str_set_running;
     PyObject *str_set_result;
     PyObject *str_set_exception;
+    /* How long an idle executor worker spins for the next item before it
+     * sleeps (FASTCONC_SPIN_US, as the pool's waiters), and how many
+     * workers of one queue may spin at a time (CPUs - 1). */
+    int64_t wq_spin_ns;
+    int wq_max_spinners;
 };
 
 /* Adds WorkQueue and _worker_loop to the module (called from pmap.c's area

@@ -26,7 +26,12 @@
  * in completion order, ndone (one atomic add per chunk). */
 typedef struct {
     PyObject *fn;
-    PyObject *items;            /* list, private to the window */
+    /* The input: the caller's list (read item by item by the tasks, so
+     * that no copy is made and dropped on the calling thread before and
+     * after the parallel part), or a tuple (the caller's, or the input
+     * listed). */
+    PyObject *items;
+    int live_list;              /* items is the caller's list */
     PyObject **res;             /* n slots, NULL-filled */
     Py_ssize_t n, chunk;
     Py_ssize_t *order;          /* completion order, or NULL (ordered) */
@@ -82,6 +87,30 @@ pmap_fail(pmap_job *job, Py_ssize_t i)
     Py_XDECREF(value);
 }
 
+/* Item i of a live list, a new reference; NULL with RuntimeError when
+ * the list no longer has it (fn or another thread shrank it).  Attached. */
+static PyObject *
+pmap_list_item(PyObject *list, Py_ssize_t i)
+{
+    PyObject *x;
+#if PY_VERSION_HEX >= 0x030D0000
+    x = PyList_GetItemRef(list, i);     /* safe against a concurrent resize */
+    if (x == NULL) {
+        PyErr_Clear();
+    }
+#else
+    /* (GIL builds: the attached task holds the GIL) */
+    x = i < PyList_GET_SIZE(list) ? Py_NewRef(PyList_GET_ITEM(list, i))
+                                  : NULL;
+#endif
+    if (x == NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "parallel_map: the input list shrank while it was "
+                        "mapped");
+    }
+    return x;
+}
+
 static void
 pmap_task(void *arg, int64_t c)
 {
@@ -100,8 +129,15 @@ pmap_task(void *arg, int64_t c)
         if (i > atomic_load_explicit(&job->err_index, memory_order_relaxed)) {
             break;
         }
-        PyObject *r = PyObject_CallOneArg(job->fn,
-                                          PyList_GET_ITEM(job->items, i));
+        PyObject *r;
+        if (job->live_list) {
+            PyObject *x = pmap_list_item(job->items, i);
+            r = x != NULL ? PyObject_CallOneArg(job->fn, x) : NULL;
+            Py_XDECREF(x);
+        }
+        else {
+            r = PyObject_CallOneArg(job->fn, PyTuple_GET_ITEM(job->items, i));
+        }
         if (r == NULL) {
             pmap_fail(job, i);
             break;
@@ -200,12 +236,21 @@ pr_run(PmapIterObject *self)
     memset(&job, 0, sizeof(job));
     pthread_mutex_init(&job.err_mu, NULL);
     job.fn = self->fn;
-    job.items = PySequence_List(self->source);
+    /* No copy of a list or tuple: a copy takes and drops a reference to
+     * every item on this thread, before and after the parallel part (on a
+     * free-threaded build that was a tenth of a one-thread parallel_map of
+     * a cheap function, and did not shrink with threads).  A list is read
+     * by the tasks as they go, as a for loop over it would; its length is
+     * taken now. */
+    job.live_list = PyList_CheckExact(self->source);
+    job.items = job.live_list ? Py_NewRef(self->source)
+                              : PySequence_Tuple(self->source);
     Py_CLEAR(self->source);
     if (job.items == NULL) {
         goto exit;
     }
-    job.n = PyList_GET_SIZE(job.items);
+    job.n = job.live_list ? PyList_GET_SIZE(job.items)
+                          : PyTuple_GET_SIZE(job.items);
     job.res = PyMem_Calloc(job.n > 0 ? (size_t)job.n : 1, sizeof(PyObject *));
     if (job.res == NULL) {
         PyErr_NoMemory();
