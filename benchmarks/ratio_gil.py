@@ -13,7 +13,17 @@ the same total work in every contender:
 - ``native 2/1``: the same chunks, as many calls, on fastconc's own
   threads (``crc32c(chunk, threads=2)``, ``hash_many``, ``compress_many``)
   against ``threads=1``;
-- ``of native`` = py 2/1 / native 2/1.
+- ``of native`` = py 2/1 / native 2/1;
+- ``control``: two copies of a native vector loop (no memory, no
+  interpreter) at once against one after the other, in the same rounds as
+  the row: what the machine gave two threads meanwhile (a shared VM's
+  vCPUs are not always whole cores; rows measured when it falls short of
+  2x fall short with it).
+
+Every row is its own group of interleaved rounds (its four contenders and
+the control); the Python threads are started once and parked between
+passes (fastconc.bench.timing.run_parked), as the pool's threads are, and
+every contender makes one untimed pass first.
 
 Targets: at 1 MiB ``of native`` >= 0.95 for every row; at 64 KiB ``py
 2/1`` >= 1.0 (never slower than one thread) and ``of native`` >= 0.95
@@ -36,6 +46,7 @@ from fastconc.bench.corpus import build_corpus
 from fastconc.bench.kernels import Kernel, all_kernels, select
 from fastconc.bench.timing import (
     Contender,
+    Samples,
     control_line,
     measure,
     native_controls,
@@ -85,13 +96,16 @@ def _contenders(k: Kernel, chunks: list[Any], budget: float,
     rounds = max(1, calls // (2 * len(chunks)))
     work = chunks * (2 * rounds)             # the same total everywhere
     half = chunks * rounds
+    # Both sides warm before the first timed pass: the Python threads are
+    # parked ones (threads_job), started once as the pool's are, and each
+    # contender makes one untimed pass (first touches, the pool's start).
     return [
         Contender((tag, "py", 1), threads_job(one, work, 1),
-                  self_timed=True),
+                  self_timed=True, warm_up=True),
         Contender((tag, "py", 2), threads_job(one, half, 2),
-                  self_timed=True),
-        Contender((tag, "native", 1), lambda: native(work, 1)),
-        Contender((tag, "native", 2), lambda: native(work, 2)),
+                  self_timed=True, warm_up=True),
+        Contender((tag, "native", 1), lambda: native(work, 1), warm_up=True),
+        Contender((tag, "native", 2), lambda: native(work, 2), warm_up=True),
     ], cost
 
 
@@ -119,40 +133,48 @@ def main() -> None:
           f"GIL_THRESHOLD {info['gil_threshold']}, release time "
           f"{info.get('gil_release_us')} µs, {os.cpu_count()} CPUs")
 
-    conts: list[Contender] = []
-    costs: dict[Any, float] = {}
-    for k in kernels:
-        for size in sizes:
-            # checksums and hashes go round a few cache-resident chunks
-            n = 8 if k.family != "codec" else 16
-            c, cost = _contenders(k, _chunks(k, size, rnd, corpus, n),
-                                  args.budget, None, (k.name, size))
-            conts += c
-            costs[k.name, size] = cost
     ctl = native_controls(0.05, 2)
-    if ctl:
-        conts += [Contender(("control", key), fn) for key, fn in ctl.items()]
-    res = measure(conts, args.rounds)
+    vec = {key: fn for key, fn in (ctl or {}).items()
+           if key.startswith("vector/")}
 
     print(f"\n{'kernel':<18}{'chunk':>7}{'one call':>12}{'py 2/1':>9}"
-          f"{'native 2/1':>12}{'of native':>11}   target")
+          f"{'native 2/1':>12}{'of native':>11}{'control':>9}   target",
+          flush=True)
+    every: dict[Any, Samples] = {}
     for k in kernels:
         for size in sizes:
             tag = (k.name, size)
+            # checksums and hashes go round a few cache-resident chunks
+            n = 8 if k.family != "codec" else 16
+            conts, cost = _contenders(k, _chunks(k, size, rnd, corpus, n),
+                                      args.budget, None, tag)
+            conts += [Contender((tag, "control", key), fn)
+                      for key, fn in vec.items()]
+            res = measure(conts, args.rounds)
+            every.update(res)
             py = res[tag, "py", 1].best / res[tag, "py", 2].best
             nat = res[tag, "native", 1].best / res[tag, "native", 2].best
+            cell = "–"
+            if vec:
+                c = (res[tag, "control", "vector/1"].best
+                     / res[tag, "control", "vector/2"].best)
+                cell = f"{c:.2f}x"
             if size >= 1 << 20:
                 target = "of native >= 0.95"
             else:
                 target = "py >= 1.00 (>= 0.95 native if the call is long)"
             label = f"{size >> 10}K" if size < 1 << 20 else f"{size >> 20}M"
-            print(f"{k.name:<18}{label:>7}{_fmt_us(costs[tag]):>12}"
-                  f"{py:8.2f}x{nat:11.2f}x{py / nat:11.2f}   {target}")
-    if ctl:
-        ctl_res = {key[1]: s for key, s in res.items()
-                   if isinstance(key, tuple) and key[0] == "control"}
-        print("\nnative control (what the machine gave 2 threads): "
-              + control_line(ctl_res, (), 2, "x"))
+            print(f"{k.name:<18}{label:>7}{_fmt_us(cost):>12}"
+                  f"{py:8.2f}x{nat:11.2f}x{py / nat:11.2f}{cell:>9}   "
+                  f"{target}", flush=True)
+    if vec:
+        ctl_res: dict[Any, Samples] = {}
+        for key, s in every.items():
+            if isinstance(key, tuple) and key[1] == "control":
+                prev = ctl_res.setdefault(key[2], Samples())
+                prev.times += s.times
+        print("\nnative control over the whole run (best of all rows' "
+              "rounds): " + control_line(ctl_res, (), 2, "x"))
 
     if args.sweep:
         _sweep(args, rnd)
