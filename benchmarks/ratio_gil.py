@@ -177,34 +177,40 @@ def main() -> None:
               "rounds): " + control_line(ctl_res, (), 2, "x"))
 
     if args.sweep:
-        _sweep(args, rnd)
+        _sweep(args, rnd, vec)
 
 
-def _sweep(args: argparse.Namespace, rnd: bytes) -> None:
+def _sweep(args: argparse.Namespace, rnd: bytes,
+           vec: dict[str, Callable[[], object]]) -> None:
     """crc32c with the GIL released whatever the size: where releasing
-    starts to pay."""
+    starts to pay.  Each size is its own group of rounds, with the control
+    (at 16-64 KiB crc32c(threads=2) does not split the buffer: native 2/1
+    is about 1 there by construction)."""
     k = select(all_kernels(), "crc32c")[0]
-    sizes = [16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10, 512 << 10,
-             1 << 20]
-    conts: list[Contender] = []
-    costs = {}
-    for size in sizes:
-        c, cost = _contenders(k, _chunks(k, size, rnd, rnd, 8), args.budget,
-                              True, size)
-        conts += c
-        costs[size] = cost
-    res = measure(conts, args.rounds)
+    sizes = [4 << 10, 8 << 10, 16 << 10, 32 << 10, 64 << 10, 128 << 10,
+             256 << 10, 512 << 10, 1 << 20]
     print("\ncrc32c, release_gil=True at every size:")
     print(f"{'chunk':>7}{'one call':>12}{'py 2/1':>9}{'native 2/1':>12}"
-          f"{'of native':>11}")
+          f"{'of native':>11}{'control':>9}", flush=True)
     for size in sizes:
+        conts, cost = _contenders(k, _chunks(k, size, rnd, rnd, 8),
+                                  args.budget, True, size)
+        conts += [Contender((size, "control", key), fn)
+                  for key, fn in vec.items()]
+        res = measure(conts, args.rounds)
         py = res[size, "py", 1].best / res[size, "py", 2].best
         nat = res[size, "native", 1].best / res[size, "native", 2].best
-        print(f"{size >> 10:>6}K{_fmt_us(costs[size]):>12}{py:8.2f}x"
-              f"{nat:11.2f}x{py / nat:11.2f}")
-    print("releasing pays from the first call length with py 2/1 >= 1.0; "
-          "the policy's release time (µs) should sit at or above it")
-
+        cell = "–"
+        if vec:
+            c = (res[size, "control", "vector/1"].best
+                 / res[size, "control", "vector/2"].best)
+            cell = f"{c:.2f}x"
+        print(f"{size >> 10:>6}K{_fmt_us(cost):>12}{py:8.2f}x"
+              f"{nat:11.2f}x{py / nat:11.2f}{cell:>9}", flush=True)
+    print("releasing pays from the first call length with py 2/1 >= 1.0 "
+          "(on rows whose control is near 2x); the policy's release time "
+          f"(now {fastconc.info().get('gil_release_us')} µs, "
+          "fastconc._core._set_gil_release_us) should sit at or above it")
 
 if __name__ == "__main__":
     main()
