@@ -172,6 +172,29 @@ cksum_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 {
     fc_state *st = fc_get_state(module);
     PyObject *result = NULL;
+
+    if (__builtin_expect(kwnames == NULL && nargs == 1 &&
+                         PyBytes_CheckExact(args[0]), 1)) {
+        /* The usual call, f(some_bytes), below the size where threads=None
+         * goes parallel: straight to the kernel, without the argument
+         * parser, a Py_buffer and the job record (the general path below
+         * is about a third of a 64-byte crc32). */
+        Py_ssize_t len = PyBytes_GET_SIZE(args[0]);
+        if (len < CKSUM_PARALLEL_MIN) {
+            fc_cksum_fn fn = kind == K_CRC32 ? FC_KERNEL(st, cksum.crc32)
+                             : kind == K_CRC32C ? FC_KERNEL(st, cksum.crc32c)
+                                                : FC_KERNEL(st, cksum.adler32);
+            const unsigned char *buf =
+                (const unsigned char *)PyBytes_AS_STRING(args[0]);
+            uint32_t value = kind == K_ADLER32 ? 1 : 0;
+            /* Safe outside the GIL: bytes are immutable and the caller
+             * holds a reference for the whole call. */
+            FC_RUN_OUTSIDE_GIL(fc_release_by_pace(st, len, cksum_pace[kind]),
+                               value = fn(value, buf, (size_t)len));
+            return PyLong_FromUnsignedLong(value);
+        }
+    }
+
     cksum_args ca = {0};
     cksum_job job = {0};
 
