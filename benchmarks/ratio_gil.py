@@ -14,6 +14,10 @@ the same total work in every contender:
   threads (``crc32c(chunk, threads=2)``, ``hash_many``, ``compress_many``)
   against ``threads=1``;
 - ``of native`` = py 2/1 / native 2/1;
+- ``blocks``: voluntary context switches per call in the fastest py 2/1
+  pass: how often a Python thread found the GIL taken when its call
+  returned and had to sleep for it (the hand-off's cost is paid at most
+  that often);
 - ``control``: two copies of a native vector loop (no memory, no
   interpreter) at once against one after the other, in the same rounds as
   the row: what the machine gave two threads meanwhile (a shared VM's
@@ -50,8 +54,10 @@ from fastconc.bench.timing import (
     control_line,
     measure,
     native_controls,
+    run_parked,
     threads_job,
     time_once,
+    voluntary_switches,
 )
 
 KERNELS = "crc32c,xxh3_64,sha256,blake3,zstd-3 compress,gzip-6 compress"
@@ -102,11 +108,48 @@ def _contenders(k: Kernel, chunks: list[Any], budget: float,
     return [
         Contender((tag, "py", 1), threads_job(one, work, 1),
                   self_timed=True, warm_up=True),
-        Contender((tag, "py", 2), threads_job(one, half, 2),
-                  self_timed=True, warm_up=True),
+        Contender((tag, "py", 2), _counting(threads_job(one, half, 2)),
+                  self_timed=True, warm_up=True, meta={"calls": len(work)}),
         Contender((tag, "native", 1), lambda: native(work, 1), warm_up=True),
         Contender((tag, "native", 2), lambda: native(work, 2), warm_up=True),
     ], cost
+
+
+def _counting(job: Callable[[], float]) -> Callable[[], tuple[float, int]]:
+    """job, returning beside its seconds the voluntary context switches
+    of this process meanwhile: a Python thread that finds the GIL taken
+    when its call returns blocks (one switch), so switches / calls bounds
+    how often the GIL hand-off cost a call anything."""
+    def run() -> tuple[float, int]:
+        before = voluntary_switches()
+        seconds = job()
+        return seconds, voluntary_switches() - before
+    return run
+
+
+def _pass_switches() -> int:
+    """The switches of an empty pass of two parked threads (their start
+    and end barriers, the caller's wait): taken off _blocks' count."""
+    def noop() -> None:
+        pass
+    counts = []
+    for _ in range(5):
+        before = voluntary_switches()
+        run_parked([noop, noop])
+        counts.append(voluntary_switches() - before)
+    return min(counts)
+
+
+def _blocks(res: dict[Any, Samples], conts: list[Contender],
+            tag: Any, base: int) -> str:
+    """Switches per call of the py/2 pass that was fastest, less those of
+    an empty pass."""
+    s = res[tag, "py", 2]
+    calls = next(c.meta["calls"] for c in conts if c.key == (tag, "py", 2))
+    if not s.records:
+        return "–"
+    best = min(range(len(s.times)), key=s.times.__getitem__)
+    return f"{max(0, s.records[best] - base) / calls:.3f}"
 
 
 def _fmt_us(s: float) -> str:
@@ -138,9 +181,11 @@ def main() -> None:
            if key.startswith("vector/")}
 
     print(f"\n{'kernel':<18}{'chunk':>7}{'one call':>12}{'py 2/1':>9}"
-          f"{'native 2/1':>12}{'of native':>11}{'control':>9}   target",
+          f"{'native 2/1':>12}{'of native':>11}{'control':>9}"
+          f"{'blocks':>8}   target",
           flush=True)
     every: dict[Any, Samples] = {}
+    base = _pass_switches()
     for k in kernels:
         for size in sizes:
             tag = (k.name, size)
@@ -165,8 +210,9 @@ def main() -> None:
                 target = "py >= 1.00 (>= 0.95 native if the call is long)"
             label = f"{size >> 10}K" if size < 1 << 20 else f"{size >> 20}M"
             print(f"{k.name:<18}{label:>7}{_fmt_us(cost):>12}"
-                  f"{py:8.2f}x{nat:11.2f}x{py / nat:11.2f}{cell:>9}   "
-                  f"{target}", flush=True)
+                  f"{py:8.2f}x{nat:11.2f}x{py / nat:11.2f}{cell:>9}"
+                  f"{_blocks(res, conts, tag, base):>8}   {target}",
+                  flush=True)
     if vec:
         ctl_res: dict[Any, Samples] = {}
         for key, s in every.items():
