@@ -5,7 +5,9 @@ shares are alike: each thread goes through the same chunks in the same
 order, so that no thread gets the harder chunks (the compressors' chunks
 differ by up to 3x in cost, and dealing them out in turn left one thread
 with 10 % more work than the other in a pass of 12 calls).  Checksums and
-hashes go round CACHED_CHUNKS of them.  fastconc
+hashes go round CACHED_CHUNKS of them.  The threads are started once
+and parked between passes (timing.run_parked), warm as the native pool's
+threads are.  fastconc
 runs twice with identical code, ``release_gil=False`` (the GIL stays held,
 so the threads take turns) and ``release_gil=True`` (the threads run at the
 same time), always with ``threads=1`` so that fastconc's own pool cannot
