@@ -13,7 +13,21 @@ the same total work in every contender:
 - ``native 2/1``: the same chunks, as many calls, on fastconc's own
   threads (``crc32c(chunk, threads=2)``, ``hash_many``, ``compress_many``)
   against ``threads=1``;
-- ``of native`` = py 2/1 / native 2/1.
+- ``of native`` = py 2/1 / native 2/1;
+- ``blocks``: voluntary context switches per call in the fastest py 2/1
+  pass: how often a Python thread found the GIL taken when its call
+  returned and had to sleep for it (the hand-off's cost is paid at most
+  that often);
+- ``control``: two copies of a native vector loop (no memory, no
+  interpreter) at once against one after the other, in the same rounds as
+  the row: what the machine gave two threads meanwhile (a shared VM's
+  vCPUs are not always whole cores; rows measured when it falls short of
+  2x fall short with it).
+
+Every row is its own group of interleaved rounds (its four contenders and
+the control); the Python threads are started once and parked between
+passes (fastconc.bench.timing.run_parked), as the pool's threads are, and
+every contender makes one untimed pass first.
 
 Targets: at 1 MiB ``of native`` >= 0.95 for every row; at 64 KiB ``py
 2/1`` >= 1.0 (never slower than one thread) and ``of native`` >= 0.95
@@ -36,11 +50,14 @@ from fastconc.bench.corpus import build_corpus
 from fastconc.bench.kernels import Kernel, all_kernels, select
 from fastconc.bench.timing import (
     Contender,
+    Samples,
     control_line,
     measure,
     native_controls,
+    run_parked,
     threads_job,
     time_once,
+    voluntary_switches,
 )
 
 KERNELS = "crc32c,xxh3_64,sha256,blake3,zstd-3 compress,gzip-6 compress"
@@ -85,14 +102,54 @@ def _contenders(k: Kernel, chunks: list[Any], budget: float,
     rounds = max(1, calls // (2 * len(chunks)))
     work = chunks * (2 * rounds)             # the same total everywhere
     half = chunks * rounds
+    # Both sides warm before the first timed pass: the Python threads are
+    # parked ones (threads_job), started once as the pool's are, and each
+    # contender makes one untimed pass (first touches, the pool's start).
     return [
         Contender((tag, "py", 1), threads_job(one, work, 1),
-                  self_timed=True),
-        Contender((tag, "py", 2), threads_job(one, half, 2),
-                  self_timed=True),
-        Contender((tag, "native", 1), lambda: native(work, 1)),
-        Contender((tag, "native", 2), lambda: native(work, 2)),
+                  self_timed=True, warm_up=True),
+        Contender((tag, "py", 2), _counting(threads_job(one, half, 2)),
+                  self_timed=True, warm_up=True, meta={"calls": len(work)}),
+        Contender((tag, "native", 1), lambda: native(work, 1), warm_up=True),
+        Contender((tag, "native", 2), lambda: native(work, 2), warm_up=True),
     ], cost
+
+
+def _counting(job: Callable[[], float]) -> Callable[[], tuple[float, int]]:
+    """job, returning beside its seconds the voluntary context switches
+    of this process meanwhile: a Python thread that finds the GIL taken
+    when its call returns blocks (one switch), so switches / calls bounds
+    how often the GIL hand-off cost a call anything."""
+    def run() -> tuple[float, int]:
+        before = voluntary_switches()
+        seconds = job()
+        return seconds, voluntary_switches() - before
+    return run
+
+
+def _pass_switches() -> int:
+    """The switches of an empty pass of two parked threads (their start
+    and end barriers, the caller's wait): taken off _blocks' count."""
+    def noop() -> None:
+        pass
+    counts = []
+    for _ in range(5):
+        before = voluntary_switches()
+        run_parked([noop, noop])
+        counts.append(voluntary_switches() - before)
+    return min(counts)
+
+
+def _blocks(res: dict[Any, Samples], conts: list[Contender],
+            tag: Any, base: int) -> str:
+    """Switches per call of the py/2 pass that was fastest, less those of
+    an empty pass."""
+    s = res[tag, "py", 2]
+    calls = next(c.meta["calls"] for c in conts if c.key == (tag, "py", 2))
+    if not s.records:
+        return "–"
+    best = min(range(len(s.times)), key=s.times.__getitem__)
+    return f"{max(0, s.records[best] - base) / calls:.3f}"
 
 
 def _fmt_us(s: float) -> str:
@@ -119,70 +176,87 @@ def main() -> None:
           f"GIL_THRESHOLD {info['gil_threshold']}, release time "
           f"{info.get('gil_release_us')} µs, {os.cpu_count()} CPUs")
 
-    conts: list[Contender] = []
-    costs: dict[Any, float] = {}
-    for k in kernels:
-        for size in sizes:
-            # checksums and hashes go round a few cache-resident chunks
-            n = 8 if k.family != "codec" else 16
-            c, cost = _contenders(k, _chunks(k, size, rnd, corpus, n),
-                                  args.budget, None, (k.name, size))
-            conts += c
-            costs[k.name, size] = cost
     ctl = native_controls(0.05, 2)
-    if ctl:
-        conts += [Contender(("control", key), fn) for key, fn in ctl.items()]
-    res = measure(conts, args.rounds)
+    vec = {key: fn for key, fn in (ctl or {}).items()
+           if key.startswith("vector/")}
 
     print(f"\n{'kernel':<18}{'chunk':>7}{'one call':>12}{'py 2/1':>9}"
-          f"{'native 2/1':>12}{'of native':>11}   target")
+          f"{'native 2/1':>12}{'of native':>11}{'control':>9}"
+          f"{'blocks':>8}   target",
+          flush=True)
+    every: dict[Any, Samples] = {}
+    base = _pass_switches()
     for k in kernels:
         for size in sizes:
             tag = (k.name, size)
+            # checksums and hashes go round a few cache-resident chunks
+            n = 8 if k.family != "codec" else 16
+            conts, cost = _contenders(k, _chunks(k, size, rnd, corpus, n),
+                                      args.budget, None, tag)
+            conts += [Contender((tag, "control", key), fn)
+                      for key, fn in vec.items()]
+            res = measure(conts, args.rounds)
+            every.update(res)
             py = res[tag, "py", 1].best / res[tag, "py", 2].best
             nat = res[tag, "native", 1].best / res[tag, "native", 2].best
+            cell = "–"
+            if vec:
+                c = (res[tag, "control", "vector/1"].best
+                     / res[tag, "control", "vector/2"].best)
+                cell = f"{c:.2f}x"
             if size >= 1 << 20:
                 target = "of native >= 0.95"
             else:
                 target = "py >= 1.00 (>= 0.95 native if the call is long)"
             label = f"{size >> 10}K" if size < 1 << 20 else f"{size >> 20}M"
-            print(f"{k.name:<18}{label:>7}{_fmt_us(costs[tag]):>12}"
-                  f"{py:8.2f}x{nat:11.2f}x{py / nat:11.2f}   {target}")
-    if ctl:
-        ctl_res = {key[1]: s for key, s in res.items()
-                   if isinstance(key, tuple) and key[0] == "control"}
-        print("\nnative control (what the machine gave 2 threads): "
-              + control_line(ctl_res, (), 2, "x"))
+            print(f"{k.name:<18}{label:>7}{_fmt_us(cost):>12}"
+                  f"{py:8.2f}x{nat:11.2f}x{py / nat:11.2f}{cell:>9}"
+                  f"{_blocks(res, conts, tag, base):>8}   {target}",
+                  flush=True)
+    if vec:
+        ctl_res: dict[Any, Samples] = {}
+        for key, s in every.items():
+            if isinstance(key, tuple) and key[1] == "control":
+                prev = ctl_res.setdefault(key[2], Samples())
+                prev.times += s.times
+        print("\nnative control over the whole run (best of all rows' "
+              "rounds): " + control_line(ctl_res, (), 2, "x"))
 
     if args.sweep:
-        _sweep(args, rnd)
+        _sweep(args, rnd, vec)
 
 
-def _sweep(args: argparse.Namespace, rnd: bytes) -> None:
+def _sweep(args: argparse.Namespace, rnd: bytes,
+           vec: dict[str, Callable[[], object]]) -> None:
     """crc32c with the GIL released whatever the size: where releasing
-    starts to pay."""
+    starts to pay.  Each size is its own group of rounds, with the control
+    (at 16-64 KiB crc32c(threads=2) does not split the buffer: native 2/1
+    is about 1 there by construction)."""
     k = select(all_kernels(), "crc32c")[0]
-    sizes = [16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10, 512 << 10,
-             1 << 20]
-    conts: list[Contender] = []
-    costs = {}
-    for size in sizes:
-        c, cost = _contenders(k, _chunks(k, size, rnd, rnd, 8), args.budget,
-                              True, size)
-        conts += c
-        costs[size] = cost
-    res = measure(conts, args.rounds)
+    sizes = [4 << 10, 8 << 10, 16 << 10, 32 << 10, 64 << 10, 128 << 10,
+             256 << 10, 512 << 10, 1 << 20]
     print("\ncrc32c, release_gil=True at every size:")
     print(f"{'chunk':>7}{'one call':>12}{'py 2/1':>9}{'native 2/1':>12}"
-          f"{'of native':>11}")
+          f"{'of native':>11}{'control':>9}", flush=True)
     for size in sizes:
+        conts, cost = _contenders(k, _chunks(k, size, rnd, rnd, 8),
+                                  args.budget, True, size)
+        conts += [Contender((size, "control", key), fn)
+                  for key, fn in vec.items()]
+        res = measure(conts, args.rounds)
         py = res[size, "py", 1].best / res[size, "py", 2].best
         nat = res[size, "native", 1].best / res[size, "native", 2].best
-        print(f"{size >> 10:>6}K{_fmt_us(costs[size]):>12}{py:8.2f}x"
-              f"{nat:11.2f}x{py / nat:11.2f}")
-    print("releasing pays from the first call length with py 2/1 >= 1.0; "
-          "the policy's release time (µs) should sit at or above it")
-
+        cell = "–"
+        if vec:
+            c = (res[size, "control", "vector/1"].best
+                 / res[size, "control", "vector/2"].best)
+            cell = f"{c:.2f}x"
+        print(f"{size >> 10:>6}K{_fmt_us(cost):>12}{py:8.2f}x"
+              f"{nat:11.2f}x{py / nat:11.2f}{cell:>9}", flush=True)
+    print("releasing pays from the first call length with py 2/1 >= 1.0 "
+          "(on rows whose control is near 2x); the policy's release time "
+          f"(now {fastconc.info().get('gil_release_us')} µs, "
+          "fastconc._core._set_gil_release_us) should sit at or above it")
 
 if __name__ == "__main__":
     main()

@@ -315,7 +315,7 @@ def test_gil_table_shares_are_alike(monkeypatch):
     seen: dict[tuple[int, int], list[int]] = defaultdict(list)
     released: dict[int, bool] = {}      # pass -> which implementation
     npass = [0]
-    run_threads = timing.run_threads
+    run_parked = timing.run_parked
 
     def fc(item, release_gil, threads):
         seen[npass[0], threading.get_ident()].append(item)
@@ -323,9 +323,9 @@ def test_gil_table_shares_are_alike(monkeypatch):
 
     def counted(work):
         npass[0] += 1
-        return run_threads(work)
+        return run_parked(work)
 
-    monkeypatch.setattr(timing, "run_threads", counted)
+    monkeypatch.setattr(timing, "run_parked", counted)
     k = kernels.Kernel(name="fake", family="checksum",
                        impls=[kernels.Impl("fastconc", "fastconc",
                                            "fastconc", fc)])
@@ -414,3 +414,32 @@ def test_every_section_is_listed_and_callable():
     assert tuple(name for name, _, _ in bench._sections()) == bench.SECTIONS
     for _, units, section in bench._sections():
         assert callable(units) and callable(section)
+
+
+def test_run_parked_reuses_warm_threads():
+    """The GIL table's Python threads are started once and parked between
+    passes (as the native pool's are): the same threads every pass, each
+    callable on its own thread, and a callable's exception re-raised on the
+    caller."""
+    import threading
+
+    idents: list[list[int]] = []
+    for _ in range(3):
+        got: list[int] = []
+        lock = threading.Lock()
+
+        def note(got: list[int] = got, lock: threading.Lock = lock) -> None:
+            with lock:
+                got.append(threading.get_ident())
+        assert timing.run_parked([note, note]) >= 0
+        idents.append(sorted(got))
+    assert len(set(idents[0])) == 2
+    assert threading.get_ident() not in idents[0]
+    assert idents[0] == idents[1] == idents[2]
+
+    def boom() -> None:
+        raise KeyError("from a parked thread")
+    with pytest.raises(KeyError, match="parked"):
+        timing.run_parked([boom, lambda: None])
+    # the group still works after a failed pass
+    assert timing.run_parked([lambda: None, lambda: None]) >= 0

@@ -383,3 +383,30 @@ def test_input_over_4_gib():
     tail = memoryview(data)[1 << 31:]
     assert fastconc.crc32c(data, threads=2) == fastconc.crc32c_combine(
         crc32c_pkg.crc32c(head), crc32c_pkg.crc32c(tail), len(tail))
+
+
+@pytest.mark.parametrize("us", [0, 10, 1 << 30])
+def test_bytes_only_call_matches_the_references(us):
+    """f(some_bytes) takes a path of its own below 4 MiB (no argument
+    parser, no Py_buffer): the same values as zlib and the crc32c package
+    on both sides of that size and of the release decision, held or
+    released, and the same as the general path (bytearray, keywords)."""
+    old = fastconc._core._get_gil_release_us()
+    fastconc._core._set_gil_release_us(us)
+    try:
+        rnd = os.urandom((4 << 20) + 1)
+        for n in (0, 1, 15, 2047, 2048, 65536, 400_001, (4 << 20) - 1,
+                  4 << 20, (4 << 20) + 1):
+            d = rnd[:n]
+            want = (zlib.crc32(d), crc32c_pkg.crc32c(d), zlib.adler32(d))
+            assert (fastconc.crc32(d), fastconc.crc32c(d),
+                    fastconc.adler32(d)) == want, n
+            b = bytearray(d)
+            assert (fastconc.crc32(b), fastconc.crc32c(data=d),
+                    fastconc.adler32(d, 1)) == want, n
+    finally:
+        fastconc._core._set_gil_release_us(old)
+    # a bytes subclass is not "exact": the general path, same value
+    class B(bytes):
+        pass
+    assert fastconc.crc32(B(b"abc")) == zlib.crc32(b"abc")

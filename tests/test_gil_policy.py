@@ -157,3 +157,20 @@ def test_results_do_not_depend_on_the_policy(us, policy):
         h = fastconc.new("sha1")
         h.update(d)
         assert h.digest() == hashlib.sha1(d).digest()
+
+
+@pytest.mark.skipif(not GIL_ENABLED, reason="no GIL to hold or release")
+@pytest.mark.parametrize("name", ["crc32", "crc32c", "adler32"])
+def test_checksum_pace_follows_the_simd_level(name, policy, simd_portable):
+    """The checksums' pace is that of the SIMD level in use: at the
+    portable level a call of 384 MiB lasts well over 50 ms (the portable
+    kernels run about 2 bytes a ns, the vector ones 20 to 50), so with a
+    release time of 50 ms it releases the GIL, where the vector kernels'
+    pace would have kept it (384 MiB / 40 bytes a ns is about 10 ms)."""
+    data = bytes(BIG)
+    call = CALLS[name]
+    _core._set_gil_release_us(NEVER_US)
+    held = _check(lambda: call(data), released=False)
+    _core._set_gil_release_us(50_000)
+    released = max(_turns_during(lambda: call(data)))
+    assert held * 4 < released, (held, released)

@@ -5,7 +5,9 @@ shares are alike: each thread goes through the same chunks in the same
 order, so that no thread gets the harder chunks (the compressors' chunks
 differ by up to 3x in cost, and dealing them out in turn left one thread
 with 10 % more work than the other in a pass of 12 calls).  Checksums and
-hashes go round CACHED_CHUNKS of them.  fastconc
+hashes go round CACHED_CHUNKS of them.  The threads are started once
+and parked between passes (timing.run_parked), warm as the native pool's
+threads are.  fastconc
 runs twice with identical code, ``release_gil=False`` (the GIL stays held,
 so the threads take turns) and ``release_gil=True`` (the threads run at the
 same time), always with ``threads=1`` so that fastconc's own pool cannot
@@ -111,6 +113,8 @@ def _calibrate(k: Kernel, v: Variant, inputs: list[Any], lcm: int,
 
 # The key of the native contenders (with the thread count).
 NATIVE = "native"
+# The key of the control contenders (with native_controls()'s name).
+CONTROL = "control"
 
 
 def _native_job(native: Callable[[list[Any], int], object], work: list[Any],
@@ -119,11 +123,15 @@ def _native_job(native: Callable[[list[Any], int], object], work: list[Any],
 
 
 def contenders(k: Kernel, inputs: list[Any], thread_counts: list[int],
-               budget: float, skipped: list[dict[str, str]]
+               budget: float, skipped: list[dict[str, str]],
+               control: dict[str, Callable[[], object]] | None = None
                ) -> tuple[list[Variant], list[Contender]]:
     """The calibrated rows of ``k`` and one self-timed contender per row and
     thread count (key ``(row index, threads)``).  A row whose calibration
-    call fails (an API that changed, say) is reported, not fatal."""
+    call fails (an API that changed, say) is reported, not fatal.
+    ``control`` (native_controls()'s vector loop) joins the same rounds
+    under ``(CONTROL, name)``: what the machine gave N threads while this
+    kernel was measured."""
     rows, skips = variants(k, CHUNK)
     skipped += skips
     lcm = math.lcm(*thread_counts)
@@ -158,6 +166,10 @@ def contenders(k: Kernel, inputs: list[Any], thread_counts: list[int],
                     (NATIVE, t), _native_job(native, work, t),
                     meta={"kernel": k.name, "impl": v.label,
                           "gil": "native", "threads": t}))
+    if control and working:
+        out += [Contender((CONTROL, name), fn,
+                          meta={"kernel": k.name, "impl": "control"})
+                for name, fn in control.items()]
     return working, out
 
 
@@ -168,6 +180,11 @@ def rows(k: Kernel, working: list[Variant], results: dict[Any, Samples],
            if (NATIVE, t) in results}
     native_speedup = ({str(t): nat[1].best / s.best for t, s in nat.items()}
                       if 1 in nat else None)
+    # (CONTROL, "vector/2") -> "2"
+    ctl = {key[1].split("/")[1]: s for key, s in results.items()
+           if isinstance(key, tuple) and key[0] == CONTROL}
+    control_speedup = ({t: ctl["1"].best / s.best for t, s in ctl.items()}
+                       if "1" in ctl else None)
     for idx, v in enumerate(working):
         total = v.calls * nbytes
         per_t = {t: results[idx, t] for t in thread_counts}
@@ -184,17 +201,22 @@ def rows(k: Kernel, working: list[Variant], results: dict[Any, Samples],
             "native_speedup": native_speedup,
             "native": ({str(t): s.as_json() for t, s in nat.items()}
                        if nat else None),
+            # a native loop that touches neither memory nor the
+            # interpreter, in the same rounds (None without numpy)
+            "control_speedup": control_speedup,
         })
     return out
 
 
 def measure_kernel(k: Kernel, inputs: list[Any], nbytes: int,
                    thread_counts: list[int], repeat: int, budget: float,
-                   tick: Callable[[], None] | None = None
+                   tick: Callable[[], None] | None = None,
+                   control: dict[str, Callable[[], object]] | None = None
                    ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """The table rows of one kernel, and what was skipped."""
     skipped: list[dict[str, str]] = []
-    working, cont = contenders(k, inputs, thread_counts, budget, skipped)
+    working, cont = contenders(k, inputs, thread_counts, budget, skipped,
+                               control)
     if not working:
         return [], skipped
     res = measure(cont, repeat, tick=tick)
@@ -227,7 +249,15 @@ def columns(counts: list[int]) -> list[Column]:
                        lambda r: fmt_x(r["speedup"][str(n)])))
     cols.append(Column(f"native {n}/1", "r", _native_cell(n)))
     cols.append(Column("of native", "r", _of_native_cell(n)))
+    cols.append(Column(f"control {n}/1", "r", _control_cell(n)))
     return cols
+
+
+def _control_cell(n: int) -> Callable[[dict[str, Any]], str]:
+    def cell(r: dict[str, Any]) -> str:
+        cs = r.get("control_speedup")
+        return fmt_x(cs[str(n)]) if cs and str(n) in cs else "–"
+    return cell
 
 
 def _native_cell(n: int) -> Callable[[dict[str, Any]], str]:
@@ -266,6 +296,9 @@ def section(b: Bench) -> None:
     cor_chunks = chunks(b.corpus, CHUNK)
     nthreads = b.nthreads
     ctl = native_controls(0.05, nthreads) if nthreads > 1 else None
+    # the vector loop joins every kernel's rounds (the control column)
+    row_ctl = ({name: fn for name, fn in ctl.items()
+                if name.startswith("vector/")} if ctl else None)
     control: dict[str, dict[Any, Samples]] = {}
     if ctl:
         with b.step("native control, before"):
@@ -286,7 +319,7 @@ def section(b: Bench) -> None:
                                             f"({exc})"})
                 continue
             r, s = measure_kernel(k, inputs, CHUNK, b.counts, b.repeat,
-                                  b.budget)
+                                  b.budget, control=row_ctl)
             rows_ += r
             b.skipped += s
     if ctl:
@@ -312,7 +345,13 @@ def section(b: Bench) -> None:
            "(`crc32c(chunk, threads=N)`, `hash_many`, `compress_many`, "
            "`decompress_many`), measured in the same rounds: the "
            "machine's own ceiling for the row; of native = the row's "
-           "speed-up / the native one."
+           "speed-up / the native one; control: "
+           f"{nthreads} copies of a native vector loop (no memory, no "
+           "interpreter) at once against one after the other, in the same "
+           "rounds as the row: below "
+           f"{nthreads}×, the machine did not give the threads whole cores "
+           "then. Python threads are started once and parked between "
+           "passes, as the pool's are."
            + (" (--quick leaves out zlib and the hash variants.)"
               if b.quick and not b.args.only else ""))
     b.emit()

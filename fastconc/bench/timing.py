@@ -11,7 +11,8 @@ minimum (the best estimate of what the code costs) and its median.
 
 ``fastconc bench`` measures every table with :func:`measure`, and the
 scripts and pytest-benchmark suites of ``benchmarks/`` use the same helpers
-(``interleaved``, ``best_of``, ``threads_job``, ``native_controls``).
+(``interleaved``, ``best_of``, ``threads_job``, ``run_parked``,
+``native_controls``).
 """
 from __future__ import annotations
 
@@ -191,16 +192,81 @@ def run_threads(work: Sequence[Callable[[], object]]) -> float:
     return elapsed
 
 
+class _Parked:
+    """``n`` plain ``threading.Thread``s started once and parked between
+    passes (daemon threads: they never hold up the interpreter's exit).
+
+    The native side of a comparison runs on fastconc's pool, whose threads
+    are started once and stay warm; Python threads started afresh for every
+    pass (run_threads) pay for their start on the first calls of each pass
+    (a new thread's stack and malloc arena, the first page faults of its
+    output buffers), which the pool never does.  Parked threads make the
+    two sides alike: both run on threads that have run the same calls
+    before."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.start = threading.Barrier(n + 1)
+        self.end = threading.Barrier(n + 1)
+        self.work: Sequence[Callable[[], object]] = ()
+        self.errors: list[BaseException] = []
+        self.lock = threading.Lock()    # one pass at a time
+        for i in range(n):
+            threading.Thread(target=self._loop, args=(i,), daemon=True,
+                             name=f"fastconc-bench-{n}-{i}").start()
+
+    def _loop(self, i: int) -> None:
+        while True:
+            self.start.wait()
+            try:
+                self.work[i]()
+            except BaseException as exc:  # re-raised on the caller
+                self.errors.append(exc)
+            self.end.wait()
+
+    def run(self, work: Sequence[Callable[[], object]]) -> float:
+        with self.lock:
+            self.work, self.errors = work, []
+            self.start.wait()
+            t0 = clock()
+            self.end.wait()
+            elapsed = clock() - t0
+            self.work = ()
+            if self.errors:
+                raise self.errors[0]
+            return elapsed
+
+
+_parked: dict[int, _Parked] = {}
+_parked_lock = threading.Lock()
+
+
+def run_parked(work: Sequence[Callable[[], object]]) -> float:
+    """run_threads() on parked threads (started on the first call for
+    that many callables, then reused): release them together and return
+    the wall time until the last one finishes.  One callable runs on the
+    calling thread, as in run_threads."""
+    n = len(work)
+    if n == 1:
+        return time_once(work[0])
+    with _parked_lock:
+        group = _parked.get(n)
+        if group is None:
+            group = _parked[n] = _Parked(n)
+    return group.run(work)
+
+
 def threads_job(fn: Callable[[Any], object], share: Sequence[Any],
                 nthreads: int) -> Callable[[], float]:
     """A self-timed job: ``nthreads`` plain threads each call ``fn`` on
     every item of ``share``, the same items in the same order (alike
     shares: no thread is dealt the harder items), released together; it
-    returns the wall time until the last one finishes (run_threads)."""
+    returns the wall time until the last one finishes.  The threads are
+    parked ones (run_parked), warm as the native pool's are."""
     def body() -> None:
         for item in share:
             fn(item)
-    return lambda: run_threads([body] * nthreads)
+    return lambda: run_parked([body] * nthreads)
 
 
 def fmt_rate(nbytes: float, seconds: float) -> str:

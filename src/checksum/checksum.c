@@ -16,12 +16,29 @@
 
 enum { K_CRC32, K_CRC32C, K_ADLER32 };
 
-/* Bytes per µs of one core at the best SIMD level (measured on an AMD
- * EPYC with VPCLMULQDQ, rounded up): the GIL policy's pace of each kind
- * (fc_should_release_at), so that a call of a few µs keeps the GIL. */
-static const Py_ssize_t cksum_pace[] = {
-    [K_CRC32] = 32000, [K_CRC32C] = 40000, [K_ADLER32] = 48000,
+/* Bytes per µs of one core at each SIMD level (measured on an AMD EPYC
+ * with VPCLMULQDQ, rounded up): the GIL policy's pace of each kind
+ * (fc_should_release_at), so that a call of a few µs keeps the GIL.  By
+ * level, because the kernels' speeds differ 20-fold between them: with
+ * the avx2 figure, a portable crc32c kept the GIL for calls of 250 µs. */
+static const Py_ssize_t cksum_pace[FC_SIMD_COUNT][3] = {
+    [FC_SIMD_PORTABLE] = {[K_CRC32] = 2000, [K_CRC32C] = 2000,
+                          [K_ADLER32] = 3000},
+    [FC_SIMD_SSE42] = {[K_CRC32] = 12000, [K_CRC32C] = 28000,
+                       [K_ADLER32] = 26000},
+    [FC_SIMD_AVX2] = {[K_CRC32] = 32000, [K_CRC32C] = 40000,
+                      [K_ADLER32] = 48000},
+    [FC_SIMD_AVX512] = {[K_CRC32] = 32000, [K_CRC32C] = 40000,
+                        [K_ADLER32] = 48000},
 };
+
+/* The pace of kind at the SIMD level in use. */
+static inline Py_ssize_t
+pace_of(const fc_state *st, int kind)
+{
+    int level = FC_ATOMIC_LOAD(&st->simd_level);
+    return cksum_pace[level >= 0 && level < FC_SIMD_COUNT ? level : 0][kind];
+}
 
 typedef struct {
     fc_cksum_fn fn;
@@ -130,7 +147,7 @@ cksum_parse(fc_state *st, PyObject *const *args, Py_ssize_t nargs,
         threads = (int)(len / CKSUM_MIN_SHARE);
     }
     out->threads = threads < 1 ? 1 : threads;
-    out->release = fc_should_release_at(st, release, len, cksum_pace[kind]);
+    out->release = fc_should_release_at(st, release, len, pace_of(st, kind));
     if (kind == K_ADLER32 && len == 0) {
         /* zlib reduces both halves of the start value even for no data. */
         value = ((value >> 16) % 65521u) << 16 | (value & 0xffff) % 65521u;
@@ -172,6 +189,29 @@ cksum_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 {
     fc_state *st = fc_get_state(module);
     PyObject *result = NULL;
+
+    if (__builtin_expect(kwnames == NULL && nargs == 1 &&
+                         PyBytes_CheckExact(args[0]), 1)) {
+        /* The usual call, f(some_bytes), below the size where threads=None
+         * goes parallel: straight to the kernel, without the argument
+         * parser, a Py_buffer and the job record (the general path below
+         * is about a third of a 64-byte crc32). */
+        Py_ssize_t len = PyBytes_GET_SIZE(args[0]);
+        if (len < CKSUM_PARALLEL_MIN) {
+            fc_cksum_fn fn = kind == K_CRC32 ? FC_KERNEL(st, cksum.crc32)
+                             : kind == K_CRC32C ? FC_KERNEL(st, cksum.crc32c)
+                                                : FC_KERNEL(st, cksum.adler32);
+            const unsigned char *buf =
+                (const unsigned char *)PyBytes_AS_STRING(args[0]);
+            uint32_t value = kind == K_ADLER32 ? 1 : 0;
+            /* Safe outside the GIL: bytes are immutable and the caller
+             * holds a reference for the whole call. */
+            FC_RUN_OUTSIDE_GIL(fc_release_by_pace(st, len, pace_of(st, kind)),
+                               value = fn(value, buf, (size_t)len));
+            return PyLong_FromUnsignedLong(value);
+        }
+    }
+
     cksum_args ca = {0};
     cksum_job job = {0};
 

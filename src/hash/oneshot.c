@@ -274,6 +274,20 @@ xxh_oneshot(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     Py_ssize_t len;
     uint64_t seed = 0, hi, lo;
 
+    if (__builtin_expect(kwnames == NULL && nargs == 1 &&
+                         PyBytes_CheckExact(args[0]), 1)) {
+        /* The usual call, f(some_bytes): the seed a constant 0 and
+         * nothing to release, so that no value goes through the stack on
+         * the way to the kernel (python-xxhash's xxh64_intdigest was 1.17x
+         * faster on 64 bytes with the seed stored and reloaded). */
+        len = PyBytes_GET_SIZE(args[0]);
+        if (xxh_value(st, alg, 0, PyBytes_AS_STRING(args[0]), len,
+                      fc_release_by_pace(st, len, fc_hash_algs[alg].pace),
+                      &hi, &lo) < 0) {
+            return NULL;
+        }
+        return xxh_result(hi, lo, xxh_size(alg), form);
+    }
     if (kwnames == NULL && nargs == 1) {
         data = args[0];
     }
