@@ -174,3 +174,32 @@ def test_checksum_pace_follows_the_simd_level(name, policy, simd_portable):
     _core._set_gil_release_us(50_000)
     released = max(_turns_during(lambda: call(data)))
     assert held * 4 < released, (held, released)
+
+
+# Calls whose kernels follow the SIMD level (hash/algorithms.c's xxh3 and
+# blake3/object.c's paces), one thread, and their sizes: at the portable
+# level each lasts several times the release time below, where the avx2
+# pace would estimate it under that time (xxh3: 768 MiB / 48 bytes a ns
+# is 17 ms, blake3: 64 MiB / 6 bytes a ns 11 ms; the portable kernels run
+# about 8 and 0.8 bytes a ns).
+LEVEL_CALLS = {
+    "xxh3_64": (lambda d: fastconc.digest("xxh3_64", d), BIG * 2, 40_000),
+    "xxh3_128 update": (lambda d: fastconc.new("xxh3_128").update(d),
+                        BIG * 2, 40_000),
+    "blake3": (lambda d: fastconc.blake3(d, max_threads=1), 64 << 20,
+               30_000),
+}
+
+
+@pytest.mark.skipif(not GIL_ENABLED, reason="no GIL to hold or release")
+@pytest.mark.parametrize("name", sorted(LEVEL_CALLS))
+def test_hash_pace_follows_the_simd_level(name, policy, simd_portable):
+    """As the checksums': a portable xxh3 or blake3 call far longer than
+    the release time releases the GIL (with one avx2 figure it held)."""
+    call, size, us = LEVEL_CALLS[name]
+    data = bytes(size)
+    _core._set_gil_release_us(NEVER_US)
+    held = _check(lambda: call(data), released=False)
+    _core._set_gil_release_us(us)
+    released = max(_turns_during(lambda: call(data)))
+    assert held * 4 < released, (held, released)

@@ -10,6 +10,10 @@
 #include "core/fastconc.h"
 #include "blake3/impl.h"
 
+/* The GIL policy's pace of BLAKE3 (bytes per µs of one core) at each SIMD
+ * level (blake3/object.c). */
+extern const Py_ssize_t fc_blake3_paces[FC_SIMD_COUNT];
+
 /* threads=None hashes one input on the pool from this size on. */
 #define FC_BLAKE3_PARALLEL_MIN ((Py_ssize_t)1 << 20)
 /* The smallest subtree task (16 chunks); the largest is 1 MiB. */

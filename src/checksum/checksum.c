@@ -21,23 +21,20 @@ enum { K_CRC32, K_CRC32C, K_ADLER32 };
  * (fc_should_release_at), so that a call of a few µs keeps the GIL.  By
  * level, because the kernels' speeds differ 20-fold between them: with
  * the avx2 figure, a portable crc32c kept the GIL for calls of 250 µs. */
-static const Py_ssize_t cksum_pace[FC_SIMD_COUNT][3] = {
-    [FC_SIMD_PORTABLE] = {[K_CRC32] = 2000, [K_CRC32C] = 2000,
-                          [K_ADLER32] = 3000},
-    [FC_SIMD_SSE42] = {[K_CRC32] = 12000, [K_CRC32C] = 28000,
-                       [K_ADLER32] = 26000},
-    [FC_SIMD_AVX2] = {[K_CRC32] = 32000, [K_CRC32C] = 40000,
-                      [K_ADLER32] = 48000},
-    [FC_SIMD_AVX512] = {[K_CRC32] = 32000, [K_CRC32C] = 40000,
-                        [K_ADLER32] = 48000},
+static const Py_ssize_t cksum_pace[3][FC_SIMD_COUNT] = {
+    [K_CRC32] = {[FC_SIMD_PORTABLE] = 2000, [FC_SIMD_SSE42] = 12000,
+                 [FC_SIMD_AVX2] = 32000, [FC_SIMD_AVX512] = 32000},
+    [K_CRC32C] = {[FC_SIMD_PORTABLE] = 2000, [FC_SIMD_SSE42] = 28000,
+                  [FC_SIMD_AVX2] = 40000, [FC_SIMD_AVX512] = 40000},
+    [K_ADLER32] = {[FC_SIMD_PORTABLE] = 3000, [FC_SIMD_SSE42] = 26000,
+                   [FC_SIMD_AVX2] = 48000, [FC_SIMD_AVX512] = 48000},
 };
 
 /* The pace of kind at the SIMD level in use. */
 static inline Py_ssize_t
 pace_of(const fc_state *st, int kind)
 {
-    int level = FC_ATOMIC_LOAD(&st->simd_level);
-    return cksum_pace[level >= 0 && level < FC_SIMD_COUNT ? level : 0][kind];
+    return fc_pace_at_level(st, cksum_pace[kind]);
 }
 
 typedef struct {

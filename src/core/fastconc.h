@@ -94,6 +94,15 @@ fc_release_by_pace(const fc_state *st, Py_ssize_t nbytes, Py_ssize_t pace)
     return pace <= 0 || us <= 0 || nbytes / pace >= us;
 }
 
+/* The pace of a kernel whose speed follows the SIMD level: pace[level]
+ * at the level in use (tables indexed by FC_SIMD_*). */
+static inline Py_ssize_t
+fc_pace_at_level(const fc_state *st, const Py_ssize_t pace[FC_SIMD_COUNT])
+{
+    int level = FC_ATOMIC_LOAD(&st->simd_level);
+    return pace[level >= 0 && level < FC_SIMD_COUNT ? level : 0];
+}
+
 /* One area of the module: its exec-time set-up and GC hooks (any may be
  * NULL).  init adds the area's functions and types to the module. */
 typedef struct fc_area {

@@ -17,6 +17,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
 #include "hash/hash.h"
+#include "blake3/pool.h"
 
 #include <string.h>
 
@@ -31,10 +32,16 @@
 
 /* --- the algorithms ------------------------------------------------------ */
 
-/* The last field, the pace (bytes per µs of one core, for the GIL
- * policy), is measured at the best SIMD level on an AMD EPYC (SHA-NI,
- * AVX2) and rounded up. */
-#define EVP_ALG(name, ossl, pace) {name, name, ossl, -1, 0, 0, 0, pace}
+/* The pace (bytes per µs of one core, for the GIL policy) is measured on
+ * an AMD EPYC (SHA-NI, AVX2) and rounded up: libcrypto and the scalar
+ * xxHash kernels run the same code at every fastconc SIMD level; XXH3 and
+ * BLAKE3 follow it (the portable code is 4 and 6-7 times slower), so a
+ * forced low level must not keep the GIL for calls of hundreds of µs. */
+#define EVP_ALG(name, ossl, pace) {name, name, ossl, -1, 0, 0, 0, pace, NULL}
+static const Py_ssize_t xxh3_paces[FC_SIMD_COUNT] = {
+    [FC_SIMD_PORTABLE] = 10000, [FC_SIMD_SSE42] = 16000,
+    [FC_SIMD_AVX2] = 48000, [FC_SIMD_AVX512] = 48000,
+};
 const fc_hash_alg fc_hash_algs[FC_HASH_NALGS] = {
     [FC_ALG_MD5] = EVP_ALG("md5", "MD5", 800),
     [FC_ALG_SHA1] = EVP_ALG("sha1", "SHA1", 2000),
@@ -47,14 +54,14 @@ const fc_hash_alg fc_hash_algs[FC_HASH_NALGS] = {
     [FC_ALG_BLAKE2B] = EVP_ALG("blake2b", "BLAKE2B-512", 1000),
     [FC_ALG_BLAKE2S] = EVP_ALG("blake2s", "BLAKE2S-256", 600),
     /* names and block sizes as python-xxhash reports them */
-    [FC_ALG_XXH32] = {"xxh32", "XXH32", NULL, FC_XXH32, 4, 16, 0, 8000},
-    [FC_ALG_XXH64] = {"xxh64", "XXH64", NULL, FC_XXH64, 8, 32, 0, 16000},
+    [FC_ALG_XXH32] = {"xxh32", "XXH32", NULL, FC_XXH32, 4, 16, 0, 8000, NULL},
+    [FC_ALG_XXH64] = {"xxh64", "XXH64", NULL, FC_XXH64, 8, 32, 0, 16000, NULL},
     [FC_ALG_XXH3_64] = {"xxh3_64", "XXH3_64", NULL, FC_XXH3_64, 8, 32, 0,
-                        48000},
+                        48000, xxh3_paces},
     [FC_ALG_XXH3_128] = {"xxh3_128", "XXH3_128", NULL, FC_XXH3_128, 16, 64,
-                         0, 48000},
+                         0, 48000, xxh3_paces},
     [FC_ALG_BLAKE3] = {"blake3", "blake3", NULL, -1, FC_BLAKE3_OUT_LEN,
-                       FC_BLAKE3_BLOCK_LEN, 1, 6000},
+                       FC_BLAKE3_BLOCK_LEN, 1, 6000, fc_blake3_paces},
 };
 #undef EVP_ALG
 

@@ -51,9 +51,28 @@ typedef struct fc_hash_alg {
     int b3;             /* 1 for BLAKE3 (blake3/impl.c) */
     int pace;           /* bytes per µs on one core, for the GIL policy
                          * (fc_should_release_at) */
+    const Py_ssize_t *paces;    /* or NULL: the pace at each SIMD level,
+                                 * for kernels whose speed follows it */
 } fc_hash_alg;
 
 extern const fc_hash_alg fc_hash_algs[FC_HASH_NALGS];
+
+/* The GIL policy's pace of alg at the SIMD level in use. */
+static inline Py_ssize_t
+fc_hash_pace(const fc_state *st, int alg)
+{
+    const fc_hash_alg *a = &fc_hash_algs[alg];
+    return a->paces != NULL ? fc_pace_at_level(st, a->paces) : a->pace;
+}
+
+/* fc_release_by_pace for alg, the pace looked up only for calls over
+ * GIL_THRESHOLD (the hottest small calls pay one compare). */
+static inline int
+fc_hash_release(const fc_state *st, Py_ssize_t len, int alg)
+{
+    return fc_release_by_size(st, len) &&
+           fc_release_by_pace(st, len, fc_hash_pace(st, alg));
+}
 
 /* A libcrypto one-call digest (no EVP context). */
 typedef void (*fc_hash_oneshot_fn)(const unsigned char *data, size_t len,

@@ -133,7 +133,7 @@ hash_update_obj(FcHashObject *self, PyObject *data)
     v.len = len;
     int rc = hash_feed(self, &v,
                        fc_should_release_at(st, -1, len,
-                                            fc_hash_algs[self->h.alg].pace));
+                                            fc_hash_pace(st, self->h.alg)));
     fc_data_release(&view);
     return rc;
 }
@@ -430,7 +430,7 @@ hash_make(fc_state *st, int alg, PyObject *data, uint64_t seed)
     if (len > 0) {
         /* Safe: the data is pinned; the object is not shared yet. */
         FC_RUN_OUTSIDE_GIL(fc_should_release_at(st, -1, len,
-                                                fc_hash_algs[alg].pace),
+                                                fc_hash_pace(st, alg)),
                            rc = fc_hasher_update(&self->h, buf, (size_t)len));
         if (rc < 0) {
             fc_hash_error("update");

@@ -282,7 +282,7 @@ xxh_oneshot(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
          * faster on 64 bytes with the seed stored and reloaded). */
         len = PyBytes_GET_SIZE(args[0]);
         if (xxh_value(st, alg, 0, PyBytes_AS_STRING(args[0]), len,
-                      fc_release_by_pace(st, len, fc_hash_algs[alg].pace),
+                      fc_hash_release(st, len, alg),
                       &hi, &lo) < 0) {
             return NULL;
         }
@@ -305,7 +305,7 @@ xxh_oneshot(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         return NULL;
     }
     if (xxh_value(st, alg, seed, buf, len,
-                  fc_release_by_pace(st, len, fc_hash_algs[alg].pace), &hi,
+                  fc_hash_release(st, len, alg), &hi,
                   &lo) == 0) {
         result = xxh_result(hi, lo, xxh_size(alg), form);
     }
@@ -385,7 +385,7 @@ digest_general(fc_state *st, PyObject *const *args, Py_ssize_t nargs,
         return NULL;
     }
     release = release < 0
-              ? fc_release_by_pace(st, len, fc_hash_algs[alg].pace)
+              ? fc_hash_release(st, len, alg)
               : release;
     switch (alg) {
     case FC_ALG_XXH3_64:
@@ -430,7 +430,7 @@ fc_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         }
         const void *buf = PyBytes_AS_STRING(args[1]);
         Py_ssize_t len = PyBytes_GET_SIZE(args[1]);
-        int release = fc_release_by_pace(st, len, fc_hash_algs[alg].pace);
+        int release = fc_hash_release(st, len, alg);
         switch (alg) {
         case FC_ALG_XXH3_64:
             return xxh_digest(st, FC_ALG_XXH3_64, 0, buf, len, release);
