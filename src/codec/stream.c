@@ -10,6 +10,8 @@
  * business), guarded by the object's lock.  The GIL is released only
  * around the handle's steps (for inputs of GIL_THRESHOLD bytes and more);
  * output buffers grow, and errors become exceptions, with the GIL held.
+ * Decompressor._decompress_into (for CompressedFile.readinto) runs the same
+ * loop with the caller's pinned buffer as a fixed output instead.
  * Nothing here runs on the pool: a stream is sequential by nature, and the
  * only parallel stream path is a library's own workers (zstd threads>1).
  */
