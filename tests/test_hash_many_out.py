@@ -95,10 +95,15 @@ def test_int64_bytes_items_and_streamed_item(name: str, threads: int) -> None:
     rng = random.Random(7)
     items = [rng.randbytes(n) for n in list(range(0, 260)) * 20]
     items.insert(1234, rng.randbytes((16 << 20) + 5))
+    want = [ref(x, 99) for x in items]
     out = bytearray(8 * len(items))
     fastconc.hash_many(name, items, out=out, threads=threads, seed=99)
-    got = memoryview(out).cast("Q").tolist()
-    assert got == [ref(x, 99) for x in items]
+    assert memoryview(out).cast("Q").tolist() == want
+    # an out that starts at an odd address
+    whole = bytearray(8 * len(items) + 1)
+    fastconc.hash_many(name, items, out=memoryview(whole)[1:],
+                       threads=threads, seed=99)
+    assert memoryview(bytes(whole[1:])).cast("Q").tolist() == want
 
 
 def test_numpy_and_mmap_targets() -> None:

@@ -816,7 +816,7 @@ many_small(many_job *job, Py_ssize_t k, Py_ssize_t end)
          * direct kernels (no dispatch on the algorithm per item, no byte
          * order written then undone). */
         int x = fc_hash_algs[job->alg].xxh;
-        uint64_t *dst = (uint64_t *)(void *)job->digests;
+        unsigned char *dst = job->digests;   /* any alignment */
         for (; k < end; k++) {
             const unsigned char *buf = pinned_buf(items, k, &len);
             uint64_t v;
@@ -832,7 +832,7 @@ many_small(many_job *job, Py_ssize_t k, Py_ssize_t end)
             else {
                 v = job->xk->xxh3_64(buf, (size_t)len, job->seed);
             }
-            memcpy(dst + k, &v, 8);
+            memcpy(dst + (size_t)k * 8, &v, 8);
         }
         return;
     }
