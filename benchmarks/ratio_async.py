@@ -35,6 +35,12 @@ a correctness check):
    to cramjam's ``decompress_into`` when it is installed; then 4 chunks of
    64 MiB (glibc recycles a freed 1 MiB block, so new 1 MiB bytes objects
    rarely page-fault; blocks past its largest mmap threshold always do).
+   Both decode through the same code (codec/into.c and codec/oneshot.c
+   share the scan, pieces and stream paths): what ``decompress_into``
+   saves is the new object's page faults alone, so under glibc's defaults
+   expect about 1.0x at 1 MiB.  Run it with ``MALLOC_MMAP_THRESHOLD_=131072``
+   in the environment to see the case where every new 1 MiB object is
+   fresh pages (other allocators, long-lived fragmented processes).
 
 4. ``hash_many("xxh3_64", items, out=array)`` on 100,000 items of 64 B
    against a loop of python-xxhash's ``xxh3_64_intdigest`` (and

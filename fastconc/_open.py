@@ -51,7 +51,7 @@ import struct
 import sys
 import threading
 import time
-from typing import IO, Any, Literal, Union, overload
+from typing import IO, Any, Literal, NoReturn, Union, overload
 
 from . import _core
 from ._core import Compressor, DecompressionError, Decompressor
@@ -322,10 +322,23 @@ class _DecompressReader(io.RawIOBase):
         return True
 
     def readinto(self, b: Any) -> int:
+        # Decoded straight into b (Decompressor._decompress_into): no
+        # bytes object in between.
         with memoryview(b) as view, view.cast("B") as out:
-            data = self.read(len(out))
-            out[:len(data)] = data
-        return len(data)
+            size = len(out)
+            if size == 0 or self._eof:
+                return 0
+            n = 0
+            while not n:
+                chunk = self._input()
+                if chunk is None:
+                    return 0
+                n = self._feed_into(chunk, out)
+            self._pos += n
+            if self._jump is not None:
+                self._jump.crc = _core.crc32(out[:n], self._jump.crc)
+                self._jump.size += n
+        return n
 
     def _codec_name(self) -> str | None:
         if self._jump is not None:
@@ -339,19 +352,33 @@ class _DecompressReader(io.RawIOBase):
         try:
             return self._dec.decompress(data, size)
         except DecompressionError as exc:
-            name = getattr(self._fp, "name", None)
-            where = f"{name}: " if isinstance(name, str) else ""
-            msg = (f"{where}{exc} (in the member/frame starting at "
-                   f"compressed offset {self._member_start})")
-            codec = self._codec_name()
-            if codec is None and self._member_start:
-                # No codec's magic after a member: trailing garbage (after
-                # gzip members a BadGzipFile, as gzip.open raises).
-                codec = self._first_codec
-            if codec == "gzip":
-                err = _gzip_error(exc)
-                raise type(err)(msg) from exc
-            raise type(exc)(msg) from exc
+            self._reraise(exc)
+
+    def _feed_into(self, data: bytes, out: memoryview) -> int:
+        """_feed(data, len(out)) written into out; the bytes written."""
+        self._member_in += len(data)
+        if not self._head_done and data:
+            self._read_head(data)
+        try:
+            return self._dec._decompress_into(data, out)
+        except DecompressionError as exc:
+            self._reraise(exc)
+
+    def _reraise(self, exc: DecompressionError) -> NoReturn:
+        """exc again, with the file name and the member's offset."""
+        name = getattr(self._fp, "name", None)
+        where = f"{name}: " if isinstance(name, str) else ""
+        msg = (f"{where}{exc} (in the member/frame starting at "
+               f"compressed offset {self._member_start})")
+        codec = self._codec_name()
+        if codec is None and self._member_start:
+            # No codec's magic after a member: trailing garbage (after
+            # gzip members a BadGzipFile, as gzip.open raises).
+            codec = self._first_codec
+        if codec == "gzip":
+            err = _gzip_error(exc)
+            raise type(err)(msg) from exc
+        raise type(exc)(msg) from exc
 
     def _read_head(self, data: bytes) -> None:
         """Parse a gzip member's header from its first bytes: mtime, and
@@ -438,6 +465,31 @@ class _DecompressReader(io.RawIOBase):
         self._head_done = self._codec not in (None, "gzip")
         return rest
 
+    def _input(self) -> bytes | None:
+        """The compressed bytes to feed next (b"" when the decoder has more
+        output without input, the next member's first bytes after one
+        ends), or None at the end of the file."""
+        if self._dec.eof:
+            rest = self._next_member()
+            if not rest:
+                self._eof = True
+                return None
+            return rest
+        if not self._dec.needs_input:
+            return b""
+        chunk = self._fp.read(_READ_CHUNK)
+        if not chunk:
+            if self._member_in == 0 and self._member_start == 0:
+                self._eof = True      # an empty file: no data
+                return None
+            codec = self._codec_name()
+            raise _error_class(codec, True)(
+                f"{codec or 'unknown codec'}: truncated input: the "
+                "compressed file ends inside the member/frame "
+                f"starting at offset {self._member_start} (after "
+                f"{self._member_start + self._member_in} bytes)")
+        return chunk
+
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             return self.readall()
@@ -445,27 +497,10 @@ class _DecompressReader(io.RawIOBase):
             return b""
         data = b""
         while not data:
-            if self._dec.eof:
-                rest = self._next_member()
-                if not rest:
-                    self._eof = True
-                    return b""
-                data = self._feed(rest, size)
-            elif self._dec.needs_input:
-                chunk = self._fp.read(_READ_CHUNK)
-                if not chunk:
-                    if self._member_in == 0 and self._member_start == 0:
-                        self._eof = True      # an empty file: no data
-                        return b""
-                    codec = self._codec_name()
-                    raise _error_class(codec, True)(
-                        f"{codec or 'unknown codec'}: truncated input: the "
-                        "compressed file ends inside the member/frame "
-                        f"starting at offset {self._member_start} (after "
-                        f"{self._member_start + self._member_in} bytes)")
-                data = self._feed(chunk, size)
-            else:
-                data = self._feed(b"", size)
+            chunk = self._input()
+            if chunk is None:
+                return b""
+            data = self._feed(chunk, size)
         self._pos += len(data)
         if self._jump is not None:
             self._jump.crc = _core.crc32(data, self._jump.crc)

@@ -84,6 +84,28 @@ def test_int64_against_python_xxhash(name: str, seed: Any) -> None:
     assert int(arr[5]) == h(bytes(ITEMS[5]), **kw).intdigest()
 
 
+@pytest.mark.parametrize("name", ["xxh64", "xxh3_64"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_int64_bytes_items_and_streamed_item(name: str, threads: int) -> None:
+    """The integer fast path on a plain list of bytes (small ones, sizes
+    around XXH3's 16/128/240-byte boundaries) and on an item over the
+    16 MiB piece size, which is streamed and then stored as an integer."""
+    xxhash = pytest.importorskip("xxhash")
+    ref = getattr(xxhash, f"{name}_intdigest")
+    rng = random.Random(7)
+    items = [rng.randbytes(n) for n in list(range(0, 260)) * 20]
+    items.insert(1234, rng.randbytes((16 << 20) + 5))
+    want = [ref(x, 99) for x in items]
+    out = bytearray(8 * len(items))
+    fastconc.hash_many(name, items, out=out, threads=threads, seed=99)
+    assert memoryview(out).cast("Q").tolist() == want
+    # an out that starts at an odd address
+    whole = bytearray(8 * len(items) + 1)
+    fastconc.hash_many(name, items, out=memoryview(whole)[1:],
+                       threads=threads, seed=99)
+    assert memoryview(bytes(whole[1:])).cast("Q").tolist() == want
+
+
 def test_numpy_and_mmap_targets() -> None:
     np = pytest.importorskip("numpy")
     items = [bytes([i]) * 64 for i in range(256)]

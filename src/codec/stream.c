@@ -10,6 +10,8 @@
  * business), guarded by the object's lock.  The GIL is released only
  * around the handle's steps (for inputs of GIL_THRESHOLD bytes and more);
  * output buffers grow, and errors become exceptions, with the GIL held.
+ * Decompressor._decompress_into (for CompressedFile.readinto) runs the same
+ * loop with the caller's pinned buffer as a fixed output instead.
  * Nothing here runs on the pool: a stream is sequential by nature, and the
  * only parallel stream path is a library's own workers (zstd threads>1).
  */
@@ -37,6 +39,8 @@ typedef struct {
     PyObject *obj;      /* bytes being filled; NULL until the first grow */
     Py_ssize_t len;     /* bytes written so far */
     Py_ssize_t limit;   /* never grow past this many bytes */
+    unsigned char *fixed;   /* or, when not NULL, the caller's buffer of
+                             * limit bytes (never grown, no bytes made) */
 } outbuf;
 
 /* Make at least `need` bytes (capped by the limit) writable.  Returns the
@@ -44,6 +48,9 @@ typedef struct {
 static Py_ssize_t
 outbuf_room(outbuf *ob, Py_ssize_t need, Py_ssize_t hint)
 {
+    if (ob->fixed != NULL) {
+        return ob->limit - ob->len;
+    }
     Py_ssize_t cap = ob->obj ? PyBytes_GET_SIZE(ob->obj) : 0;
     if (cap - ob->len >= need || cap >= ob->limit) {
         return cap - ob->len;
@@ -74,6 +81,9 @@ outbuf_room(outbuf *ob, Py_ssize_t need, Py_ssize_t hint)
 static inline char *
 outbuf_ptr(outbuf *ob)
 {
+    if (ob->fixed != NULL) {
+        return (char *)ob->fixed + ob->len;
+    }
     return PyBytes_AS_STRING(ob->obj) + ob->len;
 }
 
@@ -82,6 +92,9 @@ static PyObject *
 outbuf_finish(outbuf *ob)
 {
     PyObject *res;
+    if (ob->fixed != NULL) {
+        return PyLong_FromSsize_t(ob->len);
+    }
     if (ob->obj == NULL) {
         return PyBytes_FromStringAndSize(NULL, 0);
     }
@@ -196,7 +209,7 @@ comp_run(FcCompressorObject *self, fc_state *st, const unsigned char *data,
          Py_ssize_t len, int mode, int release_flag)
 {
     PyObject *result = NULL;
-    outbuf ob = {NULL, 0, PY_SSIZE_T_MAX};
+    outbuf ob = {NULL, 0, PY_SSIZE_T_MAX, NULL};
     fc_codec_err err = {0};
     Py_ssize_t pos = 0;
     /* flush() may compress everything the codec buffered: count it as
@@ -726,13 +739,15 @@ dec_prepare(FcDecompressorObject *self, fc_state *st)
     return dec_init_ctx(self, self->inbuf, self->inbuf_len) < 0 ? -1 : 1;
 }
 
-/* The body of decompress(); the lock is held. */
+/* The body of decompress() and _decompress_into(); the lock is held.
+ * With dst (the caller's pinned writable buffer), max_length is its length
+ * and the output goes there: the result is the number of bytes written. */
 static PyObject *
 dec_run(FcDecompressorObject *self, fc_state *st, Py_buffer *view,
-        Py_ssize_t max_length, int release_flag)
+        Py_ssize_t max_length, int release_flag, Py_buffer *dst)
 {
     PyObject *result = NULL;
-    outbuf ob = {NULL, 0, PY_SSIZE_T_MAX};
+    outbuf ob = {NULL, 0, PY_SSIZE_T_MAX, NULL};
     fc_codec_err err = {0};
     const unsigned char *in;
     Py_ssize_t in_len, pos = 0;
@@ -748,7 +763,8 @@ dec_run(FcDecompressorObject *self, fc_state *st, Py_buffer *view,
         }
         if (rc == 0) {
             self->needs_input = 1;
-            result = PyBytes_FromStringAndSize(NULL, 0);
+            result = dst != NULL ? PyLong_FromLong(0)
+                                 : PyBytes_FromStringAndSize(NULL, 0);
             ok = 1;
             goto exit;
         }
@@ -773,6 +789,9 @@ dec_run(FcDecompressorObject *self, fc_state *st, Py_buffer *view,
         budget = self->max_output - (Py_ssize_t)self->total_out;
     }
     ob.limit = max_length >= 0 && max_length <= budget ? max_length : budget;
+    if (dst != NULL) {
+        ob.fixed = dst->buf;
+    }
     int release = fc_should_release(st, release_flag, in_len);
     Py_ssize_t hint = in_len > PY_SSIZE_T_MAX / 4 ? PY_SSIZE_T_MAX
                                                   : in_len * 4;
@@ -802,9 +821,10 @@ dec_run(FcDecompressorObject *self, fc_state *st, Py_buffer *view,
                          probing ? 1 : (size_t)room};
         int rc;
         /* Safe without the GIL: the input (caller's pinned view or our
-         * inbuf) and the output bytes are ours until we return, and the
-         * object's lock keeps other threads off the context.  (A one-byte
-         * probe is not worth a release.) */
+         * inbuf) and the output bytes (or the caller's pinned writable
+         * buffer, written below its length only) are ours until we
+         * return, and the object's lock keeps other threads off the
+         * context.  (A one-byte probe is not worth a release.) */
         FC_RUN_OUTSIDE_GIL(release && !probing,
                            rc = self->ctx.step(self->ctx.impl, &io,
                                                FC_STEP_CONTINUE, &err));
@@ -885,6 +905,10 @@ PyDoc_STRVAR(FcDecompressor_decompress__doc__,
 "DecompressionError; more output than max_output_size raises\n"
 "OutputSizeError.");
 
+static PyObject *dec_call(FcDecompressorObject *self, fc_state *st,
+                          Py_buffer *view, Py_ssize_t max_length,
+                          int release, Py_buffer *dst);
+
 static PyObject *
 FcDecompressor_decompress(FcDecompressorObject *self, PyObject *const *args,
                           Py_ssize_t nargs, PyObject *kwnames)
@@ -921,8 +945,19 @@ FcDecompressor_decompress(FcDecompressorObject *self, PyObject *const *args,
     if (fc_get_buffer(a[0], &view, "data") < 0) {
         return NULL;
     }
+    result = dec_call(self, st, &view, max_length, release, NULL);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* decompress() or _decompress_into() once the arguments are parsed: the
+ * object's state checked under its lock. */
+static PyObject *
+dec_call(FcDecompressorObject *self, fc_state *st, Py_buffer *view,
+         Py_ssize_t max_length, int release, Py_buffer *dst)
+{
+    PyObject *result = NULL;
     if (FC_LOCK_ACQUIRE(self) < 0) {
-        PyBuffer_Release(&view);
         return NULL;
     }
     if (self->broken) {
@@ -938,9 +973,46 @@ FcDecompressor_decompress(FcDecompressorObject *self, PyObject *const *args,
                         "Decompressor for it)");
     }
     else {
-        result = dec_run(self, st, &view, max_length, release);
+        result = dec_run(self, st, view, max_length, release, dst);
     }
     FC_LOCK_RELEASE(self);
+    return result;
+}
+
+PyDoc_STRVAR(FcDecompressor_decompress_into__doc__,
+"_decompress_into($self, data, out, /)\n--\n\n"
+"decompress(data, len(out)) written into out (a writable C-contiguous\n"
+"buffer) instead of a new bytes object; return the number of bytes\n"
+"written at its start.  For CompressedFile.readinto.");
+
+static PyObject *
+FcDecompressor_decompress_into(FcDecompressorObject *self,
+                               PyObject *const *args, Py_ssize_t nargs)
+{
+    fc_state *st = fc_type_state((PyObject *)self);
+    PyObject *result = NULL;
+    Py_buffer view = {0}, dst = {0};
+
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError,
+                     "_decompress_into() takes 2 arguments (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    if (fc_get_buffer(args[0], &view, "data") < 0 ||
+        fc_get_out_buffer(args[1], &dst, "out") < 0) {
+        goto exit;
+    }
+    if (view.len > 0 && dst.len > 0 &&
+        (const char *)view.buf < (const char *)dst.buf + dst.len &&
+        (const char *)dst.buf < (const char *)view.buf + view.len) {
+        PyErr_SetString(PyExc_ValueError,
+                        "_decompress_into: out overlaps data");
+        goto exit;
+    }
+    result = dec_call(self, st, &view, dst.len, -1, &dst);
+exit:
+    PyBuffer_Release(&dst);
     PyBuffer_Release(&view);
     return result;
 }
@@ -1025,6 +1097,8 @@ FcDecompressor_repr(FcDecompressorObject *self)
 static PyMethodDef FcDecompressor_methods[] = {
     {"decompress", FC_CFUNC(FcDecompressor_decompress),
      METH_FASTCALL | METH_KEYWORDS, FcDecompressor_decompress__doc__},
+    {"_decompress_into", FC_CFUNC(FcDecompressor_decompress_into),
+     METH_FASTCALL, FcDecompressor_decompress_into__doc__},
     {"__reduce__", stream_reduce, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };

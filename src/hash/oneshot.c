@@ -517,6 +517,7 @@ typedef struct {
 } fc_span;
 
 #define PIN_COPY_MAX 256
+#define PIN_AHEAD 8
 #define PIN_ROOM_MAX ((size_t)64 << 20)
 #define SCRATCH_KEEP ((size_t)16 << 20)
 
@@ -682,6 +683,14 @@ pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
     unsigned char *room_end = copy + room;
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *item = objs[k];
+        if (k + PIN_AHEAD < n) {
+            /* The items are scattered objects, each read once here: ask
+             * for one a few items ahead so that its header and first
+             * bytes arrive while these are copied. */
+            const char *ahead = (const char *)objs[k + PIN_AHEAD];
+            __builtin_prefetch(ahead);
+            __builtin_prefetch(ahead + 64);
+        }
         if (p->held != NULL) {
             p->held[k] = NULL;
         }
@@ -816,6 +825,31 @@ many_small(many_job *job, Py_ssize_t k, Py_ssize_t end)
         }
         return;
     }
+    if (job->native64) {
+        /* out= of xxh3_64/xxh64: the value stored as it is, with the
+         * direct kernels (no dispatch on the algorithm per item, no byte
+         * order written then undone). */
+        int x = fc_hash_algs[job->alg].xxh;
+        unsigned char *dst = job->digests;   /* any alignment */
+        for (; k < end; k++) {
+            const unsigned char *buf = pinned_buf(items, k, &len);
+            uint64_t v;
+            if (k + PIN_AHEAD < end) {
+                __builtin_prefetch(items->span[k + PIN_AHEAD].buf);
+            }
+            if (x == FC_XXH64) {
+                v = fc_xxh64_direct(buf, (size_t)len, job->seed);
+            }
+            else if (len <= FC_XXH3_SHORT_MAX) {
+                v = fc_xxh3_64_short(buf, (size_t)len, job->seed);
+            }
+            else {
+                v = job->xk->xxh3_64(buf, (size_t)len, job->seed);
+            }
+            memcpy(dst + (size_t)k * 8, &v, 8);
+        }
+        return;
+    }
     if (job->md == NULL) {
         int x = fc_hash_algs[job->alg].xxh;
         for (; k < end; k++) {
@@ -876,23 +910,21 @@ many_task(void *arg, int64_t i)
         const unsigned char *buf = pinned_buf(job->items, k, &len);
         if (len > FC_HASH_SEQ_CHUNK) {
             many_small(job, run, k);
-            if (many_big_item(job, buf, len, MANY_DST(job, k)) < 0) {
+            unsigned char *d = MANY_DST(job, k);
+            if (many_big_item(job, buf, len, d) < 0) {
                 __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
+            }
+            if (job->native64) {
+                uint64_t v = 0;
+                for (int b = 0; b < 8; b++) {
+                    v = v << 8 | d[b];  /* the digest is big-endian */
+                }
+                memcpy(d, &v, 8);
             }
             run = k + 1;
         }
     }
     many_small(job, run, end);
-    if (job->native64) {
-        for (k = job->starts[i]; k < end; k++) {
-            unsigned char *d = job->digests + (size_t)k * 8;
-            uint64_t v = 0;
-            for (int b = 0; b < 8; b++) {
-                v = v << 8 | d[b];      /* the digest is big-endian */
-            }
-            memcpy(d, &v, 8);
-        }
-    }
 }
 
 /* Digest k of `digests` into objs[k], for k in [0, n).  The common sizes
