@@ -207,12 +207,17 @@ def lag_case(seconds: float = 0.1) -> tuple[float, dict[str, float]]:
     return time.perf_counter() - t0, lags
 
 
-def _best(fn: Callable[[], Any], rounds: int) -> float:
-    best = float("inf")
+def _best(cases: dict[str, Callable[[], Any]],
+          rounds: int) -> dict[str, float]:
+    """Best time of each case, the rounds interleaved (case after case in
+    every round), so that a slow minute on a shared machine hits every
+    case alike."""
+    best = {k: float("inf") for k in cases}
     for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
+        for k, fn in cases.items():
+            t0 = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - t0)
     return best
 
 
@@ -299,7 +304,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.n, args.rounds, args.chunks, args.items = 200, 1, 2, 1000
     print(f"load average {_load()}, {os.cpu_count()} CPUs, "
-          f"pool size {fastconc.get_threads()}")
+          f"pool size {fastconc.get_threads()}, MALLOC_MMAP_THRESHOLD_="
+          f"{os.environ.get('MALLOC_MMAP_THRESHOLD_', '(glibc default)')}")
     for name in ("crc32c", "sha256"):
         best = best_of(gather_cases(name, args.n), args.rounds)
         a = best["aio"]
@@ -318,7 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     for (nchunks, mib), codec in [(s, c) for s in sizes
                                   for c in ("lz4", "zstd")]:
         cases = into_cases(codec, nchunks, mib << 20)
-        times = {k: _best(fn, args.rounds) for k, fn in cases.items()}
+        times = _best(cases, args.rounds)
         ref = times["decompress"]
         print(f"{codec}: {nchunks} chunks of {mib} MiB decompressed (best "
               f"of {args.rounds}):")
@@ -326,7 +332,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {k:24s} {v * 1e3:8.1f} ms   {ref / v:5.2f}x "
                   f"decompress()")
     hcases = hash_out_cases(args.items)
-    htimes = {k: _best(fn, args.rounds) for k, fn in hcases.items()}
+    htimes = _best(hcases, args.rounds)
     ref = htimes["hash_many out="]
     print(f"xxh3_64 of {args.items} items of 64 B (best of {args.rounds}):")
     for k, v in htimes.items():
