@@ -183,14 +183,6 @@ def test_zstd_content_size_mismatch_one_shot_paths(size):
             call()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "zstd: a frame whose Frame_Content_Size differs from its content is "
-    "rejected by one-shot decompress, decompress_many and decompress_into "
-    "(codec/zstd.c's whole-input decoder compares at the frame end) but "
-    "accepted by Decompressor and open() unless the whole frame reaches "
-    "ZSTD_decompressStream in one call with room for the declared size "
-    "(libzstd's streaming decoder checks the size only then; stream.c's "
-    "zstd step should compare too): found by fuzz_zstd"))
 @pytest.mark.parametrize("size", [1, 22, 1 << 20])
 def test_zstd_content_size_mismatch_everywhere(size):
     import io

@@ -538,26 +538,64 @@ cs_init(fc_stream *s, int codec, int level, int threads)
     return 0;
 }
 
+/* A stream decoder: libzstd's context, and what it takes to check the
+ * frame's Frame_Content_Size at its end, which ZSTD_decompressStream
+ * checks only when the whole frame comes in one call with room for it:
+ * the frame's first bytes as they are consumed (the header) and the
+ * bytes made so far. */
+typedef struct {
+    ZSTD_DCtx *dctx;
+    unsigned char head[ZSTD_FRAMEHEADERSIZE_MAX];
+    size_t head_len;
+    unsigned long long size;        /* the header's, or an error code */
+    unsigned long long made;
+} zds;
+
 static int
 ds_step(void *impl, fc_step_io *io, int mode, fc_codec_err *err)
 {
+    zds *z = impl;
     (void)mode;
     ZSTD_inBuffer in = {io->in, io->in_len, 0};
     ZSTD_outBuffer out = {io->out, io->out_len, 0};
-    size_t rc = ZSTD_decompressStream(impl, &out, &in);
+    size_t rc = ZSTD_decompressStream(z->dctx, &out, &in);
     io->in_len = in.pos;
     io->out_len = out.pos;
     if (ZSTD_isError(rc)) {
         fc_codec_err_set(err, FC_CERR_ZSTD, NAME, (long long)rc, NULL, -1);
         return -1;
     }
-    return rc == 0 ? 1 : 0;
+    if (z->size == ZSTD_CONTENTSIZE_ERROR &&
+        z->head_len < sizeof z->head) {
+        size_t n = sizeof z->head - z->head_len;
+        n = n < in.pos ? n : in.pos;
+        memcpy(z->head + z->head_len, io->in, n);
+        z->head_len += n;
+        z->size = ZSTD_getFrameContentSize(z->head, z->head_len);
+    }
+    z->made += out.pos;
+    if (rc != 0) {
+        return 0;
+    }
+    unsigned long long size = z->size, made = z->made;
+    z->head_len = 0;
+    z->size = ZSTD_CONTENTSIZE_ERROR;
+    z->made = 0;
+    if (size < ZSTD_CONTENTSIZE_ERROR && size != made) {
+        fc_codec_err_set(err, FC_CERR_CORRUPT, NAME, 0,
+                         "frame content size does not match the frame "
+                         "header", -1);
+        return -1;
+    }
+    return 1;
 }
 
 static void
 ds_free(void *impl)
 {
-    ZSTD_freeDCtx(impl);
+    zds *z = impl;
+    ZSTD_freeDCtx(z->dctx);
+    PyMem_RawFree(z);
 }
 
 static int
@@ -566,21 +604,28 @@ ds_init(fc_stream *s, int codec, const unsigned char *head, Py_ssize_t n)
     (void)codec;
     (void)head;
     (void)n;
-    ZSTD_DCtx *d = ZSTD_createDCtx_advanced(raw_mem);
-    if (d == NULL) {
+    zds *z = PyMem_RawCalloc(1, sizeof(zds));
+    if (z == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    z->size = ZSTD_CONTENTSIZE_ERROR;
+    z->dctx = ZSTD_createDCtx_advanced(raw_mem);
+    if (z->dctx == NULL) {
+        PyMem_RawFree(z);
         PyErr_NoMemory();
         return -1;
     }
     if (s->dict != NULL) {
-        size_t rc = ZSTD_DCtx_refDDict(d, s->dict);
+        size_t rc = ZSTD_DCtx_refDDict(z->dctx, s->dict);
         if (ZSTD_isError(rc)) {
             PyErr_Format(PyExc_ValueError, "zstd: %s",
                          ZSTD_getErrorName(rc));
-            ZSTD_freeDCtx(d);
+            ds_free(z);
             return -1;
         }
     }
-    s->impl = d;
+    s->impl = z;
     s->step = ds_step;
     s->free = ds_free;
     return 0;
