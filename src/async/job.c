@@ -260,18 +260,11 @@ FcJob_dealloc(PyObject *self)
  * exception in job->error (aio: it reaches the awaiter, as a coroutine's
  * exception would). */
 static fc_job *
-job_new(fc_state *st, int kind, PyObject *func, PyObject *const *args,
-        Py_ssize_t nargs, PyObject *kwnames, int keep_error)
+job_new_form(fc_state *st, const fc_job_form *form, int kind,
+             PyObject *func, PyObject *const *args, Py_ssize_t nargs,
+             PyObject *kwnames, int keep_error)
 {
     struct fc_jobs_state *js = jobs_of(st);
-    const fc_job_form *form = &call_form;
-    PyObject *ptr = PyDict_GetItemWithError(js->forms, func);
-    if (ptr != NULL) {
-        form = PyLong_AsVoidPtr(ptr);
-    }
-    else if (PyErr_Occurred()) {
-        return NULL;
-    }
     fc_job *job = PyObject_GC_NewVar(fc_job, (PyTypeObject *)js->JobType,
                                      (Py_ssize_t)form->size);
     if (job == NULL) {
@@ -292,8 +285,16 @@ job_new(fc_state *st, int kind, PyObject *func, PyObject *const *args,
     job->next_done = NULL;
     memset(job->data, 0, form->size);
     PyObject_GC_Track(job);
-    if (form->prepare(job->data, st, func, args, nargs, kwnames,
-                      &job->plan) < 0) {
+    int rc = form->prepare(job->data, st, func, args, nargs, kwnames,
+                           &job->plan);
+    if (rc > 0) {
+        /* The form leaves this call to the generic one (its clear runs
+         * from the dealloc). */
+        Py_DECREF(job);
+        return job_new_form(st, &call_form, kind, func, args, nargs,
+                            kwnames, keep_error);
+    }
+    if (rc < 0) {
         if (keep_error) {
             job->error = fetch_exception();
             job_clear(job);
@@ -311,6 +312,22 @@ job_new(fc_state *st, int kind, PyObject *func, PyObject *const *args,
         job->plan.threads = 1;
     }
     return job;
+}
+
+static fc_job *
+job_new(fc_state *st, int kind, PyObject *func, PyObject *const *args,
+        Py_ssize_t nargs, PyObject *kwnames, int keep_error)
+{
+    const fc_job_form *form = &call_form;
+    PyObject *ptr = PyDict_GetItemWithError(jobs_of(st)->forms, func);
+    if (ptr != NULL) {
+        form = PyLong_AsVoidPtr(ptr);
+    }
+    else if (PyErr_Occurred()) {
+        return NULL;
+    }
+    return job_new_form(st, form, kind, func, args, nargs, kwnames,
+                        keep_error);
 }
 
 static void job_done(void *arg);

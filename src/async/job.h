@@ -14,7 +14,9 @@
  *            (the same exception types reach the Future and the await),
  *            pin the buffers, allocate output whose size is known, and say
  *            how many chunks the work has and how many threads may run
- *            them (fc_job_plan);
+ *            them (fc_job_plan).  Returns 0, -1 with the exception set,
+ *            or 1 to leave this call to the generic form (below), e.g.
+ *            work the synchronous function would split its own way;
  *   run      pool workers, no GIL and no Python API (PyMem_Raw* aside):
  *            run(data, i) for each chunk i, in any order, on up to
  *            plan.threads threads; errors are recorded in the payload.

@@ -7,11 +7,13 @@
  *
  * Must not call the front ends (oneshot.c) nor choose kernels; every
  * algorithm digest() takes goes through here (libcrypto, xxHash, BLAKE3).
- * BLAKE3 runs on the one worker (digest() may split a large input into
- * subtree tasks; a job is one chunk).
+ * BLAKE3 inputs that digest() splits into subtree tasks on several threads
+ * (from FC_BLAKE3_PARALLEL_MIN) are left to the generic form, which runs
+ * digest() itself; smaller ones run here, on one worker.
  */
 #include "hash/hash.h"
 #include "async/job.h"
+#include "blake3/pool.h"
 
 #include <string.h>
 
@@ -55,6 +57,9 @@ digest_prepare(void *data, fc_state *st, PyObject *func,
     const void *buf;
     if (fc_get_data(a[1], &d->view, &buf, &d->len) < 0) {
         return -1;
+    }
+    if (fc_hash_algs[d->alg].b3 && fc_blake3_threads(0, d->len) > 1) {
+        return 1;               /* the view is released by clear */
     }
     if (d->view.obj == NULL) {
         d->bytes = Py_NewRef(a[1]);     /* immutable: held, not copied */
