@@ -54,6 +54,41 @@ def test_against_python_xxhash(name: str, n: int, threads: Any) -> None:
     assert _ints(out) == [ref(bytes(x), 7) for x in items]
 
 
+@pytest.mark.parametrize("n", [PIPE_MIN, 5 * CHUNK + 1, 49 * CHUNK + 17])
+@pytest.mark.parametrize("threads", [None, 2, 3])
+@pytest.mark.parametrize("name", ["xxh3_64", "xxh64"])
+def test_small_bytes_only(name: str, n: int, threads: Any) -> None:
+    """A list of bytes of 0..256 bytes: the chunks the lead hashes in
+    place (when the pool is behind) and those it pins for the pool."""
+    xxhash = pytest.importorskip("xxhash")
+    ref = getattr(xxhash, f"{name}_intdigest")
+    rng = random.Random(n)
+    items = [rng.randbytes(rng.randrange(0, 257)) for _ in range(n)]
+    for _ in range(3):
+        out = bytearray(8 * n)
+        fastconc.hash_many(name, items, out=out, threads=threads, seed=3)
+        assert _ints(out) == [ref(x, 3) for x in items]
+
+
+@pytest.mark.parametrize("where", [CHUNK + 5, 6 * CHUNK - 1])
+@pytest.mark.parametrize("bad", [bytearray(b"ab"), b"x" * 257, 7])
+def test_other_item_among_small_bytes(where: int, bad: Any) -> None:
+    """An item the in-place path does not take (a bytearray, a bytes over
+    256 bytes: pinned instead; an int: the TypeError) after chunks of
+    small bytes."""
+    xxhash = pytest.importorskip("xxhash")
+    items: list[Any] = [bytes([i % 251]) * (i % 200)
+                        for i in range(8 * CHUNK)]
+    items[where] = bad
+    out = bytearray(8 * len(items))
+    if isinstance(bad, int):
+        with pytest.raises(TypeError, match="'int'"):
+            fastconc.hash_many("xxh3_64", items, out=out, threads=2)
+        return
+    fastconc.hash_many("xxh3_64", items, out=out, threads=2)
+    assert _ints(out) == [xxhash.xxh3_64_intdigest(bytes(x)) for x in items]
+
+
 @pytest.mark.parametrize("n", [PIPE_MIN + 1, 5 * CHUNK])
 @pytest.mark.parametrize("name", ["sha256", "blake3", "xxh3_128", "md5"])
 def test_other_algorithms(name: str, n: int) -> None:

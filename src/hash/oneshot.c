@@ -858,6 +858,21 @@ exit:
     return rc;
 }
 
+/* xxh64 / xxh3_64 of one item as an integer, by the direct kernels (no
+ * dispatch on the algorithm per item). */
+static inline __attribute__((always_inline)) uint64_t
+native64_value(const many_job *job, int x, const unsigned char *buf,
+               Py_ssize_t len)
+{
+    if (x == FC_XXH64) {
+        return fc_xxh64_direct(buf, (size_t)len, job->seed);
+    }
+    if (len <= FC_XXH3_SHORT_MAX) {
+        return fc_xxh3_64_short(buf, (size_t)len, job->seed);
+    }
+    return job->xk->xxh3_64(buf, (size_t)len, job->seed);
+}
+
 /* Items [k, end), none over FC_HASH_SEQ_CHUNK, in one go. */
 static void
 many_small(many_job *job, Py_ssize_t k, Py_ssize_t end)
@@ -882,19 +897,10 @@ many_small(many_job *job, Py_ssize_t k, Py_ssize_t end)
         unsigned char *dst = job->digests;   /* any alignment */
         for (; k < end; k++) {
             const unsigned char *buf = pinned_buf(items, k, &len);
-            uint64_t v;
             if (k + PIN_AHEAD < end) {
                 __builtin_prefetch(items->span[k + PIN_AHEAD].buf);
             }
-            if (x == FC_XXH64) {
-                v = fc_xxh64_direct(buf, (size_t)len, job->seed);
-            }
-            else if (len <= FC_XXH3_SHORT_MAX) {
-                v = fc_xxh3_64_short(buf, (size_t)len, job->seed);
-            }
-            else {
-                v = job->xk->xxh3_64(buf, (size_t)len, job->seed);
-            }
+            uint64_t v = native64_value(job, x, buf, len);
             memcpy(dst + (size_t)k * 8, &v, 8);
         }
         return;
@@ -1008,28 +1014,44 @@ many_task(void *arg, int64_t i)
  * `stop`, and the chunks not pinned then return without reading a thing. */
 #define PIPE_CHUNK 2048
 #define PIPE_MIN (4 * PIPE_CHUNK)
+/* The lead pins a chunk for the pool while fewer than this many chunks it
+ * pinned wait to be hashed; past that (the helpers are behind, or none
+ * came) it hashes the next chunk itself, in place. */
+#define PIPE_QUEUE 2
+
+enum { CHUNK_WAIT, CHUNK_PINNED, CHUNK_DONE, CHUNK_STOP };
 
 typedef struct {
     many_job *job;
     pinned_items *items;
-    Py_ssize_t pinned;      /* items [0, pinned) are pinned (atomic) */
-    int stop;               /* the lead failed (atomic) */
+    int *state;             /* state[i]: chunk i's CHUNK_* (atomic) */
+    int64_t queued;         /* chunks the lead pinned for the pool */
+    int64_t hashed;         /* of those, hashed (atomic) */
 } many_pipe;
+
+static inline void
+pipe_bounds(const many_pipe *pp, int64_t i, Py_ssize_t *k, Py_ssize_t *end)
+{
+    *k = (Py_ssize_t)i * PIPE_CHUNK;
+    *end = pp->items->count - *k < PIPE_CHUNK ? pp->items->count
+                                              : *k + PIPE_CHUNK;
+}
 
 static void
 pipe_task(void *arg, int64_t i)
 {
     many_pipe *pp = arg;
-    Py_ssize_t k = (Py_ssize_t)i * PIPE_CHUNK;
-    Py_ssize_t end = pp->items->count - k < PIPE_CHUNK ? pp->items->count
-                                                       : k + PIPE_CHUNK;
+    Py_ssize_t k, end;
+    int st;
+    pipe_bounds(pp, i, &k, &end);
     /* A chunk's pinning takes tens of µs: spin a little, then yield the
      * CPU (the machine may have fewer free than threads, and the lead
      * needs one). */
     for (int spins = 0;
-         __atomic_load_n(&pp->pinned, __ATOMIC_ACQUIRE) < end; spins++) {
-        if (__atomic_load_n(&pp->stop, __ATOMIC_ACQUIRE) ||
-            fc_pool_should_stop()) {
+         (st = __atomic_load_n(&pp->state[i], __ATOMIC_ACQUIRE)) ==
+         CHUNK_WAIT;
+         spins++) {
+        if (fc_pool_should_stop()) {
             return;
         }
         if (spins < 512) {
@@ -1039,26 +1061,88 @@ pipe_task(void *arg, int64_t i)
             sched_yield();
         }
     }
-    many_range(pp->job, k, end);
+    if (st == CHUNK_PINNED) {
+        many_range(pp->job, k, end);
+        __atomic_fetch_add(&pp->hashed, 1, __ATOMIC_RELEASE);
+    }
 }
 
-/* The lead: pin chunk after chunk, publishing each. */
+/* Hash chunk [k, end) in place, under the GIL (nobody can change the
+ * list or free its items meanwhile): what the pool would do with a
+ * pinned copy, minus the copy.  Only for xxh64/xxh3_64 into out=, and
+ * only while every item is an exact bytes object of PIN_COPY_MAX bytes at
+ * most; returns 0 at the first other item, leaving the chunk to pinning
+ * (what was written is written again). */
+static int
+pipe_in_place(many_pipe *pp, Py_ssize_t k, Py_ssize_t end)
+{
+    const many_job *job = pp->job;
+    PyObject **objs = PySequence_Fast_ITEMS(pp->items->seq);
+    Py_ssize_t n = pp->items->count;
+    int x = fc_hash_algs[job->alg].xxh;
+    for (; k < end; k++) {
+        PyObject *item = objs[k];
+        if (k + PIN_AHEAD < n) {
+            const char *ahead = (const char *)objs[k + PIN_AHEAD];
+            __builtin_prefetch(ahead);
+            __builtin_prefetch(ahead + 48);
+            __builtin_prefetch(ahead + 95);
+        }
+        if (!PyBytes_CheckExact(item) ||
+            PyBytes_GET_SIZE(item) > PIN_COPY_MAX) {
+            return 0;
+        }
+        uint64_t v = native64_value(
+            job, x, (const unsigned char *)PyBytes_AS_STRING(item),
+            PyBytes_GET_SIZE(item));
+        memcpy(job->digests + (size_t)k * 8, &v, 8);
+    }
+    return 1;
+}
+
+/* The lead: chunk after chunk, pin it for the pool and publish it, or,
+ * when the pool is behind, hash it in place. */
 static int
 pipe_lead(void *arg)
 {
     many_pipe *pp = arg;
     pinned_items *p = pp->items;
-    while (p->n < p->count) {
-        Py_ssize_t end = p->count - p->n < PIPE_CHUNK ? p->count
-                                                      : p->n + PIPE_CHUNK;
-        if (pin_range(p, end) < 0) {
-            __atomic_store_n(&pp->stop, 1, __ATOMIC_RELEASE);
-            return -1;
+    int in_place_ok = pp->job->native64;
+    if (PySequence_Fast_GET_SIZE(p->seq) != p->count) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "items changed size during hash_many");
+        goto fail;
+    }
+    for (int64_t i = 0; p->n < p->count; i++) {
+        Py_ssize_t k, end;
+        pipe_bounds(pp, i, &k, &end);
+        if (in_place_ok &&
+            pp->queued - __atomic_load_n(&pp->hashed, __ATOMIC_ACQUIRE) >=
+                PIPE_QUEUE &&
+            pipe_in_place(pp, k, end)) {
+            if (p->held != NULL) {
+                memset(p->held + k, 0, (size_t)(end - k) * sizeof(*p->held));
+            }
+            p->n = end;     /* nothing of these held */
+            __atomic_store_n(&pp->state[i], CHUNK_DONE, __ATOMIC_RELEASE);
+            continue;
         }
-        __atomic_store_n(&pp->pinned, end, __ATOMIC_RELEASE);
+        if (pin_range(p, end) < 0) {
+            goto fail;
+        }
+        pp->queued++;
+        __atomic_store_n(&pp->state[i], CHUNK_PINNED, __ATOMIC_RELEASE);
     }
     pin_finish(p);
     return 0;
+fail:
+    /* The chunks not pinned return without reading a thing. */
+    for (int64_t i = 0; i * PIPE_CHUNK < p->count; i++) {
+        if (__atomic_load_n(&pp->state[i], __ATOMIC_RELAXED) == CHUNK_WAIT) {
+            __atomic_store_n(&pp->state[i], CHUNK_STOP, __ATOMIC_RELEASE);
+        }
+    }
+    return -1;
 }
 
 /* Digest k of `digests` into objs[k], for k in [0, n).  The common sizes
@@ -1203,8 +1287,13 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     job.size = size;
 
     if (pipe) {
-        many_pipe pp = {&job, &items, 0, 0};
         int64_t nchunks = (n + PIPE_CHUNK - 1) / PIPE_CHUNK;
+        many_pipe pp = {&job, &items, PyMem_Calloc((size_t)nchunks,
+                                                   sizeof(int)), 0, 0};
+        if (pp.state == NULL) {
+            PyErr_NoMemory();
+            goto exit;
+        }
         if (threads > nchunks) {
             threads = (int)nchunks;
         }
@@ -1216,8 +1305,10 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
          * each chunk writes only its own items' digests.  The lead keeps
          * the GIL from here on, so the caller's list is read as it is
          * now. */
-        if (fc_run_led_held(pipe_task, &pp, nchunks, threads, pipe_lead,
-                            &pp) < 0) {
+        int rc = fc_run_led_held(pipe_task, &pp, nchunks, threads,
+                                 pipe_lead, &pp);
+        PyMem_Free(pp.state);
+        if (rc < 0) {
             goto exit;
         }
         if (job.failed) {
