@@ -11,6 +11,7 @@
 
 #include <sched.h>
 #include <string.h>
+#include <time.h>
 
 /* hash_many() with threads=None goes parallel from this many bytes on
  * (counting ITEM_COST per item for the per-item overhead). */
@@ -1046,7 +1047,8 @@ pipe_task(void *arg, int64_t i)
     pipe_bounds(pp, i, &k, &end);
     /* A chunk's pinning takes tens of µs: spin a little, then yield the
      * CPU (the machine may have fewer free than threads, and the lead
-     * needs one). */
+     * needs one), then, for a slow lead (items whose __buffer__ is Python
+     * code), sleep between looks rather than burn a core. */
     for (int spins = 0;
          (st = __atomic_load_n(&pp->state[i], __ATOMIC_ACQUIRE)) ==
          CHUNK_WAIT;
@@ -1057,8 +1059,12 @@ pipe_task(void *arg, int64_t i)
         if (spins < 512) {
             fc_cpu_relax();
         }
-        else {
+        else if (spins < 2048) {
             sched_yield();
+        }
+        else {
+            struct timespec ts = {0, 50000};
+            nanosleep(&ts, NULL);
         }
     }
     if (st == CHUNK_PINNED) {
