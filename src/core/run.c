@@ -65,6 +65,8 @@ typedef struct {
     int (*lead)(void *);     /* fc_run_led's, with its argument */
     void *lead_arg;
     int lead_failed;
+    int held;                /* attached on entry to the lead (fc_run_led
+                              * _held): it detaches at its end */
 } run_ctx;
 
 /* Called by the pool on the calling thread every FC_POLL_MS: attach, run
@@ -91,18 +93,19 @@ static void
 run_lead(void *p)
 {
     run_ctx *ctx = p;
-    if (ctx->release) {
+    if (ctx->release && !ctx->held) {
         PyEval_RestoreThread(ctx->tstate);
     }
+    ctx->held = 0;
     ctx->lead_failed = ctx->lead(ctx->lead_arg) < 0;
     if (ctx->release) {
         ctx->tstate = PyEval_SaveThread();
     }
 }
 
-int
-fc_run_led(fc_task_fn fn, void *arg, int64_t n, int threads, int release,
-           int (*lead)(void *), void *lead_arg)
+static int
+run_led(fc_task_fn fn, void *arg, int64_t n, int threads, int release,
+        int (*lead)(void *), void *lead_arg, int held)
 {
     /* Pool threads may need the GIL even in "C only" tasks: with
      * tracemalloc on, PyMem_RawMalloc's hook takes it.  A caller that held
@@ -114,8 +117,8 @@ fc_run_led(fc_task_fn fn, void *arg, int64_t n, int threads, int release,
     if (threads > 1 && n > 1) {
         release = 1;
     }
-    run_ctx ctx = {NULL, release, lead, lead_arg, 0};
-    if (release) {
+    run_ctx ctx = {NULL, release, lead, lead_arg, 0, held};
+    if (release && !held) {
         ctx.tstate = PyEval_SaveThread();
     }
     /* Safe without the GIL: tasks take C types only and the caller keeps
@@ -136,6 +139,22 @@ fc_run_led(fc_task_fn fn, void *arg, int64_t n, int threads, int release,
         return -1;
     }
     return stopped ? -1 : 0;
+}
+
+int
+fc_run_led(fc_task_fn fn, void *arg, int64_t n, int threads, int release,
+           int (*lead)(void *), void *lead_arg)
+{
+    return run_led(fn, arg, n, threads, release, lead, lead_arg, 0);
+}
+
+int
+fc_run_led_held(fc_task_fn fn, void *arg, int64_t n, int threads,
+                int (*lead)(void *), void *lead_arg)
+{
+    /* The pool runs the lead exactly once, before any poll and before
+     * the caller takes a chunk, so it finds the thread still attached. */
+    return run_led(fn, arg, n, threads, 1, lead, lead_arg, 1);
 }
 
 int

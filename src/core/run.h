@@ -109,6 +109,14 @@ int fc_run(fc_task_fn fn, void *arg, int64_t n, int threads, int release);
 int fc_run_led(fc_task_fn fn, void *arg, int64_t n, int threads, int release,
                int (*lead)(void *), void *lead_arg);
 
+/* fc_run_led with the GIL released, except that the calling thread stays
+ * attached from the call through the end of lead (no other Python thread
+ * runs in between, so lead sees what the caller saw), and detaches only
+ * then.  lead must never wait for the chunks: they may wait for it (a
+ * pipeline whose chunks hash what the lead has pinned so far). */
+int fc_run_led_held(fc_task_fn fn, void *arg, int64_t n, int threads,
+                    int (*lead)(void *), void *lead_arg);
+
 /* --- Ctrl-C and cancellation ------------------------------------------------ */
 
 /* For loops that run long with the GIL held between steps (decoders'

@@ -9,7 +9,9 @@
 #include "hash/hash.h"
 #include "blake3/pool.h"
 
+#include <sched.h>
 #include <string.h>
+#include <time.h>
 
 /* hash_many() with threads=None goes parallel from this many bytes on
  * (counting ITEM_COST per item for the per-item overhead). */
@@ -517,7 +519,7 @@ typedef struct {
 } fc_span;
 
 #define PIN_COPY_MAX 256
-#define PIN_AHEAD 8
+#define PIN_AHEAD 16
 #define PIN_ROOM_MAX ((size_t)64 << 20)
 #define SCRATCH_KEEP ((size_t)16 << 20)
 
@@ -597,6 +599,12 @@ typedef struct {
     size_t used;            /* bytes of scratch written */
     unsigned char *extra;   /* n * extra_per_item bytes for the caller */
     Py_buffer *views;       /* allocated at the first non-bytes item */
+    /* While pinning (pin_begin .. pin_range): */
+    Py_ssize_t count;       /* items in seq (n counts those pinned) */
+    int shared;             /* seq is the caller's list: copy or hold */
+    PyObject **held_base;   /* where held goes once a reference is taken */
+    unsigned char *copy;    /* next free byte of the copy room */
+    unsigned char *room_end;
 } pinned_items;
 
 /* Item k's bytes.  Reads our own array only, so it needs no GIL. */
@@ -627,8 +635,13 @@ pinned_release(pinned_items *p)
     memset(p, 0, sizeof(*p));
 }
 
+/* Pinning, in steps so that a caller may hash what is pinned while it pins
+ * the rest (hash_many's pipeline): pin_begin takes the sequence and the
+ * scratch block, pin_range pins items [p->n, end), pin_finish records what
+ * was written.  All with the GIL held.  On failure each step returns -1
+ * with an exception set; pinned_release then frees what was taken. */
 static int
-pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
+pin_begin(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
           size_t extra_per_item)
 {
     memset(p, 0, sizeof(*p));
@@ -655,9 +668,8 @@ pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
     p->hs = hs;
     /* Another thread can change the caller's list while the GIL is
      * released; a tuple or a list of our own cannot change. */
-    int shared = seq == items && !PyTuple_CheckExact(seq);
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    PyObject **objs = PySequence_Fast_ITEMS(seq);
+    int shared = p->shared = seq == items && !PyTuple_CheckExact(seq);
+    Py_ssize_t n = p->count = PySequence_Fast_GET_SIZE(seq);
     /* The scratch block: the spans, then (shared only) held, then the
      * caller's extra bytes, then room for the copies.  The room is sized
      * for the largest copies but only what is written gets pages; items
@@ -671,28 +683,55 @@ pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
     }
     p->scratch = scratch_take(hs, arrays + room);
     if (p->scratch == NULL) {
-        goto fail;
+        return -1;
     }
     p->span = (fc_span *)p->scratch->data;
     /* held is only written from the first reference on (items copied or
      * held through views need no entry before that). */
-    PyObject **held = shared ? (PyObject **)(p->span + n) : NULL;
+    p->held_base = shared ? (PyObject **)(p->span + n) : NULL;
     p->extra = (unsigned char *)(p->span + n) +
                (shared ? (size_t)n * sizeof(PyObject *) : 0);
-    unsigned char *copy = p->scratch->data + arrays;
-    unsigned char *room_end = copy + room;
-    for (Py_ssize_t k = 0; k < n; k++) {
+    p->copy = p->scratch->data + arrays;
+    p->room_end = p->copy + room;
+    return 0;
+}
+
+/* Pin items [p->n, end) (end <= p->count). */
+static int
+pin_range(pinned_items *p, Py_ssize_t end)
+{
+    PyObject *seq = p->seq;
+    Py_ssize_t n = p->count;
+    int shared = p->shared;
+    if (PySequence_Fast_GET_SIZE(seq) != n) {
+        /* Between two steps the caller's list changed (Python code run
+         * by an item's __buffer__). */
+        PyErr_SetString(PyExc_RuntimeError,
+                        "items changed size during hash_many");
+        return -1;
+    }
+    PyObject **objs = PySequence_Fast_ITEMS(seq);
+    unsigned char *copy = p->copy;
+    unsigned char *room_end = p->room_end;
+    fc_span *span = p->span;
+    PyObject **held = p->held;
+    Py_ssize_t total = p->total, k;
+    int rc = -1;
+    /* Copies of the fields in locals: the copies' stores (char) would
+     * otherwise make the compiler reload them at every item. */
+    for (k = p->n; k < end; k++) {
         PyObject *item = objs[k];
+        if (held != NULL) {
+            held[k] = NULL;
+        }
         if (k + PIN_AHEAD < n) {
             /* The items are scattered objects, each read once here: ask
              * for one a few items ahead so that its header and first
              * bytes arrive while these are copied. */
             const char *ahead = (const char *)objs[k + PIN_AHEAD];
             __builtin_prefetch(ahead);
-            __builtin_prefetch(ahead + 64);
-        }
-        if (p->held != NULL) {
-            p->held[k] = NULL;
+            __builtin_prefetch(ahead + 48);
+            __builtin_prefetch(ahead + 95);
         }
         if (PyBytes_CheckExact(item)) {
             const unsigned char *buf =
@@ -704,26 +743,28 @@ pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
                 copy += len;
             }
             else if (shared) {
-                if (p->held == NULL) {
-                    p->held = held;
+                if (held == NULL) {
+                    held = p->held = p->held_base;
                     memset(held, 0, (size_t)k * sizeof(*held));
                 }
-                p->held[k] = Py_NewRef(item);
+                held[k] = Py_NewRef(item);
                 p->nheld++;
             }
-            p->span[k].buf = buf;
-            p->span[k].len = len;
+            span[k].buf = buf;
+            span[k].len = len;
+            total += len;
+            continue;
         }
         else {
             if (p->views == NULL) {
                 p->views = PyMem_Calloc(n, sizeof(Py_buffer));
                 if (p->views == NULL) {
                     PyErr_NoMemory();
-                    goto fail;
+                    goto exit;
                 }
             }
             if (fc_get_buffer(item, &p->views[k], "items") < 0) {
-                goto fail;
+                goto exit;
             }
             if (shared) {
                 /* An item's __buffer__ is Python code: it may have
@@ -732,20 +773,29 @@ pin_items(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
                 if (PySequence_Fast_GET_SIZE(seq) != n) {
                     PyErr_SetString(PyExc_RuntimeError,
                                     "items changed size during hash_many");
-                    goto fail;
+                    k++;    /* its view is released with the others */
+                    goto exit;
                 }
             }
-            p->span[k].buf = p->views[k].buf;
-            p->span[k].len = p->views[k].len;
+            span[k].buf = p->views[k].buf;
+            span[k].len = p->views[k].len;
+            total += span[k].len;
         }
-        p->total += p->span[k].len;
-        p->n = k + 1;
     }
-    p->used = (size_t)(copy - p->scratch->data);
-    return 0;
-fail:
-    pinned_release(p);
-    return -1;
+    k = end;
+    rc = 0;
+exit:
+    /* On failure, items [0, k) hold what pinned_release gives back. */
+    p->n = k;
+    p->total = total;
+    p->copy = copy;
+    return rc;
+}
+
+static void
+pin_finish(pinned_items *p)
+{
+    p->used = (size_t)(p->copy - p->scratch->data);
 }
 
 typedef struct {
@@ -809,6 +859,21 @@ exit:
     return rc;
 }
 
+/* xxh64 / xxh3_64 of one item as an integer, by the direct kernels (no
+ * dispatch on the algorithm per item). */
+static inline __attribute__((always_inline)) uint64_t
+native64_value(const many_job *job, int x, const unsigned char *buf,
+               Py_ssize_t len)
+{
+    if (x == FC_XXH64) {
+        return fc_xxh64_direct(buf, (size_t)len, job->seed);
+    }
+    if (len <= FC_XXH3_SHORT_MAX) {
+        return fc_xxh3_64_short(buf, (size_t)len, job->seed);
+    }
+    return job->xk->xxh3_64(buf, (size_t)len, job->seed);
+}
+
 /* Items [k, end), none over FC_HASH_SEQ_CHUNK, in one go. */
 static void
 many_small(many_job *job, Py_ssize_t k, Py_ssize_t end)
@@ -833,19 +898,10 @@ many_small(many_job *job, Py_ssize_t k, Py_ssize_t end)
         unsigned char *dst = job->digests;   /* any alignment */
         for (; k < end; k++) {
             const unsigned char *buf = pinned_buf(items, k, &len);
-            uint64_t v;
             if (k + PIN_AHEAD < end) {
                 __builtin_prefetch(items->span[k + PIN_AHEAD].buf);
             }
-            if (x == FC_XXH64) {
-                v = fc_xxh64_direct(buf, (size_t)len, job->seed);
-            }
-            else if (len <= FC_XXH3_SHORT_MAX) {
-                v = fc_xxh3_64_short(buf, (size_t)len, job->seed);
-            }
-            else {
-                v = job->xk->xxh3_64(buf, (size_t)len, job->seed);
-            }
+            uint64_t v = native64_value(job, x, buf, len);
             memcpy(dst + (size_t)k * 8, &v, 8);
         }
         return;
@@ -901,11 +957,15 @@ many_small(many_job *job, Py_ssize_t k, Py_ssize_t end)
     EVP_MD_CTX_free(ctx);
 }
 
+/* Items [k, end): runs of small items in one go, big ones streamed, and
+ * a look for a cancel (Ctrl-C) every MANY_STOP_BYTES, so that a chunk cut
+ * by its number of items (the pipeline's) stays prompt too. */
+#define MANY_STOP_BYTES ((Py_ssize_t)4 << 20)
+
 static void
-many_task(void *arg, int64_t i)
+many_range(many_job *job, Py_ssize_t k, Py_ssize_t end)
 {
-    many_job *job = arg;
-    Py_ssize_t k = job->starts[i], end = job->starts[i + 1], run = k, len;
+    Py_ssize_t run = k, len, acc = 0;
     for (; k < end; k++) {
         const unsigned char *buf = pinned_buf(job->items, k, &len);
         if (len > FC_HASH_SEQ_CHUNK) {
@@ -922,9 +982,173 @@ many_task(void *arg, int64_t i)
                 memcpy(d, &v, 8);
             }
             run = k + 1;
+            acc = 0;
+        }
+        else if ((acc += len + ITEM_COST) >= MANY_STOP_BYTES) {
+            many_small(job, run, k + 1);
+            run = k + 1;
+            acc = 0;
+            if (fc_pool_should_stop()) {
+                return;
+            }
         }
     }
     many_small(job, run, end);
+}
+
+static void
+many_task(void *arg, int64_t i)
+{
+    many_job *job = arg;
+    many_range(job, job->starts[i], job->starts[i + 1]);
+}
+
+/* --- hash_many's pipeline --------------------------------------------------
+ *
+ * With out= and threads, pinning the items (under the GIL: reading each
+ * scattered item and copying it) took longer than hashing them.  So the
+ * caller pins the items chunk by chunk, as the pool's lead, while the pool
+ * threads hash the chunks already pinned: chunk i waits until the lead has
+ * published that it is pinned.  The lead never waits for the chunks, so
+ * nothing can deadlock (if no worker comes, the caller hashes every chunk
+ * after pinning them all); it stops at the first bad item and raises
+ * `stop`, and the chunks not pinned then return without reading a thing. */
+#define PIPE_CHUNK 2048
+#define PIPE_MIN (4 * PIPE_CHUNK)
+/* The lead pins a chunk for the pool while fewer than this many chunks it
+ * pinned wait to be hashed; past that (the helpers are behind, or none
+ * came) it hashes the next chunk itself, in place. */
+#define PIPE_QUEUE 2
+
+enum { CHUNK_WAIT, CHUNK_PINNED, CHUNK_DONE, CHUNK_STOP };
+
+typedef struct {
+    many_job *job;
+    pinned_items *items;
+    int *state;             /* state[i]: chunk i's CHUNK_* (atomic) */
+    int64_t queued;         /* chunks the lead pinned for the pool */
+    int64_t hashed;         /* of those, hashed (atomic) */
+} many_pipe;
+
+static inline void
+pipe_bounds(const many_pipe *pp, int64_t i, Py_ssize_t *k, Py_ssize_t *end)
+{
+    *k = (Py_ssize_t)i * PIPE_CHUNK;
+    *end = pp->items->count - *k < PIPE_CHUNK ? pp->items->count
+                                              : *k + PIPE_CHUNK;
+}
+
+static void
+pipe_task(void *arg, int64_t i)
+{
+    many_pipe *pp = arg;
+    Py_ssize_t k, end;
+    int st;
+    pipe_bounds(pp, i, &k, &end);
+    /* A chunk's pinning takes tens of µs: spin a little, then yield the
+     * CPU (the machine may have fewer free than threads, and the lead
+     * needs one), then, for a slow lead (items whose __buffer__ is Python
+     * code), sleep between looks rather than burn a core. */
+    for (int spins = 0;
+         (st = __atomic_load_n(&pp->state[i], __ATOMIC_ACQUIRE)) ==
+         CHUNK_WAIT;
+         spins++) {
+        if (fc_pool_should_stop()) {
+            return;
+        }
+        if (spins < 512) {
+            fc_cpu_relax();
+        }
+        else if (spins < 2048) {
+            sched_yield();
+        }
+        else {
+            struct timespec ts = {0, 50000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (st == CHUNK_PINNED) {
+        many_range(pp->job, k, end);
+        __atomic_fetch_add(&pp->hashed, 1, __ATOMIC_RELEASE);
+    }
+}
+
+/* Hash chunk [k, end) in place, under the GIL (nobody can change the
+ * list or free its items meanwhile): what the pool would do with a
+ * pinned copy, minus the copy.  Only for xxh64/xxh3_64 into out=, and
+ * only while every item is an exact bytes object of PIN_COPY_MAX bytes at
+ * most; returns 0 at the first other item, leaving the chunk to pinning
+ * (what was written is written again). */
+static int
+pipe_in_place(many_pipe *pp, Py_ssize_t k, Py_ssize_t end)
+{
+    const many_job *job = pp->job;
+    PyObject **objs = PySequence_Fast_ITEMS(pp->items->seq);
+    Py_ssize_t n = pp->items->count;
+    int x = fc_hash_algs[job->alg].xxh;
+    for (; k < end; k++) {
+        PyObject *item = objs[k];
+        if (k + PIN_AHEAD < n) {
+            const char *ahead = (const char *)objs[k + PIN_AHEAD];
+            __builtin_prefetch(ahead);
+            __builtin_prefetch(ahead + 48);
+            __builtin_prefetch(ahead + 95);
+        }
+        if (!PyBytes_CheckExact(item) ||
+            PyBytes_GET_SIZE(item) > PIN_COPY_MAX) {
+            return 0;
+        }
+        uint64_t v = native64_value(
+            job, x, (const unsigned char *)PyBytes_AS_STRING(item),
+            PyBytes_GET_SIZE(item));
+        memcpy(job->digests + (size_t)k * 8, &v, 8);
+    }
+    return 1;
+}
+
+/* The lead: chunk after chunk, pin it for the pool and publish it, or,
+ * when the pool is behind, hash it in place. */
+static int
+pipe_lead(void *arg)
+{
+    many_pipe *pp = arg;
+    pinned_items *p = pp->items;
+    int in_place_ok = pp->job->native64;
+    if (PySequence_Fast_GET_SIZE(p->seq) != p->count) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "items changed size during hash_many");
+        goto fail;
+    }
+    for (int64_t i = 0; p->n < p->count; i++) {
+        Py_ssize_t k, end;
+        pipe_bounds(pp, i, &k, &end);
+        if (in_place_ok &&
+            pp->queued - __atomic_load_n(&pp->hashed, __ATOMIC_ACQUIRE) >=
+                PIPE_QUEUE &&
+            pipe_in_place(pp, k, end)) {
+            if (p->held != NULL) {
+                memset(p->held + k, 0, (size_t)(end - k) * sizeof(*p->held));
+            }
+            p->n = end;     /* nothing of these held */
+            __atomic_store_n(&pp->state[i], CHUNK_DONE, __ATOMIC_RELEASE);
+            continue;
+        }
+        if (pin_range(p, end) < 0) {
+            goto fail;
+        }
+        pp->queued++;
+        __atomic_store_n(&pp->state[i], CHUNK_PINNED, __ATOMIC_RELEASE);
+    }
+    pin_finish(p);
+    return 0;
+fail:
+    /* The chunks not pinned return without reading a thing. */
+    for (int64_t i = 0; i * PIPE_CHUNK < p->count; i++) {
+        if (__atomic_load_n(&pp->state[i], __ATOMIC_RELAXED) == CHUNK_WAIT) {
+            __atomic_store_n(&pp->state[i], CHUNK_STOP, __ATOMIC_RELEASE);
+        }
+    }
+    return -1;
 }
 
 /* Digest k of `digests` into objs[k], for k in [0, n).  The common sizes
@@ -1019,11 +1243,29 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         (size = fc_hash_digest_size(st->hash, alg)) < 0 ||
         (a[4] != NULL && a[4] != Py_None &&
          fc_get_out_buffer(a[4], &outv, "out") < 0) ||
-        pin_items(a[1], &items, st->hash,
+        pin_begin(a[1], &items, st->hash,
                   outv.buf != NULL ? 0 : (size_t)size) < 0) {
         goto exit;
     }
-    Py_ssize_t n = items.n;
+    Py_ssize_t n = items.count;
+    /* The pipeline (above) for out= with threads and enough items; the
+     * items are then pinned as the pool hashes them, so the thread count
+     * is decided by their number (n * ITEM_COST >= MANY_PARALLEL_MIN). */
+    int pipe = 0;
+    if (outv.buf != NULL && n >= PIPE_MIN) {
+        int t = fc_resolve_threads(threads, n * ITEM_COST,
+                                   MANY_PARALLEL_MIN);
+        if (t >= 2) {
+            pipe = 1;
+            threads = t;
+        }
+    }
+    if (!pipe) {
+        if (pin_range(&items, n) < 0) {
+            goto exit;
+        }
+        pin_finish(&items);
+    }
     if (outv.buf != NULL && outv.len != n * (Py_ssize_t)size) {
         PyErr_Format(PyExc_ValueError,
                      "hash_many: out has %zd bytes; %zd %s digests take "
@@ -1032,9 +1274,11 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         goto exit;
     }
     Py_ssize_t work = items.total + n * ITEM_COST;
-    threads = fc_resolve_threads(threads, work, MANY_PARALLEL_MIN);
-    if (threads > n) {
-        threads = n > 0 ? (int)n : 1;
+    if (!pipe) {
+        threads = fc_resolve_threads(threads, work, MANY_PARALLEL_MIN);
+        if (threads > n) {
+            threads = n > 0 ? (int)n : 1;
+        }
     }
 
     job.alg = alg;
@@ -1047,6 +1291,39 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     job.items = &items;
     job.hs = st->hash;
     job.size = size;
+
+    if (pipe) {
+        int64_t nchunks = (n + PIPE_CHUNK - 1) / PIPE_CHUNK;
+        many_pipe pp = {&job, &items, PyMem_Calloc((size_t)nchunks,
+                                                   sizeof(int)), 0, 0};
+        if (pp.state == NULL) {
+            PyErr_NoMemory();
+            goto exit;
+        }
+        if (threads > nchunks) {
+            threads = (int)nchunks;
+        }
+        job.digests = outv.buf;
+        job.native64 = fc_hash_algs[alg].xxh == FC_XXH64 ||
+                       fc_hash_algs[alg].xxh == FC_XXH3_64;
+        /* Safe without the GIL: a chunk reads only items the lead has
+         * pinned (published with release order), out= is pinned, and
+         * each chunk writes only its own items' digests.  The lead keeps
+         * the GIL from here on, so the caller's list is read as it is
+         * now. */
+        int rc = fc_run_led_held(pipe_task, &pp, nchunks, threads,
+                                 pipe_lead, &pp);
+        PyMem_Free(pp.state);
+        if (rc < 0) {
+            goto exit;
+        }
+        if (job.failed) {
+            fc_hash_error("hash_many");
+            goto exit;
+        }
+        result = Py_NewRef(a[4]);
+        goto exit;
+    }
 
     /* Chunks balanced by bytes (plus a per-item cost): several per thread
      * so a thread that finishes early takes more, and none much over 4 MiB
