@@ -31,11 +31,13 @@ tree=$root/build/asan/tree
 # memory and -O1 make them minutes long) and those marked slow; the stress
 # tests run 5 s instead of 30 s.  Also left out: the peers' borrowed suites
 # (tests/borrowed: python-xxhash's alone took 4.5 minutes here, and each C
-# path they reach is one our own tests reach) and test_gil_policy.py (it
+# path they reach is one our own tests reach), test_gil_policy.py (it
 # counts GIL hand-offs over long portable-kernel calls: a question of
-# policy, not of memory).  About 10 minutes on 2 cores.
+# policy, not of memory) and test_bench.py (it times the kernels that
+# their own tests run here: its quick run alone takes a minute without
+# ASan).  About 15 minutes on 2 cores.
 ASAN_DEFAULT=(tests -m "not bigmem and not slow" --ignore=tests/borrowed
-              --ignore=tests/test_gil_policy.py)
+              --ignore=tests/test_gil_policy.py --ignore=tests/test_bench.py)
 
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=all"
 export FASTCONC_CFLAGS="$sanitize -fno-omit-frame-pointer -g -O1"
