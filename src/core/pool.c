@@ -133,16 +133,7 @@ pool_init_once(void)
     }
 #endif
     pool.max_spinners = usable > 1 ? (int)usable - 1 : 0;
-    long us = 100;
-    const char *env = getenv("FASTCONC_SPIN_US");
-    if (env != NULL && *env != '\0') {
-        char *end;
-        long v = strtol(env, &end, 10);
-        if (*end == '\0' && v >= 0 && v <= 1000000) {
-            us = v;
-        }
-    }
-    pool.spin_ns = (int64_t)us * 1000;
+    pool.spin_ns = fc_pool_spin_setting_ns();
     pthread_condattr_init(&mono_attr);
     pthread_condattr_setclock(&mono_attr, CLOCK_MONOTONIC);
     pthread_atfork(pool_atfork_prepare, pool_atfork_parent,
@@ -781,6 +772,21 @@ fc_pool_started(void)
     int n = pool.started;
     pthread_mutex_unlock(&pool.mu);
     return n;
+}
+
+int64_t
+fc_pool_spin_setting_ns(void)
+{
+    long us = 100;
+    const char *env = getenv("FASTCONC_SPIN_US");
+    if (env != NULL && *env != '\0') {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (*end == '\0' && v >= 0 && v <= 1000000) {
+            us = v;
+        }
+    }
+    return (int64_t)us * 1000;
 }
 
 int

@@ -158,6 +158,9 @@ void fc_pool_set_size(int n);
 int fc_pool_started(void);
 /* Number of online CPUs. */
 int fc_pool_cpu_count(void);
+/* FASTCONC_SPIN_US (0 to 1000000 us, 100 when unset or out of range) in
+ * ns: how long an idle pool thread, or executor worker, polls for work. */
+int64_t fc_pool_spin_setting_ns(void);
 /* 1 when the current thread is a pool worker. */
 int fc_pool_in_worker(void);
 

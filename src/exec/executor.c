@@ -654,18 +654,8 @@ fc_executor_init(PyObject *m, fc_state *st)
         st->pmap->str_set_exception == NULL) {
         return -1;
     }
-    /* The pool's spin setting (FASTCONC_SPIN_US, 0 to 1000000 us, 100 by
-     * default), for the executor's workers as well. */
-    long us = 100;
-    const char *env = getenv("FASTCONC_SPIN_US");
-    if (env != NULL && *env != '\0') {
-        char *end;
-        long v = strtol(env, &end, 10);
-        if (*end == '\0' && v >= 0 && v <= 1000000) {
-            us = v;
-        }
-    }
-    st->pmap->wq_spin_ns = (int64_t)us * 1000;
+    /* The pool's spin setting, for the executor's workers as well. */
+    st->pmap->wq_spin_ns = fc_pool_spin_setting_ns();
     st->pmap->wq_max_spinners = fc_pool_cpu_count() - 1;
     st->pmap->WorkQueueType = PyType_FromModuleAndSpec(m, &wq_spec, NULL);
     if (st->pmap->WorkQueueType == NULL ||
