@@ -51,8 +51,10 @@ def test_bench_quick_json_plot(tmp_path):
     pytest.importorskip("matplotlib")
     out_json = tmp_path / "bench.json"
     out_png = tmp_path / "bench.png"
-    proc = _run_bench("--quick", "--json", str(out_json),
-                      "--plot", str(out_png))
+    # Two repeats of 4 MiB: every section and quick kernel, in about 30 s
+    # instead of the two minutes of the default --quick run.
+    proc = _run_bench("--quick", "--repeat", "2", "--size", "4M",
+                      "--json", str(out_json), "--plot", str(out_png))
     assert proc.returncode == 0, proc.stderr.decode()
     stdout = proc.stdout.decode()
     # piped: plain Markdown, no progress bar or colour escape codes
