@@ -67,10 +67,22 @@ regs_to_digest(sha_regs s, unsigned char *out, int outlen)
     __m128i dchg = _mm_shuffle_epi32(s.cdgh, 0xB1);  /* g h c d */
     __m128i abcd = _mm_blend_epi16(feba, dchg, 0xF0);
     __m128i efgh = _mm_alignr_epi8(dchg, feba, 8);
+    if (outlen == 32) {
+        /* Straight to out (a memcpy of a variable size is a call). */
+        _mm_storeu_si128((__m128i *)out, _mm_shuffle_epi8(abcd, bswap));
+        _mm_storeu_si128((__m128i *)(out + 16),
+                         _mm_shuffle_epi8(efgh, bswap));
+        return;
+    }
     unsigned char buf[32];
     _mm_storeu_si128((__m128i *)buf, _mm_shuffle_epi8(abcd, bswap));
     _mm_storeu_si128((__m128i *)(buf + 16), _mm_shuffle_epi8(efgh, bswap));
-    memcpy(out, buf, (size_t)outlen);
+    if (outlen == 28) {
+        memcpy(out, buf, 28);   /* SHA-224 */
+    }
+    else {
+        memcpy(out, buf, (size_t)outlen);
+    }
 }
 
 /* Four rounds (group g, 0..15) of one message: w holds the schedule words
@@ -207,14 +219,15 @@ msg_init(sha_msg *m, const unsigned char *p, size_t n)
     m->data = p;
     m->whole = n / 64;
     m->blocks = m->whole + tlen / 64;
+    /* Zeros of a constant size (inlined stores; the variable-size memset
+     * this replaces was a call per message), then the bytes that differ. */
+    memset(m->tail, 0, sizeof(m->tail));
     if (r > 0) {
         memcpy(m->tail, p + n - r, r);
     }
     m->tail[r] = 0x80;
-    memset(m->tail + r + 1, 0, tlen - r - 1 - 8);
-    for (int i = 0; i < 8; i++) {
-        m->tail[tlen - 1 - i] = (unsigned char)(bits >> (8 * i));
-    }
+    uint64_t be = __builtin_bswap64(bits);
+    memcpy(m->tail + tlen - 8, &be, 8);
 }
 
 static inline const unsigned char *
