@@ -3,6 +3,7 @@
 a correctness check):
 
     python3 benchmarks/ratio_async.py [--n 10000] [--rounds 5]
+                                      [--skip gather,lag,into,hash_many]
 
 1. N awaited calls on 4 KiB items under ``asyncio.gather`` (crc32c, a
    native job; sha256 through ``fastconc.digest``), best of ``--rounds``,
@@ -300,27 +301,33 @@ def main(argv: list[str] | None = None) -> None:
                     help="64 B items for the hash_many out= figure")
     ap.add_argument("--quick", action="store_true",
                     help="tiny sizes, one round: a correctness check")
+    ap.add_argument("--skip", default="",
+                    help="figures left out: gather,lag,into,hash_many")
     args = ap.parse_args(argv)
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if args.quick:
         args.n, args.rounds, args.chunks, args.items = 200, 1, 2, 1000
     print(f"load average {_load()}, {os.cpu_count()} CPUs, "
           f"pool size {fastconc.get_threads()}, MALLOC_MMAP_THRESHOLD_="
           f"{os.environ.get('MALLOC_MMAP_THRESHOLD_', '(glibc default)')}")
-    for name in ("crc32c", "sha256"):
+    for name in () if "gather" in skip else ("crc32c", "sha256"):
         best = best_of(gather_cases(name, args.n), args.rounds)
         a = best["aio"]
         print(f"{args.n} awaited {name} of 4 KiB under gather (best of "
               f"{args.rounds}):")
         for k, v in best.items():
             print(f"  {k:18s} {v * 1e3:8.1f} ms   {v / a:5.2f}x aio")
-    call, lags = lag_case(0.02 if args.quick else 0.1)
-    print(f"event-loop lag, two {call * 1e3:.0f} ms calls awaited at once "
-          f"(worst 1 ms-sleeper wake-up, best of 3):")
-    for k, v in lags.items():
-        print(f"  {k:20s} {v * 1e3:7.2f} ms")
+    if "lag" not in skip:
+        call, lags = lag_case(0.02 if args.quick else 0.1)
+        print(f"event-loop lag, two {call * 1e3:.0f} ms calls awaited at once "
+              f"(worst 1 ms-sleeper wake-up, best of 3):")
+        for k, v in lags.items():
+            print(f"  {k:20s} {v * 1e3:7.2f} ms")
     # 1 MiB: the figure; 64 MiB: past glibc's largest mmap
     # threshold, where every new bytes object is fresh pages.
     sizes = [(args.chunks, 1)] + ([] if args.quick else [(4, 64)])
+    if "into" in skip:
+        sizes = []
     for (nchunks, mib), codec in [(s, c) for s in sizes
                                   for c in ("lz4", "zstd")]:
         cases = into_cases(codec, nchunks, mib << 20)
@@ -331,6 +338,8 @@ def main(argv: list[str] | None = None) -> None:
         for k, v in times.items():
             print(f"  {k:24s} {v * 1e3:8.1f} ms   {ref / v:5.2f}x "
                   f"decompress()")
+    if "hash_many" in skip:
+        return
     hcases = hash_out_cases(args.items)
     htimes = _best(hcases, args.rounds)
     ref = htimes["hash_many out="]
