@@ -34,8 +34,9 @@
  * the waiter takes the GIL free too.  A quick task's round trip then has
  * no sleep at all (1.9-2.4x the stdlib executor's, fresh and after a map,
  * against 1.0-1.5x, on the loaded 2-vCPU VM); a long task's waiter sleeps
- * after 50 us, and wait_done() returns after about 50 ms in any case, for
- * result() to sleep on the future itself (interruptible, exact wake-up).
+ * after 50 us, and wait_done() returns after that one sleep (woken by any
+ * task's end) or about 50 ms, for result() to sleep on the future itself
+ * (interruptible, and woken only by its own future).
  *
  * A work item is a tuple (future, fn, args, kwargs) with kwargs a dict or
  * None.  The queue's mutex is a pthread mutex because getters wait on it
@@ -86,6 +87,8 @@ typedef struct {
     int64_t wait_spin_ns;       /* at most spin_ns and WQ_WAIT_SPIN_NS */
     atomic_int wait_spinners;   /* wait_done() callers spinning */
     atomic_long notify_seq;     /* transitions seen by _wake_waiters() */
+    atomic_long wait_calls;     /* wait_done() calls that let the GIL go */
+    atomic_long holdoff_failed_at;  /* wait_calls at the last vain hold-off */
     atomic_long idle;       /* threads inside get() (idle workers) */
     PyObject *empty_exc;    /* queue.Empty */
 } FcWorkQueueObject;
@@ -172,10 +175,17 @@ unlock:
  * it most likely still holds the GIL and is about to wait for its result
  * in wait_done(), which lets the GIL go.  Wait a moment for that (at most
  * WQ_HOLDOFF_NS), so that taking the GIL finds it free instead of
- * sleeping on it and costing the submitter a wake-up when it lets go. */
+ * sleeping on it and costing the submitter a wake-up when it lets go.
+ * A submitter that does not call result() (callbacks, as_completed())
+ * would make every hold-off wait its whole time: after one that waited in
+ * vain, none is tried until some thread has called wait_done() again. */
 static void
 wq_hold_off(FcWorkQueueObject *q)
 {
+    long waits = atomic_load(&q->wait_calls);
+    if (waits == atomic_load(&q->holdoff_failed_at)) {
+        return;
+    }
     int64_t deadline = 0;
     for (;;) {
         for (int i = 0; i < 32; i++) {
@@ -189,6 +199,7 @@ wq_hold_off(FcWorkQueueObject *q)
             deadline = t + q->holdoff_ns;
         }
         else if (t >= deadline) {
+            atomic_store(&q->holdoff_failed_at, waits);
             return;
         }
         /* The submitter may be waiting for this CPU: let it run. */
@@ -435,6 +446,8 @@ wq_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     atomic_init(&q->done_sleepers, 0);
     atomic_init(&q->wait_spinners, 0);
     atomic_init(&q->notify_seq, 0);
+    atomic_init(&q->wait_calls, 0);
+    atomic_init(&q->holdoff_failed_at, -1);
     q->holdoff_ns = q->spin_ns < WQ_HOLDOFF_NS ? q->spin_ns : WQ_HOLDOFF_NS;
     q->wait_spin_ns = q->spin_ns < WQ_WAIT_SPIN_NS ? q->spin_ns
                                                    : WQ_WAIT_SPIN_NS;
@@ -588,10 +601,11 @@ PyDoc_STRVAR(wq_wait_done__doc__,
 "wait_done($self, future, timeout=None, /)\n--\n\n"
 "Wait, with the GIL released, until future (a task of this queue) is done,\n"
 "for at most timeout seconds and at most about 50 ms: spin first (up to\n"
-"FASTCONC_SPIN_US), then sleep until a worker finishes a task.  The caller\n"
-"checks the future's state after the call and waits on if it must.  A\n"
-"worker counts each task it finishes once it has let go of the GIL, so the\n"
-"waiter takes the GIL back without waiting for it.");
+"50 us, and no longer than FASTCONC_SPIN_US), then sleep once, until a\n"
+"worker finishes a task or a future of the queue changes state.  The\n"
+"caller checks the future's state after the call and waits on if it\n"
+"must.  A worker counts each task it finishes once it has let go of the\n"
+"GIL, so the waiter takes the GIL back without waiting for it.");
 
 static PyObject *
 wq_wait_done(FcWorkQueueObject *q, PyObject *const *args, Py_ssize_t nargs)
@@ -616,6 +630,7 @@ wq_wait_done(FcWorkQueueObject *q, PyObject *const *args, Py_ssize_t nargs)
     int64_t end = start + total;
     struct timespec abs;
     mono_abstime(end, &abs);
+    int slept = 0;
     for (;;) {
         long seq = atomic_load(&q->done_seq);
         long nseq = atomic_load(&q->notify_seq);
@@ -623,11 +638,15 @@ wq_wait_done(FcWorkQueueObject *q, PyObject *const *args, Py_ssize_t nargs)
         if (done < 0) {
             return NULL;
         }
-        if (done || fc_mono_ns() >= end) {
+        /* One sleep only: woken by another task's end, the caller sleeps
+         * on the future itself rather than waking at every task of a
+         * busy pool. */
+        if (done || slept || fc_mono_ns() >= end) {
             break;
         }
         Py_BEGIN_ALLOW_THREADS
         /* Only q (kept alive by our caller) is touched. */
+        atomic_fetch_add(&q->wait_calls, 1);
         atomic_fetch_add(&q->gil_free_waiters, 1);
         /* At most as many spinning waiters as spinning workers: the
          * others sleep at once. */
@@ -645,15 +664,18 @@ wq_wait_done(FcWorkQueueObject *q, PyObject *const *args, Py_ssize_t nargs)
             }
         }
         atomic_fetch_sub(&q->wait_spinners, 1);
-        pthread_mutex_lock(&q->mu);
-        atomic_fetch_add(&q->done_sleepers, 1);
-        int rc = 0;
-        while (atomic_load(&q->done_seq) == seq &&
-               atomic_load(&q->notify_seq) == nseq && rc != ETIMEDOUT) {
-            rc = pthread_cond_timedwait(&q->done_cv, &q->mu, &abs);
+        if (atomic_load(&q->done_seq) == seq) {
+            slept = 1;
+            pthread_mutex_lock(&q->mu);
+            atomic_fetch_add(&q->done_sleepers, 1);
+            int rc = 0;
+            while (atomic_load(&q->done_seq) == seq &&
+                   atomic_load(&q->notify_seq) == nseq && rc != ETIMEDOUT) {
+                rc = pthread_cond_timedwait(&q->done_cv, &q->mu, &abs);
+            }
+            atomic_fetch_sub(&q->done_sleepers, 1);
+            pthread_mutex_unlock(&q->mu);
         }
-        atomic_fetch_sub(&q->done_sleepers, 1);
-        pthread_mutex_unlock(&q->mu);
         atomic_fetch_sub(&q->gil_free_waiters, 1);
         Py_END_ALLOW_THREADS
     }
