@@ -448,7 +448,12 @@ wq_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     atomic_init(&q->notify_seq, 0);
     atomic_init(&q->wait_calls, 0);
     atomic_init(&q->holdoff_failed_at, -1);
+#ifdef Py_GIL_DISABLED
+    /* No GIL to find free: the worker goes on at once. */
+    q->holdoff_ns = 0;
+#else
     q->holdoff_ns = q->spin_ns < WQ_HOLDOFF_NS ? q->spin_ns : WQ_HOLDOFF_NS;
+#endif
     q->wait_spin_ns = q->spin_ns < WQ_WAIT_SPIN_NS ? q->spin_ns
                                                    : WQ_WAIT_SPIN_NS;
     q->empty_exc = Py_NewRef(fc_get_state(mod)->pmap->QueueEmpty);
