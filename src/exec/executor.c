@@ -36,7 +36,11 @@
  * against 1.0-1.5x, on the loaded 2-vCPU VM); a long task's waiter sleeps
  * after 50 us, and wait_done() returns after that one sleep (woken by any
  * task's end) or about 50 ms, for result() to sleep on the future itself
- * (interruptible, and woken only by its own future).
+ * (interruptible, and woken only by its own future).  The result() side
+ * and the workers spin only while the CPUs are not oversubscribed: a
+ * yield inside a spin that lost the CPU for long stops every spin of the
+ * queue for a while (wq_yield), since a spinning thread that yields on a
+ * busy machine waits out another process's whole time slice.
  *
  * A work item is a tuple (future, fn, args, kwargs) with kwargs a dict or
  * None.  The queue's mutex is a pthread mutex because getters wait on it
@@ -56,6 +60,14 @@
 #define WQ_POLL_MS 50
 #define WQ_HOLDOFF_NS 20000
 #define WQ_WAIT_SPIN_NS 50000
+/* A yield that lost the CPU this long (a few round trips): spinning no
+ * longer pays; none for the next 20 ms.  Picked on the loaded 2-vCPU VM:
+ * 50 us / 100 ms stopped the spins under ordinary load too (round trips
+ * 1.2-2.3x the stdlib's against 2.5-3.1x), and with two busy loops beside
+ * the benchmark 200 us / 20 ms kept round trips at 60-90 us, where
+ * yielding spins took milliseconds. */
+#define WQ_YIELD_LONG_NS 200000
+#define WQ_CONTENDED_NS 20000000
 
 /* A getter asleep in wq_get(), on its own stack; linked under mu. */
 typedef struct wq_waiter {
@@ -89,6 +101,7 @@ typedef struct {
     atomic_long notify_seq;     /* transitions seen by _wake_waiters() */
     atomic_long wait_calls;     /* wait_done() calls that let the GIL go */
     atomic_long holdoff_failed_at;  /* wait_calls at the last vain hold-off */
+    _Atomic int64_t contended_until;    /* no result-side spins before */
     atomic_long idle;       /* threads inside get() (idle workers) */
     PyObject *empty_exc;    /* queue.Empty */
 } FcWorkQueueObject;
@@ -113,6 +126,41 @@ wq_pop_locked(FcWorkQueueObject *q)
     return item;
 }
 
+/* After a count moved: wake wait_done()'s sleepers, if any.  Taking mu
+ * (which a sleeper holds from its last look at the counts until it waits)
+ * orders the broadcast after that look; the broadcast itself comes after
+ * mu is let go, so that the woken do not at once block on it (on a busy
+ * machine, a second sleep). */
+static void
+wq_wake_sleepers(FcWorkQueueObject *q)
+{
+    if (atomic_load(&q->done_sleepers) > 0) {
+        pthread_mutex_lock(&q->mu);
+        pthread_mutex_unlock(&q->mu);
+        pthread_cond_broadcast(&q->done_cv);
+    }
+}
+
+/* Yield the CPU inside a spin; 1 when that took long: another thread had
+ * this CPU, which is then oversubscribed, so spinning (which yields to
+ * whatever else is runnable, for its whole time slice) costs far more
+ * than sleeping.  Every spin of the queue (workers', hold-offs,
+ * wait_done()'s) then stops, and none starts for WQ_CONTENDED_NS.  With
+ * two busy loops beside a round-trip benchmark on the 2-vCPU VM, a round
+ * trip took milliseconds without this. */
+static int
+wq_yield(FcWorkQueueObject *q)
+{
+    int64_t t0 = fc_mono_ns();
+    sched_yield();
+    int64_t t1 = fc_mono_ns();
+    if (t1 - t0 > WQ_YIELD_LONG_NS) {
+        atomic_store(&q->contended_until, t1 + WQ_CONTENDED_NS);
+        return 1;
+    }
+    return 0;
+}
+
 /* A worker has finished a task (and let go of the GIL, unless it goes
  * on at once with the next item): count it for wait_done(), and wake its
  * sleepers.  The count is bumped before the sleepers are read and a
@@ -122,11 +170,7 @@ static void
 wq_task_done(FcWorkQueueObject *q)
 {
     atomic_fetch_add(&q->done_seq, 1);
-    if (atomic_load(&q->done_sleepers) > 0) {
-        pthread_mutex_lock(&q->mu);
-        pthread_cond_broadcast(&q->done_cv);
-        pthread_mutex_unlock(&q->mu);
-    }
+    wq_wake_sleepers(q);
 }
 
 /* GIL held.  Appends a new reference to item. */
@@ -183,7 +227,8 @@ static void
 wq_hold_off(FcWorkQueueObject *q)
 {
     long waits = atomic_load(&q->wait_calls);
-    if (waits == atomic_load(&q->holdoff_failed_at)) {
+    if (waits == atomic_load(&q->holdoff_failed_at) ||
+        fc_mono_ns() < atomic_load(&q->contended_until)) {
         return;
     }
     int64_t deadline = 0;
@@ -203,7 +248,9 @@ wq_hold_off(FcWorkQueueObject *q)
             return;
         }
         /* The submitter may be waiting for this CPU: let it run. */
-        sched_yield();
+        if (wq_yield(q)) {
+            return;
+        }
     }
 }
 
@@ -213,6 +260,9 @@ static PyObject *
 wq_spin(FcWorkQueueObject *q)
 {
     PyObject *item = NULL;
+    if (fc_mono_ns() < atomic_load(&q->contended_until)) {
+        return NULL;    /* the CPUs are oversubscribed: sleep at once */
+    }
     pthread_mutex_lock(&q->mu);
     if (q->spinners >= q->max_spinners) {
         pthread_mutex_unlock(&q->mu);
@@ -229,12 +279,14 @@ wq_spin(FcWorkQueueObject *q)
                 fc_cpu_relax();
             }
         }
+        int over = 0;
         if (!seen) {
             /* A thread this one woke (the submitter, waiting for its
-             * result) may be waiting for this CPU: let it run. */
-            sched_yield();
+             * result) may be waiting for this CPU: let it run.  A long
+             * yield: stop spinning. */
+            over = wq_yield(q);
         }
-        int over = !seen && fc_mono_ns() >= deadline;
+        over = over || (!seen && fc_mono_ns() >= deadline);
         if (seen || over) {
             /* Leave the spinners and take the item in one step under mu,
              * so that wq_push's count of spinners never promises an item
@@ -448,6 +500,7 @@ wq_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     atomic_init(&q->notify_seq, 0);
     atomic_init(&q->wait_calls, 0);
     atomic_init(&q->holdoff_failed_at, -1);
+    atomic_init(&q->contended_until, 0);
 #ifdef Py_GIL_DISABLED
     /* No GIL to find free: the worker goes on at once. */
     q->holdoff_ns = 0;
@@ -655,7 +708,8 @@ wq_wait_done(FcWorkQueueObject *q, PyObject *const *args, Py_ssize_t nargs)
         atomic_fetch_add(&q->gil_free_waiters, 1);
         /* At most as many spinning waiters as spinning workers: the
          * others sleep at once. */
-        if (atomic_fetch_add(&q->wait_spinners, 1) < q->max_spinners) {
+        if (atomic_fetch_add(&q->wait_spinners, 1) < q->max_spinners &&
+            fc_mono_ns() >= atomic_load(&q->contended_until)) {
             while (atomic_load(&q->done_seq) == seq) {
                 for (int i = 0;
                      i < 64 && atomic_load(&q->done_seq) == seq; i++) {
@@ -665,7 +719,9 @@ wq_wait_done(FcWorkQueueObject *q, PyObject *const *args, Py_ssize_t nargs)
                     break;
                 }
                 /* The worker may need this CPU: let it run. */
-                sched_yield();
+                if (wq_yield(q)) {
+                    break;
+                }
             }
         }
         atomic_fetch_sub(&q->wait_spinners, 1);
@@ -697,11 +753,7 @@ wq_wake_waiters(FcWorkQueueObject *q, PyObject *Py_UNUSED(ignored))
 {
     /* As wq_task_done: bump, then look for sleepers. */
     atomic_fetch_add(&q->notify_seq, 1);
-    if (atomic_load(&q->done_sleepers) > 0) {
-        pthread_mutex_lock(&q->mu);
-        pthread_cond_broadcast(&q->done_cv);
-        pthread_mutex_unlock(&q->mu);
-    }
+    wq_wake_sleepers(q);
     Py_RETURN_NONE;
 }
 
