@@ -715,12 +715,14 @@ _SWITCH_CODE = textwrap.dedent("""
                 list(ex.map(abs, range(10_000)))
             ex.submit(int).result()
             best = None
-            for _ in range(5):
+            # best of 20 batches: on a busy machine the queue stops its
+            # spins for a while (see wq_yield in executor.c)
+            for _ in range(20):
                 r0 = resource.getrusage(resource.RUSAGE_SELF)
-                for i in range(500):
+                for i in range(200):
                     assert ex.submit(abs, -i).result() == i
                 r1 = resource.getrusage(resource.RUSAGE_SELF)
-                n = (r1.ru_nvcsw - r0.ru_nvcsw) / 500
+                n = (r1.ru_nvcsw - r0.ru_nvcsw) / 200
                 best = n if best is None else min(best, n)
             print(state, best)
 """)
@@ -733,7 +735,8 @@ def test_round_trips_without_sleeping():
     the submitter to let go of the GIL in result() (no sleep on the GIL),
     and the submitter spins until the worker has let go of it again (no
     sleep on the future): far fewer than one voluntary context switch per
-    round trip (about 2.4 before), fresh and after a map()."""
+    round trip (about 2.4 before), fresh and after a map(), in the best
+    of 20 batches."""
     out = run_child(_SWITCH_CODE, timeout=120)
     assert out.returncode == 0, out.stderr
     for line in out.stdout.splitlines():
