@@ -50,11 +50,13 @@ __all__ = ["ThreadPoolExecutor", "BrokenThreadPool", "run_batches"]
 
 BrokenThreadPool = _thread.BrokenThreadPool
 
-# result() waiters sleep rather than spin: on a machine with more runnable
-# threads than cores (the 2-core build box) a spinning thread takes the CPU
-# of the one it waits for (round trips measured 1.5-3x slower with spins).
 # A worker that has just run a task spins briefly (detached, yielding its
-# CPU between polls) for the next one before it sleeps: see executor.c.
+# CPU between polls) for the next one before it sleeps, and result() first
+# waits in WorkQueue.wait_done() (the GIL released: a short spin yielding
+# the CPU, then a sleep until a worker has finished a task and let go of
+# the GIL), so that neither side of a quick round trip sleeps on the GIL:
+# see executor.c.  Spins that did not yield the CPU between polls made
+# round trips 1.5-3x slower on the 2-core build box.
 
 # Automatic map chunks never hold more items than this.
 _MAX_AUTO_CHUNK = 1024
@@ -243,11 +245,13 @@ class _Future(_base.Future[Any]):
         # declared in its stubs.
         def _invoke_callbacks(self) -> None: ...
 
-    def __init__(self) -> None:
+    def __init__(self, queue: Optional[_core.WorkQueue] = None) -> None:
         # No super().__init__(): it would build the Condition.  An RLock,
         # as the stdlib's: wait() calls f.exception() with the condition of
         # every future held.
         self._fc_lock = _allocate_rlock()
+        # The executor's queue, whose wait_done() result() spins on first.
+        self._fc_queue = queue
         self._fc_cond: Optional[threading.Condition] = None
         # locks of result() waiters
         self._fc_wakers: Optional[list[threading.Lock]] = None
@@ -277,6 +281,11 @@ class _Future(_base.Future[Any]):
             self._fc_wakers = None
             for w in wakers:
                 w.release()
+        q = self._fc_queue
+        if q is not None:
+            # result() callers asleep in wait_done() (a worker finishing a
+            # task wakes them itself, once it has let go of the GIL).
+            q._wake_waiters()
 
     def cancel(self) -> bool:
         with self._fc_lock:
@@ -322,6 +331,21 @@ class _Future(_base.Future[Any]):
     def result(self, timeout: Optional[float] = None) -> Any:
         if self._state == _FINISHED:
             return self._get_result()
+        q = self._fc_queue
+        if q is not None and (timeout is None or timeout > 0):
+            # Wait first in the queue, without the GIL (a short spin, then
+            # a sleep of at most about 50 ms): a worker that has taken our
+            # task takes the GIL at once instead of sleeping on it, and
+            # tells us once it has let go of it again, so that we take it
+            # back without sleeping on it either.
+            if timeout is None:
+                q.wait_done(self)
+            else:
+                t0 = time.monotonic()
+                q.wait_done(self, timeout)
+                timeout = max(0.0, timeout - (time.monotonic() - t0))
+            if self._state == _FINISHED:
+                return self._get_result()
         # Wait on a bare lock that the next transition releases: no
         # Condition to build while the worker waits for our GIL.
         waker = None
@@ -428,7 +452,7 @@ class ThreadPoolExecutor(_thread.ThreadPoolExecutor):
             if _thread._shutdown:
                 raise RuntimeError("cannot schedule new futures after "
                                    "interpreter shutdown")
-            f = _Future()
+            f = _Future(self._work_queue)
             self._work_queue.put((f, fn, args, kwargs or None))
             if self._work_queue.needs_worker():
                 self._adjust_thread_count()

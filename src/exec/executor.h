@@ -13,6 +13,10 @@ struct fc_pmap_state {
     PyObject *str_set_running;
     PyObject *str_set_result;
     PyObject *str_set_exception;
+    /* WorkQueue.wait_done()'s: Future._state and its not-done values. */
+    PyObject *str_state;
+    PyObject *str_pending;
+    PyObject *str_running;
     /* How long an idle executor worker spins for the next item before it
      * sleeps (FASTCONC_SPIN_US, as the pool's waiters), and how many
      * workers of one queue may spin at a time (CPUs - 1). */

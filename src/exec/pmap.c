@@ -919,6 +919,9 @@ pmap_clear(fc_state *st)
         Py_CLEAR(st->pmap->str_set_running);
         Py_CLEAR(st->pmap->str_set_result);
         Py_CLEAR(st->pmap->str_set_exception);
+        Py_CLEAR(st->pmap->str_state);
+        Py_CLEAR(st->pmap->str_pending);
+        Py_CLEAR(st->pmap->str_running);
         PyMem_Free(st->pmap);
         st->pmap = NULL;
     }
