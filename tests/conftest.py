@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import textwrap
@@ -24,6 +25,15 @@ from typing import Any
 import pytest
 
 import fastconc
+
+# A runner that starts the suite in the background of a non-interactive
+# shell (`make test &`, nohup) leaves SIGINT ignored, and an ignored signal
+# stays ignored across exec: no interpreter of the Ctrl-C tests (this one
+# or the children they start) would ever see KeyboardInterrupt.  Take
+# SIGINT back here: a handled signal is reset to the default at exec, so
+# the children install Python's own handler again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GiB = 1 << 30
