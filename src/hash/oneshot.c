@@ -1073,19 +1073,19 @@ pipe_task(void *arg, int64_t i)
     }
 }
 
-/* xxh3_64/xxh64 values of items [k, end) of objs stored at dst (8 bytes
- * each, native order), read where they are: 1, or 0 at the first item that
- * is not bytes of at most PIN_COPY_MAX.  The GIL held. */
+/* xxh3_64/xxh64 values of items [k, end) of objs (n items) stored at dst
+ * (8 bytes each, native order), read where they are: 1, or 0 at the first
+ * item that is not bytes of at most PIN_COPY_MAX.  The GIL held. */
 static int
-direct64_range(const many_job *job, PyObject *const *objs, Py_ssize_t k,
-               Py_ssize_t end, unsigned char *dst)
+direct64_range(const many_job *job, PyObject *const *objs, Py_ssize_t n,
+               Py_ssize_t k, Py_ssize_t end, unsigned char *dst)
 {
     int x = fc_hash_algs[job->alg].xxh;
     for (; k < end; k++) {
         PyObject *item = objs[k];
-        if (k + PIN_AHEAD < end) {
+        if (k + PIN_AHEAD < n) {
             /* Scattered objects, each read once: ask for one a few items
-             * ahead. */
+             * ahead (past this range too: the next is read next). */
             const char *ahead = (const char *)objs[k + PIN_AHEAD];
             __builtin_prefetch(ahead);
             __builtin_prefetch(ahead + 48);
@@ -1107,8 +1107,8 @@ direct64_range(const many_job *job, PyObject *const *objs, Py_ssize_t k,
  * caller hashes them where they are, the GIL held (as the pipeline's lead
  * holds it while it pins).  Reading such an item costs as much as hashing
  * it, so pinning them for the pool (a copy each) only doubled the work:
- * 100,000 items of 64 B took 19 ns an item through the pipeline on two
- * threads, this about 7 on one.  In rounds of DIRECT_ROUND items with the
+ * 100,000 items of 64 B took 15-19 ns an item and twice that in CPU
+ * through the pipeline on two threads, and about 11 ns on one this way.  In rounds of DIRECT_ROUND items with the
  * signal handlers run between them, as a Python loop over the list would
  * (Ctrl-C raises; a handler that changed the list's size is an error; one
  * that replaced items is seen from the next round on).  Returns 1 when
@@ -1133,7 +1133,8 @@ many_direct64(const many_job *job, PyObject *seq, Py_ssize_t n,
             }
         }
         Py_ssize_t end = n - k < DIRECT_ROUND ? n : k + DIRECT_ROUND;
-        if (!direct64_range(job, PySequence_Fast_ITEMS(seq), k, end, dst)) {
+        if (!direct64_range(job, PySequence_Fast_ITEMS(seq), n, k, end,
+                            dst)) {
             return 0;
         }
         k = end;
@@ -1150,8 +1151,8 @@ many_direct64(const many_job *job, PyObject *seq, Py_ssize_t n,
 static int
 pipe_in_place(many_pipe *pp, Py_ssize_t k, Py_ssize_t end)
 {
-    return direct64_range(pp->job, PySequence_Fast_ITEMS(pp->items->seq), k,
-                          end, pp->job->digests);
+    return direct64_range(pp->job, PySequence_Fast_ITEMS(pp->items->seq),
+                          pp->items->count, k, end, pp->job->digests);
 }
 
 /* The lead: chunk after chunk, pin it for the pool and publish it, or,
@@ -1296,9 +1297,11 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         goto exit;
     }
     Py_ssize_t n = items.count;
+    /* out= of these holds 64-bit values in native order, not digests. */
+    int native64 = fc_hash_algs[alg].xxh == FC_XXH64 ||
+                   fc_hash_algs[alg].xxh == FC_XXH3_64;
     if (outv.buf != NULL && n > 0 && outv.len == n * (Py_ssize_t)size &&
-        (fc_hash_algs[alg].xxh == FC_XXH64 ||
-         fc_hash_algs[alg].xxh == FC_XXH3_64)) {
+        native64) {
         many_job direct = {0};
         direct.alg = alg;
         direct.xk = FC_KERNEL(st, xxh);
@@ -1368,8 +1371,7 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
             threads = (int)nchunks;
         }
         job.digests = outv.buf;
-        job.native64 = fc_hash_algs[alg].xxh == FC_XXH64 ||
-                       fc_hash_algs[alg].xxh == FC_XXH3_64;
+        job.native64 = native64;
         /* Safe without the GIL: a chunk reads only items the lead has
          * pinned (published with release order), out= is pinned, and
          * each chunk writes only its own items' digests.  The lead keeps
@@ -1414,8 +1416,7 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     if (outv.buf != NULL) {
         /* out=: the digests go straight into the caller's buffer. */
         job.digests = outv.buf;
-        job.native64 = fc_hash_algs[alg].xxh == FC_XXH64 ||
-                       fc_hash_algs[alg].xxh == FC_XXH3_64;
+        job.native64 = native64;
     }
     else if (threads <= 1) {     /* also when n == 0 (threads <= n) */
         if (many_lead(&res) < 0) {
