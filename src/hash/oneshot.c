@@ -636,13 +636,12 @@ pinned_release(pinned_items *p)
 }
 
 /* Pinning, in steps so that a caller may hash what is pinned while it pins
- * the rest (hash_many's pipeline): pin_begin takes the sequence and the
- * scratch block, pin_range pins items [p->n, end), pin_finish records what
- * was written.  All with the GIL held.  On failure each step returns -1
+ * the rest (hash_many's pipeline): pin_begin takes the sequence,
+ * pin_scratch the scratch block, pin_range pins items [p->n, end),
+ * pin_finish records what was written.  All with the GIL held.  On failure each step returns -1
  * with an exception set; pinned_release then frees what was taken. */
 static int
-pin_begin(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
-          size_t extra_per_item)
+pin_begin(PyObject *items, pinned_items *p, struct fc_hash_state *hs)
 {
     memset(p, 0, sizeof(*p));
     if (PyUnicode_Check(items) || PyObject_CheckBuffer(items)) {
@@ -668,8 +667,16 @@ pin_begin(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
     p->hs = hs;
     /* Another thread can change the caller's list while the GIL is
      * released; a tuple or a list of our own cannot change. */
-    int shared = p->shared = seq == items && !PyTuple_CheckExact(seq);
-    Py_ssize_t n = p->count = PySequence_Fast_GET_SIZE(seq);
+    p->shared = seq == items && !PyTuple_CheckExact(seq);
+    p->count = PySequence_Fast_GET_SIZE(seq);
+    return 0;
+}
+
+static int
+pin_scratch(pinned_items *p, size_t extra_per_item)
+{
+    int shared = p->shared;
+    Py_ssize_t n = p->count;
     /* The scratch block: the spans, then (shared only) held, then the
      * caller's extra bytes, then room for the copies.  The room is sized
      * for the largest copies but only what is written gets pages; items
@@ -681,7 +688,7 @@ pin_begin(PyObject *items, pinned_items *p, struct fc_hash_state *hs,
     if (room > PIN_ROOM_MAX) {
         room = PIN_ROOM_MAX;
     }
-    p->scratch = scratch_take(hs, arrays + room);
+    p->scratch = scratch_take(p->hs, arrays + room);
     if (p->scratch == NULL) {
         return -1;
     }
@@ -1292,8 +1299,7 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
         (size = fc_hash_digest_size(st->hash, alg)) < 0 ||
         (a[4] != NULL && a[4] != Py_None &&
          fc_get_out_buffer(a[4], &outv, "out") < 0) ||
-        pin_begin(a[1], &items, st->hash,
-                  outv.buf != NULL ? 0 : (size_t)size) < 0) {
+        pin_begin(a[1], &items, st->hash) < 0) {
         goto exit;
     }
     Py_ssize_t n = items.count;
@@ -1314,6 +1320,10 @@ fc_hash_many(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
             result = Py_NewRef(a[4]);
             goto exit;
         }
+    }
+    /* Taken only now: the direct path above needs none. */
+    if (pin_scratch(&items, outv.buf != NULL ? 0 : (size_t)size) < 0) {
+        goto exit;
     }
     /* The pipeline (above) for out= with threads and enough items; the
      * items are then pinned as the pool hashes them, so the thread count
